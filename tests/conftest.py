@@ -1,0 +1,36 @@
+"""Shared fixtures: the official W3C test vectors (copied verbatim into tests/vectors/, see
+tests/vectors/SOURCES.tsv) and a document loader that also knows the W3C example contexts
+those vectors use. Production code never sees those example contexts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contexts import DocumentLoader
+
+VECTORS = Path(__file__).parent / "vectors"
+
+EXAMPLE_CONTEXTS = {
+    "https://www.w3.org/ns/credentials/examples/v2": "credentials-examples-v2.jsonld",
+    "https://www.w3.org/ns/credentials/undefined-terms/v2": "credentials-undefined-terms-v2.jsonld",
+}
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads((VECTORS / path).read_text(encoding="utf-8"))
+
+
+def read_text(path: str | Path) -> str:
+    return (VECTORS / path).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def vector_loader() -> DocumentLoader:
+    """Pinned contexts plus the W3C example contexts used by the official vectors."""
+    return DocumentLoader(
+        {url: read_json(Path("contexts") / name) for url, name in EXAMPLE_CONTEXTS.items()}
+    )
