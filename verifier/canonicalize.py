@@ -1,0 +1,589 @@
+"""Canonical forms for Data Integrity: RDFC-1.0 N-Quads (eddsa-rdfc-2022) and JCS (eddsa-jcs-2022).
+
+What is signed must be exactly what the document says. JSON-LD processors are forgiving in ways
+that are dangerous for signatures, so before anything is canonicalised certreg refuses:
+
+- a context that is not pinned (the loader refuses it; nothing is fetched);
+- a term that the contexts do not define: JSON-LD silently drops it, so it would not be signed
+  and could be changed at will. pyld and pyoxigraph have no "safe mode", so we detect it: the
+  document is expanded with a sentinel ``@vocab`` appended to its context, and any IRI in that
+  sentinel namespace is a term that would otherwise have vanished;
+- relative IRIs (resolved against a sentinel base, then refused) and ``@base`` in an inline
+  context: an identifier must not depend on where a verifier happened to load the document;
+- ``@direction``: without ``rdfDirection`` it is dropped from the RDF, and implementations
+  disagree about it (Digital Bazaar's safe mode refuses it too);
+- keys that look like JSON-LD keywords but are not (``@foo`` is ignored by JSON-LD);
+- documents nested deeper than :data:`MAX_DEPTH` or with more than :data:`MAX_NODES` values.
+
+Two engines produce RDFC-1.0 output and tests hold them byte-for-byte equal:
+
+- the *reference* engine: pyld ``to_rdf`` then pyld's URDNA2015 (= RDFC-1.0 with SHA-256), with
+  pyld 3.3's N-Quads escaping corrected (``_pyld_fix``);
+- the *fast* engine, used by default: JSON-LD expansion is what costs (~75% of a signature, see
+  bench/), and a certification body signs thousands of documents of the same *shape*. So the
+  expansion of a shape is computed once, with placeholders in place of its string values, and
+  kept as an N-Quads template. Each later document of that shape only substitutes its values
+  and runs pyoxigraph's RDFC-1.0 over the resulting N-Quads. A placeholder is only kept when the
+  expansion shows that its value is copied verbatim into exactly one literal (or, for absolute
+  IRIs, used verbatim as an IRI); every other value (types, keywords, compact IRIs, ``@json``…)
+  is part of the shape. Templates with language tags that are not lower case go to the
+  reference engine, because pyoxigraph lower-cases language tags and pyld (like jsonld.js)
+  keeps them as written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+import rfc8785
+from pyld import jsonld
+from pyld.canon import URDNA2015
+
+from contexts import DEFAULT_LOADER, ContextError, DocumentLoader
+from verifier import _pyld_fix
+from verifier._pyld_fix import rdfc_escape
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "CanonicalizationError",
+    "jcs",
+    "rdfc",
+    "rdfc_reference",
+]
+
+MAX_DEPTH = 64
+MAX_NODES = 50_000
+
+_pyld_fix.apply()
+
+# Namespaces that cannot occur in a real document: anything expanded into them is an error.
+_SENTINEL_VOCAB = "urn:x-certreg-undefined-term:"
+_SENTINEL_BASE = "https://relative-iri.certreg.invalid/"
+_IRI_SLOT = "urn:x-certreg-slot:"
+_SLOT_OPEN, _SLOT_CLOSE = "\ue000", "\ue001"
+
+KEYWORDS = frozenset(
+    "@base @container @context @direction @graph @id @import @included @index @json "
+    "@language @list @nest @none @prefix @propagate @protected @reverse @set @type "
+    "@value @version @vocab".split()
+)
+_KEYWORD_LIKE = re.compile(r"^@[a-zA-Z]+$")
+# Conservative shape of an absolute IRI whose expansion is the identity (see _iri_candidate).
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x20\x7f]*$")
+
+
+class CanonicalizationError(ValueError):
+    """The document cannot be canonicalised safely. ``reason`` says why in plain words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------------------------
+# JCS
+
+
+def jcs(value: Any) -> bytes:
+    """RFC 8785 JSON Canonicalization Scheme."""
+    _check_limits(value)
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise CanonicalizationError(f"the document cannot be canonicalised as JCS: {exc}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Checks shared by both engines
+
+
+def _check_limits(value: Any) -> None:
+    count = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise CanonicalizationError(f"the document has more than {MAX_NODES} values")
+        if depth > MAX_DEPTH:
+            raise CanonicalizationError(f"the document is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
+def _context_list(document: Mapping[str, Any]) -> list[Any]:
+    ctx = document.get("@context")
+    if ctx is None:
+        raise CanonicalizationError("the document has no @context")
+    return list(ctx) if isinstance(ctx, list) else [ctx]
+
+
+def _preflight(document: Any, loader: DocumentLoader) -> list[Any]:
+    """Refuse what JSON-LD would silently ignore or resolve differently; return the contexts."""
+    if not isinstance(document, Mapping):
+        raise CanonicalizationError("a JSON-LD document must be a JSON object")
+    _check_limits(document)
+    contexts = _context_list(document)
+    for ctx in contexts:
+        if isinstance(ctx, str):
+            if not loader.knows(ctx):
+                raise CanonicalizationError(
+                    f"the JSON-LD context {ctx!r} is not pinned by certreg and is never "
+                    "fetched from the network"
+                )
+        elif isinstance(ctx, Mapping):
+            if _contains_key(ctx, "@base"):
+                raise CanonicalizationError(
+                    "@base in an inline context is refused: identifiers must not depend on "
+                    "where the document is read"
+                )
+            if _contains_key(ctx, "@import"):
+                raise CanonicalizationError("@import in an inline context is not supported")
+        else:
+            raise CanonicalizationError("@context entries must be URLs or objects")
+    _check_keys(document)
+    return contexts
+
+
+def _contains_key(value: Any, key: str) -> bool:
+    if isinstance(value, Mapping):
+        return key in value or any(_contains_key(v, key) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_key(v, key) for v in value)
+    return False
+
+
+def _check_keys(value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key == "@direction":
+                raise CanonicalizationError(
+                    "@direction cannot be signed interoperably (implementations disagree on its "
+                    "RDF form): put the text direction in the text or leave it out"
+                )
+            if _KEYWORD_LIKE.match(key) and key not in KEYWORDS:
+                raise CanonicalizationError(
+                    f"{key!r} looks like a JSON-LD keyword but is not one; JSON-LD would "
+                    "ignore it, so it could not be signed"
+                )
+            _check_keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_keys(item)
+
+
+def _top_level_vocab(contexts: Iterable[Any], loader: DocumentLoader) -> bool:
+    for ctx in contexts:
+        body = loader.document(ctx).get("@context") if isinstance(ctx, str) else ctx
+        for part in body if isinstance(body, list) else [body]:
+            if isinstance(part, Mapping) and "@vocab" in part:
+                return True
+    return False
+
+
+def _with_sentinels(document: Mapping[str, Any], contexts: list[Any], loader: DocumentLoader):
+    """The document with the undefined-term sentinel appended to its context (unless the
+    contexts already set @vocab, in which case no term is dropped at the top level)."""
+    if _top_level_vocab(contexts, loader):
+        return document
+    out = dict(document)
+    out["@context"] = [*contexts, {"@vocab": _SENTINEL_VOCAB}]
+    return out
+
+
+def _to_rdf(document: Mapping[str, Any], loader: DocumentLoader) -> list[dict[str, Any]]:
+    """pyld toRdf (no canonicalisation) -> the default graph's quads as pyld dicts."""
+    try:
+        dataset = jsonld.to_rdf(document, {"documentLoader": loader, "base": _SENTINEL_BASE})
+    except jsonld.JsonLdError as exc:
+        raise CanonicalizationError(_jsonld_reason(exc)) from None
+    except ContextError as exc:
+        raise CanonicalizationError(str(exc)) from None
+    except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise CanonicalizationError(f"the document is not valid JSON-LD ({exc})") from None
+    quads: list[dict[str, Any]] = []
+    for graph_name, triples in dataset.items():
+        for triple in triples:
+            if graph_name != "@default":
+                triple = dict(triple)
+                kind = "blank node" if graph_name.startswith("_:") else "IRI"
+                triple["name"] = {"type": kind, "value": graph_name}
+            quads.append(triple)
+    return quads
+
+
+def _jsonld_reason(exc: BaseException) -> str:
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, ContextError):
+            return str(seen)
+        details = getattr(seen, "details", None)
+        cause = getattr(seen, "cause", None) or seen.__cause__
+        if cause is None and isinstance(details, dict):
+            cause = details.get("cause")
+        seen = cause if isinstance(cause, BaseException) else None
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"the document is not valid JSON-LD: {message}"
+
+
+def _terms(quad: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    yield quad["subject"]
+    yield quad["predicate"]
+    yield quad["object"]
+    if "name" in quad:
+        yield quad["name"]
+
+
+def _refuse_sentinels(quads: Iterable[Mapping[str, Any]]) -> None:
+    for quad in quads:
+        for term in _terms(quad):
+            values = [term.get("value", ""), term.get("datatype", "")]
+            for value in values:
+                if value.startswith(_SENTINEL_VOCAB):
+                    raise CanonicalizationError(
+                        f"the term {value[len(_SENTINEL_VOCAB) :]!r} is not defined by the "
+                        "document's contexts, so it would not be covered by the signature"
+                    )
+                if value.startswith(_SENTINEL_BASE):
+                    raise CanonicalizationError(
+                        f"the relative IRI {value[len(_SENTINEL_BASE) :]!r} is refused: "
+                        "identifiers in a signed document must be absolute"
+                    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reference engine: pyld all the way
+
+
+def rdfc_reference(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
+    """RDFC-1.0 canonical N-Quads with pyld only (slow, the yardstick for the fast engine)."""
+    contexts = _preflight(document, loader)
+    quads = _to_rdf(_with_sentinels(document, contexts, loader), loader)
+    _refuse_sentinels(quads)
+    return _urdna2015(quads)
+
+
+def _urdna2015(quads: list[dict[str, Any]]) -> str:
+    dataset: dict[str, list[dict[str, Any]]] = {"@default": []}
+    for quad in quads:
+        triple = {k: dict(v) for k, v in quad.items() if k != "name"}
+        name = quad.get("name")
+        dataset.setdefault(name["value"] if name else "@default", []).append(triple)
+    return URDNA2015().main(dataset, {"format": "application/n-quads"})
+
+
+# --------------------------------------------------------------------------------------------
+# Fast engine: shape templates + pyoxigraph RDFC-1.0
+
+
+@dataclass
+class _Template:
+    pieces: list[str]  # text, then (slot, role) markers interleaved: see _render
+    slots: list[tuple[int, str]]  # (slot index, "literal" | "iri") between the text pieces
+    oxigraph_safe: bool
+
+
+@dataclass
+class _Shape:
+    concrete: frozenset[int]
+    variants: OrderedDict[tuple[str, ...], _Template]
+
+
+_SHAPES: OrderedDict[str, _Shape] = OrderedDict()
+_MAX_SHAPES = 256
+_MAX_VARIANTS = 64
+_DEFINED_TERMS: dict[str, frozenset[str]] = {}
+
+
+def rdfc(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document (fast engine, reference fallback)."""
+    contexts = _preflight(document, loader)
+    if _mentions_slot_markers(document):
+        return rdfc_reference(document, loader)
+    leaves: list[str] = []
+    skeleton = _skeleton(document, leaves)
+    classes = _classes(leaves, contexts, loader)
+    key = json.dumps([skeleton, classes, id(loader)], ensure_ascii=False)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _Shape(_find_concrete(document, leaves, classes, loader), OrderedDict())
+        _remember(_SHAPES, key, shape, _MAX_SHAPES)
+    else:
+        _SHAPES.move_to_end(key)
+    variant_key = tuple(leaves[i] for i in sorted(shape.concrete))
+    template = shape.variants.get(variant_key)
+    if template is None:
+        template = _make_template(document, leaves, classes, shape.concrete, loader)
+        _remember(shape.variants, variant_key, template, _MAX_VARIANTS)
+    rendered = _render(template, leaves) if template.oxigraph_safe else None
+    if rendered is not None and _IRI_SLOT not in rendered and _SLOT_OPEN not in rendered:
+        canonical = _oxigraph_rdfc(rendered)
+        if canonical is not None:
+            return canonical
+    return rdfc_reference(document, loader)
+
+
+def _remember(cache: OrderedDict, key: Any, value: Any, limit: int) -> None:
+    cache[key] = value
+    if len(cache) > limit:
+        cache.popitem(last=False)
+
+
+def _mentions_slot_markers(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SLOT_OPEN in value or _SLOT_CLOSE in value or "x-certreg-" in value
+    if isinstance(value, Mapping):
+        return any(_mentions_slot_markers(k) or _mentions_slot_markers(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_mentions_slot_markers(v) for v in value)
+    return False
+
+
+def _skeleton(value: Any, leaves: list[str]) -> Any:
+    """The document with every string value (outside @context) replaced by its slot number."""
+    if isinstance(value, Mapping):
+        return {
+            k: (["ctx", v] if k == "@context" else _skeleton(v, leaves)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_skeleton(v, leaves) for v in value]
+    if isinstance(value, str):
+        leaves.append(value)
+        return {"$slot": len(leaves) - 1}
+    return ["lit", value]
+
+
+def _fill(value: Any, replace: Callable[[int, str], str], counter: list[int]) -> Any:
+    """Rebuild the document in the same walk order as _skeleton, replacing string values."""
+    if isinstance(value, Mapping):
+        return {k: (v if k == "@context" else _fill(v, replace, counter)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, replace, counter) for v in value]
+    if isinstance(value, str):
+        index = counter[0]
+        counter[0] += 1
+        return replace(index, value)
+    return value
+
+
+def _classes(leaves: list[str], contexts: list[Any], loader: DocumentLoader) -> str:
+    """'i' for values whose JSON-LD IRI expansion is the identity, 's' for the rest."""
+    terms = _defined_terms(contexts, loader)
+    return "".join("i" if _iri_candidate(v, terms) else "s" for v in leaves)
+
+
+def _iri_candidate(value: str, terms: frozenset[str]) -> bool:
+    # An absolute IRI whose scheme is not a term (so it is not a compact IRI) and which is not
+    # itself a term: expansion keeps it verbatim in @id and @vocab positions alike.
+    if value.startswith("_:") or not _ABSOLUTE_IRI.match(value):
+        return False
+    return value.split(":", 1)[0] not in terms and value not in terms
+
+
+def _defined_terms(contexts: list[Any], loader: DocumentLoader) -> frozenset[str]:
+    found: set[str] = set()
+    for ctx in contexts:
+        if isinstance(ctx, str):
+            cache_key = f"{id(loader)}:{ctx}"
+            if cache_key not in _DEFINED_TERMS:
+                _DEFINED_TERMS[cache_key] = frozenset(_collect_terms(loader.document(ctx)))
+            found |= _DEFINED_TERMS[cache_key]
+        else:
+            found |= _collect_terms({"@context": ctx})
+    return frozenset(found)
+
+
+def _collect_terms(value: Any) -> set[str]:
+    terms: set[str] = set()
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key == "@context":
+                for ctx in item if isinstance(item, list) else [item]:
+                    if isinstance(ctx, Mapping):
+                        terms.update(k for k in ctx if not k.startswith("@"))
+                        for definition in ctx.values():
+                            terms |= _collect_terms(definition)
+            elif isinstance(item, (Mapping, list)):
+                terms |= _collect_terms(item)
+    elif isinstance(value, list):
+        for item in value:
+            terms |= _collect_terms(item)
+    return terms
+
+
+def _placeholder(index: int, kind: str) -> str:
+    if kind == "i":
+        return f"{_IRI_SLOT}{index}"
+    return f"{_SLOT_OPEN}{index}{_SLOT_CLOSE}"
+
+
+def _placeholder_document(
+    document: Mapping[str, Any], classes: str, concrete: frozenset[int] | set[int]
+) -> Any:
+    def replace(index: int, value: str) -> str:
+        return value if index in concrete else _placeholder(index, classes[index])
+
+    return _fill(document, replace, [0])
+
+
+def _slot_roles(quads: list[dict[str, Any]], count: int, classes: str) -> dict[int, str]:
+    """Which slots the expansion copied verbatim, and how: 'literal' or 'iri'."""
+    literal_hits = [0] * count
+    iri_hits = [0] * count
+    spoiled: set[int] = set()
+    slot_in_text = re.compile(
+        re.escape(_SLOT_OPEN)
+        + r"(\d+)"
+        + re.escape(_SLOT_CLOSE)
+        + "|"
+        + re.escape(_IRI_SLOT)
+        + r"(\d+)"
+    )
+    for quad in quads:
+        for position, term in (
+            ("s", quad["subject"]),
+            ("p", quad["predicate"]),
+            ("o", quad["object"]),
+            ("g", quad.get("name")),
+        ):
+            if term is None:
+                continue
+            value = term.get("value", "")
+            for extra in (term.get("datatype", ""), term.get("language", "")):
+                for m in slot_in_text.finditer(extra):
+                    spoiled.add(int(m.group(1) or m.group(2)))
+            for m in slot_in_text.finditer(value):
+                index = int(m.group(1) or m.group(2))
+                whole = m.group(0) == value
+                if whole and term["type"] == "literal" and position == "o":
+                    literal_hits[index] += 1
+                elif whole and term["type"] == "IRI" and position != "p" and classes[index] == "i":
+                    iri_hits[index] += 1
+                else:
+                    spoiled.add(index)
+    roles: dict[int, str] = {}
+    for index in range(count):
+        if index in spoiled:
+            continue
+        if literal_hits[index] == 1 and iri_hits[index] == 0:
+            roles[index] = "literal"
+        elif iri_hits[index] >= 1 and literal_hits[index] == 0:
+            roles[index] = "iri"
+    return roles
+
+
+def _find_concrete(
+    document: Mapping[str, Any], leaves: list[str], classes: str, loader: DocumentLoader
+) -> frozenset[int]:
+    """Grow the set of values that belong to the shape until the expansion proves that every
+    other value is copied verbatim. Values in type positions decide type-scoped contexts, so
+    the set can only be known by iterating (two or three rounds in practice)."""
+    concrete: set[int] = set()
+    for _ in range(len(leaves) + 1):
+        doc = _placeholder_document(document, classes, concrete)
+        try:
+            contexts = _context_list(doc)
+            quads = _to_rdf(_with_sentinels(doc, contexts, loader), loader)
+        except CanonicalizationError:
+            return frozenset(range(len(leaves)))  # let the real document report its error
+        roles = _slot_roles(quads, len(leaves), classes)
+        missing = {i for i in range(len(leaves)) if i not in concrete and i not in roles}
+        if not missing:
+            return frozenset(concrete)
+        concrete |= missing
+    return frozenset(range(len(leaves)))
+
+
+def _make_template(
+    document: Mapping[str, Any],
+    leaves: list[str],
+    classes: str,
+    concrete: frozenset[int],
+    loader: DocumentLoader,
+) -> _Template:
+    doc = _placeholder_document(document, classes, concrete)
+    contexts = _context_list(doc)
+    quads = _to_rdf(_with_sentinels(doc, contexts, loader), loader)
+    _refuse_sentinels(quads)
+    roles = _slot_roles(quads, len(leaves), classes)
+    if any(i not in roles for i in range(len(leaves)) if i not in concrete):
+        # The concrete set came from another document of the same shape and does not hold
+        # for this one: should not happen, but never guess.
+        return _Template([], [], oxigraph_safe=False)
+    text = "".join(_nquad(q) for q in quads)
+    pieces: list[str] = []
+    slots: list[tuple[int, str]] = []
+    position = 0
+    for m in _TEMPLATE_SLOT.finditer(text):
+        pieces.append(text[position : m.start()])
+        literal = m.group(1) or m.group(2)
+        slots.append((int(literal or m.group(3)), "literal" if literal else "iri"))
+        position = m.end()
+    pieces.append(text[position:])
+    lower_case_tags = all(
+        q["object"].get("language", "").lower() == q["object"].get("language", "") for q in quads
+    )
+    return _Template(pieces, slots, oxigraph_safe=lower_case_tags)
+
+
+# A slot in template text: a whole literal ("…") of either placeholder kind, or a whole IRI (<…>).
+_TEMPLATE_SLOT = re.compile(
+    '"(?:'
+    + re.escape(_SLOT_OPEN)
+    + r"(\d+)"
+    + re.escape(_SLOT_CLOSE)
+    + "|"
+    + re.escape(_IRI_SLOT)
+    + r'(\d+))"'
+    + "|<"
+    + re.escape(_IRI_SLOT)
+    + r"(\d+)>"
+)
+
+
+def _nquad(quad: Mapping[str, Any]) -> str:
+    def term(t: Mapping[str, Any]) -> str:
+        if t["type"] == "IRI":
+            return f"<{t['value']}>"
+        if t["type"] == "blank node":
+            return t["value"]
+        out = f'"{rdfc_escape(t["value"])}"'
+        if t.get("language"):
+            return f"{out}@{t['language']}"
+        if t.get("datatype") and t["datatype"] != "http://www.w3.org/2001/XMLSchema#string":
+            return f"{out}^^<{t['datatype']}>"
+        return out
+
+    parts = [term(quad["subject"]), term(quad["predicate"]), term(quad["object"])]
+    if quad.get("name"):
+        parts.append(term(quad["name"]))
+    return " ".join(parts) + " .\n"
+
+
+def _render(template: _Template, leaves: list[str]) -> str:
+    out = [template.pieces[0]]
+    for (index, role), text in zip(template.slots, template.pieces[1:], strict=True):
+        value = leaves[index]
+        out.append(f'"{rdfc_escape(value)}"' if role == "literal" else f"<{value}>")
+        out.append(text)
+    return "".join(out)
+
+
+def _oxigraph_rdfc(nquads: str) -> str | None:
+    try:
+        dataset = ox.Dataset(ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
+    except SyntaxError:
+        return None  # pyoxigraph is stricter about IRIs than pyld: let the reference decide
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    lines = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS).decode("utf-8").splitlines(True)
+    lines.sort()
+    return "".join(lines)

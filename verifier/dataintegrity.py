@@ -1,0 +1,365 @@
+"""W3C Data Integrity proofs with the EdDSA cryptosuites (vc-di-eddsa v1.0).
+
+``eddsa-rdfc-2022``: the document and the proof configuration are canonicalised with RDFC-1.0;
+``eddsa-jcs-2022``: with JCS (RFC 8785). In both, the signed bytes are
+``sha256(canonical proof configuration) || sha256(canonical document)`` and the signature is
+Ed25519, carried as base58btc multibase in ``proofValue``.
+
+Proof sets (several independent proofs) and proof chains (``previousProof``) follow the
+"Add Proof Set/Chain" and "Verify Proof Sets and Chains" algorithms of vc-data-integrity.
+
+Nothing here resolves DIDs: the caller passes a :data:`KeyLookup` that, given a proof, returns
+the public key it may be checked with (or raises :class:`ProofError` saying why not).
+:func:`verify_proofs` never raises on bad input; every problem is a failed :class:`ProofCheck`
+with a reason in plain words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import base58
+
+from contexts import DEFAULT_LOADER, DocumentLoader
+from keys.keypair import PublicKey
+from verifier.canonicalize import CanonicalizationError, jcs, rdfc
+from verifier.dates import parse_datetime
+
+__all__ = [
+    "CRYPTOSUITES",
+    "KeyLookup",
+    "ProofCheck",
+    "ProofError",
+    "Signer",
+    "add_proof",
+    "hash_data",
+    "verify_proofs",
+]
+
+CRYPTOSUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
+
+
+class ProofError(Exception):
+    """A proof cannot be made or does not verify. ``reason`` is plain words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Signer(Protocol):
+    verification_method: str
+
+    def sign(self, message: bytes) -> bytes: ...
+
+
+KeyLookup = Callable[[Mapping[str, Any]], PublicKey]
+
+
+@dataclass(frozen=True)
+class ProofCheck:
+    ok: bool
+    reason: str
+    cryptosuite: str | None = None
+    verification_method: str | None = None
+    proof_purpose: str | None = None
+    created: str | None = None
+    proof_id: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# The cryptosuite algorithms
+
+
+def _canonical(value: Mapping[str, Any], cryptosuite: str, loader: DocumentLoader) -> bytes:
+    if cryptosuite == "eddsa-rdfc-2022":
+        return rdfc(value, loader).encode("utf-8")
+    return jcs(value)
+
+
+def hash_data(
+    document: Mapping[str, Any],
+    proof_config: Mapping[str, Any],
+    cryptosuite: str,
+    loader: DocumentLoader = DEFAULT_LOADER,
+) -> bytes:
+    """``sha256(canonical proof config) || sha256(canonical document)``: the 64 signed bytes."""
+    proof_hash = hashlib.sha256(_canonical(proof_config, cryptosuite, loader)).digest()
+    doc_hash = hashlib.sha256(_canonical(document, cryptosuite, loader)).digest()
+    return proof_hash + doc_hash
+
+
+def _proof_config(proof: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
+    config = {k: v for k, v in proof.items() if k != "proofValue"}
+    if "@context" in document:
+        config["@context"] = document["@context"]
+    return config
+
+
+def _without_proof(document: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k != "proof"}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+# --------------------------------------------------------------------------------------------
+# Adding proofs
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def add_proof(
+    document: Mapping[str, Any],
+    signer: Signer,
+    *,
+    cryptosuite: str = "eddsa-rdfc-2022",
+    proof_purpose: str = "assertionMethod",
+    created: str | None = None,
+    expires: str | None = None,
+    challenge: str | None = None,
+    domain: str | Sequence[str] | None = None,
+    previous_proof: str | Sequence[str] | None = None,
+    proof_id: str | None = None,
+    loader: DocumentLoader = DEFAULT_LOADER,
+) -> dict[str, Any]:
+    """Return a new document carrying one more proof (an existing proof makes a proof set).
+
+    ``previous_proof`` names the ``id`` of existing proofs this one chains to; the new proof
+    then signs the document together with those proofs.
+    """
+    if cryptosuite not in CRYPTOSUITES:
+        raise ProofError(f"unknown cryptosuite {cryptosuite!r}; certreg signs {CRYPTOSUITES}")
+    if not isinstance(document, Mapping):
+        raise ProofError("only a JSON object can be signed")
+    if not signer.verification_method:
+        raise ProofError("the signing key has no verification method id")
+    existing = _as_list(document.get("proof"))
+    proof: dict[str, Any] = {}
+    if proof_id:
+        proof["id"] = proof_id
+    proof |= {
+        "type": "DataIntegrityProof",
+        "cryptosuite": cryptosuite,
+        "created": created or _now(),
+        "verificationMethod": signer.verification_method,
+        "proofPurpose": proof_purpose,
+    }
+    if expires:
+        proof["expires"] = expires
+    if challenge is not None:
+        proof["challenge"] = challenge
+    if domain is not None:
+        proof["domain"] = domain if isinstance(domain, str) else list(domain)
+    if cryptosuite == "eddsa-jcs-2022" and "@context" in document:
+        # eddsa-jcs-2022 keeps the document's context in the proof itself (vc-di-eddsa 3.3.5).
+        proof["@context"] = document["@context"]
+
+    unsecured = _without_proof(document)
+    if previous_proof is not None:
+        proof["previousProof"] = (
+            previous_proof if isinstance(previous_proof, str) else list(previous_proof)
+        )
+        unsecured["proof"] = _matching_proofs(existing, proof["previousProof"])
+    try:
+        data = hash_data(unsecured, _proof_config(proof, document), cryptosuite, loader)
+    except CanonicalizationError as exc:
+        raise ProofError(f"the document cannot be signed: {exc.reason}") from None
+    proof["proofValue"] = "z" + base58.b58encode(signer.sign(data)).decode("ascii")
+    secured = dict(document)
+    all_proofs = [*existing, proof]
+    secured["proof"] = all_proofs[0] if len(all_proofs) == 1 else all_proofs
+    return secured
+
+
+def _matching_proofs(all_proofs: list[Any], previous: str | list[str]) -> list[Any]:
+    wanted = _as_list(previous)
+    if not all(isinstance(w, str) for w in wanted):
+        raise ProofError("previousProof must be a string or a list of strings")
+    by_id = {p.get("id"): p for p in all_proofs if isinstance(p, Mapping)}
+    missing = [w for w in wanted if w not in by_id]
+    if missing:
+        raise ProofError(f"previousProof names proofs that are not present: {missing}")
+    return [by_id[w] for w in wanted]
+
+
+# --------------------------------------------------------------------------------------------
+# Verifying proofs
+
+
+def verify_proofs(
+    document: Any,
+    key_lookup: KeyLookup,
+    *,
+    expected_purpose: str = "assertionMethod",
+    challenge: str | None = None,
+    domain: str | None = None,
+    now: datetime | None = None,
+    loader: DocumentLoader = DEFAULT_LOADER,
+) -> list[ProofCheck]:
+    """Check every proof of a secured document. Never raises on bad input."""
+    if not isinstance(document, Mapping):
+        return [ProofCheck(False, "the document is not a JSON object")]
+    proofs = _as_list(document.get("proof"))
+    if not proofs:
+        return [ProofCheck(False, "the document carries no proof, so nobody vouches for it")]
+    unsecured = _without_proof(document)
+    checks = []
+    for proof in proofs:
+        try:
+            checks.append(
+                _verify_one(
+                    unsecured,
+                    proof,
+                    proofs,
+                    key_lookup,
+                    expected_purpose,
+                    challenge,
+                    domain,
+                    now or datetime.now(UTC),
+                    loader,
+                )
+            )
+        except ProofError as exc:
+            checks.append(_failed(proof, exc.reason))
+        except CanonicalizationError as exc:
+            checks.append(_failed(proof, f"the document cannot be checked: {exc.reason}"))
+        except RecursionError:
+            checks.append(_failed(proof, "the document is nested too deeply to be checked"))
+    return checks
+
+
+def _failed(proof: Any, reason: str) -> ProofCheck:
+    if not isinstance(proof, Mapping):
+        return ProofCheck(False, reason)
+
+    def text(key: str) -> str | None:
+        value = proof.get(key)
+        return value if isinstance(value, str) else None
+
+    return ProofCheck(
+        False,
+        reason,
+        text("cryptosuite"),
+        text("verificationMethod"),
+        text("proofPurpose"),
+        text("created"),
+        text("id"),
+    )
+
+
+def _verify_one(
+    unsecured: dict[str, Any],
+    proof: Any,
+    all_proofs: list[Any],
+    key_lookup: KeyLookup,
+    expected_purpose: str,
+    challenge: str | None,
+    domain: str | None,
+    now: datetime,
+    loader: DocumentLoader,
+) -> ProofCheck:
+    if not isinstance(proof, Mapping):
+        raise ProofError("a proof must be a JSON object")
+    if proof.get("type") != "DataIntegrityProof":
+        raise ProofError(
+            f"unsupported proof type {proof.get('type')!r}; expected DataIntegrityProof"
+        )
+    suite = proof.get("cryptosuite")
+    if suite not in CRYPTOSUITES:
+        raise ProofError(f"unsupported cryptosuite {suite!r}; certreg verifies {CRYPTOSUITES}")
+    for key in ("verificationMethod", "proofPurpose", "proofValue"):
+        if not isinstance(proof.get(key), str) or not proof.get(key):
+            raise ProofError(f"the proof has no {key}")
+    if proof["proofPurpose"] != expected_purpose:
+        raise ProofError(
+            f"the proof is for {proof['proofPurpose']!r}, but {expected_purpose!r} is required"
+        )
+    _check_times(proof, now)
+    _check_challenge_and_domain(proof, challenge, domain)
+    signature = _decode_proof_value(proof["proofValue"])
+
+    document = dict(unsecured)
+    if "previousProof" in proof:
+        document["proof"] = _matching_proofs(
+            [p for p in all_proofs if p is not proof], proof["previousProof"]
+        )
+    if "@context" in proof:
+        # vc-di-eddsa: the proof's context must be a prefix of the document's, in order.
+        doc_ctx = _as_list(document.get("@context"))
+        proof_ctx = _as_list(proof["@context"])
+        if doc_ctx[: len(proof_ctx)] != proof_ctx:
+            raise ProofError("the proof's @context does not match the document's @context")
+        document["@context"] = proof["@context"]
+    config = _proof_config(proof, document)
+
+    public_key = _lookup(key_lookup, proof)
+    data = hash_data(document, config, suite, loader)
+    if not public_key.verify(data, signature):
+        raise ProofError(
+            "the signature does not match the document: it was altered after signing, "
+            "or signed with another key"
+        )
+    return ProofCheck(
+        True,
+        "the signature is valid",
+        suite,
+        proof["verificationMethod"],
+        proof["proofPurpose"],
+        proof.get("created"),
+        proof.get("id"),
+    )
+
+
+def _lookup(key_lookup: KeyLookup, proof: Mapping[str, Any]) -> PublicKey:
+    try:
+        return key_lookup(proof)
+    except ProofError:
+        raise
+    except Exception as exc:  # a resolver bug must not become an unhandled crash
+        raise ProofError(f"the signing key could not be obtained: {exc}") from None
+
+
+def _decode_proof_value(value: str) -> bytes:
+    if not value.startswith("z"):
+        raise ProofError("proofValue must be base58btc multibase (starting with 'z')")
+    try:
+        signature = base58.b58decode(value[1:])
+    except ValueError:
+        raise ProofError("proofValue is not valid base58btc") from None
+    if len(signature) != 64:
+        raise ProofError(
+            f"proofValue decodes to {len(signature)} bytes; an Ed25519 signature is 64"
+        )
+    return signature
+
+
+def _check_times(proof: Mapping[str, Any], now: datetime) -> None:
+    for key in ("created", "expires"):
+        if key in proof:
+            try:
+                parse_datetime(proof[key])
+            except ValueError as exc:
+                raise ProofError(f"the proof's {key} is not a valid date-time: {exc}") from None
+    if "expires" in proof and parse_datetime(proof["expires"]) <= now:
+        raise ProofError(f"the proof expired on {proof['expires']}")
+
+
+def _check_challenge_and_domain(
+    proof: Mapping[str, Any], challenge: str | None, domain: str | None
+) -> None:
+    if challenge is not None and proof.get("challenge") != challenge:
+        raise ProofError("the proof's challenge does not match the one the verifier issued")
+    if domain is not None:
+        domains = _as_list(proof.get("domain"))
+        if domain not in domains:
+            raise ProofError(f"the proof is not bound to the domain {domain!r}")
