@@ -1,0 +1,307 @@
+"""DID resolution (did:key offline, did:web over HTTPS) and the key lookup for proofs.
+
+The verifier fetches things named by the document it is checking, i.e. by whoever wrote it.
+So every fetch is HTTPS only, never follows redirects, has a deadline and a size cap, and
+plain HTTP exists only through an explicit ``unsafe_allow_http_hosts`` allow-list for tests.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from keys.did import DidError, did_key_document, did_web_to_url, verification_method_from_document
+from keys.keypair import PublicKey
+from keys.multikey import MultikeyError, decode_public_key
+from verifier.dataintegrity import KeyLookup, ProofError
+from verifier.result import plain_date
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_TIMEOUT",
+    "DidResolutionError",
+    "DidResolver",
+    "FetchError",
+    "HttpFetcher",
+    "Transport",
+    "key_lookup_for",
+    "parse_json_object",
+]
+
+#: ``url -> response body``; raise :class:`FetchError` (or anything) when it cannot be had.
+Transport = Callable[[str], bytes]
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_MAX_BYTES = 256 * 1024
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FetchError(Exception):
+    """A URL could not be fetched within the verifier's limits. ``reason`` is plain words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DidResolutionError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class HttpFetcher:
+    """GET a URL with the verifier's safety limits.
+
+    - HTTPS only, except hosts (``host`` or ``host:port``) in ``unsafe_allow_http_hosts``;
+    - no redirects (a redirect could take a did:web lookup to another domain);
+    - ``timeout`` seconds for the whole exchange, not just per read (a server dripping one byte
+      a second cannot hold the verifier);
+    - at most ``max_bytes`` of (decoded) body, refused beyond, streamed so nothing bigger is
+      ever held in memory.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        unsafe_allow_http_hosts: Collection[str] = (),
+        accept: str = "application/json",
+    ) -> None:
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.unsafe_allow_http_hosts = frozenset(h.lower() for h in unsafe_allow_http_hosts)
+        self.accept = accept
+
+    def allows_http(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.netloc.lower() in self.unsafe_allow_http_hosts or (
+            (parts.hostname or "").lower() in self.unsafe_allow_http_hosts
+        )
+
+    def __call__(self, url: str) -> bytes:
+        if not isinstance(url, str):
+            raise FetchError("the address to fetch is not a string")
+        parts = urlsplit(url)
+        if parts.scheme == "http" and not self.allows_http(url):
+            raise FetchError(f"{url} is plain HTTP; only HTTPS addresses are fetched")
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise FetchError(f"{url!r} is not an https:// address")
+        if parts.username or parts.password:
+            raise FetchError(f"{url} carries a user name or password; refused")
+        deadline = time.monotonic() + self.timeout
+        try:
+            with httpx.Client(timeout=self.timeout, follow_redirects=False) as client, \
+                    client.stream("GET", url, headers={"Accept": self.accept}) as response:
+                if response.is_redirect:
+                    raise FetchError(f"{url} answered with a redirect; redirects are not followed")
+                if response.status_code != 200:
+                    raise FetchError(f"{url} answered HTTP {response.status_code}")
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > self.max_bytes:
+                    raise FetchError(f"{url} is larger than the {self.max_bytes}-byte limit")
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > self.max_bytes:
+                        raise FetchError(f"{url} is larger than the {self.max_bytes}-byte limit")
+                    if time.monotonic() > deadline:
+                        raise FetchError(f"{url} did not answer within {self.timeout:g} s")
+                return bytes(body)
+        except httpx.TimeoutException:
+            raise FetchError(f"{url} did not answer within {self.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{url} could not be reached ({type(exc).__name__})") from None
+
+
+def parse_json_object(data: bytes | str | Mapping[str, Any], what: str) -> dict[str, Any]:
+    """Parse fetched bytes as one JSON object (duplicate keys, NaN and non-objects refused)."""
+    if isinstance(data, Mapping):
+        return dict(data)
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise ValueError(f"the key {key!r} appears twice")
+            out[key] = value
+        return out
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
+        value = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError, TypeError) as exc:
+        raise ValueError(f"{what} is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not a JSON object")
+    return value
+
+
+@dataclass
+class _Cached:
+    document: dict[str, Any]
+    until: float
+
+
+class DidResolver:
+    """Resolve DIDs to DID documents, with a small time-bounded cache.
+
+    did:key is computed offline. did:web is fetched from the https URL the did:web method
+    defines; the document must be a JSON object whose ``id`` is exactly the DID.
+    ``unsafe_allow_http_hosts`` lets tests serve did:web documents over plain HTTP from the
+    named hosts; never use it in production (a network attacker could then swap keys).
+    """
+
+    def __init__(
+        self,
+        transport: Transport | None = None,
+        *,
+        unsafe_allow_http_hosts: Collection[str] = (),
+        cache_seconds: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.unsafe_allow_http_hosts = frozenset(h.lower() for h in unsafe_allow_http_hosts)
+        self.transport: Transport = transport or HttpFetcher(
+            unsafe_allow_http_hosts=self.unsafe_allow_http_hosts,
+            accept="application/did+json, application/json",
+        )
+        self.cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._cache: dict[str, _Cached] = {}
+
+    def url_for(self, did: str) -> str:
+        url = did_web_to_url(did)
+        parts = urlsplit(url)
+        if parts.netloc.lower() in self.unsafe_allow_http_hosts or (
+            (parts.hostname or "").lower() in self.unsafe_allow_http_hosts
+        ):
+            return urlunsplit(("http", *parts[1:]))
+        return url
+
+    def resolve(self, did: str) -> dict[str, Any]:
+        """The DID document of ``did`` (a DID, not a DID URL), or :class:`DidResolutionError`."""
+        if not isinstance(did, str) or not did.startswith("did:") or "#" in did:
+            raise DidResolutionError(f"{did!r} is not a DID")
+        cached = self._cache.get(did)
+        if cached is not None and cached.until > self._monotonic():
+            return cached.document
+        if did.startswith("did:key:"):
+            try:
+                doc = did_key_document(did)
+            except DidError as exc:
+                raise DidResolutionError(str(exc)) from None
+        elif did.startswith("did:web:"):
+            doc = self._resolve_web(did)
+        else:
+            method = did.split(":")[1] if did.count(":") >= 2 else did
+            raise DidResolutionError(
+                f"{did} uses the DID method {method!r}; only did:web and did:key are supported"
+            )
+        self._cache[did] = _Cached(doc, self._monotonic() + self.cache_seconds)
+        return doc
+
+    def _resolve_web(self, did: str) -> dict[str, Any]:
+        try:
+            url = self.url_for(did)
+        except DidError as exc:
+            raise DidResolutionError(str(exc)) from None
+        try:
+            body = self.transport(url)
+        except FetchError as exc:
+            raise DidResolutionError(f"the DID document of {did} could not be fetched: "
+                                     f"{exc.reason}") from None
+        except Exception as exc:  # an injected transport may raise anything
+            raise DidResolutionError(f"the DID document of {did} could not be fetched: "
+                                     f"{exc}") from None
+        try:
+            doc = parse_json_object(body, f"the DID document at {url}")
+        except ValueError as exc:
+            raise DidResolutionError(str(exc)) from None
+        if doc.get("id") != did:
+            raise DidResolutionError(
+                f"the document at {url} is for {doc.get('id')!r}, not {did}; refused"
+            )
+        return doc
+
+
+def _instant(value: Any, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise ProofError(f"{what} is not a date-time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ProofError(f"{what} {value!r} is not a date-time") from None
+    if moment.tzinfo is None:
+        raise ProofError(f"{what} {value!r} has no time zone")
+    return moment.astimezone(UTC)
+
+
+def key_lookup_for(controller: str, resolver: DidResolver) -> KeyLookup:
+    """A :data:`KeyLookup` accepting only keys of ``controller`` (the issuer, or the holder of
+    a presentation), listed in its DID document under the proof's purpose, and neither retired
+    (``expires``) nor compromised (``revoked``) at the proof's ``created`` time."""
+
+    def lookup(proof: Mapping[str, Any]) -> PublicKey:
+        vm_id = proof.get("verificationMethod")
+        if not isinstance(vm_id, str) or "#" not in vm_id:
+            raise ProofError("the proof does not name its key (verificationMethod)")
+        did = vm_id.partition("#")[0]
+        if did != controller:
+            raise ProofError(f"the proof was made with a key of {did}, not of {controller}")
+        purpose = proof.get("proofPurpose")
+        if not isinstance(purpose, str) or purpose not in ("assertionMethod", "authentication"):
+            raise ProofError(f"the proof purpose {purpose!r} is not one certreg accepts")
+        try:
+            doc = resolver.resolve(did)
+            vm = verification_method_from_document(doc, vm_id, purpose)
+        except DidResolutionError as exc:
+            raise ProofError(exc.reason) from None
+        except DidError as exc:
+            raise ProofError(f"{exc}: the key is not authorised for {purpose}") from None
+        if vm.get("type") != "Multikey":
+            raise ProofError(f"{vm_id} is of type {vm.get('type')!r}; only Multikey is supported")
+        try:
+            raw = decode_public_key(vm.get("publicKeyMultibase"))  # type: ignore[arg-type]
+        except MultikeyError as exc:
+            raise ProofError(f"{vm_id}: {exc}") from None
+        _check_key_dates(vm, proof, vm_id)
+        return PublicKey(raw)
+
+    return lookup
+
+
+def _check_key_dates(vm: Mapping[str, Any], proof: Mapping[str, Any], vm_id: str) -> None:
+    revoked = vm.get("revoked")
+    expires = vm.get("expires")
+    if revoked is None and expires is None:
+        return
+    if proof.get("created") is None:
+        # Without a date we cannot tell whether it was signed before the key was retired.
+        raise ProofError(f"{vm_id} was retired or compromised and the proof has no 'created' "
+                         "date, so it cannot be shown to predate that")
+    created = _instant(proof.get("created"), "the proof's 'created'")
+    if revoked is not None:
+        revoked_at = _instant(revoked, f"the 'revoked' date of {vm_id}")
+        if created >= revoked_at:
+            raise ProofError(f"the signing key was reported compromised on "
+                             f"{plain_date(revoked_at)}; signatures from then on are refused")
+    if expires is not None:
+        expires_at = _instant(expires, f"the 'expires' date of {vm_id}")
+        if created > expires_at:
+            raise ProofError(f"the signing key was retired on {plain_date(expires_at)}, "
+                             "before this proof was made")

@@ -1,0 +1,536 @@
+"""Verify a credential or a presentation: structure, proofs, issuer trust, validity period,
+status; one typed result with a verdict and one plain sentence.
+
+The :class:`Verifier` holds the policy (trusted issuers, whether to check status) and the
+machinery (DID resolver, status fetcher and cache, clock, JSON-LD loader). Nothing raised
+inside escapes: any input, however broken or hostile, yields a result, and never VALID unless
+every check passed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from contexts import DEFAULT_LOADER, DocumentLoader
+from verifier.dataintegrity import verify_proofs
+from verifier.did import Clock, DidResolver, Transport, key_lookup_for, parse_json_object, utc_now
+from verifier.facts import (
+    CertificationFacts,
+    extract_facts,
+    issuer_id,
+    issuer_name,
+    parse_datetime,
+    types_of,
+)
+from verifier.result import (
+    Check,
+    PresentationResult,
+    Verdict,
+    VerificationResult,
+    plain_date,
+    verdict_of,
+    worst,
+)
+from verifier.status import StatusChecker, StatusFetcher, StatusListCache
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_INPUT_BYTES",
+    "Verifier",
+    "load_document",
+    "verify_credential",
+    "verify_presentation",
+]
+
+MAX_INPUT_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+V2 = "https://www.w3.org/ns/credentials/v2"
+V1 = "https://www.w3.org/2018/credentials/v1"
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+
+
+class InputError(ValueError):
+    pass
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+def load_document(data: Any, what: str = "the credential") -> dict[str, Any]:
+    """``data`` (a dict, JSON text or bytes) as a JSON object within the verifier's limits:
+    at most :data:`MAX_INPUT_BYTES`, nesting at most :data:`MAX_DEPTH`, no duplicate keys, no
+    NaN/Infinity, only JSON types. Raises :class:`InputError` saying what is wrong."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        data = bytes(data)
+        if len(data) > MAX_INPUT_BYTES:
+            raise InputError(f"{what} is larger than {MAX_INPUT_BYTES} bytes")
+    elif isinstance(data, str):
+        if len(data) > MAX_INPUT_BYTES:  # characters >= bytes/4; re-checked below as UTF-8
+            raise InputError(f"{what} is larger than {MAX_INPUT_BYTES} bytes")
+        if len(data.encode("utf-8", "surrogatepass")) > MAX_INPUT_BYTES:
+            raise InputError(f"{what} is larger than {MAX_INPUT_BYTES} bytes")
+    elif not isinstance(data, Mapping):
+        raise InputError(f"{what} must be a JSON object, not {type(data).__name__}")
+    try:
+        doc = parse_json_object(data, what)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    _check_json_tree(doc, what)
+    if not isinstance(data, bytes | str):
+        size = len(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        if size > MAX_INPUT_BYTES:
+            raise InputError(f"{what} is larger than {MAX_INPUT_BYTES} bytes")
+    return doc
+
+
+def _check_json_tree(root: Any, what: str) -> None:
+    # Iterative, so a deep (or cyclic) structure cannot exhaust the Python stack.
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list) and depth > MAX_DEPTH:
+            raise InputError(f"{what} is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise InputError(f"{what} has a key that is not a string: {key!r}")
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise InputError(f"{what} contains a number JSON cannot hold ({value})")
+        elif value is not None and not isinstance(value, str | int | bool):
+            raise InputError(f"{what} contains a {type(value).__name__}, which is not JSON")
+
+
+# --- structure -----------------------------------------------------------------------------
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and _URL.fullmatch(value) is not None
+
+
+def _context_version(doc: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    ctx = doc.get("@context")
+    if ctx is None:
+        return None, "there is no @context"
+    if isinstance(ctx, str):
+        ctx = [ctx]
+    if not isinstance(ctx, list) or not ctx:
+        return None, "@context is not a list"
+    if not all(isinstance(c, str | dict) for c in ctx):
+        return None, "@context holds something other than URLs and objects"
+    if ctx[0] == V2:
+        return 2, None
+    if ctx[0] == V1:
+        return 1, None
+    return None, (f"the first @context is {ctx[0]!r}, not {V2} (VC 2.0) "
+                  f"or {V1} (VC 1.1)")
+
+
+def _credential_structure(doc: Mapping[str, Any]) -> tuple[list[str], int | None]:
+    """Problems with the credential's shape (empty when fine), and its VC version."""
+    version, problem = _context_version(doc)
+    if problem:
+        return [problem], None
+    problems: list[str] = []
+    raw_type = doc.get("type")
+    if not (isinstance(raw_type, str) or (isinstance(raw_type, list) and raw_type
+                                          and all(isinstance(t, str) for t in raw_type))):
+        problems.append("type is missing or not a string or list of strings")
+    elif "VerifiableCredential" not in types_of(doc):
+        problems.append("type does not include VerifiableCredential")
+    if "id" in doc and not _is_url(doc["id"]):
+        problems.append("id is not a URL")
+    issuer = doc.get("issuer")
+    if issuer is None:
+        problems.append("there is no issuer")
+    elif isinstance(issuer, Mapping):
+        if not _is_url(issuer.get("id")):
+            problems.append("the issuer object has no id URL")
+    elif not _is_url(issuer):
+        problems.append("issuer is neither a URL nor an object with an id")
+    subject = doc.get("credentialSubject")
+    if isinstance(subject, Mapping):
+        pass
+    elif isinstance(subject, list) and subject and all(isinstance(s, Mapping) for s in subject):
+        pass
+    else:
+        problems.append("credentialSubject is missing or not an object")
+    problems += _date_problems(doc, version)
+    status = doc.get("credentialStatus")
+    if status is not None:
+        entries = status if isinstance(status, list) else [status]
+        if not entries or not all(isinstance(e, Mapping) and isinstance(e.get("type"), str)
+                                  for e in entries):
+            problems.append("credentialStatus is not an object (or list of objects) with a type")
+    if "proof" in doc and not isinstance(doc["proof"], Mapping | list):
+        problems.append("proof is not an object or a list")
+    return problems, version
+
+
+def _date_problems(doc: Mapping[str, Any], version: int | None) -> list[str]:
+    if version == 2:
+        present, foreign = ("validFrom", "validUntil"), ("issuanceDate", "expirationDate")
+    else:
+        present, foreign = ("issuanceDate", "expirationDate"), ("validFrom", "validUntil")
+    problems = [f"{name} is a VC {'1.1' if version == 2 else '2.0'} property; this is a "
+                f"VC {'2.0' if version == 2 else '1.1'} credential" for name in foreign
+                if name in doc]
+    if version == 1 and "issuanceDate" not in doc:
+        problems.append("a VC 1.1 credential needs an issuanceDate")
+    for name in present:
+        if name in doc and parse_datetime(doc[name]) is None:
+            problems.append(f"{name} {doc[name]!r} is not a date-time with a time zone "
+                            "(like 2026-01-15T00:00:00Z)")
+    start, end = (parse_datetime(doc.get(n)) for n in present)
+    if start and end and end < start:
+        problems.append(f"the validity period ends ({doc[present[1]]}) before it begins "
+                        f"({doc[present[0]]})")
+    return problems
+
+
+def _window(doc: Mapping[str, Any], version: int, now: datetime) -> tuple[Check, datetime | None]:
+    start_name, end_name = ("validFrom", "validUntil") if version == 2 else \
+        ("issuanceDate", "expirationDate")
+    start, end = parse_datetime(doc.get(start_name)), parse_datetime(doc.get(end_name))
+    # Both bounds are inclusive: "valid until 23:59:59" includes that second.
+    if start is not None and now < start:
+        return Check("validity period", False, f"not valid before {plain_date(start)} "
+                     f"({doc[start_name]})", Verdict.NOT_YET_VALID), start
+    if end is not None and now > end:
+        return Check("validity period", False, f"ended on {plain_date(end)} ({doc[end_name]})",
+                     Verdict.EXPIRED), end
+    span = f"until {plain_date(end)}" if end else "with no end date"
+    return Check("validity period", True, f"in force {span}"), end
+
+
+# --- the verifier --------------------------------------------------------------------------
+
+
+class Verifier:
+    """Verification policy and machinery. Reuse one instance: it caches DID documents and
+    status lists.
+
+    - ``trusted_issuers``: issuer DIDs you accept; None accepts any issuer whose signature
+      verifies (the result then names the issuer's DID so a reader can judge it).
+    - ``check_status``: False skips status lists; the result says so prominently.
+    - ``unsafe_allow_http_hosts``: hosts that may be contacted over plain HTTP (tests only).
+    """
+
+    def __init__(
+        self,
+        *,
+        trusted_issuers: Collection[str] | None = None,
+        check_status: bool = True,
+        resolver: DidResolver | None = None,
+        transport: Transport | None = None,
+        status_fetcher: StatusFetcher | Mapping[str, Any] | None = None,
+        status_cache: StatusListCache | None = None,
+        clock: Clock = utc_now,
+        loader: DocumentLoader = DEFAULT_LOADER,
+        unsafe_allow_http_hosts: Collection[str] = (),
+    ) -> None:
+        self.trusted_issuers = None if trusted_issuers is None else frozenset(trusted_issuers)
+        self.check_status = check_status
+        self.clock = clock
+        self.loader = loader
+        self.resolver = resolver or DidResolver(
+            transport, unsafe_allow_http_hosts=unsafe_allow_http_hosts)
+        if status_fetcher is None and unsafe_allow_http_hosts:
+            from verifier.did import HttpFetcher
+            status_fetcher = HttpFetcher(unsafe_allow_http_hosts=unsafe_allow_http_hosts)
+        self.status = StatusChecker(self.resolver, status_fetcher, cache=status_cache,
+                                    clock=clock, loader=loader)
+
+    # -- credentials -----------------------------------------------------------------------
+
+    def verify_credential(self, credential: Any, *, now: datetime | None = None
+                          ) -> VerificationResult:
+        """Verify one credential (dict, JSON text or bytes). ``now`` (aware datetime) moves the
+        validity-period check to another instant, for audits; status is always current."""
+        at = self._now(now)
+        try:
+            return self._credential(credential, at)
+        except Exception as exc:  # the contract: a result, never an exception
+            return _invalid([Check("verifier", False, "the verifier could not process this "
+                                   f"input ({type(exc).__name__}: {exc})")], None, at)
+
+    def _now(self, now: datetime | None) -> datetime:
+        moment = now if now is not None else self.clock()
+        if moment.tzinfo is None:
+            raise ValueError("now must be a timezone-aware datetime")
+        return moment
+
+    def _credential(self, credential: Any, now: datetime) -> VerificationResult:
+        try:
+            doc = load_document(credential)
+        except InputError as exc:
+            return _invalid([Check("input", False, str(exc))], None, now)
+        problems, version = _credential_structure(doc)
+        issuer = issuer_id(doc)
+        if problems or version is None:
+            return _invalid([Check("structure", False, p) for p in problems], issuer, now)
+        checks = [Check("structure", True, f"a well-formed VC {'2.0' if version == 2 else '1.1'}"
+                        " credential")]
+        assert issuer is not None
+        trusted = self.trusted_issuers is None or issuer in self.trusted_issuers
+        if self.trusted_issuers is None:
+            checks.append(Check("issuer", True, f"issued by {issuer} (no trusted-issuer list "
+                                "was given, so any issuer is accepted)"))
+        elif trusted:
+            checks.append(Check("issuer", True, f"{issuer} is a trusted issuer"))
+        else:
+            checks.append(Check("issuer", False, f"{issuer} is not on your list of trusted "
+                                "issuers", Verdict.UNTRUSTED_ISSUER))
+            if not issuer.startswith("did:key:"):
+                # Do not contact the hosts of issuers nobody asked us to trust.
+                checks.append(Check("signature", True, "not checked, because the issuer is "
+                                    "not trusted", skipped=True))
+                return self._result(doc, checks, issuer, None, now, trusted=False)
+        proofs = verify_proofs(doc, key_lookup_for(issuer, self.resolver),
+                               expected_purpose="assertionMethod", now=now, loader=self.loader)
+        checks += [_proof_check(p) for p in proofs] or [
+            Check("signature", False, "the credential has no proof")]
+        signed = bool(proofs) and all(p.ok for p in proofs)
+        if not signed:
+            return self._result(doc, checks, issuer, None, now, trusted=trusted)
+        window, _ = _window(doc, version, now)
+        checks.append(window)
+        if not trusted:
+            pass  # the status list of an untrusted issuer cannot change the answer
+        elif self.check_status:
+            checks += self.status.check(doc)
+        else:
+            checks.append(Check("status", True, "NOT CHECKED: suspension and withdrawal were "
+                                "not looked up (status checking was turned off)", skipped=True))
+        facts = extract_facts(doc) if trusted else None
+        return self._result(doc, checks, issuer, facts, now, trusted=trusted)
+
+    def _result(self, doc: Mapping[str, Any], checks: list[Check], issuer: str | None,
+                facts: CertificationFacts | None, now: datetime, *, trusted: bool
+                ) -> VerificationResult:
+        verdict = verdict_of(checks)
+        # The issuer's self-declared name is only repeated once its signature is verified.
+        verified = verdict is not Verdict.INVALID and trusted and any(
+            c.name == "signature" and c.ok and not c.skipped for c in checks)
+        body = issuer_name(doc) if verified else None
+        if body and self.trusted_issuers is None:
+            body = f"{body} ({issuer})"
+        summary = _summary(verdict, checks, facts, doc, body or issuer or "an unknown issuer")
+        return VerificationResult(verdict, summary, checks, issuer, facts, now)
+
+    # -- presentations ---------------------------------------------------------------------
+
+    def verify_presentation(self, presentation: Any, *, challenge: str | None = None,
+                            domain: str | None = None, now: datetime | None = None
+                            ) -> PresentationResult:
+        """Verify a presentation signed by its holder (proofPurpose ``authentication``) and
+        every credential in it. A ``challenge``/``domain`` you pass is required to match."""
+        at = self._now(now)
+        try:
+            return self._presentation(presentation, challenge, domain, at)
+        except Exception as exc:
+            check = Check("verifier", False, "the verifier could not process this input "
+                          f"({type(exc).__name__}: {exc})")
+            return PresentationResult(Verdict.INVALID, _invalid_sentence([check]), [check],
+                                      None, [], at)
+
+    def _presentation(self, presentation: Any, challenge: str | None, domain: str | None,
+                      now: datetime) -> PresentationResult:
+        checks: list[Check] = []
+        try:
+            doc = load_document(presentation, "the presentation")
+        except InputError as exc:
+            checks.append(Check("input", False, str(exc)))
+            return _presentation_result(checks, None, [], now)
+        problems = _presentation_structure(doc)
+        holder = issuer_id({"issuer": doc.get("holder")})
+        if problems:
+            checks += [Check("structure", False, p) for p in problems]
+            return _presentation_result(checks, holder, [], now)
+        assert holder is not None
+        proofs = verify_proofs(doc, key_lookup_for(holder, self.resolver),
+                               expected_purpose="authentication", challenge=challenge,
+                               domain=domain, now=now, loader=self.loader)
+        checks += [_proof_check(p, "holder's signature") for p in proofs] or [
+            Check("holder's signature", False, "the presentation has no proof")]
+        checks += _binding_checks(doc.get("proof"), challenge, domain)
+        if any(not c.ok for c in checks):
+            return _presentation_result(checks, holder, [], now)
+        results = [self._embedded(vc, now) for vc in _as_list(doc.get("verifiableCredential"))]
+        return _presentation_result(checks, holder, results, now)
+
+    def _embedded(self, vc: Any, now: datetime) -> VerificationResult:
+        if isinstance(vc, Mapping) and "EnvelopedVerifiableCredential" in types_of(vc):
+            return _invalid([Check("structure", False, "enveloped credentials (JOSE, COSE, "
+                                   "SD-JWT) are not supported yet")], None, now)
+        return self.verify_credential(vc, now=now)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _presentation_structure(doc: Mapping[str, Any]) -> list[str]:
+    _, problem = _context_version(doc)
+    if problem:
+        return [problem]
+    problems = []
+    if "VerifiablePresentation" not in types_of(doc):
+        problems.append("type does not include VerifiablePresentation")
+    holder = doc.get("holder")
+    holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
+    if not isinstance(holder_id, str) or not holder_id.startswith("did:"):
+        # The holder's proof is what binds the presentation to a person; without a holder DID
+        # there is nobody whose key could be checked.
+        problems.append("the presentation does not name its holder (a DID)")
+    vcs = doc.get("verifiableCredential")
+    if vcs is not None and not all(isinstance(v, Mapping) for v in _as_list(vcs)):
+        problems.append("verifiableCredential holds something other than credential objects")
+    return problems
+
+
+def _binding_checks(proof: Any, challenge: str | None, domain: str | None) -> list[Check]:
+    """Our own challenge/domain comparison, independent of the proof library's."""
+    proofs = [p for p in _as_list(proof) if isinstance(p, Mapping)]
+    checks = []
+    if challenge is None:
+        checks.append(Check("challenge", True, "no challenge was asked for, so this could be "
+                            "a replay of an earlier presentation"))
+    elif not proofs or any(p.get("challenge") != challenge for p in proofs):
+        checks.append(Check("challenge", False, "the presentation was not made for this "
+                            "request (its challenge does not match); it may be a replay"))
+    else:
+        checks.append(Check("challenge", True, "made for this request (challenge matches)"))
+    if domain is not None:
+        def has(p: Mapping[str, Any]) -> bool:
+            d = p.get("domain")
+            return d == domain or (isinstance(d, list) and domain in d)
+        if not proofs or not all(has(p) for p in proofs):
+            checks.append(Check("domain", False, f"the presentation was made for another "
+                                f"site (its domain is not {domain!r})"))
+        else:
+            checks.append(Check("domain", True, f"made for {domain}"))
+    return checks
+
+
+def _proof_check(proof: Any, name: str = "signature") -> Check:
+    reason = proof.reason or ("verified" if proof.ok else "the proof did not verify")
+    if proof.ok and proof.verification_method:
+        reason = f"{reason} (key {proof.verification_method}, {proof.cryptosuite})"
+    return Check(name, proof.ok, reason)
+
+
+# --- sentences -----------------------------------------------------------------------------
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _invalid_sentence(checks: list[Check]) -> str:
+    failed = [c for c in checks if not c.ok]
+    return "Invalid: " + _sentence(failed[0].reason if failed else "not verified")
+
+
+def _invalid(checks: list[Check], issuer: str | None, now: datetime) -> VerificationResult:
+    return VerificationResult(Verdict.INVALID, _invalid_sentence(checks), checks, issuer,
+                              None, now)
+
+
+def _describe(facts: CertificationFacts | None, body: str) -> str:
+    if facts is None:
+        return f"this credential from {body}"
+    who = f"{facts.holder_name}'s " if facts.holder_name else "the "
+    scheme = facts.scheme_code or facts.scheme_name or "(unnamed scheme)"
+    number = f" (certificate {facts.certificate_number})" if facts.certificate_number else ""
+    return f"{who}certification {scheme}{number} from {body}"
+
+
+def _summary(verdict: Verdict, checks: list[Check], facts: CertificationFacts | None,
+             doc: Mapping[str, Any], body: str) -> str:
+    failing = next((c for c in checks if not c.ok and c.implies is verdict), None)
+    reason = failing.reason if failing else ""
+    what = _describe(facts, body)
+    skipped_status = any(c.name == "status" and c.skipped for c in checks)
+    if verdict is Verdict.INVALID:
+        return _invalid_sentence(checks)
+    if verdict is Verdict.UNTRUSTED_ISSUER:
+        return f"Untrusted issuer: {issuer_id(doc)} is not on your list of trusted issuers."
+    if verdict in (Verdict.WITHDRAWN, Verdict.SUSPENDED):
+        label = verdict.value.capitalize()
+        return _sentence(f"{label}: {what} is {reason}")
+    if verdict is Verdict.EXPIRED:
+        return _sentence(f"Expired: {what} {reason}")
+    if verdict is Verdict.NOT_YET_VALID:
+        return _sentence(f"Not yet valid: {what} is {reason}")
+    if verdict is Verdict.STATUS_UNKNOWN:
+        return (f"Status unknown: {what} is genuine and within its dates, but whether it is "
+                f"suspended or withdrawn could not be checked ({reason.rstrip('.')}). "
+                "Ask the issuer before relying on it.")
+    end = parse_datetime(doc.get("validUntil") or doc.get("expirationDate"))
+    until = f" until {plain_date(end)}" if end else ""
+    if facts is not None and facts.holder_name:
+        scheme = facts.scheme_code or facts.scheme_name or "(unnamed scheme)"
+        number = f" (certificate {facts.certificate_number})" if facts.certificate_number else ""
+        text = (f"Valid: {facts.holder_name} holds certification {scheme}{number} "
+                f"from {body}{until}.")
+    else:
+        text = f"Valid: {what} is genuine and in force{until}."
+    if skipped_status:
+        text += " Its suspension/withdrawal status was NOT checked."
+    return text
+
+
+def _presentation_result(checks: list[Check], holder: str | None,
+                         results: list[VerificationResult], now: datetime
+                         ) -> PresentationResult:
+    own = verdict_of(checks)
+    verdict = worst([own, *(r.verdict for r in results)])
+    if own is Verdict.INVALID:
+        summary = _invalid_sentence(checks)
+    elif not results:
+        summary = (f"Valid: the presentation is signed by its holder {holder}; "
+                   "it holds no credential.")
+    elif len(results) == 1:
+        summary = results[0].summary
+    else:
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
+        listed = ", ".join(f"{n} {v.lower().replace('_', ' ')}" for v, n in counts.items())
+        summary = f"{verdict.value.replace('_', ' ').capitalize()}: {len(results)} credentials " \
+                  f"presented by {holder} ({listed})."
+    return PresentationResult(verdict, summary, checks, holder, results, now)
+
+
+# --- module-level conveniences ---------------------------------------------------------------
+
+
+def verify_credential(credential: Any, *, now: datetime | None = None,
+                      trusted_issuers: Collection[str] | None = None, check_status: bool = True,
+                      **options: Any) -> VerificationResult:
+    """One-off :meth:`Verifier.verify_credential` (``options`` go to :class:`Verifier`)."""
+    verifier = Verifier(trusted_issuers=trusted_issuers, check_status=check_status, **options)
+    return verifier.verify_credential(credential, now=now)
+
+
+def verify_presentation(presentation: Any, *, challenge: str | None = None,
+                        domain: str | None = None, now: datetime | None = None,
+                        trusted_issuers: Collection[str] | None = None,
+                        check_status: bool = True, **options: Any) -> PresentationResult:
+    """One-off :meth:`Verifier.verify_presentation` (``options`` go to :class:`Verifier`)."""
+    verifier = Verifier(trusted_issuers=trusted_issuers, check_status=check_status, **options)
+    return verifier.verify_presentation(presentation, challenge=challenge, domain=domain,
+                                        now=now)
+
