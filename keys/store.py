@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import nacl.pwhash.argon2id as argon2id
 from nacl.exceptions import CryptoError
@@ -45,7 +45,6 @@ from keys.did import (
 )
 from keys.keypair import KeyPair
 
-KdfProfile = Literal["interactive", "moderate", "sensitive"]
 KDF_PROFILES: dict[str, tuple[int, int]] = {
     "interactive": (argon2id.OPSLIMIT_INTERACTIVE, argon2id.MEMLIMIT_INTERACTIVE),  # 64 MiB
     "moderate": (argon2id.OPSLIMIT_MODERATE, argon2id.MEMLIMIT_MODERATE),  # 256 MiB
@@ -81,7 +80,7 @@ class KeyStore:
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], controller: str, passphrase: str, *,
-               kdf: KdfProfile = "moderate", now: datetime | None = None) -> KeyStore:
+               kdf: str = "moderate", now: datetime | None = None) -> KeyStore:
         """Create a store at ``path`` with its first key. ``controller`` is a did:web DID, or
         the literal ``"did:key"`` to make every key its own did:key DID."""
         _check_controller(controller)
@@ -324,7 +323,7 @@ def _new_key(controller: str, created: datetime, taken: set[str]) -> tuple[KeyRe
 def _secret_name(key_id: str) -> str:
     fragment = key_id.partition("#")[2]
     if not _FILE_NAME.fullmatch(fragment):
-        raise KeyStoreError(f"key id {key_id!r} has a fragment that cannot name a file")
+        raise ValueError(f"key id {key_id!r} has a fragment that cannot name a file")
     return f"{fragment}.key.json"
 
 
