@@ -86,7 +86,7 @@ def new_command(store: Path, did: str | None, did_method: str | None, kdf: str,
     controller = "did:key"
     if did is not None:
         try:
-            controller = did_web_from_url(did) if did.startswith("https://") else did
+            controller = did_web_from_url(did) if "://" in did else did
             if not controller.startswith("did:web:") or "#" in controller:
                 raise DidError(f"{did!r} is not a did:web DID such as did:web:cb.example")
             did_web_to_url(controller)
