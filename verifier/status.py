@@ -157,8 +157,7 @@ class StatusChecker:
             listed = self._list(url, issuer)
             reading = read_status(listed, entry)
         except _Unknown as exc:
-            return Check(name, False, f"the status could not be checked: {exc.reason}",
-                         Verdict.STATUS_UNKNOWN)
+            return Check(name, False, exc.reason, Verdict.STATUS_UNKNOWN)
         except StatusListError as exc:
             return Check(name, False, f"the status list could not be read: {exc}",
                          Verdict.STATUS_UNKNOWN)

@@ -476,7 +476,7 @@ def _summary(verdict: Verdict, checks: list[Check], facts: CertificationFacts | 
         return _sentence(f"Not yet valid: {what} is {reason}")
     if verdict is Verdict.STATUS_UNKNOWN:
         return (f"Status unknown: {what} is genuine and within its dates, but whether it is "
-                f"suspended or withdrawn could not be checked ({reason.rstrip('.')}). "
+                f"suspended or withdrawn could not be checked: {reason.rstrip('.')}. "
                 "Ask the issuer before relying on it.")
     end = parse_datetime(doc.get("validUntil") or doc.get("expirationDate"))
     until = f" until {plain_date(end)}" if end else ""
