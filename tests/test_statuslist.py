@@ -580,7 +580,7 @@ _SUBJ = "credentialSubject"
         (_set(["type"], ["VerifiableCredential"]), None, "BitstringStatusListCredential"),
         (_set(["id"], "https://cb.example/status/2"), None, "but the entry points to"),
         (_set([_SUBJ, "type"], "StatusList2021"), None, "not BitstringStatusList"),
-        (_set([_SUBJ, "statusPurpose"], "suspension"), None, "the list is for 'suspension'"),
+        (_set([_SUBJ, "statusPurpose"], "suspension"), None, r"the list is for \['suspension'\]"),
         (_set([_SUBJ, "statusPurpose"], []), None, "one or more strings"),
         (_set([_SUBJ, "statusPurpose"], 1), None, "one or more strings"),
         (_set([_SUBJ, "statusSize"], 2), None, "list says statusSize 2 but the entry says 1"),
@@ -659,3 +659,11 @@ def test_no_other_exception_escapes_read_status(entry_edit: dict, subject_edit: 
         read_status(vc, entry)
     except StatusListError:
         pass
+
+
+def test_error_messages_stay_short_whatever_the_document_holds() -> None:
+    entry = _entry(1)
+    entry["type"] = ["x" * 10_000]
+    with pytest.raises(StatusListError) as caught:
+        read_status(_list(), entry)
+    assert len(str(caught.value)) < 200

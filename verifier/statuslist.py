@@ -111,7 +111,7 @@ class Bitstring:
     ) -> None:
         status_size = _check_status_size(status_size, "status_size")
         if not _is_int(entries) or entries < 1:
-            raise StatusListError(f"entries must be a positive whole number, not {entries!r}")
+            raise StatusListError(f"entries must be a positive whole number, not {_show(entries)}")
         if entries < MIN_ENTRIES and not allow_small:
             raise StatusListError(
                 f"a status list needs at least {MIN_ENTRIES} entries for herd privacy "
@@ -166,7 +166,7 @@ class Bitstring:
         self._check_index(index)
         if not _is_int(value) or not 0 <= value <= self._mask:
             raise StatusListError(
-                f"value {value!r} does not fit an entry of {self._status_size} bit(s) "
+                f"value {_show(value)} does not fit an entry of {self._status_size} bit(s) "
                 f"(0 to {self._mask})"
             )
         bits = self._bits
@@ -189,7 +189,7 @@ class Bitstring:
 
     def _check_index(self, index: int) -> None:
         if not _is_int(index):
-            raise StatusListError(f"an index must be a whole number, not {index!r}")
+            raise StatusListError(f"an index must be a whole number, not {_show(index)}")
         if not 0 <= index < self._entries:
             raise StatusListError(f"index {index} is outside the list ({self._entries} entries)")
 
@@ -286,7 +286,7 @@ def _expand(encoded: object) -> bytes:
         )
     if encoded[0] != "u":
         raise StatusListError(
-            f"encodedList must start with 'u' (multibase base64url), not {encoded[0]!r}"
+            f"encodedList must start with 'u' (multibase base64url), not {_show(encoded[0])}"
         )
     body = encoded[1:]
     # The spec says base64url *without padding*; refuse '=' and every other stray character
@@ -372,7 +372,7 @@ def status_list_credential(
     """
     _check_nonempty_str(id, "id")
     if "#" in id:
-        raise StatusListError(f"id must be the list's URL without a fragment, not {id!r}")
+        raise StatusListError(f"id must be the list's URL without a fragment, not {_show(id)}")
     if isinstance(issuer, Mapping):
         _check_nonempty_str(issuer.get("id"), "issuer id")
         issuer_value: str | dict = dict(issuer)
@@ -393,7 +393,9 @@ def status_list_credential(
                 f"valid_until {valid_until} must be later than valid_from {valid_from}"
             )
     if ttl_ms is not None and (not _is_int(ttl_ms) or ttl_ms < 0):
-        raise StatusListError(f"ttl_ms must be a whole number of milliseconds ≥ 0, not {ttl_ms!r}")
+        raise StatusListError(
+            f"ttl_ms must be a whole number of milliseconds ≥ 0, not {_show(ttl_ms)}"
+        )
 
     subject: dict[str, Any] = {
         "id": f"{id}#list",
@@ -437,7 +439,7 @@ def status_list_entry(
             "list_credential_url must not have a fragment: the entry id is <url>#<index>"
         )
     if not _is_int(index) or index < 0:
-        raise StatusListError(f"index must be a whole number ≥ 0, not {index!r}")
+        raise StatusListError(f"index must be a whole number ≥ 0, not {_show(index)}")
     _check_purpose(purpose)
     status_size = _check_status_size(status_size, "status_size")
     _check_size_and_purpose(status_size, purpose)
@@ -496,17 +498,19 @@ def read_status(
     does not fetch anything: the caller (the verifier) must have done that, or the reading
     means nothing. Any failure raises :class:`StatusListError` with the reason.
     """
+    if not _is_int(minimum_entries) or minimum_entries < 1:
+        raise StatusListError("minimum_entries must be a positive whole number")
     if not isinstance(entry, Mapping):
         raise StatusListError("the credentialStatus entry must be a JSON object")
     if not _has_type(entry.get("type"), "BitstringStatusListEntry"):
         raise StatusListError(
-            f"the credentialStatus entry has type {entry.get('type')!r}, "
+            f"the credentialStatus entry has type {_show(entry.get('type'))}, "
             "not BitstringStatusListEntry"
         )
     purpose = entry.get("statusPurpose")
     if not isinstance(purpose, str) or purpose not in PURPOSES:
         raise StatusListError(
-            f"the entry's statusPurpose {purpose!r} is not one of {', '.join(PURPOSES)}"
+            f"the entry's statusPurpose {_show(purpose)} is not one of {', '.join(PURPOSES)}"
         )
     index = _parse_index(entry.get("statusListIndex"))
     list_url = entry.get("statusListCredential")
@@ -515,7 +519,7 @@ def read_status(
     size_value = entry.get("statusSize", 1)
     if not _is_int(size_value) or not 1 <= size_value <= MAX_STATUS_SIZE:
         raise StatusListError(
-            f"the entry's statusSize {size_value!r} is not supported "
+            f"the entry's statusSize {_show(size_value)} is not supported "
             f"(certreg reads whole numbers from 1 to {MAX_STATUS_SIZE})"
         )
     status_size: int = size_value
@@ -540,7 +544,8 @@ def read_status(
         # Otherwise a valid, signed list for another URL (say, an all-zero one) could be
         # passed off as this entry's list.
         raise StatusListError(
-            f"the status list credential is {list_id!r}, but the entry points to {list_url!r}"
+            f"the status list credential is {_show(list_id)}, "
+            f"but the entry points to {_show(list_url)}"
         )
     subject = list_credential.get("credentialSubject")
     if isinstance(subject, list):
@@ -554,7 +559,7 @@ def read_status(
         raise StatusListError("the status list credential has no credentialSubject object")
     if not _has_type(subject.get("type"), "BitstringStatusList", allow_list=False):
         raise StatusListError(
-            f"the status list's credentialSubject has type {subject.get('type')!r}, "
+            f"the status list's credentialSubject has type {_show(subject.get('type'))}, "
             "not BitstringStatusList"
         )
     list_purposes = subject.get("statusPurpose")
@@ -568,20 +573,19 @@ def read_status(
         raise StatusListError("the status list's statusPurpose must be one or more strings")
     if purpose not in list_purposes:
         raise StatusListError(
-            f"the entry's statusPurpose is {purpose!r} but the list is for "
-            f"{', '.join(map(repr, list_purposes))}"
+            f"the entry's statusPurpose is {_show(purpose)} but the list is for "
+            f"{_show(list_purposes)}"
         )
     # Older drafts put statusSize on the list. It is not signed there under the VC 2.0
     # context, so it can only make us refuse, never change how we read.
     if "statusSize" in subject and subject["statusSize"] != status_size:
         raise StatusListError(
-            f"the list says statusSize {subject['statusSize']!r} but the entry says {status_size}"
+            f"the list says statusSize {_show(subject['statusSize'])} "
+            f"but the entry says {status_size}"
         )
     if "encodedList" not in subject:
         raise StatusListError("the status list has no encodedList")
     bitstring = Bitstring.decode(subject["encodedList"], status_size)
-    if not _is_int(minimum_entries) or minimum_entries < 1:
-        raise StatusListError("minimum_entries must be a positive whole number")
     if bitstring.entries < minimum_entries:
         raise StatusListError(
             f"the status list has {bitstring.entries} entries, fewer than the "
@@ -601,6 +605,12 @@ def read_status(
 # Small checks
 
 
+def _show(value: object) -> str:
+    """repr() for error messages, cut short: the values come from documents anyone can write."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _is_int(value: object) -> bool:
     # bool is an int subclass; True as an index or a size is a bug, not a number.
     return isinstance(value, int) and not isinstance(value, bool)
@@ -618,18 +628,18 @@ def _has_type(value: object, wanted: str, *, allow_list: bool = True) -> bool:
 
 def _check_nonempty_str(value: object, name: str) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise StatusListError(f"{name} must be a non-empty string, not {value!r}")
+        raise StatusListError(f"{name} must be a non-empty string, not {_show(value)}")
 
 
 def _check_purpose(purpose: object) -> None:
     if not isinstance(purpose, str) or purpose not in PURPOSES:
-        raise StatusListError(f"purpose {purpose!r} is not one of {', '.join(PURPOSES)}")
+        raise StatusListError(f"purpose {_show(purpose)} is not one of {', '.join(PURPOSES)}")
 
 
 def _check_status_size(value: object, name: str) -> int:
     if not _is_int(value) or not 1 <= value <= MAX_STATUS_SIZE:  # type: ignore[operator]
         raise StatusListError(
-            f"{name} must be a whole number from 1 to {MAX_STATUS_SIZE}, not {value!r}"
+            f"{name} must be a whole number from 1 to {MAX_STATUS_SIZE}, not {_show(value)}"
         )
     return value  # type: ignore[return-value]
 
@@ -638,7 +648,7 @@ def _check_size_and_purpose(status_size: int, purpose: str, where: str = "") -> 
     # revocation and suspension are yes/no questions; only "message" has more answers.
     if status_size > 1 and purpose != "message":
         raise StatusListError(
-            f"{where}statusSize {status_size} needs the purpose 'message', not {purpose!r}"
+            f"{where}statusSize {status_size} needs the purpose 'message', not {_show(purpose)}"
         )
 
 
@@ -649,7 +659,7 @@ def _parse_index(value: object) -> int:
         index = int(value)
     else:
         raise StatusListError(
-            f"statusListIndex must be a base-10 string of a whole number ≥ 0, not {value!r}"
+            f"statusListIndex must be a base-10 string of a whole number ≥ 0, not {_show(value)}"
         )
     if index < 0:  # type: ignore[operator]
         raise StatusListError(f"statusListIndex {index} is negative")
@@ -669,11 +679,12 @@ def _parse_messages(messages: object, status_size: int, where: str = "") -> dict
     result: dict[int, str] = {}
     for item in messages:
         if not isinstance(item, Mapping):
-            raise StatusListError(f"{where}statusMessage items must be objects, not {item!r}")
+            raise StatusListError(f"{where}statusMessage items must be objects, not {_show(item)}")
         status, message = item.get("status"), item.get("message")
         if not isinstance(status, str) or not _HEX_STATUS.fullmatch(status):
             raise StatusListError(
-                f"{where}statusMessage status {status!r} must be a hexadecimal string like '0x2'"
+                f"{where}statusMessage status {_show(status)} must be a hexadecimal string "
+                "like '0x2'"
             )
         if not isinstance(message, str):
             raise StatusListError(f"{where}statusMessage for {status} must have a message string")
@@ -697,6 +708,7 @@ def _parse_datetime(value: object, name: str) -> datetime:
         parsed = None
     if parsed is None or parsed.tzinfo is None or "T" not in value.upper():
         raise StatusListError(
-            f"{name} {value!r} is not a date and time with a time zone, like 2025-01-31T12:00:00Z"
+            f"{name} {_show(value)} is not a date and time with a time zone, "
+            "like 2025-01-31T12:00:00Z"
         )
     return parsed
