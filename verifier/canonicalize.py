@@ -32,7 +32,6 @@ Two engines produce RDFC-1.0 output and tests hold them byte-for-byte equal:
 
 from __future__ import annotations
 
-import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -126,11 +125,12 @@ def _context_list(document: Mapping[str, Any]) -> list[Any]:
     return list(ctx) if isinstance(ctx, list) else [ctx]
 
 
-def _preflight(document: Any, loader: DocumentLoader) -> list[Any]:
-    """Refuse what JSON-LD would silently ignore or resolve differently; return the contexts."""
+def _preflight(document: Any, loader: DocumentLoader) -> tuple[list[Any], _Scan]:
+    """Refuse what JSON-LD would silently ignore or resolve differently; return the contexts
+    and the document's shape."""
     if not isinstance(document, Mapping):
         raise CanonicalizationError("a JSON-LD document must be a JSON object")
-    _check_limits(document)
+    scan = _scan(document)
     contexts = _context_list(document)
     for ctx in contexts:
         if isinstance(ctx, str):
@@ -149,8 +149,68 @@ def _preflight(document: Any, loader: DocumentLoader) -> list[Any]:
                 raise CanonicalizationError("@import in an inline context is not supported")
         else:
             raise CanonicalizationError("@context entries must be URLs or objects")
-    _check_keys(document)
-    return contexts
+    return contexts, scan
+
+
+@dataclass
+class _Scan:
+    """One pass over a document: limits and key checks, its shape and its string values."""
+
+    key: Any  # hashable: the document with each string value (outside @context) as a slot
+    leaves: list[str]  # the string values, in walk order (see _fill)
+    marked: bool  # some string contains a placeholder marker: never use templates for it
+
+
+def _scan(document: Mapping[str, Any]) -> _Scan:
+    leaves: list[str] = []
+    state = {"count": 0, "marked": False}
+
+    def walk(value: Any, depth: int, in_context: bool) -> Any:
+        state["count"] += 1
+        if state["count"] > MAX_NODES:
+            raise CanonicalizationError(f"the document has more than {MAX_NODES} values")
+        if depth > MAX_DEPTH:
+            raise CanonicalizationError(f"the document is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, str):
+            if _SLOT_OPEN in value or _SLOT_CLOSE in value or "x-certreg-" in value:
+                state["marked"] = True
+            if in_context:
+                return ("c", value)
+            leaves.append(value)
+            return len(leaves) - 1
+        if isinstance(value, Mapping):
+            parts: list[Any] = ["{"]
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise CanonicalizationError("JSON object keys must be strings")
+                if key[:1] == "@":
+                    _check_keyword(key)
+                if "x-certreg-" in key or _SLOT_OPEN in key:
+                    state["marked"] = True
+                parts.append(key)
+                parts.append(walk(item, depth + 1, in_context or key == "@context"))
+            return tuple(parts)
+        if isinstance(value, list):
+            return ("[", *(walk(item, depth + 1, in_context) for item in value))
+        if value is None or isinstance(value, (bool, int, float)):
+            return ("v", type(value).__name__, value)
+        raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
+
+    key = walk(document, 0, False)
+    return _Scan(key, leaves, state["marked"])
+
+
+def _check_keyword(key: str) -> None:
+    if key == "@direction":
+        raise CanonicalizationError(
+            "@direction cannot be signed interoperably (implementations disagree on its "
+            "RDF form): put the text direction in the text or leave it out"
+        )
+    if _KEYWORD_LIKE.match(key) and key not in KEYWORDS:
+        raise CanonicalizationError(
+            f"{key!r} looks like a JSON-LD keyword but is not one; JSON-LD would "
+            "ignore it, so it could not be signed"
+        )
 
 
 def _contains_key(value: Any, key: str) -> bool:
@@ -159,25 +219,6 @@ def _contains_key(value: Any, key: str) -> bool:
     if isinstance(value, list):
         return any(_contains_key(v, key) for v in value)
     return False
-
-
-def _check_keys(value: Any) -> None:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if key == "@direction":
-                raise CanonicalizationError(
-                    "@direction cannot be signed interoperably (implementations disagree on its "
-                    "RDF form): put the text direction in the text or leave it out"
-                )
-            if _KEYWORD_LIKE.match(key) and key not in KEYWORDS:
-                raise CanonicalizationError(
-                    f"{key!r} looks like a JSON-LD keyword but is not one; JSON-LD would "
-                    "ignore it, so it could not be signed"
-                )
-            _check_keys(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_keys(item)
 
 
 def _top_level_vocab(contexts: Iterable[Any], loader: DocumentLoader) -> bool:
@@ -265,7 +306,7 @@ def _refuse_sentinels(quads: Iterable[Mapping[str, Any]]) -> None:
 
 def rdfc_reference(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
     """RDFC-1.0 canonical N-Quads with pyld only (slow, the yardstick for the fast engine)."""
-    contexts = _preflight(document, loader)
+    contexts, _ = _preflight(document, loader)
     quads = _to_rdf(_with_sentinels(document, contexts, loader), loader)
     _refuse_sentinels(quads)
     return _urdna2015(quads)
@@ -297,7 +338,7 @@ class _Shape:
     variants: OrderedDict[tuple[str, ...], _Template]
 
 
-_SHAPES: OrderedDict[str, _Shape] = OrderedDict()
+_SHAPES: OrderedDict[Any, _Shape] = OrderedDict()
 _MAX_SHAPES = 256
 _MAX_VARIANTS = 64
 _DEFINED_TERMS: dict[str, frozenset[str]] = {}
@@ -305,13 +346,12 @@ _DEFINED_TERMS: dict[str, frozenset[str]] = {}
 
 def rdfc(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document (fast engine, reference fallback)."""
-    contexts = _preflight(document, loader)
-    if _mentions_slot_markers(document):
+    contexts, scan = _preflight(document, loader)
+    if scan.marked:
         return rdfc_reference(document, loader)
-    leaves: list[str] = []
-    skeleton = _skeleton(document, leaves)
+    leaves = scan.leaves
     classes = _classes(leaves, contexts, loader)
-    key = json.dumps([skeleton, classes, id(loader)], ensure_ascii=False)
+    key = (scan.key, classes, id(loader))
     shape = _SHAPES.get(key)
     if shape is None:
         shape = _Shape(_find_concrete(document, leaves, classes, loader), OrderedDict())
@@ -337,32 +377,8 @@ def _remember(cache: OrderedDict, key: Any, value: Any, limit: int) -> None:
         cache.popitem(last=False)
 
 
-def _mentions_slot_markers(value: Any) -> bool:
-    if isinstance(value, str):
-        return _SLOT_OPEN in value or _SLOT_CLOSE in value or "x-certreg-" in value
-    if isinstance(value, Mapping):
-        return any(_mentions_slot_markers(k) or _mentions_slot_markers(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_mentions_slot_markers(v) for v in value)
-    return False
-
-
-def _skeleton(value: Any, leaves: list[str]) -> Any:
-    """The document with every string value (outside @context) replaced by its slot number."""
-    if isinstance(value, Mapping):
-        return {
-            k: (["ctx", v] if k == "@context" else _skeleton(v, leaves)) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_skeleton(v, leaves) for v in value]
-    if isinstance(value, str):
-        leaves.append(value)
-        return {"$slot": len(leaves) - 1}
-    return ["lit", value]
-
-
 def _fill(value: Any, replace: Callable[[int, str], str], counter: list[int]) -> Any:
-    """Rebuild the document in the same walk order as _skeleton, replacing string values."""
+    """Rebuild the document in the same walk order as _scan, replacing string values."""
     if isinstance(value, Mapping):
         return {k: (v if k == "@context" else _fill(v, replace, counter)) for k, v in value.items()}
     if isinstance(value, list):
