@@ -1,13 +1,201 @@
-"""``certreg verify`` and ``certreg sign`` (placeholder until the verifier lands)."""
+"""``certreg verify`` (is this certificate genuine and in force?) and ``certreg sign``.
+
+Exit codes of ``verify``: 0 when the verdict is VALID, 1 for any other verdict, 2 when no
+verdict could be reached at all (bad options, unreadable file, URL that cannot be fetched).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import click
 
+from verifier.did import FetchError, HttpFetcher
+from verifier.facts import parse_datetime, types_of
+from verifier.result import Check, PresentationResult, VerificationResult
+from verifier.verify import MAX_INPUT_BYTES, Verifier, load_document
+
+PASSPHRASE_ENV = "CERTREG_PASSPHRASE"
+
+
+def _read_source(source: str, unsafe_hosts: tuple[str, ...]) -> bytes:
+    if source == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    elif source.startswith(("https://", "http://")):
+        fetch = HttpFetcher(max_bytes=MAX_INPUT_BYTES, unsafe_allow_http_hosts=unsafe_hosts,
+                            accept="application/vc+ld+json, application/json")
+        try:
+            data = fetch(source)
+        except FetchError as exc:
+            raise click.UsageError(f"cannot fetch {source}: {exc.reason}") from None
+    else:
+        path = Path(source)
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            raise click.UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+    return data  # over-size input is left to the verifier, which says INVALID and why
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = parse_datetime(value)
+    if moment is None:
+        raise click.BadParameter("give a date-time with a time zone, e.g. 2027-03-01T12:00:00Z",
+                                 param_hint="--now")
+    return moment
+
+
+def _mark(check: Check) -> str:
+    if check.skipped:
+        return "!"
+    return "✓" if check.ok else "✗"
+
+
+def _print_result(result: VerificationResult, indent: str = "") -> None:
+    click.echo(f"{indent}{result.summary}")
+    facts = result.facts
+    if facts is not None:
+        click.echo("")
+        rows = [
+            ("Holder", facts.holder_name),
+            ("Certificate", facts.certificate_number),
+            ("Scheme", " ".join(x for x in (facts.scheme_name,
+                                            f"({facts.scheme_code})" if facts.scheme_code
+                                            else None,
+                                            f"version {facts.scheme_version}"
+                                            if facts.scheme_version else None) if x)),
+            ("Standard", ", ".join(r.name or r.url or "" for r in facts.normative_references)),
+            ("Issued by", facts.issuer_name or facts.issuer_id),
+            ("Valid", f"{facts.valid_from or '?'} to {facts.valid_until or '(no end)'}"),
+        ]
+        for label, value in rows:
+            if value:
+                click.echo(f"{indent}  {label + ':':<13}{value}")
+        if facts.scope:
+            click.echo(f"{indent}  Scope:")
+            for item in facts.scope:
+                extra = f" — {item.conditions}" if item.conditions else ""
+                click.echo(f"{indent}    • {item.name}{extra}")
+    click.echo("")
+    click.echo(f"{indent}Checks:")
+    for check in result.checks:
+        click.echo(f"{indent}  {_mark(check)} {check.name}: {check.reason}")
+
+
+def _print_presentation(result: PresentationResult) -> None:
+    click.echo(result.summary)
+    click.echo("")
+    click.echo("Presentation checks:")
+    for check in result.checks:
+        click.echo(f"  {_mark(check)} {check.name}: {check.reason}")
+    for number, credential in enumerate(result.credentials, 1):
+        click.echo("")
+        click.echo(f"Credential {number}: {credential.verdict.value}")
+        _print_result(credential, indent="  ")
+
 
 @click.command("verify")
-def verify_command() -> None:
-    """Verify a credential."""
+@click.argument("source", metavar="FILE|URL|-")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@click.option("--trusted-issuer", "trusted", multiple=True, metavar="DID",
+              help="Accept only credentials issued by this DID (repeatable). Without it, any "
+                   "issuer whose signature verifies is accepted and named in the result.")
+@click.option("--now", "now", metavar="ISO",
+              help="Check the validity period at this instant instead of now (audits). "
+                   "Status lists are always read as they are today.")
+@click.option("--no-status", is_flag=True,
+              help="Do not fetch status lists. The verdict can still be VALID, but the output "
+                   "says prominently that suspension and withdrawal were NOT checked.")
+@click.option("--challenge", help="For a presentation: the challenge you issued (required "
+                                  "to match).")
+@click.option("--domain", help="For a presentation: your domain (required to match).")
+@click.option("--unsafe-allow-http-host", "unsafe_hosts", multiple=True, metavar="HOST:PORT",
+              hidden=True, help="Allow plain HTTP to this host. Tests only.")
+def verify_command(source: str, as_json: bool, trusted: tuple[str, ...], now: str | None,
+                   no_status: bool, challenge: str | None, domain: str | None,
+                   unsafe_hosts: tuple[str, ...]) -> None:
+    """Verify a certificate (or a presentation) from FILE, a URL, or - for standard input.
+
+    Prints one plain sentence (valid, invalid, expired, not yet valid, suspended, withdrawn,
+    status unknown, untrusted issuer), the certified scope, and every check made. Exits 0 only
+    when the certificate is VALID.
+    """
+    moment = _parse_now(now)
+    data = _read_source(source, unsafe_hosts)
+    verifier = Verifier(trusted_issuers=trusted or None, check_status=not no_status,
+                        unsafe_allow_http_hosts=unsafe_hosts)
+    is_presentation = False
+    try:
+        is_presentation = "VerifiablePresentation" in types_of(load_document(data))
+    except ValueError:
+        pass  # the verifier will say why it is not a credential
+    result: VerificationResult | PresentationResult
+    if is_presentation:
+        result = verifier.verify_presentation(data, challenge=challenge, domain=domain,
+                                              now=moment)
+    else:
+        result = verifier.verify_credential(data, now=moment)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    elif isinstance(result, PresentationResult):
+        _print_presentation(result)
+    else:
+        _print_result(result)
+    sys.exit(0 if result.ok else 1)
+
+
+def _passphrase(passphrase_file: Path | None) -> str:
+    if passphrase_file is not None:
+        try:
+            text = passphrase_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"cannot read {passphrase_file}: {exc}") from None
+        return text.removesuffix("\n").removesuffix("\r")
+    return os.environ.get(PASSPHRASE_ENV) or click.prompt(
+        "Key store passphrase", hide_input=True, err=True)
 
 
 @click.command("sign")
-def sign_command() -> None:
-    """Sign a JSON document."""
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--store", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Key store directory.")
+@click.option("--key-id", help="Sign with this key (default: the current key).")
+@click.option("--cryptosuite", type=click.Choice(["eddsa-rdfc-2022", "eddsa-jcs-2022"]),
+              default="eddsa-rdfc-2022", show_default=True)
+@click.option("--proof-purpose", type=click.Choice(["assertionMethod", "authentication"]),
+              default="assertionMethod", show_default=True,
+              help="authentication for a presentation you sign as its holder.")
+@click.option("--challenge", help="Bind a presentation to this challenge.")
+@click.option("--domain", help="Bind a presentation to this domain.")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=f"Read the passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).")
+def sign_command(file: str, store: Path, key_id: str | None, cryptosuite: str,
+                 proof_purpose: str, challenge: str | None, domain: str | None,
+                 passphrase_file: Path | None) -> None:
+    """Sign the JSON document in FILE (or - for standard input) and print the signed JSON.
+
+    A document that already has a proof gets a second one (a proof set).
+    """
+    from keys.store import KeyStore, KeyStoreError
+    from verifier.dataintegrity import ProofError, add_proof
+
+    raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    try:
+        document: dict[str, Any] = load_document(raw, "the document")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        signer = KeyStore(store).load_signer(_passphrase(passphrase_file), key_id)
+        signed = add_proof(document, signer, cryptosuite=cryptosuite,
+                           proof_purpose=proof_purpose, challenge=challenge, domain=domain)
+    except (KeyStoreError, ProofError) as exc:
+        raise click.ClickException(getattr(exc, "reason", None) or str(exc)) from None
+    click.echo(json.dumps(signed, indent=2, ensure_ascii=False))
