@@ -32,10 +32,11 @@ Two engines produce RDFC-1.0 output and tests hold them byte-for-byte equal:
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyoxigraph as ox
@@ -50,6 +51,7 @@ from verifier._pyld_fix import rdfc_escape
 __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
+    "MAX_RDFC_STEPS",
     "CanonicalizationError",
     "jcs",
     "rdfc",
@@ -58,6 +60,7 @@ __all__ = [
 
 MAX_DEPTH = 64
 MAX_NODES = 50_000
+MAX_RDFC_STEPS = 5_000
 
 _pyld_fix.apply()
 
@@ -318,7 +321,41 @@ def _urdna2015(quads: list[dict[str, Any]]) -> str:
         triple = {k: dict(v) for k, v in quad.items() if k != "name"}
         name = quad.get("name")
         dataset.setdefault(name["value"] if name else "@default", []).append(triple)
-    return URDNA2015().main(dataset, {"format": "application/n-quads"})
+    return _BoundedURDNA2015().main(dataset, {"format": "application/n-quads"})
+
+
+class _BoundedURDNA2015(URDNA2015):
+    """pyld's RDFC-1.0 with a work budget.
+
+    Blank nodes that cannot be told apart by their own statements send RDFC-1.0 into its
+    N-degree hashing, whose cost grows factorially: measured here, a clique of 6 blank nodes
+    takes 1.5 s and of 8, 111 s. RDFC-1.0 (section 4.4) asks implementations to guard against
+    such "poison" graphs. Each N-degree call and each permutation it tries costs one step;
+    real credentials need none or a handful; a ring of 30 blank nodes about 2,700.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = 0
+
+    def _spend(self, steps: int) -> None:
+        self.steps += steps
+        if self.steps > MAX_RDFC_STEPS:
+            raise CanonicalizationError(
+                "the document has blank nodes that cannot be told apart, and telling them "
+                f"apart would take more than {MAX_RDFC_STEPS} steps: refused"
+            )
+
+    def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
+        self._spend(1)
+        return super().hash_n_degree_quads(id_, issuer)
+
+    def create_hash_to_related(self, id_: str, issuer: Any) -> dict[str, list[str]]:
+        related = super().create_hash_to_related(id_, issuer)
+        for group in related.values():
+            # The caller tries every permutation of each group; refuse before it starts.
+            self._spend(math.factorial(min(len(group), 12)))
+        return related
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,6 +367,8 @@ class _Template:
     pieces: list[str]  # text, then (slot, role) markers interleaved: see _render
     slots: list[tuple[int, str]]  # (slot index, "literal" | "iri") between the text pieces
     oxigraph_safe: bool
+    # The quads that mention a blank node, as tuples of terms; a slot is ("slot", index).
+    blank_quads: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 @dataclass
@@ -363,7 +402,8 @@ def rdfc(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
     if template is None:
         template = _make_template(document, leaves, classes, shape.concrete, loader)
         _remember(shape.variants, variant_key, template, _MAX_VARIANTS)
-    rendered = _render(template, leaves) if template.oxigraph_safe else None
+    fast = template.oxigraph_safe and _blank_nodes_distinguishable(template, leaves)
+    rendered = _render(template, leaves) if fast else None
     if rendered is not None and _IRI_SLOT not in rendered and _SLOT_OPEN not in rendered:
         canonical = _oxigraph_rdfc(rendered)
         if canonical is not None:
@@ -547,7 +587,58 @@ def _make_template(
     lower_case_tags = all(
         q["object"].get("language", "").lower() == q["object"].get("language", "") for q in quads
     )
-    return _Template(pieces, slots, oxigraph_safe=lower_case_tags)
+    blank_quads = [
+        tuple(_term_key(t) for t in _terms(q))
+        for q in quads
+        if any(t["type"] == "blank node" for t in _terms(q))
+    ]
+    return _Template(pieces, slots, lower_case_tags, blank_quads)
+
+
+def _term_key(term: Mapping[str, Any]) -> tuple[Any, ...]:
+    value = term["value"]
+    m = _WHOLE_SLOT.match(value)
+    if m:
+        value = ("slot", int(m.group(1) or m.group(2)))
+    if term["type"] == "blank node":
+        return ("b", value)
+    return (term["type"], value, term.get("datatype"), term.get("language"))
+
+
+_WHOLE_SLOT = re.compile(
+    "^(?:"
+    + re.escape(_SLOT_OPEN)
+    + r"(\d+)"
+    + re.escape(_SLOT_CLOSE)
+    + "|"
+    + re.escape(_IRI_SLOT)
+    + r"(\d+))$"
+)
+
+
+def _blank_nodes_distinguishable(template: _Template, leaves: list[str]) -> bool:
+    """True when every blank node's own statements (RDFC-1.0's first-degree hash input) differ,
+    so that canonicalisation never needs N-degree hashing and pyoxigraph's cost is bounded."""
+    if not template.blank_quads:
+        return True
+    signatures: dict[str, set[tuple[Any, ...]]] = {}
+    for quad in template.blank_quads:
+        labels = {term[1] for term in quad if term[0] == "b"}
+        for label in labels:
+            signatures.setdefault(label, set()).add(
+                tuple(_signature_term(term, label, leaves) for term in quad)
+            )
+    distinct = {frozenset(sig) for sig in signatures.values()}
+    return len(distinct) == len(signatures)
+
+
+def _signature_term(term: tuple[Any, ...], label: str, leaves: list[str]) -> tuple[Any, ...]:
+    if term[0] == "b":
+        return ("b", "a" if term[1] == label else "z")
+    value = term[1]
+    if isinstance(value, tuple):
+        return (term[0], leaves[value[1]], *term[2:])
+    return term
 
 
 # A slot in template text: a whole literal ("…") of either placeholder kind, or a whole IRI (<…>).
