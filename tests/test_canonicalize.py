@@ -114,6 +114,15 @@ CORPUS: dict[str, dict[str, Any]] = {
         "data": {"b": [1, "two"], "a": None},
         "note": {"@value": "2026-01-01", "@type": "http://www.w3.org/2001/XMLSchema#date"},
     },
+    "base direction": {
+        "@context": [V2, EX],
+        "id": "urn:x:6",
+        "note": [
+            {"@value": "مرحبا", "@language": "ar", "@direction": "rtl"},
+            {"@value": "x", "@direction": "ltr"},
+        ],
+    },
+    "non-characters U+FFFE and U+FFFF": certification(name="a\ufffeb\uffffc"),
     "named graph": {
         "@context": [V2, EX],
         "@id": "urn:x:graph",
@@ -136,6 +145,18 @@ def test_language_tags_are_lower_cased_by_both_engines():
     out = rdfc(CORPUS["language tags, mixed case"])
     assert '"Hallo"@de-ch' in out
     assert '"hi"@en-us' in out
+
+
+def test_base_direction_becomes_an_i18n_datatype_as_in_jsonld_js():
+    out = rdfc(CORPUS["base direction"])
+    assert '"مرحبا"^^<https://www.w3.org/ns/i18n#ar_rtl>' in out
+    assert '"x"^^<https://www.w3.org/ns/i18n#_ltr>' in out
+
+
+def test_non_characters_are_written_raw_as_pyld_and_jsonld_js_do():
+    # pyoxigraph 0.5 escapes only these two code points as \uFFFE / \uFFFF; such documents
+    # go to the reference engine (found by tests/test_interop_js.py).
+    assert "a\ufffeb\uffffc" in rdfc(CORPUS["non-characters U+FFFE and U+FFFF"])
 
 
 def test_control_characters_are_escaped_as_rdfc_requires():
@@ -184,8 +205,24 @@ def test_a_value_change_changes_the_canonical_form():
         ({"@context": [V2], "id": "relative/path", "name": "x"}, "relative IRI"),
         ({"@context": [V2, {"@base": "https://evil.example/"}], "id": "x", "name": "y"}, "@base"),
         (
-            {"@context": [V2], "id": "urn:x:1", "name": {"@value": "x", "@direction": "rtl"}},
-            "@direction",
+            {"@context": [V2, EX], "id": "urn:x:1", " ": "a key with a space is dropped"},
+            "contains white space",
+        ),
+        (
+            {"@context": [V2, EX], "id": "urn:x:1", "ex:a b": "dropped"},
+            "contains white space",
+        ),
+        (
+            {"@context": [V2, EX], "id": "urn:x:1 2", "note": "the node vanishes"},
+            "not a well-formed absolute IRI",
+        ),
+        (
+            {
+                "@context": [V2, EX],
+                "id": "urn:x:1",
+                "note": {"@value": "x", "@language": "no tag!"},
+            },
+            "not a well-formed language tag",
         ),
         ({"@context": [V2], "id": "urn:x:1", "@foo": "bar"}, "looks like a JSON-LD keyword"),
         ({"@context": ["https://evil.example/context.jsonld"], "id": "urn:x:1"}, "not pinned"),
