@@ -8,6 +8,7 @@ base58btc of ``0x80 0x26`` followed by the 32-byte seed: it starts ``z3u2``.
 from __future__ import annotations
 
 import base58
+from nacl.signing import SigningKey
 
 ED25519_PUB_HEADER = b"\xed\x01"
 ED25519_PRIV_HEADER = b"\x80\x26"
@@ -46,7 +47,15 @@ def encode_secret_key(seed: bytes) -> str:
 
 
 def decode_secret_key(multibase: str) -> bytes:
+    """The 32-byte seed. Also accepts the 64-byte form (seed followed by the public key) that
+    Digital Bazaar's ed25519-multikey exports by default, after checking the two halves match."""
     raw = _decode_base58btc(multibase, "secretKeyMultibase")
-    if raw[:2] != ED25519_PRIV_HEADER or len(raw) != 34:
-        raise MultikeyError("secretKeyMultibase is not an Ed25519 seed (0x8026 + 32 bytes)")
-    return raw[2:]
+    if raw[:2] != ED25519_PRIV_HEADER or len(raw) not in (34, 66):
+        raise MultikeyError(
+            "secretKeyMultibase is not an Ed25519 secret key (0x8026 + 32-byte seed, "
+            "or + seed and public key)"
+        )
+    seed = raw[2:34]
+    if len(raw) == 66 and bytes(SigningKey(seed).verify_key) != raw[34:]:
+        raise MultikeyError("secretKeyMultibase: the public half does not belong to the seed")
+    return seed

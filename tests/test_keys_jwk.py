@@ -80,3 +80,18 @@ def test_wrong_lengths_refused() -> None:
         public_jwk(b"short")
     with pytest.raises(JwkError):
         private_jwk(b"short")
+
+
+def test_secret_key_in_the_64_byte_form_digital_bazaar_exports():
+    import base58
+
+    from keys.keypair import KeyPair
+    from keys.multikey import MultikeyError, decode_secret_key
+
+    pair = KeyPair.generate()
+    long_form = "z" + base58.b58encode(b"\x80\x26" + pair.seed + pair.public_key.raw).decode()
+    assert decode_secret_key(long_form) == pair.seed
+    other = KeyPair.generate()
+    mismatched = "z" + base58.b58encode(b"\x80\x26" + pair.seed + other.public_key.raw).decode()
+    with pytest.raises(MultikeyError, match="does not belong"):
+        decode_secret_key(mismatched)
