@@ -1,8 +1,9 @@
 # Both targets build their own virtual environment from scratch (python3 -m venv) and
 # install the project with pip: nothing needs to be installed by hand beforehand.
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+INTEROP := tests/interop
 
 .PHONY: demo test lint bench clean
 
@@ -15,7 +16,13 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/certreg demo
 
-test: $(BIN)/.installed
+# Digital Bazaar's JavaScript stack for tests/test_interop_js.py, from the lock file.
+# Without npm the interop tests skip themselves (and say so).
+$(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --prefix $(INTEROP); \
+	else echo "npm not found: the interop tests will be skipped"; fi
+
+test: $(BIN)/.installed $(INTEROP)/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -23,4 +30,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_proofs.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(INTEROP)/node_modules
