@@ -168,49 +168,84 @@ class _Scan:
     marked: bool  # some string contains a placeholder marker: never use templates for it
 
 
+# Keys already checked outside any context (short ones only, and only so many): credentials of
+# one body repeat the same few dozen keys, and this pass runs for every signature.
+_GOOD_KEYS: set[str] = set()
+_GOOD_KEYS_MAX = 10_000
+
+
 def _scan(document: Mapping[str, Any]) -> _Scan:
     leaves: list[str] = []
-    state = {"count": 0, "marked": False}
+    count = 0
+    marked = False
+
+    def leaf(value: str, in_context: bool) -> Any:
+        nonlocal marked
+        if _SLOT_OPEN in value or _SLOT_CLOSE in value or "x-certreg-" in value:
+            marked = True
+        if in_context:
+            return ("c", value)
+        leaves.append(value)
+        return len(leaves) - 1
 
     def walk(value: Any, depth: int, in_context: bool) -> Any:
-        state["count"] += 1
-        if state["count"] > MAX_NODES:
-            raise CanonicalizationError(f"the document has more than {MAX_NODES} values")
+        nonlocal count, marked
         if depth > MAX_DEPTH:
             raise CanonicalizationError(f"the document is nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, str):
-            if _SLOT_OPEN in value or _SLOT_CLOSE in value or "x-certreg-" in value:
-                state["marked"] = True
-            if in_context:
-                return ("c", value)
-            leaves.append(value)
-            return len(leaves) - 1
         if isinstance(value, Mapping):
+            count += len(value)
+            if count > MAX_NODES:
+                raise CanonicalizationError(f"the document has more than {MAX_NODES} values")
             parts: list[Any] = ["{"]
             for key, item in value.items():
-                if not isinstance(key, str):
-                    raise CanonicalizationError("JSON object keys must be strings")
-                if key[:1] == "@":
-                    _check_keyword(key)
-                elif not in_context and _WHITESPACE.search(key):
-                    # Expansion drops such a key before anything else can see it.
-                    raise CanonicalizationError(
-                        f"the key {key!r} contains white space: JSON-LD would drop it, so it "
-                        "could not be signed"
-                    )
-                if "x-certreg-" in key or _SLOT_OPEN in key:
-                    state["marked"] = True
+                if in_context or key not in _GOOD_KEYS:
+                    marked = _check_key(key, in_context) or marked
+                inner = in_context or key == "@context"
                 parts.append(key)
-                parts.append(walk(item, depth + 1, in_context or key == "@context"))
+                parts.append(
+                    leaf(item, inner) if type(item) is str else walk(item, depth + 1, inner)
+                )
             return tuple(parts)
         if isinstance(value, list):
-            return ("[", *(walk(item, depth + 1, in_context) for item in value))
+            count += len(value)
+            if count > MAX_NODES:
+                raise CanonicalizationError(f"the document has more than {MAX_NODES} values")
+            return (
+                "[",
+                *(
+                    leaf(item, in_context)
+                    if type(item) is str
+                    else walk(item, depth + 1, in_context)
+                    for item in value
+                ),
+            )
+        if isinstance(value, str):
+            return leaf(value, in_context)
         if value is None or isinstance(value, (bool, int, float)):
             return ("v", type(value).__name__, value)
         raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
 
     key = walk(document, 0, False)
-    return _Scan(key, leaves, state["marked"])
+    return _Scan(key, leaves, marked)
+
+
+def _check_key(key: Any, in_context: bool) -> bool:
+    """Refuse keys JSON-LD would ignore or drop; True when the key holds a template marker."""
+    if not isinstance(key, str):
+        raise CanonicalizationError("JSON object keys must be strings")
+    if key[:1] == "@":
+        _check_keyword(key)
+    elif not in_context and _WHITESPACE.search(key):
+        # Expansion drops such a key before anything else can see it.
+        raise CanonicalizationError(
+            f"the key {key!r} contains white space: JSON-LD would drop it, so it could not be "
+            "signed"
+        )
+    if "x-certreg-" in key or _SLOT_OPEN in key:
+        return True
+    if not in_context and len(key) <= 64 and len(_GOOD_KEYS) < _GOOD_KEYS_MAX:
+        _GOOD_KEYS.add(key)
+    return False
 
 
 def _check_keyword(key: str) -> None:
@@ -429,6 +464,8 @@ class _Template:
     oxigraph_safe: bool
     # The quads that mention a blank node, as tuples of terms; a slot is ("slot", index).
     blank_quads: list[tuple[Any, ...]] = field(default_factory=list)
+    # True when the blank nodes differ in their statements whatever the slot values are.
+    blank_nodes_always_distinct: bool = False
 
 
 @dataclass
@@ -656,7 +693,9 @@ def _make_template(
         for q in quads
         if any(t["type"] == "blank node" for t in _terms(q))
     ]
-    return _Template(pieces, slots, lower_case_tags, blank_quads)
+    template = _Template(pieces, slots, lower_case_tags, blank_quads)
+    template.blank_nodes_always_distinct = _blank_nodes_distinguishable(template, None)
+    return template
 
 
 def _term_key(term: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -680,10 +719,12 @@ _WHOLE_SLOT = re.compile(
 )
 
 
-def _blank_nodes_distinguishable(template: _Template, leaves: list[str]) -> bool:
+def _blank_nodes_distinguishable(template: _Template, leaves: list[str] | None) -> bool:
     """True when every blank node's own statements (RDFC-1.0's first-degree hash input) differ,
-    so that canonicalisation never needs N-degree hashing and pyoxigraph's cost is bounded."""
-    if not template.blank_quads:
+    so that canonicalisation never needs N-degree hashing and pyoxigraph's cost is bounded.
+    With ``leaves`` None, every slot counts as one same value: the answer then holds for every
+    document of the template."""
+    if not template.blank_quads or template.blank_nodes_always_distinct:
         return True
     signatures: dict[str, set[tuple[Any, ...]]] = {}
     for quad in template.blank_quads:
@@ -696,12 +737,12 @@ def _blank_nodes_distinguishable(template: _Template, leaves: list[str]) -> bool
     return len(distinct) == len(signatures)
 
 
-def _signature_term(term: tuple[Any, ...], label: str, leaves: list[str]) -> tuple[Any, ...]:
+def _signature_term(term: tuple[Any, ...], label: str, leaves: list[str] | None) -> tuple[Any, ...]:
     if term[0] == "b":
         return ("b", "a" if term[1] == label else "z")
     value = term[1]
     if isinstance(value, tuple):
-        return (term[0], leaves[value[1]], *term[2:])
+        return (term[0], None if leaves is None else leaves[value[1]], *term[2:])
     return term
 
 
