@@ -24,6 +24,7 @@ $(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package.json $(INTEROP)/p
 
 test: $(BIN)/.installed $(INTEROP)/node_modules/.package-lock.json
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 bench: $(BIN)/.installed

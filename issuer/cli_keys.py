@@ -21,11 +21,17 @@ PASSPHRASE_ENV = "CERTREG_PASSPHRASE"
 _MIN_SENSIBLE_PASSPHRASE = 12
 
 store_option = click.option(
-    "--store", type=click.Path(file_okay=False, path_type=Path), default=Path("data/keys"),
-    show_default=True, help="Key store directory.")
+    "--store",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/keys"),
+    show_default=True,
+    help="Key store directory.",
+)
 passphrase_file_option = click.option(
-    "--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help=f"Read the passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).")
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Read the passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).",
+)
 
 
 @contextmanager
@@ -42,7 +48,8 @@ def _passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> str:
             text = passphrase_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise click.ClickException(
-                f"cannot read passphrase file {passphrase_file}: {exc}") from None
+                f"cannot read passphrase file {passphrase_file}: {exc}"
+            ) from None
         # Editors add a final newline; the passphrase is everything before it.
         text = text.removesuffix("\n").removesuffix("\r")
         if not text:
@@ -51,8 +58,9 @@ def _passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> str:
     from_env = os.environ.get(PASSPHRASE_ENV)
     if from_env:
         return from_env
-    return click.prompt("Key store passphrase", hide_input=True, confirmation_prompt=confirm,
-                        err=True)
+    return click.prompt(
+        "Key store passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+    )
 
 
 def _open(store: Path) -> KeyStore:
@@ -67,22 +75,35 @@ def keys_group() -> None:
 
 @keys_group.command("new")
 @store_option
-@click.option("--did", "did", metavar="DID",
-              help="The body's did:web DID (or the https URL where its did.json will live).")
-@click.option("--did-method", type=click.Choice(["web", "key"]),
-              help="'key' for a store whose keys are their own did:key (tests, offline use).")
-@click.option("--kdf", type=click.Choice(["moderate", "interactive", "sensitive"]),
-              default="moderate", show_default=True,
-              help="Argon2id cost: moderate 256 MiB, interactive 64 MiB, sensitive 1 GiB.")
+@click.option(
+    "--did",
+    "did",
+    metavar="DID",
+    help="The body's did:web DID (or the https URL where its did.json will live).",
+)
+@click.option(
+    "--did-method",
+    type=click.Choice(["web", "key"]),
+    help="'key' for a store whose keys are their own did:key (tests, offline use).",
+)
+@click.option(
+    "--kdf",
+    type=click.Choice(["moderate", "interactive", "sensitive"]),
+    default="moderate",
+    show_default=True,
+    help="Argon2id cost: moderate 256 MiB, interactive 64 MiB, sensitive 1 GiB.",
+)
 @passphrase_file_option
-def new_command(store: Path, did: str | None, did_method: str | None, kdf: str,
-                passphrase_file: Path | None) -> None:
+def new_command(
+    store: Path, did: str | None, did_method: str | None, kdf: str, passphrase_file: Path | None
+) -> None:
     """Create a key store with its first signing key."""
     if did is not None and did_method == "key":
         raise click.UsageError("give either --did or --did-method key, not both")
     if did is None and did_method != "key":
-        raise click.UsageError("give --did did:web:<your domain> "
-                               "(or --did-method key for tests and offline use)")
+        raise click.UsageError(
+            "give --did did:web:<your domain> (or --did-method key for tests and offline use)"
+        )
     controller = "did:key"
     if did is not None:
         try:
@@ -94,8 +115,11 @@ def new_command(store: Path, did: str | None, did_method: str | None, kdf: str,
             raise click.BadParameter(str(exc), param_hint="--did") from None
     passphrase = _passphrase(passphrase_file, confirm=True)
     if len(passphrase) < _MIN_SENSIBLE_PASSPHRASE:
-        click.echo(f"warning: a passphrase under {_MIN_SENSIBLE_PASSPHRASE} characters is "
-                   "easy to guess for anyone who copies the key store", err=True)
+        click.echo(
+            f"warning: a passphrase under {_MIN_SENSIBLE_PASSPHRASE} characters is "
+            "easy to guess for anyone who copies the key store",
+            err=True,
+        )
     with _plain_errors():
         ks = KeyStore.create(store, controller, passphrase, kdf=kdf)
         current = ks.current()
@@ -133,12 +157,14 @@ def _ended(record: KeyRecord) -> str:
 
 @keys_group.command("rotate")
 @store_option
-@click.option("--compromised-at", metavar="ISO",
-              help="The current key leaked: refuse its signatures from this instant "
-                   "(e.g. 2026-03-01T08:00:00Z). Without it the key simply retires now.")
+@click.option(
+    "--compromised-at",
+    metavar="ISO",
+    help="The current key leaked: refuse its signatures from this instant "
+    "(e.g. 2026-03-01T08:00:00Z). Without it the key simply retires now.",
+)
 @passphrase_file_option
-def rotate_command(store: Path, compromised_at: str | None,
-                   passphrase_file: Path | None) -> None:
+def rotate_command(store: Path, compromised_at: str | None, passphrase_file: Path | None) -> None:
     """Replace the current signing key with a new one."""
     ks = _open(store)
     passphrase = _passphrase(passphrase_file)
@@ -149,8 +175,10 @@ def rotate_command(store: Path, compromised_at: str | None,
     click.echo(f"New current key: {record.id}")
     click.echo(f"Previous key {old.id} is {old.status} ({_ended(old)})")
     if old.status == "compromised":
-        click.echo("Credentials signed by the compromised key must be reissued: a proof's "
-                   "'created' time is chosen by whoever holds the key.")
+        click.echo(
+            "Credentials signed by the compromised key must be reissued: a proof's "
+            "'created' time is chosen by whoever holds the key."
+        )
     if ks.controller != "did:key":
         click.echo(f"Republish `certreg keys did` at {did_web_to_url(ks.controller)}")
 
@@ -158,8 +186,13 @@ def rotate_command(store: Path, compromised_at: str | None,
 @keys_group.command("declare-compromised")
 @store_option
 @click.argument("key_id")
-@click.option("--at", "at", required=True, metavar="ISO",
-              help="Earliest instant the key may have been exposed, e.g. 2026-03-01T08:00:00Z.")
+@click.option(
+    "--at",
+    "at",
+    required=True,
+    metavar="ISO",
+    help="Earliest instant the key may have been exposed, e.g. 2026-03-01T08:00:00Z.",
+)
 def declare_compromised_command(store: Path, key_id: str, at: str) -> None:
     """Mark an older (retired) key as compromised from --at on."""
     ks = _open(store)

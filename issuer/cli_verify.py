@@ -27,8 +27,11 @@ def _read_source(source: str, unsafe_hosts: tuple[str, ...]) -> bytes:
     if source == "-":
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     elif source.startswith(("https://", "http://")):
-        fetch = HttpFetcher(max_bytes=MAX_INPUT_BYTES, unsafe_allow_http_hosts=unsafe_hosts,
-                            accept="application/vc+ld+json, application/json")
+        fetch = HttpFetcher(
+            max_bytes=MAX_INPUT_BYTES,
+            unsafe_allow_http_hosts=unsafe_hosts,
+            accept="application/vc+ld+json, application/json",
+        )
         try:
             data = fetch(source)
         except FetchError as exc:
@@ -48,8 +51,9 @@ def _parse_now(value: str | None) -> datetime | None:
         return None
     moment = parse_datetime(value)
     if moment is None:
-        raise click.BadParameter("give a date-time with a time zone, e.g. 2027-03-01T12:00:00Z",
-                                 param_hint="--now")
+        raise click.BadParameter(
+            "give a date-time with a time zone, e.g. 2027-03-01T12:00:00Z", param_hint="--now"
+        )
     return moment
 
 
@@ -67,11 +71,18 @@ def _print_result(result: VerificationResult, indent: str = "") -> None:
         rows = [
             ("Holder", facts.holder_name),
             ("Certificate", facts.certificate_number),
-            ("Scheme", " ".join(x for x in (facts.scheme_name,
-                                            f"({facts.scheme_code})" if facts.scheme_code
-                                            else None,
-                                            f"version {facts.scheme_version}"
-                                            if facts.scheme_version else None) if x)),
+            (
+                "Scheme",
+                " ".join(
+                    x
+                    for x in (
+                        facts.scheme_name,
+                        f"({facts.scheme_code})" if facts.scheme_code else None,
+                        f"version {facts.scheme_version}" if facts.scheme_version else None,
+                    )
+                    if x
+                ),
+            ),
             ("Standard", ", ".join(r.name or r.url or "" for r in facts.normative_references)),
             ("Issued by", facts.issuer_name or facts.issuer_id),
             ("Valid", f"{facts.valid_from or '?'} to {facts.valid_until or '(no end)'}"),
@@ -105,23 +116,49 @@ def _print_presentation(result: PresentationResult) -> None:
 @click.command("verify")
 @click.argument("source", metavar="FILE|URL|-")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-@click.option("--trusted-issuer", "trusted", multiple=True, metavar="DID",
-              help="Accept only credentials issued by this DID (repeatable). Without it, any "
-                   "issuer whose signature verifies is accepted and named in the result.")
-@click.option("--now", "now", metavar="ISO",
-              help="Check the validity period at this instant instead of now (audits). "
-                   "Status lists are always read as they are today.")
-@click.option("--no-status", is_flag=True,
-              help="Do not fetch status lists. The verdict can still be VALID, but the output "
-                   "says prominently that suspension and withdrawal were NOT checked.")
-@click.option("--challenge", help="For a presentation: the challenge you issued (required "
-                                  "to match).")
+@click.option(
+    "--trusted-issuer",
+    "trusted",
+    multiple=True,
+    metavar="DID",
+    help="Accept only credentials issued by this DID (repeatable). Without it, any "
+    "issuer whose signature verifies is accepted and named in the result.",
+)
+@click.option(
+    "--now",
+    "now",
+    metavar="ISO",
+    help="Check the validity period at this instant instead of now (audits). "
+    "Status lists are always read as they are today.",
+)
+@click.option(
+    "--no-status",
+    is_flag=True,
+    help="Do not fetch status lists. The verdict can still be VALID, but the output "
+    "says prominently that suspension and withdrawal were NOT checked.",
+)
+@click.option(
+    "--challenge", help="For a presentation: the challenge you issued (required to match)."
+)
 @click.option("--domain", help="For a presentation: your domain (required to match).")
-@click.option("--unsafe-allow-http-host", "unsafe_hosts", multiple=True, metavar="HOST:PORT",
-              hidden=True, help="Allow plain HTTP to this host. Tests only.")
-def verify_command(source: str, as_json: bool, trusted: tuple[str, ...], now: str | None,
-                   no_status: bool, challenge: str | None, domain: str | None,
-                   unsafe_hosts: tuple[str, ...]) -> None:
+@click.option(
+    "--unsafe-allow-http-host",
+    "unsafe_hosts",
+    multiple=True,
+    metavar="HOST:PORT",
+    hidden=True,
+    help="Allow plain HTTP to this host. Tests only.",
+)
+def verify_command(
+    source: str,
+    as_json: bool,
+    trusted: tuple[str, ...],
+    now: str | None,
+    no_status: bool,
+    challenge: str | None,
+    domain: str | None,
+    unsafe_hosts: tuple[str, ...],
+) -> None:
     """Verify a certificate (or a presentation) from FILE, a URL, or - for standard input.
 
     Prints one plain sentence (valid, invalid, expired, not yet valid, suspended, withdrawn,
@@ -130,8 +167,11 @@ def verify_command(source: str, as_json: bool, trusted: tuple[str, ...], now: st
     """
     moment = _parse_now(now)
     data = _read_source(source, unsafe_hosts)
-    verifier = Verifier(trusted_issuers=trusted or None, check_status=not no_status,
-                        unsafe_allow_http_hosts=unsafe_hosts)
+    verifier = Verifier(
+        trusted_issuers=trusted or None,
+        check_status=not no_status,
+        unsafe_allow_http_hosts=unsafe_hosts,
+    )
     is_presentation = False
     try:
         is_presentation = "VerifiablePresentation" in types_of(load_document(data))
@@ -139,8 +179,7 @@ def verify_command(source: str, as_json: bool, trusted: tuple[str, ...], now: st
         pass  # the verifier will say why it is not a credential
     result: VerificationResult | PresentationResult
     if is_presentation:
-        result = verifier.verify_presentation(data, challenge=challenge, domain=domain,
-                                              now=moment)
+        result = verifier.verify_presentation(data, challenge=challenge, domain=domain, now=moment)
     else:
         result = verifier.verify_credential(data, now=moment)
     if as_json:
@@ -160,26 +199,49 @@ def _passphrase(passphrase_file: Path | None) -> str:
             raise click.ClickException(f"cannot read {passphrase_file}: {exc}") from None
         return text.removesuffix("\n").removesuffix("\r")
     return os.environ.get(PASSPHRASE_ENV) or click.prompt(
-        "Key store passphrase", hide_input=True, err=True)
+        "Key store passphrase", hide_input=True, err=True
+    )
 
 
 @click.command("sign")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--store", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Key store directory.")
+@click.option(
+    "--store",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Key store directory.",
+)
 @click.option("--key-id", help="Sign with this key (default: the current key).")
-@click.option("--cryptosuite", type=click.Choice(["eddsa-rdfc-2022", "eddsa-jcs-2022"]),
-              default="eddsa-rdfc-2022", show_default=True)
-@click.option("--proof-purpose", type=click.Choice(["assertionMethod", "authentication"]),
-              default="assertionMethod", show_default=True,
-              help="authentication for a presentation you sign as its holder.")
+@click.option(
+    "--cryptosuite",
+    type=click.Choice(["eddsa-rdfc-2022", "eddsa-jcs-2022"]),
+    default="eddsa-rdfc-2022",
+    show_default=True,
+)
+@click.option(
+    "--proof-purpose",
+    type=click.Choice(["assertionMethod", "authentication"]),
+    default="assertionMethod",
+    show_default=True,
+    help="authentication for a presentation you sign as its holder.",
+)
 @click.option("--challenge", help="Bind a presentation to this challenge.")
 @click.option("--domain", help="Bind a presentation to this domain.")
-@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=f"Read the passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).")
-def sign_command(file: str, store: Path, key_id: str | None, cryptosuite: str,
-                 proof_purpose: str, challenge: str | None, domain: str | None,
-                 passphrase_file: Path | None) -> None:
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Read the passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).",
+)
+def sign_command(
+    file: str,
+    store: Path,
+    key_id: str | None,
+    cryptosuite: str,
+    proof_purpose: str,
+    challenge: str | None,
+    domain: str | None,
+    passphrase_file: Path | None,
+) -> None:
     """Sign the JSON document in FILE (or - for standard input) and print the signed JSON.
 
     A document that already has a proof gets a second one (a proof set).
@@ -194,8 +256,14 @@ def sign_command(file: str, store: Path, key_id: str | None, cryptosuite: str,
         raise click.ClickException(str(exc)) from None
     try:
         signer = KeyStore(store).load_signer(_passphrase(passphrase_file), key_id)
-        signed = add_proof(document, signer, cryptosuite=cryptosuite,
-                           proof_purpose=proof_purpose, challenge=challenge, domain=domain)
+        signed = add_proof(
+            document,
+            signer,
+            cryptosuite=cryptosuite,
+            proof_purpose=proof_purpose,
+            challenge=challenge,
+            domain=domain,
+        )
     except (KeyStoreError, ProofError) as exc:
         raise click.ClickException(getattr(exc, "reason", None) or str(exc)) from None
     click.echo(json.dumps(signed, indent=2, ensure_ascii=False))

@@ -19,8 +19,10 @@ DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multik
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 # A DNS name or IPv4 address (did:web has no syntax for IPv6 literals or userinfo).
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 class DidError(ValueError):
@@ -45,11 +47,13 @@ def parse_utc(text: str, what: str = "time") -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{what} {text!r} is not an ISO 8601 date-time such as "
-                         "2026-01-01T00:00:00Z") from None
+        raise ValueError(
+            f"{what} {text!r} is not an ISO 8601 date-time such as 2026-01-01T00:00:00Z"
+        ) from None
     if moment.tzinfo is None:
-        raise ValueError(f"{what} {text!r} has no time zone; add Z for UTC, "
-                         "e.g. 2026-01-01T00:00:00Z")
+        raise ValueError(
+            f"{what} {text!r} has no time zone; add Z for UTC, e.g. 2026-01-01T00:00:00Z"
+        )
     return moment.astimezone(UTC)
 
 
@@ -90,20 +94,26 @@ def did_key_document(did_or_did_url: str) -> dict[str, Any]:
     if not isinstance(did_or_did_url, str) or not did_or_did_url.startswith("did:key:"):
         raise DidError(f"{did_or_did_url!r} is not a did:key DID")
     did, _, fragment = did_or_did_url.partition("#")
-    public_multibase = did[len("did:key:"):]
+    public_multibase = did[len("did:key:") :]
     if not public_multibase or any(c in public_multibase for c in "/?:;"):
         raise DidError(f"{did_or_did_url!r} is not a did:key DID (expected did:key:z6Mk…)")
     _check_ed25519(public_multibase, did)
     if fragment and fragment != public_multibase:
-        raise DidError(f"{did_or_did_url!r} names a verification method that {did} does not have "
-                       f"(its only one is #{public_multibase})")
+        raise DidError(
+            f"{did_or_did_url!r} names a verification method that {did} does not have "
+            f"(its only one is #{public_multibase})"
+        )
     vm_id = f"{did}#{public_multibase}"
     return {
         "@context": list(DID_CONTEXT),
         "id": did,
         "verificationMethod": [
-            {"id": vm_id, "type": "Multikey", "controller": did,
-             "publicKeyMultibase": public_multibase},
+            {
+                "id": vm_id,
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": public_multibase,
+            },
         ],
         "authentication": [vm_id],
         "assertionMethod": [vm_id],
@@ -156,7 +166,7 @@ def did_web_to_url(did: str) -> str:
     bare = did.partition("#")[0]
     if "?" in bare or "/" in bare:
         raise DidError(f"{did!r}: a did:web DID cannot contain '/' or '?'")
-    host_part, *segments = bare[len("did:web:"):].split(":")
+    host_part, *segments = bare[len("did:web:") :].split(":")
     host_port = unquote(host_part)
     if "@" in host_port:
         raise DidError(f"{did!r}: a did:web DID cannot carry a user name or password")
@@ -212,8 +222,10 @@ class KeyRecord:
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.startswith("did:") or "#" not in self.id:
-            raise DidError(f"key id {self.id!r} must be a DID URL with a fragment, "
-                           "e.g. did:web:cb.example#key-1")
+            raise DidError(
+                f"key id {self.id!r} must be a DID URL with a fragment, "
+                "e.g. did:web:cb.example#key-1"
+            )
         _check_ed25519(self.public_multibase, self.id)
         _check_timestamp(self.created, "created", optional=False)
         _check_timestamp(self.expires, "expires", optional=True)
@@ -314,9 +326,11 @@ def verification_method_from_document(
             raise DidError(f"{name} of {doc_id} is not a list")
         return value
 
-    defined = [vm for vm in entries("verificationMethod")
-               if isinstance(vm, Mapping)
-               and absolute(vm.get("id"), "verificationMethod") == vm_id]
+    defined = [
+        vm
+        for vm in entries("verificationMethod")
+        if isinstance(vm, Mapping) and absolute(vm.get("id"), "verificationMethod") == vm_id
+    ]
     if len(defined) > 1:
         raise DidError(f"{vm_id} is defined more than once in the DID document of {doc_id}")
 
@@ -332,16 +346,19 @@ def verification_method_from_document(
                 listed = True
                 break
         else:
-            raise DidError(f"{relationship} of {doc_id} has an entry that is neither "
-                           "an id nor an object")
+            raise DidError(
+                f"{relationship} of {doc_id} has an entry that is neither an id nor an object"
+            )
     if not listed:
         if defined:
             raise DidError(f"{vm_id} is not listed under {relationship} of {doc_id}")
         raise DidError(f"{vm_id} is not in the DID document of {doc_id}")
     if found is None:
         if not defined:
-            raise DidError(f"{vm_id} is listed under {relationship} of {doc_id} "
-                           "but not defined under verificationMethod")
+            raise DidError(
+                f"{vm_id} is listed under {relationship} of {doc_id} "
+                "but not defined under verificationMethod"
+            )
         found = defined[0]
 
     vm = dict(found)

@@ -47,8 +47,10 @@ def public_key_from_jwk(jwk: Mapping[str, Any]) -> bytes:
     if not isinstance(jwk, Mapping):
         raise JwkError("a JWK must be a JSON object")
     if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise JwkError(f"only Ed25519 JWKs (kty OKP, crv Ed25519) are supported, got "
-                       f"kty {jwk.get('kty')!r}, crv {jwk.get('crv')!r}")
+        raise JwkError(
+            f"only Ed25519 JWKs (kty OKP, crv Ed25519) are supported, got "
+            f"kty {jwk.get('kty')!r}, crv {jwk.get('crv')!r}"
+        )
     if "d" in jwk:
         raise JwkError("this JWK contains a private key ('d'); a public JWK must not")
     x = jwk.get("x")

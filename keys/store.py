@@ -72,27 +72,35 @@ class KeyStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         if not (self.path / META_FILE).is_file():
-            raise KeyStoreError(f"no key store at {self.path} "
-                                "(create one with `certreg keys new`)")
+            raise KeyStoreError(f"no key store at {self.path} (create one with `certreg keys new`)")
         self._read_meta()
 
     # --- creating -----------------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], controller: str, passphrase: str, *,
-               kdf: str = "moderate", now: datetime | None = None) -> KeyStore:
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        controller: str,
+        passphrase: str,
+        *,
+        kdf: str = "moderate",
+        now: datetime | None = None,
+    ) -> KeyStore:
         """Create a store at ``path`` with its first key. ``controller`` is a did:web DID, or
         the literal ``"did:key"`` to make every key its own did:key DID."""
         _check_controller(controller)
         _check_passphrase(passphrase)
         if kdf not in KDF_PROFILES:
-            raise KeyStoreError(f"unknown KDF profile {kdf!r}; "
-                                f"choose one of {', '.join(KDF_PROFILES)}")
+            raise KeyStoreError(
+                f"unknown KDF profile {kdf!r}; choose one of {', '.join(KDF_PROFILES)}"
+            )
         path = Path(path)
         if path.exists():
             if not path.is_dir() or any(path.iterdir()):
-                raise KeyStoreError(f"{path} already exists and is not an empty directory; "
-                                    "refusing to overwrite it")
+                raise KeyStoreError(
+                    f"{path} already exists and is not an empty directory; refusing to overwrite it"
+                )
             os.chmod(path, 0o700)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,14 +148,16 @@ class KeyStore:
         record = self.current() if key_id is None else self.find(key_id)
         if record.status != "current":
             when = record.revoked or record.expires
-            raise KeyStoreError(f"key {record.id} is {record.status} since {when}; "
-                                "sign with the current key")
+            raise KeyStoreError(
+                f"key {record.id} is {record.status} since {when}; sign with the current key"
+            )
         return KeyPair(self._decrypt(record, passphrase), record.id)
 
     # --- changing -----------------------------------------------------------------------
 
-    def rotate(self, passphrase: str, *, compromised_at: str | None = None,
-               now: datetime | None = None) -> KeyRecord:
+    def rotate(
+        self, passphrase: str, *, compromised_at: str | None = None, now: datetime | None = None
+    ) -> KeyRecord:
         """Make a new current key. The previous one gets ``expires=now`` (routine rotation) or
         ``revoked=compromised_at`` (it leaked: its signatures from then on are refused)."""
         moment = _now(now)
@@ -159,8 +169,10 @@ class KeyStore:
             self._decrypt(old, passphrase)
             stamp = format_utc(moment)
             if stamp < old.created:
-                raise KeyStoreError(f"the time {stamp} is before the current key was created "
-                                    f"({old.created}); check the system clock")
+                raise KeyStoreError(
+                    f"the time {stamp} is before the current key was created "
+                    f"({old.created}); check the system clock"
+                )
             if compromised_at is None:
                 retired = KeyRecord(old.id, old.public_multibase, old.created, expires=stamp)
             else:
@@ -172,8 +184,9 @@ class KeyStore:
             _write_meta(self.path, controller, kdf, record.id, updated)
         return record
 
-    def declare_compromised(self, key_id: str, at: str | datetime, *,
-                            now: datetime | None = None) -> KeyRecord:
+    def declare_compromised(
+        self, key_id: str, at: str | datetime, *, now: datetime | None = None
+    ) -> KeyRecord:
         """Mark an older (retired) key as compromised from ``at`` on. For the current key use
         ``rotate(..., compromised_at=...)`` so that a fresh key replaces it."""
         moment = _now(now)
@@ -181,17 +194,26 @@ class KeyStore:
             controller, kdf, current_id, records = self._read_meta()
             record = self.find(key_id)
             if record.id == current_id:
-                raise KeyStoreError(f"{record.id} is the current key; rotate with "
-                                    "compromised_at (`certreg keys rotate --compromised-at`) "
-                                    "so a new key replaces it")
+                raise KeyStoreError(
+                    f"{record.id} is the current key; rotate with "
+                    "compromised_at (`certreg keys rotate --compromised-at`) "
+                    "so a new key replaces it"
+                )
             revoked = _compromise_time(at, record, moment)
             if record.revoked is not None and record.revoked <= revoked:
                 if record.revoked == revoked:
                     return record
-                raise KeyStoreError(f"{record.id} is already compromised since "
-                                    f"{record.revoked}; a compromise can only move earlier")
-            updated_record = KeyRecord(record.id, record.public_multibase, record.created,
-                                       expires=record.expires, revoked=revoked)
+                raise KeyStoreError(
+                    f"{record.id} is already compromised since "
+                    f"{record.revoked}; a compromise can only move earlier"
+                )
+            updated_record = KeyRecord(
+                record.id,
+                record.public_multibase,
+                record.created,
+                expires=record.expires,
+                revoked=revoked,
+            )
             updated = [updated_record if r.id == record.id else r for r in records]
             _write_meta(self.path, controller, kdf, current_id, updated)
         return updated_record
@@ -209,8 +231,9 @@ class KeyStore:
 
     def _read_meta(self) -> tuple[str, str, str, list[KeyRecord]]:
         meta_path = self.path / META_FILE
-        data = _read_json(meta_path, missing=f"no key store at {self.path} "
-                                             "(create one with `certreg keys new`)")
+        data = _read_json(
+            meta_path, missing=f"no key store at {self.path} (create one with `certreg keys new`)"
+        )
         try:
             return _parse_meta(data)
         except (KeyError, TypeError, ValueError) as exc:
@@ -219,8 +242,11 @@ class KeyStore:
     def _decrypt(self, record: KeyRecord, passphrase: str) -> bytes:
         _check_passphrase(passphrase)
         secret_path = self.path / _secret_name(record.id)
-        data = _read_json(secret_path, missing=f"the secret key file of {record.id} is missing "
-                                               f"from key store {self.path} ({secret_path})")
+        data = _read_json(
+            secret_path,
+            missing=f"the secret key file of {record.id} is missing "
+            f"from key store {self.path} ({secret_path})",
+        )
         try:
             if data.get("format") != _SECRET_FORMAT or data.get("version") != 1:
                 raise ValueError("not a certreg secret key file (format/version)")
@@ -230,8 +256,10 @@ class KeyStore:
             if params["alg"] != "argon2id":
                 raise ValueError(f"unknown KDF {params['alg']!r}")
             opslimit, memlimit = int(params["opslimit"]), int(params["memlimit"])
-            if not (argon2id.OPSLIMIT_MIN <= opslimit <= _MAX_OPSLIMIT
-                    and argon2id.MEMLIMIT_MIN <= memlimit <= _MAX_MEMLIMIT):
+            if not (
+                argon2id.OPSLIMIT_MIN <= opslimit <= _MAX_OPSLIMIT
+                and argon2id.MEMLIMIT_MIN <= memlimit <= _MAX_MEMLIMIT
+            ):
                 raise ValueError("KDF limits out of range")
             salt = _b64decode(params["salt"])
             box = _b64decode(data["ciphertext"])
@@ -241,19 +269,27 @@ class KeyStore:
                 raise ValueError("the encrypted seed has the wrong length")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise KeyStoreError(f"key file {secret_path} is corrupt: {exc}") from None
-        key = argon2id.kdf(SecretBox.KEY_SIZE, _passphrase_bytes(passphrase), salt,
-                           opslimit=opslimit, memlimit=memlimit)
+        key = argon2id.kdf(
+            SecretBox.KEY_SIZE,
+            _passphrase_bytes(passphrase),
+            salt,
+            opslimit=opslimit,
+            memlimit=memlimit,
+        )
         try:
             seed = SecretBox(key).decrypt(box)
         except CryptoError:
             # The MAC cannot tell a wrong passphrase from a flipped bit; the former is the
             # overwhelmingly common case, so say that.
-            raise KeyStoreError(f"wrong passphrase for key store {self.path} "
-                                f"(could not decrypt {record.id})") from None
+            raise KeyStoreError(
+                f"wrong passphrase for key store {self.path} (could not decrypt {record.id})"
+            ) from None
         public = KeyPair(seed).public_multibase if len(seed) == 32 else ""
         if not hmac.compare_digest(public.encode(), record.public_multibase.encode()):
-            raise KeyStoreError(f"key file {secret_path} is corrupt: its secret key does not "
-                                f"match the public key recorded for {record.id}")
+            raise KeyStoreError(
+                f"key file {secret_path} is corrupt: its secret key does not "
+                f"match the public key recorded for {record.id}"
+            )
         return seed
 
 
@@ -275,12 +311,16 @@ def _compromise_time(at: str | datetime, record: KeyRecord, now: datetime) -> st
         raise KeyStoreError(str(exc)) from None
     stamp = format_utc(moment)
     if moment > now:
-        raise KeyStoreError(f"compromised-at {stamp} is in the future; give the earliest "
-                            "instant the key may have been exposed")
+        raise KeyStoreError(
+            f"compromised-at {stamp} is in the future; give the earliest "
+            "instant the key may have been exposed"
+        )
     if stamp < record.created:
-        raise KeyStoreError(f"compromised-at {stamp} is before {record.id} was created "
-                            f"({record.created}); use {record.created} to refuse all of its "
-                            "signatures")
+        raise KeyStoreError(
+            f"compromised-at {stamp} is before {record.id} was created "
+            f"({record.created}); use {record.created} to refuse all of its "
+            "signatures"
+        )
     return stamp
 
 
@@ -327,28 +367,37 @@ def _secret_name(key_id: str) -> str:
     return f"{fragment}.key.json"
 
 
-def _write_secret(path: Path, record: KeyRecord, seed: bytes, passphrase: str,
-                  kdf: str) -> None:
+def _write_secret(path: Path, record: KeyRecord, seed: bytes, passphrase: str, kdf: str) -> None:
     opslimit, memlimit = KDF_PROFILES[kdf]
     salt = secrets.token_bytes(argon2id.SALTBYTES)
-    key = argon2id.kdf(SecretBox.KEY_SIZE, _passphrase_bytes(passphrase), salt,
-                       opslimit=opslimit, memlimit=memlimit)
+    key = argon2id.kdf(
+        SecretBox.KEY_SIZE,
+        _passphrase_bytes(passphrase),
+        salt,
+        opslimit=opslimit,
+        memlimit=memlimit,
+    )
     box = SecretBox(key).encrypt(seed)  # random 24-byte nonce, prepended
     data = {
         "format": _SECRET_FORMAT,
         "version": 1,
         "key_id": record.id,
         "public_multibase": record.public_multibase,
-        "kdf": {"alg": "argon2id", "opslimit": opslimit, "memlimit": memlimit,
-                "salt": base64.b64encode(salt).decode("ascii")},
+        "kdf": {
+            "alg": "argon2id",
+            "opslimit": opslimit,
+            "memlimit": memlimit,
+            "salt": base64.b64encode(salt).decode("ascii"),
+        },
         "cipher": "xsalsa20-poly1305",
         "ciphertext": base64.b64encode(bytes(box)).decode("ascii"),
     }
     _write_atomic(path / _secret_name(record.id), _dump(data))
 
 
-def _write_meta(path: Path, controller: str, kdf: str, current_id: str,
-                records: list[KeyRecord]) -> None:
+def _write_meta(
+    path: Path, controller: str, kdf: str, current_id: str, records: list[KeyRecord]
+) -> None:
     data = {
         "format": _FORMAT,
         "version": 1,
@@ -379,11 +428,15 @@ def _parse_meta(data: Any) -> tuple[str, str, str, list[KeyRecord]]:
     for item in data["keys"]:
         if not isinstance(item, dict):
             raise ValueError("a key entry is not an object")
-        fields = {k: item.get(k) for k in ("id", "public_multibase", "created", "expires",
-                                           "revoked")}
+        fields = {
+            k: item.get(k) for k in ("id", "public_multibase", "created", "expires", "revoked")
+        }
         record = KeyRecord(**fields)  # DidError is a ValueError
-        expected = (did_key_verification_method(record.public_multibase)
-                    if controller == "did:key" else None)
+        expected = (
+            did_key_verification_method(record.public_multibase)
+            if controller == "did:key"
+            else None
+        )
         if controller == "did:key" and record.id != expected:
             raise ValueError(f"{record.id} is not the did:key of its public key")
         if controller != "did:key" and record.controller != controller:
@@ -394,8 +447,10 @@ def _parse_meta(data: Any) -> tuple[str, str, str, list[KeyRecord]]:
         raise ValueError("a key id appears twice")
     currents = [r for r in records if r.status == "current"]
     if [r.id for r in currents] != [current_id]:
-        raise ValueError(f"the current key {current_id!r} must be the one key that is "
-                         "neither retired nor compromised")
+        raise ValueError(
+            f"the current key {current_id!r} must be the one key that is "
+            "neither retired nor compromised"
+        )
     return controller, kdf, current_id, records
 
 

@@ -27,8 +27,7 @@ def runner() -> CliRunner:
 def issued(tmp_path: Path) -> Path:
     """A certificate signed by a did:key issuer (no status entries: fully offline)."""
     kp = did_key_signer()
-    doc = Body().sign(certificate(kp.verification_method.split("#")[0], status=False),
-                      signer=kp)
+    doc = Body().sign(certificate(kp.verification_method.split("#")[0], status=False), signer=kp)
     path = tmp_path / "cert.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     return path
@@ -73,8 +72,7 @@ def test_verify_now_for_audits(runner: CliRunner, issued: Path) -> None:
 
 
 def test_untrusted_issuer(runner: CliRunner, issued: Path) -> None:
-    out = runner.invoke(main, ["verify", "--trusted-issuer", "did:web:cb.example",
-                               str(issued)])
+    out = runner.invoke(main, ["verify", "--trusted-issuer", "did:web:cb.example", str(issued)])
     assert out.exit_code == 1
     assert out.output.startswith("Untrusted issuer:")
 
@@ -90,12 +88,15 @@ def test_no_status_is_said_prominently(runner: CliRunner, tmp_path: Path) -> Non
     assert "! status: NOT CHECKED" in out.output
 
 
-@pytest.mark.parametrize("args", [
-    ["verify"],
-    ["verify", "/no/such/file.json"],
-    ["verify", "--now", "yesterday", "x.json"],
-    ["verify", "https://127.0.0.1:9/nothing.json"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify"],
+        ["verify", "/no/such/file.json"],
+        ["verify", "--now", "yesterday", "x.json"],
+        ["verify", "https://127.0.0.1:9/nothing.json"],
+    ],
+)
 def test_usage_errors_exit_2(runner: CliRunner, args: list[str]) -> None:
     assert runner.invoke(main, args).exit_code == 2
 
@@ -129,8 +130,9 @@ def test_verify_url(runner: CliRunner, served: str) -> None:
     assert out.exit_code == 0, out.output
 
 
-def test_sign_then_verify(runner: CliRunner, tmp_path: Path,
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sign_then_verify(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from keys.store import KeyStore
 
     store = KeyStore.create(tmp_path / "keys", "did:key", PASSPHRASE, kdf="interactive")
@@ -139,9 +141,19 @@ def test_sign_then_verify(runner: CliRunner, tmp_path: Path,
     unsigned.write_text(json.dumps(certificate(issuer, status=False)))
     secret = tmp_path / "pass.txt"
     secret.write_text(PASSPHRASE + "\n")
-    signed = runner.invoke(main, ["sign", str(unsigned), "--store", str(tmp_path / "keys"),
-                                  "--cryptosuite", "eddsa-jcs-2022",
-                                  "--passphrase-file", str(secret)])
+    signed = runner.invoke(
+        main,
+        [
+            "sign",
+            str(unsigned),
+            "--store",
+            str(tmp_path / "keys"),
+            "--cryptosuite",
+            "eddsa-jcs-2022",
+            "--passphrase-file",
+            str(secret),
+        ],
+    )
     assert signed.exit_code == 0, signed.output
     doc = json.loads(signed.output)
     assert doc["proof"]["cryptosuite"] == "eddsa-jcs-2022"

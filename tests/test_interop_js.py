@@ -36,11 +36,15 @@ NODE = shutil.which("node")
 NODE_TIMEOUT = 60  # seconds, per node invocation
 
 pytestmark = [
-    pytest.mark.skipif(NODE is None, reason="node is not on PATH (interop with Digital Bazaar's "
-                       "JS stack needs Node.js >= 18)"),
-    pytest.mark.skipif(not (INTEROP / "node_modules").is_dir(),
-                       reason="tests/interop/node_modules is missing: run "
-                       "`npm ci --no-audit --no-fund --prefix tests/interop`"),
+    pytest.mark.skipif(
+        NODE is None,
+        reason="node is not on PATH (interop with Digital Bazaar's JS stack needs Node.js >= 18)",
+    ),
+    pytest.mark.skipif(
+        not (INTEROP / "node_modules").is_dir(),
+        reason="tests/interop/node_modules is missing: run "
+        "`npm ci --no-audit --no-fund --prefix tests/interop`",
+    ),
 ]
 
 SUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
@@ -80,10 +84,16 @@ KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {}
 def hard_cases() -> list[Any]:
     """pytest params (case, suite), with the known disagreements marked xfail."""
     return [
-        pytest.param(case, suite, id=f"{case}-{suite}", marks=[
-            pytest.mark.xfail(strict=True, reason=KNOWN_DISAGREEMENTS[case, suite])
-        ] if (case, suite) in KNOWN_DISAGREEMENTS else [])
-        for case in HARD_NAMES for suite in SUITES
+        pytest.param(
+            case,
+            suite,
+            id=f"{case}-{suite}",
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_DISAGREEMENTS[case, suite])]
+            if (case, suite) in KNOWN_DISAGREEMENTS
+            else [],
+        )
+        for case in HARD_NAMES
+        for suite in SUITES
     ]
 
 
@@ -91,8 +101,14 @@ def node(script: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Run tests/interop/<script> with ``payload`` as JSON on stdin; its JSON stdout."""
     assert NODE is not None
     done = subprocess.run(
-        [NODE, str(INTEROP / script)], input=json.dumps(payload), capture_output=True,
-        text=True, encoding="utf-8", timeout=NODE_TIMEOUT, check=False)
+        [NODE, str(INTEROP / script)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=NODE_TIMEOUT,
+        check=False,
+    )
     assert done.returncode == 0, f"{script} failed:\n{done.stderr[-4000:]}"
     return json.loads(done.stdout)
 
@@ -105,22 +121,33 @@ def with_vm(key: KeyPair) -> KeyPair:
     return key.with_verification_method(did_key_verification_method(key.public_multibase))
 
 
-def certification(did: str, holder: Any = "Jane Doe",
-                  status: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+def certification(
+    did: str, holder: Any = "Jane Doe", status: tuple[dict[str, Any], ...] = ()
+) -> dict[str, Any]:
     """Our Open Badges 3.0 certification credential, as the register issues it."""
     return certification_credential(
         body=Body(did=did, name="Example Certification Body", url="https://cb.example"),
         scheme=Scheme(
-            id="https://cb.example/schemes/cwi/2024", code="CWI",
-            name="Certified Welding Inspector", version="2024",
+            id="https://cb.example/schemes/cwi/2024",
+            code="CWI",
+            name="Certified Welding Inspector",
+            version="2024",
             description="Inspection of fusion welds in steel structures.",
             criteria="Written and practical examination per the scheme.",
             normative_reference=NormativeReference(
-                "ISO 9712:2021", "https://www.iso.org/standard/75658.html")),
-        holder_name=holder, certificate_number="CB-7K3M-9QX2-4",
-        scope=[ScopeItem("UT", "Ultrasonic testing, level 2"),
-               ScopeItem("RT", "Radiographic testing, level 1", "Film only; no digital RT")],
-        valid_from=VALID_FROM, valid_until=VALID_UNTIL, status_entries=status)
+                "ISO 9712:2021", "https://www.iso.org/standard/75658.html"
+            ),
+        ),
+        holder_name=holder,
+        certificate_number="CB-7K3M-9QX2-4",
+        scope=[
+            ScopeItem("UT", "Ultrasonic testing, level 2"),
+            ScopeItem("RT", "Radiographic testing, level 1", "Film only; no digital RT"),
+        ],
+        valid_from=VALID_FROM,
+        valid_until=VALID_UNTIL,
+        status_entries=status,
+    )
 
 
 def vc_example(did: str) -> dict[str, Any]:
@@ -133,18 +160,23 @@ def language_tagged(did: str) -> dict[str, Any]:
     """Language-tagged values where the OB 3.0 shape allows them (untyped schema.org terms)."""
     doc = certification(did, holder={"@value": "Jürgen Groß", "@language": "de"})
     achievement = doc["credentialSubject"]["achievement"]
-    achievement["name"] = [{"@value": "Schweißaufsichtsperson", "@language": "de"},
-                           {"@value": "Certified Welding Inspector", "@language": "en-GB"}]
-    achievement["description"] = {"@value": "Contrôle des soudures \u2028 \"acier\"",
-                                  "@language": "fr-CA"}
+    achievement["name"] = [
+        {"@value": "Schweißaufsichtsperson", "@language": "de"},
+        {"@value": "Certified Welding Inspector", "@language": "en-GB"},
+    ]
+    achievement["description"] = {
+        "@value": 'Contrôle des soudures \u2028 "acier"',
+        "@language": "fr-CA",
+    }
     return doc
 
 
 def status_entries() -> tuple[dict[str, Any], ...]:
     return (
         status_list_entry(list_credential_url=REVOCATION_URL, index=4243, purpose="revocation"),
-        status_list_entry(list_credential_url=SUSPENSION_URL, index=SET_BITS[3],
-                          purpose="suspension"),
+        status_list_entry(
+            list_credential_url=SUSPENSION_URL, index=SET_BITS[3], purpose="suspension"
+        ),
     )
 
 
@@ -155,11 +187,21 @@ def status_lists(did: str) -> dict[str, dict[str, Any]]:
         suspended.set(index, 1)
     return {
         REVOCATION_URL: status_list_credential(
-            id=REVOCATION_URL, issuer=did, purpose="revocation", bitstring=Bitstring(),
-            valid_from=VALID_FROM, valid_until=LIST_UNTIL),
+            id=REVOCATION_URL,
+            issuer=did,
+            purpose="revocation",
+            bitstring=Bitstring(),
+            valid_from=VALID_FROM,
+            valid_until=LIST_UNTIL,
+        ),
         SUSPENSION_URL: status_list_credential(
-            id=SUSPENSION_URL, issuer=did, purpose="suspension", bitstring=suspended,
-            valid_from=VALID_FROM, valid_until=LIST_UNTIL),
+            id=SUSPENSION_URL,
+            issuer=did,
+            purpose="suspension",
+            bitstring=suspended,
+            valid_from=VALID_FROM,
+            valid_until=LIST_UNTIL,
+        ),
     }
 
 
@@ -173,12 +215,17 @@ def loader_for(kind: str) -> DocumentLoader:
     return EXAMPLE_LOADER if kind == "vc example" else DEFAULT_LOADER
 
 
-def proofs_ok(doc: dict[str, Any], loader: DocumentLoader = DEFAULT_LOADER
-              ) -> tuple[bool, list[str]]:
+def proofs_ok(
+    doc: dict[str, Any], loader: DocumentLoader = DEFAULT_LOADER
+) -> tuple[bool, list[str]]:
     """certreg's verify_proofs with a did:key lookup for the document's issuer."""
     issuer = doc["issuer"]["id"] if isinstance(doc["issuer"], dict) else doc["issuer"]
-    checks = verify_proofs(doc, key_lookup_for(issuer, DidResolver()),
-                           expected_purpose="assertionMethod", loader=loader)
+    checks = verify_proofs(
+        doc,
+        key_lookup_for(issuer, DidResolver()),
+        expected_purpose="assertionMethod",
+        loader=loader,
+    )
     return bool(checks) and all(c.ok for c in checks), [c.reason for c in checks]
 
 
@@ -195,20 +242,22 @@ def ours() -> dict[str, Any]:
     docs: dict[str, dict[str, Any]] = {}
     for suite in SUITES:
         docs[f"certification {suite}"] = add_proof(certification(did), key, cryptosuite=suite)
-        docs[f"vc example {suite}"] = add_proof(vc_example(did), key, cryptosuite=suite,
-                                                loader=EXAMPLE_LOADER)
-        docs[f"language-tagged {suite}"] = add_proof(language_tagged(did), key,
-                                                     cryptosuite=suite)
+        docs[f"vc example {suite}"] = add_proof(
+            vc_example(did), key, cryptosuite=suite, loader=EXAMPLE_LOADER
+        )
+        docs[f"language-tagged {suite}"] = add_proof(language_tagged(did), key, cryptosuite=suite)
         docs[f"with status {suite}"] = add_proof(
-            certification(did, status=status_entries()), key, cryptosuite=suite)
+            certification(did, status=status_entries()), key, cryptosuite=suite
+        )
         docs[f"tampered {suite}"] = tampered(docs[f"certification {suite}"])
         for case, name in HARD_NAMES.items():
             docs[f"hard {case} {suite}"] = add_proof(
-                certification(did, holder=name), key, cryptosuite=suite)
-    results = node("verify.mjs", {"credentials": list(docs.values()),
-                                  "documents": lists | EXAMPLE_DOCUMENTS})
-    return {"docs": docs, "lists": lists,
-            "db": dict(zip(docs, results["results"], strict=True))}
+                certification(did, holder=name), key, cryptosuite=suite
+            )
+    results = node(
+        "verify.mjs", {"credentials": list(docs.values()), "documents": lists | EXAMPLE_DOCUMENTS}
+    )
+    return {"docs": docs, "lists": lists, "db": dict(zip(docs, results["results"], strict=True))}
 
 
 @pytest.mark.parametrize("suite", SUITES)
@@ -220,7 +269,8 @@ def test_db_verifies_what_certreg_signs(ours: dict[str, Any], kind: str, suite: 
 
 @pytest.mark.parametrize("suite", SUITES)
 def test_db_rejects_a_certreg_credential_changed_after_signing(
-        ours: dict[str, Any], suite: str) -> None:
+    ours: dict[str, Any], suite: str
+) -> None:
     result = ours["db"][f"tampered {suite}"]
     assert result["verified"] is False
     assert any("Invalid signature" in e for e in result["errors"]), result["errors"]
@@ -269,13 +319,21 @@ def theirs() -> dict[str, Any]:
         "language-tagged": language_tagged(placeholder),
         "with status": certification(placeholder, status=status_entries()),
         **{f"list {url}": doc for url, doc in status_lists(placeholder).items()},
-        **{f"hard {case}": certification(placeholder, holder=name)
-           for case, name in HARD_NAMES.items()},
+        **{
+            f"hard {case}": certification(placeholder, holder=name)
+            for case, name in HARD_NAMES.items()
+        },
     }
     out: dict[str, Any] = {}
     for suite in SUITES:
-        signed = node("sign.mjs", {"cryptosuite": suite, "credentials": list(unsigned.values()),
-                                   "documents": EXAMPLE_DOCUMENTS})
+        signed = node(
+            "sign.mjs",
+            {
+                "cryptosuite": suite,
+                "credentials": list(unsigned.values()),
+                "documents": EXAMPLE_DOCUMENTS,
+            },
+        )
         did = signed["verificationMethod"].partition("#")[0]
         docs = dict(zip(unsigned, signed["credentials"], strict=True))
         out[suite] = {"did": did, "docs": docs, "key": signed}
@@ -307,18 +365,26 @@ def test_certreg_reads_status_lists_db_signed(theirs: dict[str, Any], suite: str
     assert result.verdict is Verdict.SUSPENDED, result.to_json()
     # the same certificate against a suspension list with its bit cleared is VALID
     cleared = status_list_credential(
-        id=SUSPENSION_URL, issuer=signed["did"], purpose="suspension", bitstring=Bitstring(),
-        valid_from=VALID_FROM, valid_until=LIST_UNTIL)
-    resigned = node("sign.mjs", {"cryptosuite": suite, "key": _db_key(signed),
-                                 "credentials": [cleared]})["credentials"][0]
-    result = Verifier(trusted_issuers=[signed["did"]],
-                      status_fetcher={**lists, SUSPENSION_URL: resigned}).verify_credential(doc)
+        id=SUSPENSION_URL,
+        issuer=signed["did"],
+        purpose="suspension",
+        bitstring=Bitstring(),
+        valid_from=VALID_FROM,
+        valid_until=LIST_UNTIL,
+    )
+    resigned = node(
+        "sign.mjs", {"cryptosuite": suite, "key": _db_key(signed), "credentials": [cleared]}
+    )["credentials"][0]
+    result = Verifier(
+        trusted_issuers=[signed["did"]], status_fetcher={**lists, SUSPENSION_URL: resigned}
+    ).verify_credential(doc)
     assert result.verdict is Verdict.VALID, result.to_json()
 
 
 @pytest.mark.parametrize("suite", SUITES)
 def test_certreg_rejects_a_db_credential_changed_after_signing(
-        theirs: dict[str, Any], suite: str) -> None:
+    theirs: dict[str, Any], suite: str
+) -> None:
     signed = theirs[suite]
     doc = tampered(signed["docs"]["certification"])
     ok, reasons = proofs_ok(doc)
@@ -351,10 +417,14 @@ def _canonical_pairs(docs: list[dict[str, Any]]) -> list[tuple[str, str, str, st
     theirs = node("canonize.mjs", {"inputs": docs, "documents": EXAMPLE_DOCUMENTS})["results"]
     rows = []
     for doc, db in zip(docs, theirs, strict=True):
-        rows.append((_ours(lambda d: rdfc(d, EXAMPLE_LOADER), doc),
-                     db["rdfc"] or f"refused: {db['rdfcError']}",
-                     _ours(lambda d: jcs(d).decode("utf-8"), doc),
-                     db["jcs"] or f"refused: {db['jcsError']}"))
+        rows.append(
+            (
+                _ours(lambda d: rdfc(d, EXAMPLE_LOADER), doc),
+                db["rdfc"] or f"refused: {db['rdfcError']}",
+                _ours(lambda d: jcs(d).decode("utf-8"), doc),
+                db["jcs"] or f"refused: {db['jcsError']}",
+            )
+        )
     return rows
 
 
@@ -374,13 +444,20 @@ def canonical() -> dict[str, tuple[str, str, str, str]]:
     return dict(zip(docs, _canonical_pairs(list(docs.values())), strict=True))
 
 
-@pytest.mark.parametrize(("case", "suite"), [
-    *hard_cases(),
-    *(pytest.param(case, suite, id=f"{case}-{suite}")
-      for case in ("language-tagged", "vc example") for suite in SUITES),
-])
-def test_canonical_forms_match_byte_for_byte(canonical: dict[str, tuple[str, str, str, str]],
-                                             case: str, suite: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "suite"),
+    [
+        *hard_cases(),
+        *(
+            pytest.param(case, suite, id=f"{case}-{suite}")
+            for case in ("language-tagged", "vc example")
+            for suite in SUITES
+        ),
+    ],
+)
+def test_canonical_forms_match_byte_for_byte(
+    canonical: dict[str, tuple[str, str, str, str]], case: str, suite: str
+) -> None:
     """What each side would hash, compared directly: a mismatch here shows *where* two
     signatures would part ways (the N-Quads line or JSON text), not just that they do."""
     our_rdfc, db_rdfc, our_jcs, db_jcs = canonical[case]
@@ -395,7 +472,10 @@ def test_direction_both_sides_sign_and_verify_it() -> None:
     did = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
     doc = certification(did)
     doc["credentialSubject"]["achievement"]["name"] = {
-        "@value": "مفتش لحام معتمد", "@language": "ar", "@direction": "rtl"}
+        "@value": "مفتش لحام معتمد",
+        "@language": "ar",
+        "@direction": "rtl",
+    }
     signed = node("sign.mjs", {"cryptosuite": "eddsa-rdfc-2022", "credentials": [doc]})
     ok, reasons = proofs_ok(signed["credentials"][0])
     assert ok, reasons
@@ -420,5 +500,7 @@ def test_certreg_refuses_what_db_safe_mode_refuses() -> None:
 
 
 def _db_key(signed: dict[str, Any]) -> dict[str, str]:
-    return {"publicKeyMultibase": signed["key"]["publicKeyMultibase"],
-            "secretKeyMultibase": signed["key"]["secretKeyMultibase"]}
+    return {
+        "publicKeyMultibase": signed["key"]["publicKeyMultibase"],
+        "secretKeyMultibase": signed["key"]["secretKeyMultibase"],
+    }

@@ -22,16 +22,32 @@ def run(*args: str, input: str | None = None, env: dict[str, str] | None = None)
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     path = tmp_path / "keys"
-    result = run("new", "--store", str(path), "--did", "did:web:cb.example", "--kdf",
-                 "interactive", env={"CERTREG_PASSPHRASE": PASS})
+    result = run(
+        "new",
+        "--store",
+        str(path),
+        "--did",
+        "did:web:cb.example",
+        "--kdf",
+        "interactive",
+        env={"CERTREG_PASSPHRASE": PASS},
+    )
     assert result.exit_code == 0, result.output
     return path
 
 
 def test_new_with_prompted_passphrase(tmp_path: Path) -> None:
     path = tmp_path / "keys"
-    result = run("new", "--store", str(path), "--did", "https://cb.example:8443/bodies/x",
-                 "--kdf", "interactive", input=f"{PASS}\n{PASS}\n")
+    result = run(
+        "new",
+        "--store",
+        str(path),
+        "--did",
+        "https://cb.example:8443/bodies/x",
+        "--kdf",
+        "interactive",
+        input=f"{PASS}\n{PASS}\n",
+    )
     assert result.exit_code == 0, result.output
     assert PASS not in result.output, "the passphrase is not echoed"
     assert "did:web:cb.example%3A8443:bodies:x#key-" in result.stdout
@@ -40,8 +56,16 @@ def test_new_with_prompted_passphrase(tmp_path: Path) -> None:
 
 
 def test_new_prompt_confirmation_must_match(tmp_path: Path) -> None:
-    result = run("new", "--store", str(tmp_path / "k"), "--did-method", "key", "--kdf",
-                 "interactive", input=f"{PASS}\nsomething else\n")
+    result = run(
+        "new",
+        "--store",
+        str(tmp_path / "k"),
+        "--did-method",
+        "key",
+        "--kdf",
+        "interactive",
+        input=f"{PASS}\nsomething else\n",
+    )
     assert result.exit_code == 1
     assert "do not match" in result.output
     assert not (tmp_path / "k").exists()
@@ -50,24 +74,36 @@ def test_new_prompt_confirmation_must_match(tmp_path: Path) -> None:
 def test_passphrase_file_and_short_passphrase_warning(tmp_path: Path) -> None:
     secret = tmp_path / "pass.txt"
     secret.write_text("short\n")
-    result = run("new", "--store", str(tmp_path / "k"), "--did-method", "key", "--kdf",
-                 "interactive", "--passphrase-file", str(secret))
+    result = run(
+        "new",
+        "--store",
+        str(tmp_path / "k"),
+        "--did-method",
+        "key",
+        "--kdf",
+        "interactive",
+        "--passphrase-file",
+        str(secret),
+    )
     assert result.exit_code == 0, result.output
     assert "warning" in result.stderr
     # The final newline is not part of the passphrase.
     assert KeyStore(tmp_path / "k").load_signer("short")
 
 
-@pytest.mark.parametrize(("args", "why"), [
-    ([], "give --did"),
-    (["--did", "did:web:cb.example", "--did-method", "key"], "not both"),
-    (["--did", "did:web:cb.example:..:x"], "'..'"),
-    (["--did", "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"], "did:web"),
-    (["--did", "http://cb.example"], "https"),
-    (["--did-method", "web"], "give --did"),
-    (["--did-method", "key", "--kdf", "fast"], "fast"),
-    (["--did-method", "key", "--passphrase-file", "/nonexistent/pass"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        ([], "give --did"),
+        (["--did", "did:web:cb.example", "--did-method", "key"], "not both"),
+        (["--did", "did:web:cb.example:..:x"], "'..'"),
+        (["--did", "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"], "did:web"),
+        (["--did", "http://cb.example"], "https"),
+        (["--did-method", "web"], "give --did"),
+        (["--did-method", "key", "--kdf", "fast"], "fast"),
+        (["--did-method", "key", "--passphrase-file", "/nonexistent/pass"], "does not exist"),
+    ],
+)
 def test_new_usage_errors_exit_2(tmp_path: Path, args: list[str], why: str) -> None:
     result = run("new", "--store", str(tmp_path / "k"), *args, env={"CERTREG_PASSPHRASE": PASS})
     assert result.exit_code == 2, result.output
@@ -76,8 +112,16 @@ def test_new_usage_errors_exit_2(tmp_path: Path, args: list[str], why: str) -> N
 
 
 def test_new_refuses_existing_store(store: Path) -> None:
-    result = run("new", "--store", str(store), "--did-method", "key", "--kdf", "interactive",
-                 env={"CERTREG_PASSPHRASE": PASS})
+    result = run(
+        "new",
+        "--store",
+        str(store),
+        "--did-method",
+        "key",
+        "--kdf",
+        "interactive",
+        env={"CERTREG_PASSPHRASE": PASS},
+    )
     assert result.exit_code == 1
     assert "not an empty directory" in result.output
 
@@ -88,8 +132,14 @@ def test_list_rotate_and_did(store: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Republish" in result.stdout
 
-    result = run("rotate", "--store", str(store), "--compromised-at", "2020-01-01T00:00:00Z",
-                 env={"CERTREG_PASSPHRASE": PASS})
+    result = run(
+        "rotate",
+        "--store",
+        str(store),
+        "--compromised-at",
+        "2020-01-01T00:00:00Z",
+        env={"CERTREG_PASSPHRASE": PASS},
+    )
     assert result.exit_code == 1
     assert "before" in result.output and "Traceback" not in result.output
 
@@ -118,11 +168,18 @@ def test_rotate_for_compromise_then_declare_older_key(store: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "must be reissued" in result.stdout
 
-    result = run("declare-compromised", "--store", str(store), first.split("#")[1],
-                 "--at", KeyStore(store).find(first).created)
+    result = run(
+        "declare-compromised",
+        "--store",
+        str(store),
+        first.split("#")[1],
+        "--at",
+        KeyStore(store).find(first).created,
+    )
     assert result.exit_code == 0, result.output
-    statuses = [r["status"] for r in json.loads(run("list", "--store", str(store),
-                                                     "--json").stdout)]
+    statuses = [
+        r["status"] for r in json.loads(run("list", "--store", str(store), "--json").stdout)
+    ]
     assert statuses == ["compromised", "compromised", "current"]
     doc = json.loads(run("did", "--store", str(store)).stdout)
     assert all("revoked" in vm for vm in doc["verificationMethod"][:2])
@@ -140,16 +197,26 @@ def test_wrong_passphrase_is_a_clear_error(store: Path, tmp_path: Path) -> None:
 
 def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     for command in (["list"], ["did"], ["rotate"]):
-        result = run(*command, "--store", str(tmp_path / "none"),
-                     env={"CERTREG_PASSPHRASE": PASS})
+        result = run(*command, "--store", str(tmp_path / "none"), env={"CERTREG_PASSPHRASE": PASS})
         assert result.exit_code == 1
         assert "no key store at" in result.output
 
 
 def test_did_key_store_prints_did_key_document(tmp_path: Path) -> None:
     path = tmp_path / "k"
-    assert run("new", "--store", str(path), "--did-method", "key", "--kdf", "interactive",
-               env={"CERTREG_PASSPHRASE": PASS}).exit_code == 0
+    assert (
+        run(
+            "new",
+            "--store",
+            str(path),
+            "--did-method",
+            "key",
+            "--kdf",
+            "interactive",
+            env={"CERTREG_PASSPHRASE": PASS},
+        ).exit_code
+        == 0
+    )
     doc = json.loads(run("did", "--store", str(path)).stdout)
     assert doc["id"].startswith("did:key:z6Mk")
     assert doc["assertionMethod"] == [KeyStore(path).current().id]

@@ -38,8 +38,9 @@ def test_did_key_document_shape() -> None:
     assert doc == {
         "@context": DID_CONTEXT,
         "id": did,
-        "verificationMethod": [{"id": vm_id, "type": "Multikey", "controller": did,
-                                "publicKeyMultibase": PUB}],
+        "verificationMethod": [
+            {"id": vm_id, "type": "Multikey", "controller": did, "publicKeyMultibase": PUB}
+        ],
         "authentication": [vm_id],
         "assertionMethod": [vm_id],
         "capabilityInvocation": [vm_id],
@@ -48,17 +49,20 @@ def test_did_key_document_shape() -> None:
     assert did_key_document(did) == doc
 
 
-@pytest.mark.parametrize("bad", [
-    "did:web:cb.example",
-    "did:key:",
-    "did:key:not-multibase",
-    # X25519 and P-256 did:keys are valid did:keys, just not Ed25519.
-    "did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc",
-    "did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169",
-    f"did:key:{PUB}#z6MkOther",
-    f"did:key:{PUB}/path",
-    "",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "did:web:cb.example",
+        "did:key:",
+        "did:key:not-multibase",
+        # X25519 and P-256 did:keys are valid did:keys, just not Ed25519.
+        "did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc",
+        "did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169",
+        f"did:key:{PUB}#z6MkOther",
+        f"did:key:{PUB}/path",
+        "",
+    ],
+)
 def test_did_key_document_refuses(bad: str) -> None:
     with pytest.raises(DidError):
         did_key_document(bad)
@@ -69,65 +73,79 @@ def test_did_key_from_public_refuses_non_ed25519() -> None:
         did_key_from_public("z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc")
 
 
-@pytest.mark.parametrize(("url", "did"), [
-    ("https://cb.example", "did:web:cb.example"),
-    ("https://cb.example/", "did:web:cb.example"),
-    ("https://CB.Example/.well-known/did.json", "did:web:cb.example"),
-    ("https://cb.example:8443/bodies/x", "did:web:cb.example%3A8443:bodies:x"),
-    ("https://cb.example/bodies/x/did.json", "did:web:cb.example:bodies:x"),
-])
+@pytest.mark.parametrize(
+    ("url", "did"),
+    [
+        ("https://cb.example", "did:web:cb.example"),
+        ("https://cb.example/", "did:web:cb.example"),
+        ("https://CB.Example/.well-known/did.json", "did:web:cb.example"),
+        ("https://cb.example:8443/bodies/x", "did:web:cb.example%3A8443:bodies:x"),
+        ("https://cb.example/bodies/x/did.json", "did:web:cb.example:bodies:x"),
+    ],
+)
 def test_did_web_from_url(url: str, did: str) -> None:
     assert did_web_from_url(url) == did
 
 
-@pytest.mark.parametrize(("did", "url"), [
-    ("did:web:cb.example", "https://cb.example/.well-known/did.json"),
-    ("did:web:cb.example%3A8443", "https://cb.example:8443/.well-known/did.json"),
-    ("did:web:cb.example%3A8443:bodies:x", "https://cb.example:8443/bodies/x/did.json"),
-    ("did:web:cb.example#key-1", "https://cb.example/.well-known/did.json"),
-])
+@pytest.mark.parametrize(
+    ("did", "url"),
+    [
+        ("did:web:cb.example", "https://cb.example/.well-known/did.json"),
+        ("did:web:cb.example%3A8443", "https://cb.example:8443/.well-known/did.json"),
+        ("did:web:cb.example%3A8443:bodies:x", "https://cb.example:8443/bodies/x/did.json"),
+        ("did:web:cb.example#key-1", "https://cb.example/.well-known/did.json"),
+    ],
+)
 def test_did_web_to_url(did: str, url: str) -> None:
     assert did_web_to_url(did) == url
 
 
-@pytest.mark.parametrize(("url", "why"), [
-    ("http://cb.example", "https"),
-    ("https://user:pw@cb.example", "user name"),
-    ("https://", "host"),
-    ("https://cb.example/a?b=c", "query"),
-    ("https://cb.example/a/../b", r"'\.\.'"),
-    ("https://cb.example:99999", "port"),
-])
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://cb.example", "https"),
+        ("https://user:pw@cb.example", "user name"),
+        ("https://", "host"),
+        ("https://cb.example/a?b=c", "query"),
+        ("https://cb.example/a/../b", r"'\.\.'"),
+        ("https://cb.example:99999", "port"),
+    ],
+)
 def test_did_web_from_url_refuses(url: str, why: str) -> None:
     with pytest.raises(DidError, match=why):
         did_web_from_url(url)
 
 
-@pytest.mark.parametrize(("did", "why"), [
-    ("did:key:z6Mk", "not a did:web"),
-    ("did:web:", "empty"),
-    ("did:web:%3A8443", "empty"),
-    ("did:web:cb.example:..:secret", r"'\.\.'"),
-    ("did:web:cb.example:%2E%2E:secret", r"'\.\.'"),
-    ("did:web:cb.example:a%2Fb", "forbidden"),
-    ("did:web:user%40cb.example", "user name"),
-    ("did:web:cb.example%3Ahttp", "port"),
-    ("did:web:cb.example::x", "empty segment"),
-    ("did:web:cb_example", "host name"),
-    ("did:web:cb.example/x", "'/'"),
-])
+@pytest.mark.parametrize(
+    ("did", "why"),
+    [
+        ("did:key:z6Mk", "not a did:web"),
+        ("did:web:", "empty"),
+        ("did:web:%3A8443", "empty"),
+        ("did:web:cb.example:..:secret", r"'\.\.'"),
+        ("did:web:cb.example:%2E%2E:secret", r"'\.\.'"),
+        ("did:web:cb.example:a%2Fb", "forbidden"),
+        ("did:web:user%40cb.example", "user name"),
+        ("did:web:cb.example%3Ahttp", "port"),
+        ("did:web:cb.example::x", "empty segment"),
+        ("did:web:cb_example", "host name"),
+        ("did:web:cb.example/x", "'/'"),
+    ],
+)
 def test_did_web_to_url_refuses(did: str, why: str) -> None:
     with pytest.raises(DidError, match=why):
         did_web_to_url(did)
 
 
-@given(st.lists(st.from_regex(r"[a-z0-9][a-z0-9_-]{0,10}", fullmatch=True), max_size=3),
-       st.one_of(st.none(), st.integers(1, 65535)))
+@given(
+    st.lists(st.from_regex(r"[a-z0-9][a-z0-9_-]{0,10}", fullmatch=True), max_size=3),
+    st.one_of(st.none(), st.integers(1, 65535)),
+)
 def test_did_web_round_trip(segments: list[str], port: int | None) -> None:
     base = "https://cb.example" + (f":{port}" if port else "")
     url = base + "".join(f"/{s}" for s in segments)
     did = did_web_from_url(url)
-    expected = (f"{url}/did.json" if segments else f"{base}/.well-known/did.json")
+    expected = f"{url}/did.json" if segments else f"{base}/.well-known/did.json"
     assert did_web_to_url(did) == expected
 
 
@@ -144,14 +162,17 @@ def test_key_record_status() -> None:
     assert compromised.controller == "did:web:cb.example"
 
 
-@pytest.mark.parametrize("fields", [
-    {"id": "key-1"},
-    {"public_multibase": "z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc"},
-    {"created": "2026-01-01"},
-    {"created": "2026-01-01T00:00:00+01:00"},
-    {"expires": "yesterday"},
-    {"revoked": "2026-13-01T00:00:00Z"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"id": "key-1"},
+        {"public_multibase": "z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc"},
+        {"created": "2026-01-01"},
+        {"created": "2026-01-01T00:00:00+01:00"},
+        {"expires": "yesterday"},
+        {"revoked": "2026-13-01T00:00:00Z"},
+    ],
+)
 def test_key_record_refuses_malformed_fields(fields: dict[str, str]) -> None:
     base = _record(1).to_dict() | fields
     with pytest.raises(DidError):
@@ -173,8 +194,10 @@ def test_did_web_document_lists_every_key_with_its_end() -> None:
     assert doc["verificationMethod"][1]["revoked"] == "2026-01-03T00:00:00Z"
     assert "expires" not in doc["verificationMethod"][2]
     assert "revoked" not in doc["verificationMethod"][2]
-    assert all(vm["type"] == "Multikey" and vm["controller"] == "did:web:cb.example"
-               for vm in doc["verificationMethod"])
+    assert all(
+        vm["type"] == "Multikey" and vm["controller"] == "did:web:cb.example"
+        for vm in doc["verificationMethod"]
+    )
     # The compromised key stays listed so verifiers can say "compromised on …".
     assert doc["assertionMethod"] == ids
     assert doc["authentication"] == ids
@@ -194,16 +217,27 @@ def test_verification_method_found_by_reference_and_embedded() -> None:
     vm = verification_method_from_document(doc, "did:web:cb.example#key-2", "assertionMethod")
     assert vm["publicKeyMultibase"] == _record(2).public_multibase
 
-    embedded = {"id": "did:web:cb.example", "assertionMethod": [
-        {"id": "#key-9", "type": "Multikey", "controller": "did:web:cb.example",
-         "publicKeyMultibase": _record(1).public_multibase}]}
-    vm = verification_method_from_document(embedded, "did:web:cb.example#key-9",
-                                           "assertionMethod")
+    embedded = {
+        "id": "did:web:cb.example",
+        "assertionMethod": [
+            {
+                "id": "#key-9",
+                "type": "Multikey",
+                "controller": "did:web:cb.example",
+                "publicKeyMultibase": _record(1).public_multibase,
+            }
+        ],
+    }
+    vm = verification_method_from_document(embedded, "did:web:cb.example#key-9", "assertionMethod")
     assert vm["id"] == "did:web:cb.example#key-9"
 
     relative = dict(doc, assertionMethod=["#key-1"])
-    assert verification_method_from_document(
-        relative, "did:web:cb.example#key-1", "assertionMethod")["type"] == "Multikey"
+    assert (
+        verification_method_from_document(relative, "did:web:cb.example#key-1", "assertionMethod")[
+            "type"
+        ]
+        == "Multikey"
+    )
 
 
 def test_verification_method_lookup_errors_say_what_is_wrong() -> None:
@@ -235,5 +269,7 @@ def test_verification_method_lookup_errors_say_what_is_wrong() -> None:
 def test_did_key_document_authorises_its_key_for_assertions() -> None:
     vm_id = did_key_verification_method(PUB)
     doc = did_key_document(vm_id)
-    assert verification_method_from_document(doc, vm_id, "assertionMethod")[
-        "publicKeyMultibase"] == PUB
+    assert (
+        verification_method_from_document(doc, vm_id, "assertionMethod")["publicKeyMultibase"]
+        == PUB
+    )

@@ -39,8 +39,9 @@ def test_vector_key_as_jwk_matches_its_multikey() -> None:
 def test_jws_signed_by_jwcrypto_verifies_with_our_public_key() -> None:
     pair = KeyPair.generate()
     jws = JWS(b'{"certificate":"CB-2026-0001"}')
-    jws.add_signature(JWK(**private_jwk(pair.seed)), alg="EdDSA",
-                      protected=json.dumps({"alg": "EdDSA"}))
+    jws.add_signature(
+        JWK(**private_jwk(pair.seed)), alg="EdDSA", protected=json.dumps({"alg": "EdDSA"})
+    )
     header, payload, signature = jws.serialize(compact=True).split(".")
     signing_input = f"{header}.{payload}".encode("ascii")
     assert PublicKey(pair.public_key.raw).verify(signing_input, base64url_decode(signature))
@@ -50,8 +51,9 @@ def test_jws_signed_by_jwcrypto_verifies_with_our_public_key() -> None:
 def test_our_signature_verifies_with_jwcrypto() -> None:
     pair = KeyPair.generate()
     jws = JWS(b"payload")
-    jws.add_signature(JWK(**private_jwk(pair.seed)), alg="EdDSA",
-                      protected=json.dumps({"alg": "EdDSA"}))
+    jws.add_signature(
+        JWK(**private_jwk(pair.seed)), alg="EdDSA", protected=json.dumps({"alg": "EdDSA"})
+    )
     token = jws.serialize(compact=True)
     check = JWS()
     check.deserialize(token)
@@ -59,17 +61,20 @@ def test_our_signature_verifies_with_jwcrypto() -> None:
     assert check.payload == b"payload"
 
 
-@pytest.mark.parametrize(("jwk", "why"), [
-    ({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}, "only Ed25519"),
-    ({"kty": "OKP", "crv": "X25519", "x": "A" * 43}, "only Ed25519"),
-    ({"kty": "RSA", "n": "AQAB", "e": "AQAB"}, "only Ed25519"),
-    ({"kty": "OKP", "crv": "Ed25519"}, "base64url"),
-    ({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}, "32"),
-    ({"kty": "OKP", "crv": "Ed25519", "x": "A" * 42 + "$"}, "base64url"),
-    ({"kty": "OKP", "crv": "Ed25519", "x": "A" * 43 + "="}, "base64url"),
-    ({"kty": "OKP", "crv": "Ed25519", "x": "A" * 43, "d": "A" * 43}, "private"),
-    ("not a dict", "JSON object"),
-])
+@pytest.mark.parametrize(
+    ("jwk", "why"),
+    [
+        ({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}, "only Ed25519"),
+        ({"kty": "OKP", "crv": "X25519", "x": "A" * 43}, "only Ed25519"),
+        ({"kty": "RSA", "n": "AQAB", "e": "AQAB"}, "only Ed25519"),
+        ({"kty": "OKP", "crv": "Ed25519"}, "base64url"),
+        ({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}, "32"),
+        ({"kty": "OKP", "crv": "Ed25519", "x": "A" * 42 + "$"}, "base64url"),
+        ({"kty": "OKP", "crv": "Ed25519", "x": "A" * 43 + "="}, "base64url"),
+        ({"kty": "OKP", "crv": "Ed25519", "x": "A" * 43, "d": "A" * 43}, "private"),
+        ("not a dict", "JSON object"),
+    ],
+)
 def test_public_key_from_jwk_refuses(jwk: object, why: str) -> None:
     with pytest.raises(JwkError, match=why):
         public_key_from_jwk(jwk)  # type: ignore[arg-type]

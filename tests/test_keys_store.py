@@ -88,10 +88,15 @@ def test_nothing_secret_on_disk_in_plaintext(store: KeyStore) -> None:
     on_disk = _all_bytes(store.path)
     for pair in pairs:
         seed = pair.seed
-        for needle in (seed, seed.hex().encode(), seed.hex().upper().encode(),
-                       base58.b58encode(seed), base64.b64encode(seed),
-                       base64.urlsafe_b64encode(seed).rstrip(b"="),
-                       pair.secret_multibase.encode()):
+        for needle in (
+            seed,
+            seed.hex().encode(),
+            seed.hex().upper().encode(),
+            base58.b58encode(seed),
+            base64.b64encode(seed),
+            base64.urlsafe_b64encode(seed).rstrip(b"="),
+            pair.secret_multibase.encode(),
+        ):
             assert needle not in on_disk
         assert pair.public_multibase.encode() in on_disk  # the grep itself does work
 
@@ -138,12 +143,15 @@ def test_rotation_for_compromise_sets_revoked(store: KeyStore) -> None:
         store.load_signer(PASS, first.id)
 
 
-@pytest.mark.parametrize(("at", "why"), [
-    ("2026-12-31T00:00:00Z", "future"),
-    ("2025-06-01T00:00:00Z", "before"),
-    ("2026-01-05", "time zone"),
-    ("last tuesday", "ISO 8601"),
-])
+@pytest.mark.parametrize(
+    ("at", "why"),
+    [
+        ("2026-12-31T00:00:00Z", "future"),
+        ("2025-06-01T00:00:00Z", "before"),
+        ("2026-01-05", "time zone"),
+        ("last tuesday", "ISO 8601"),
+    ],
+)
 def test_bad_compromise_times_are_refused(store: KeyStore, at: str, why: str) -> None:
     with pytest.raises(KeyStoreError, match=why):
         store.rotate(PASS, compromised_at=at, now=T0 + timedelta(days=10))
@@ -163,8 +171,10 @@ def test_declare_an_older_key_compromised(store: KeyStore) -> None:
     assert record.expires == "2026-04-11T00:00:00Z", "the retirement is kept"
     assert store.find(first.id) == record
     # A compromise can be moved earlier, never later (that would re-trust signatures).
-    assert store.declare_compromised(first.id, datetime(2026, 2, 1, tzinfo=UTC),
-                                     now=later).revoked == "2026-02-01T00:00:00Z"
+    assert (
+        store.declare_compromised(first.id, datetime(2026, 2, 1, tzinfo=UTC), now=later).revoked
+        == "2026-02-01T00:00:00Z"
+    )
     with pytest.raises(KeyStoreError, match="only move earlier"):
         store.declare_compromised(first.id, "2026-03-01T00:00:00Z", now=later)
     with pytest.raises(KeyStoreError, match="no key"):
@@ -188,11 +198,11 @@ def test_other_instances_see_a_rotation(store: KeyStore) -> None:
     assert service_view.current() == store.current()
 
 
-def test_kdf_parameters_recorded_per_file(store: KeyStore,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kdf_parameters_recorded_per_file(store: KeyStore, monkeypatch: pytest.MonkeyPatch) -> None:
     # Changing the profile's numbers later must not lock anyone out of existing keys.
-    monkeypatch.setitem(KDF_PROFILES, "interactive",
-                        (argon2id.OPSLIMIT_MIN, argon2id.MEMLIMIT_INTERACTIVE // 2))
+    monkeypatch.setitem(
+        KDF_PROFILES, "interactive", (argon2id.OPSLIMIT_MIN, argon2id.MEMLIMIT_INTERACTIVE // 2)
+    )
     assert store.load_signer(PASS).verification_method == store.current().id
     new = store.rotate(PASS, now=T0 + timedelta(days=1))
     data = json.loads((store.path / f"{new.id.split('#')[1]}.key.json").read_text())
@@ -205,15 +215,19 @@ def test_passphrase_unicode_normalisation(tmp_path: Path) -> None:
     assert ks.load_signer("cafe\u0301 au lait").verification_method == ks.current().id
 
 
-@pytest.mark.parametrize(("controller", "passphrase", "kdf", "why"), [
-    ("did:web:cb.example#key-1", PASS, "interactive", "fragment"),
-    ("did:web:..", PASS, "interactive", "host"),
-    ("did:example:123", PASS, "interactive", "did:web DID or 'did:key'"),
-    (DID, "", "interactive", "passphrase"),
-    (DID, PASS, "fast", "unknown KDF profile"),
-])
-def test_create_refuses_bad_arguments(tmp_path: Path, controller: str, passphrase: str,
-                                      kdf: str, why: str) -> None:
+@pytest.mark.parametrize(
+    ("controller", "passphrase", "kdf", "why"),
+    [
+        ("did:web:cb.example#key-1", PASS, "interactive", "fragment"),
+        ("did:web:..", PASS, "interactive", "host"),
+        ("did:example:123", PASS, "interactive", "did:web DID or 'did:key'"),
+        (DID, "", "interactive", "passphrase"),
+        (DID, PASS, "fast", "unknown KDF profile"),
+    ],
+)
+def test_create_refuses_bad_arguments(
+    tmp_path: Path, controller: str, passphrase: str, kdf: str, why: str
+) -> None:
     with pytest.raises(KeyStoreError, match=why):
         KeyStore.create(tmp_path / "k", controller, passphrase, kdf=kdf)
     assert not (tmp_path / "k").exists()
@@ -249,15 +263,25 @@ def test_corrupt_metadata(store: KeyStore, content: str) -> None:
         KeyStore(store.path)
 
 
-@pytest.mark.parametrize("change", [
-    {"controller": "did:web:other.example"},
-    {"current": "did:web:cb.example#key-x"},
-    {"keys": []},
-    {"keys": [{"id": "did:web:cb.example#../../etc/x", "created": "2026-01-01T00:00:00Z",
-               "public_multibase": "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"}]},
-    {"kdf": "none"},
-    {"version": 2},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"controller": "did:web:other.example"},
+        {"current": "did:web:cb.example#key-x"},
+        {"keys": []},
+        {
+            "keys": [
+                {
+                    "id": "did:web:cb.example#../../etc/x",
+                    "created": "2026-01-01T00:00:00Z",
+                    "public_multibase": "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
+                }
+            ]
+        },
+        {"kdf": "none"},
+        {"version": 2},
+    ],
+)
 def test_inconsistent_metadata(store: KeyStore, change: dict[str, object]) -> None:
     _edit_meta(store, change)
     with pytest.raises(KeyStoreError, match="corrupt"):
@@ -274,15 +298,18 @@ def _secret_path(store: KeyStore) -> Path:
     return store.path / f"{store.current().id.split('#')[1]}.key.json"
 
 
-@pytest.mark.parametrize("edit", [
-    lambda d: d.pop("ciphertext"),
-    lambda d: d.update(ciphertext="!!!"),
-    lambda d: d.update(ciphertext=base64.b64encode(b"short").decode()),
-    lambda d: d["kdf"].update(memlimit=2**62),
-    lambda d: d["kdf"].update(opslimit=10**9),
-    lambda d: d["kdf"].update(salt=""),
-    lambda d: d.update(key_id="did:web:cb.example#key-other"),
-])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.pop("ciphertext"),
+        lambda d: d.update(ciphertext="!!!"),
+        lambda d: d.update(ciphertext=base64.b64encode(b"short").decode()),
+        lambda d: d["kdf"].update(memlimit=2**62),
+        lambda d: d["kdf"].update(opslimit=10**9),
+        lambda d: d["kdf"].update(salt=""),
+        lambda d: d.update(key_id="did:web:cb.example#key-other"),
+    ],
+)
 def test_corrupt_secret_file(store: KeyStore, edit) -> None:  # type: ignore[no-untyped-def]
     path = _secret_path(store)
     data = json.loads(path.read_text())

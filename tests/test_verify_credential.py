@@ -25,7 +25,8 @@ def test_valid_certificate_reads_as_one_plain_sentence(body: Body) -> None:
     assert result.verdict is Verdict.VALID
     assert result.summary == (
         "Valid: Jane Doe holds certification CWI (certificate CB-7K3M-9QX2-4) from "
-        "Example Certification Body until 14 January 2029.")
+        "Example Certification Body until 14 January 2029."
+    )
     assert all(c.ok for c in result.checks)
     facts = result.facts
     assert facts is not None
@@ -34,7 +35,8 @@ def test_valid_certificate_reads_as_one_plain_sentence(body: Body) -> None:
     assert (facts.scheme_code, facts.scheme_version) == ("CWI", "3")
     assert facts.normative_references[0].name == "ISO 9712:2021"
     assert [(s.name, s.conditions) for s in facts.scope] == [
-        ("Ultrasonic testing, level 2", "Limited to welds in steel, 6-40 mm")]
+        ("Ultrasonic testing, level 2", "Limited to welds in steel, 6-40 mm")
+    ]
     out = result.to_json()
     assert out["verdict"] == "VALID"
     json.dumps(out)  # serialisable
@@ -58,12 +60,15 @@ def test_jcs_cryptosuite_verifies(body: Body) -> None:
     assert body.verifier().verify_credential(signed).verdict is Verdict.VALID
 
 
-@pytest.mark.parametrize("path,value", [
-    (("credentialSubject", "licenseNumber"), "CB-0000-0000-0"),
-    (("credentialSubject", "result", 0, "value"), "No limitation"),
-    (("validUntil",), "2039-01-14T23:59:59Z"),
-    (("issuer", "name"), "Another Body"),
-])
+@pytest.mark.parametrize(
+    "path,value",
+    [
+        (("credentialSubject", "licenseNumber"), "CB-0000-0000-0"),
+        (("credentialSubject", "result", 0, "value"), "No limitation"),
+        (("validUntil",), "2039-01-14T23:59:59Z"),
+        (("issuer", "name"), "Another Body"),
+    ],
+)
 def test_any_altered_field_makes_it_invalid_and_hides_the_facts(body: Body, path, value) -> None:
     signed = body.sign(certificate())
     node = signed
@@ -101,8 +106,9 @@ def test_key_not_listed_under_assertion_method(body: Body) -> None:
     kp = body.add_key("auth-only")
     doc = body.document()
     doc["assertionMethod"] = [f"{DID}#key-1"]  # auth-only is for authentication only
-    v = Verifier(transport=lambda url: json.dumps(doc).encode(), status_fetcher=body.lists,
-                 clock=Clock())
+    v = Verifier(
+        transport=lambda url: json.dumps(doc).encode(), status_fetcher=body.lists, clock=Clock()
+    )
     result = v.verify_credential(body.sign(certificate(), signer=kp))
     assert result.verdict is Verdict.INVALID
     assert "not listed under assertionMethod" in result.summary
@@ -135,7 +141,8 @@ def test_compromised_key_refuses_signatures_from_the_compromise_on(body: Body) -
     before = body.sign(certificate(), signer=bad, created="2026-02-28T23:59:59Z")
     assert v.verify_credential(before).verdict is Verdict.VALID
     at_instant = v.verify_credential(
-        body.sign(certificate(), signer=bad, created="2026-03-01T00:00:00Z"))
+        body.sign(certificate(), signer=bad, created="2026-03-01T00:00:00Z")
+    )
     assert at_instant.verdict is Verdict.INVALID
     assert "compromised on 1 March 2026" in at_instant.summary
 
@@ -149,12 +156,15 @@ def test_retired_key_without_created_date_is_refused(body: Body) -> None:
     assert "cannot be shown to predate" in result.summary
 
 
-@pytest.mark.parametrize("now,verdict", [
-    ("2026-01-14T23:59:59Z", Verdict.NOT_YET_VALID),
-    ("2026-01-15T00:00:00Z", Verdict.VALID),
-    ("2029-01-14T23:59:59Z", Verdict.VALID),
-    ("2029-01-15T00:00:00Z", Verdict.EXPIRED),
-])
+@pytest.mark.parametrize(
+    "now,verdict",
+    [
+        ("2026-01-14T23:59:59Z", Verdict.NOT_YET_VALID),
+        ("2026-01-15T00:00:00Z", Verdict.VALID),
+        ("2029-01-14T23:59:59Z", Verdict.VALID),
+        ("2029-01-15T00:00:00Z", Verdict.EXPIRED),
+    ],
+)
 def test_validity_window_boundaries(body: Body, now: str, verdict: Verdict) -> None:
     # ``now`` moves the validity check only; the status lists are judged at the clock's time.
     result = body.verifier().verify_credential(body.sign(certificate()), now=at(now))
@@ -179,8 +189,9 @@ def test_untrusted_did_web_issuer_is_not_contacted(body: Body) -> None:
     assert result.verdict is Verdict.UNTRUSTED_ISSUER
     assert result.facts is None
     assert body.fetches == []
-    assert result.summary == ("Untrusted issuer: did:web:cb.example is not on your list of "
-                              "trusted issuers.")
+    assert result.summary == (
+        "Untrusted issuer: did:web:cb.example is not on your list of trusted issuers."
+    )
 
 
 def test_untrusted_did_key_forgery_is_still_invalid() -> None:
@@ -203,8 +214,10 @@ def test_did_key_issuer_verifies_offline() -> None:
 
 def test_vc_1_1_credential_verifies(body: Body) -> None:
     doc = {
-        "@context": ["https://www.w3.org/2018/credentials/v1",
-                     "https://w3id.org/security/data-integrity/v2"],
+        "@context": [
+            "https://www.w3.org/2018/credentials/v1",
+            "https://w3id.org/security/data-integrity/v2",
+        ],
         "id": "urn:uuid:0b1c6a4e-0000-4000-8000-000000000001",
         "type": ["VerifiableCredential"],
         "issuer": DID,
@@ -217,15 +230,19 @@ def test_vc_1_1_credential_verifies(body: Body) -> None:
     assert result.verdict is Verdict.VALID, result.to_json()
     assert "VC 1.1" in result.checks[0].reason
     assert result.facts is None  # not a certification
-    assert v.verify_credential(body.sign(doc), now=at("2030-01-01T00:00:00Z")).verdict \
+    assert (
+        v.verify_credential(body.sign(doc), now=at("2030-01-01T00:00:00Z")).verdict
         is Verdict.EXPIRED
+    )
 
 
 def test_vc_1_1_credential_with_bitstring_status_can_be_suspended(body: Body) -> None:
     doc = {
-        "@context": ["https://www.w3.org/2018/credentials/v1",
-                     "https://www.w3.org/ns/credentials/status/v1",
-                     "https://w3id.org/security/data-integrity/v2"],
+        "@context": [
+            "https://www.w3.org/2018/credentials/v1",
+            "https://www.w3.org/ns/credentials/status/v1",
+            "https://w3id.org/security/data-integrity/v2",
+        ],
         "type": ["VerifiableCredential"],
         "issuer": DID,
         "issuanceDate": "2026-01-15T00:00:00Z",
@@ -284,5 +301,6 @@ def test_holder_name_falls_back_to_subject_name(body: Body) -> None:
 
 def test_naive_now_is_a_programming_error() -> None:
     from datetime import datetime
+
     with pytest.raises(ValueError):
         Verifier().verify_credential({}, now=datetime(2027, 1, 1))

@@ -58,8 +58,14 @@ class Body:
     def __post_init__(self) -> None:
         self.add_key("key-1")
 
-    def add_key(self, name: str, *, created: str = "2025-01-01T00:00:00Z",
-                expires: str | None = None, revoked: str | None = None) -> KeyPair:
+    def add_key(
+        self,
+        name: str,
+        *,
+        created: str = "2025-01-01T00:00:00Z",
+        expires: str | None = None,
+        revoked: str | None = None,
+    ) -> KeyPair:
         vm = f"{self.did}#{name}"
         kp = self.signers.get(vm) or KeyPair.generate(vm)
         self.signers[vm] = kp
@@ -81,78 +87,132 @@ class Body:
             raise LookupError(f"{url} not found")
         return json.dumps(self.document()).encode()
 
-    def publish(self, url: str, purpose: str, *, set_bits: tuple[int, ...] = (),
-                valid_from: str = "2026-12-01T00:00:00Z", valid_until: str | None = None,
-                ttl_ms: int | None = None, issuer: str | None = None,
-                signer: KeyPair | None = None) -> dict[str, Any]:
+    def publish(
+        self,
+        url: str,
+        purpose: str,
+        *,
+        set_bits: tuple[int, ...] = (),
+        valid_from: str = "2026-12-01T00:00:00Z",
+        valid_until: str | None = None,
+        ttl_ms: int | None = None,
+        issuer: str | None = None,
+        signer: KeyPair | None = None,
+    ) -> dict[str, Any]:
         bits = Bitstring()
         for index in set_bits:
             bits.set(index, 1)
         unsigned = status_list_credential(
-            id=url, issuer=issuer or self.did, purpose=purpose, bitstring=bits,
-            valid_from=valid_from, valid_until=valid_until, ttl_ms=ttl_ms)
+            id=url,
+            issuer=issuer or self.did,
+            purpose=purpose,
+            bitstring=bits,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            ttl_ms=ttl_ms,
+        )
         signed = add_proof(unsigned, signer or self.key)
         self.lists[url] = signed
         return signed
 
     def publish_defaults(self, *, revoked: bool = False, suspended: bool = False) -> None:
-        self.publish(REVOCATION_URL, "revocation",
-                     set_bits=(REVOCATION_INDEX,) if revoked else ())
-        self.publish(SUSPENSION_URL, "suspension",
-                     set_bits=(SUSPENSION_INDEX,) if suspended else ())
+        self.publish(REVOCATION_URL, "revocation", set_bits=(REVOCATION_INDEX,) if revoked else ())
+        self.publish(
+            SUSPENSION_URL, "suspension", set_bits=(SUSPENSION_INDEX,) if suspended else ()
+        )
 
-    def sign(self, document: dict[str, Any], signer: KeyPair | None = None,
-             **options: Any) -> dict[str, Any]:
+    def sign(
+        self, document: dict[str, Any], signer: KeyPair | None = None, **options: Any
+    ) -> dict[str, Any]:
         return add_proof(document, signer or self.key, **options)
 
     def verifier(self, clock: Clock | None = None, **options: Any) -> Verifier:
-        return Verifier(transport=self.transport, status_fetcher=self.lists,
-                        clock=clock or Clock(), **options)
+        return Verifier(
+            transport=self.transport, status_fetcher=self.lists, clock=clock or Clock(), **options
+        )
 
 
 def certificate(issuer: str = DID, *, status: bool = True, **changes: Any) -> dict[str, Any]:
     """The unsigned sample certificate of the verifier brief (Jane Doe, CWI, UT level 2)."""
     doc: dict[str, Any] = {
-        "@context": ["https://www.w3.org/ns/credentials/v2",
-                     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        ],
         "id": "urn:uuid:2f0d9a4e-6c1b-4a53-9a55-2b7f3c1d0e11",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": "Certified Welding Inspector",
-        "issuer": {"id": issuer, "type": ["Profile"], "name": "Example Certification Body",
-                   "url": "https://cb.example"},
+        "issuer": {
+            "id": issuer,
+            "type": ["Profile"],
+            "name": "Example Certification Body",
+            "url": "https://cb.example",
+        },
         "validFrom": "2026-01-15T00:00:00Z",
         "validUntil": "2029-01-14T23:59:59Z",
         "credentialSubject": {
             "type": ["AchievementSubject"],
-            "identifier": [{"type": "IdentityObject", "identityType": "name",
-                            "hashed": False, "identityHash": "Jane Doe"}],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityType": "name",
+                    "hashed": False,
+                    "identityHash": "Jane Doe",
+                }
+            ],
             "licenseNumber": "CB-7K3M-9QX2-4",
             "achievement": {
-                "id": "https://cb.example/schemes/cwi", "type": ["Achievement"],
-                "achievementType": "Certification", "name": "Certified Welding Inspector",
-                "humanCode": "CWI", "version": "3", "description": "Welding inspection.",
+                "id": "https://cb.example/schemes/cwi",
+                "type": ["Achievement"],
+                "achievementType": "Certification",
+                "name": "Certified Welding Inspector",
+                "humanCode": "CWI",
+                "version": "3",
+                "description": "Welding inspection.",
                 "criteria": {"narrative": "Pass the CWI examination."},
-                "alignment": [{"type": ["Alignment"], "targetType": "ext:NormativeReference",
-                               "targetName": "ISO 9712:2021",
-                               "targetUrl": "https://www.iso.org/standard/74629.html"}],
-                "resultDescription": [{"id": "https://cb.example/schemes/cwi#scope-UT2",
-                                       "type": ["ResultDescription"],
-                                       "name": "Ultrasonic testing, level 2",
-                                       "resultType": "Status"}],
+                "alignment": [
+                    {
+                        "type": ["Alignment"],
+                        "targetType": "ext:NormativeReference",
+                        "targetName": "ISO 9712:2021",
+                        "targetUrl": "https://www.iso.org/standard/74629.html",
+                    }
+                ],
+                "resultDescription": [
+                    {
+                        "id": "https://cb.example/schemes/cwi#scope-UT2",
+                        "type": ["ResultDescription"],
+                        "name": "Ultrasonic testing, level 2",
+                        "resultType": "Status",
+                    }
+                ],
             },
-            "result": [{"type": ["Result"],
-                        "resultDescription": "https://cb.example/schemes/cwi#scope-UT2",
-                        "status": "Completed", "value": "Limited to welds in steel, 6-40 mm"}],
+            "result": [
+                {
+                    "type": ["Result"],
+                    "resultDescription": "https://cb.example/schemes/cwi#scope-UT2",
+                    "status": "Completed",
+                    "value": "Limited to welds in steel, 6-40 mm",
+                }
+            ],
         },
     }
     if status:
         doc["credentialStatus"] = [
-            {"id": f"{REVOCATION_URL}#{REVOCATION_INDEX}", "type": "BitstringStatusListEntry",
-             "statusPurpose": "revocation", "statusListIndex": str(REVOCATION_INDEX),
-             "statusListCredential": REVOCATION_URL},
-            {"id": f"{SUSPENSION_URL}#{SUSPENSION_INDEX}", "type": "BitstringStatusListEntry",
-             "statusPurpose": "suspension", "statusListIndex": str(SUSPENSION_INDEX),
-             "statusListCredential": SUSPENSION_URL},
+            {
+                "id": f"{REVOCATION_URL}#{REVOCATION_INDEX}",
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": "revocation",
+                "statusListIndex": str(REVOCATION_INDEX),
+                "statusListCredential": REVOCATION_URL,
+            },
+            {
+                "id": f"{SUSPENSION_URL}#{SUSPENSION_INDEX}",
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": "suspension",
+                "statusListIndex": str(SUSPENSION_INDEX),
+                "statusListCredential": SUSPENSION_URL,
+            },
         ]
     doc.update(changes)
     return copy.deepcopy(doc)

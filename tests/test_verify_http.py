@@ -83,8 +83,7 @@ def published(server: str) -> tuple[Body, dict]:
     body.add_key("key-1")
     base = f"http://{server}"
     doc = certificate(body.did)
-    for entry, purpose in zip(doc["credentialStatus"], ("revocation", "suspension"),
-                              strict=True):
+    for entry, purpose in zip(doc["credentialStatus"], ("revocation", "suspension"), strict=True):
         url = f"{base}/status/{purpose}/1"
         entry["statusListCredential"] = url
         entry["id"] = f"{url}#{entry['statusListIndex']}"

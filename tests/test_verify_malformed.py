@@ -93,16 +93,15 @@ STRUCTURE = {
     "validUntil date only": (lambda d: d.update(validUntil="2029-01-14"), "time zone"),
     "impossible date": (lambda d: d.update(validUntil="2029-02-30T00:00:00Z"), "time zone"),
     "validFrom number": (lambda d: d.update(validFrom=20260115), "time zone"),
-    "ends before it begins": (lambda d: d.update(validUntil="2025-01-01T00:00:00Z"),
-                              "ends"),
+    "ends before it begins": (lambda d: d.update(validUntil="2025-01-01T00:00:00Z"), "ends"),
     "status string": (lambda d: d.update(credentialStatus="revoked?"), "credentialStatus"),
-    "status without type": (lambda d: d["credentialStatus"][0].pop("type"),
-                            "credentialStatus"),
+    "status without type": (lambda d: d["credentialStatus"][0].pop("type"), "credentialStatus"),
     "proof string": (lambda d: d.update(proof="trust me"), "proof is not"),
     "id not url": (lambda d: d.update(id="certificate 7"), "id is not a URL"),
     "1.1 without issuanceDate": (
         lambda d: d.update({"@context": ["https://www.w3.org/2018/credentials/v1"]}),
-        "validFrom is a VC 2.0 property"),
+        "validFrom is a VC 2.0 property",
+    ),
 }
 
 
@@ -123,8 +122,7 @@ PROOFS = {
     "unknown cryptosuite": lambda d: d["proof"].update(cryptosuite="ecdsa-rdfc-2019"),
     "no verification method": lambda d: d["proof"].pop("verificationMethod"),
     "vm not a DID URL": lambda d: d["proof"].update(verificationMethod="https://x/k"),
-    "vm of another method": lambda d: d["proof"].update(
-        verificationMethod="did:example:cb#k"),
+    "vm of another method": lambda d: d["proof"].update(verificationMethod="did:example:cb#k"),
     "proof list of junk": lambda d: d.update(proof=[1, "two", None]),
     "undefined term": lambda d: d["credentialSubject"].update(secretNote="not signed"),
     "unknown context": lambda d: d["@context"].append("https://evil.example/ctx"),
@@ -150,18 +148,30 @@ def test_a_verifier_bug_becomes_invalid_not_a_crash(signed: dict) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                  max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
-KEYS = ["@context", "type", "issuer", "credentialSubject", "validFrom", "validUntil", "proof",
-        "credentialStatus", "id", "issuanceDate"]
+KEYS = [
+    "@context",
+    "type",
+    "issuer",
+    "credentialSubject",
+    "validFrom",
+    "validUntil",
+    "proof",
+    "credentialStatus",
+    "id",
+    "issuanceDate",
+]
 
 
 @settings(max_examples=150, deadline=None)
 @given(key=st.sampled_from(KEYS), value=json_values)
-def test_random_values_in_any_field_never_crash_or_pass(body: Body, signed: dict, key: str,
-                                                        value: object) -> None:
+def test_random_values_in_any_field_never_crash_or_pass(
+    body: Body, signed: dict, key: str, value: object
+) -> None:
     doc = json.loads(json.dumps(signed))
     doc[key] = value
     result = body.verifier().verify_credential(doc)

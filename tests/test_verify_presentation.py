@@ -45,8 +45,9 @@ def test_presentation_with_challenge_and_domain(body: Body, holder: KeyPair) -> 
     assert result.to_json()["credentials"][0]["verdict"] == "VALID"
 
 
-def test_presentation_without_challenge_is_valid_but_flags_replay(body: Body,
-                                                                  holder: KeyPair) -> None:
+def test_presentation_without_challenge_is_valid_but_flags_replay(
+    body: Body, holder: KeyPair
+) -> None:
     vp = presentation(body, holder, body.sign(certificate()))
     result = body.verifier().verify_presentation(vp)
     assert result.verdict is Verdict.VALID
@@ -62,13 +63,13 @@ def test_wrong_challenge(body: Body, holder: KeyPair) -> None:
 
 def test_missing_challenge_when_asked(body: Body, holder: KeyPair) -> None:
     vp = presentation(body, holder, body.sign(certificate()))
-    assert body.verifier().verify_presentation(vp, challenge=CHALLENGE).verdict \
-        is Verdict.INVALID
+    assert body.verifier().verify_presentation(vp, challenge=CHALLENGE).verdict is Verdict.INVALID
 
 
 def test_wrong_domain(body: Body, holder: KeyPair) -> None:
-    vp = presentation(body, holder, body.sign(certificate()), challenge=CHALLENGE,
-                      domain="phisher.example")
+    vp = presentation(
+        body, holder, body.sign(certificate()), challenge=CHALLENGE, domain="phisher.example"
+    )
     result = body.verifier().verify_presentation(vp, challenge=CHALLENGE, domain=DOMAIN)
     assert result.verdict is Verdict.INVALID
 
@@ -76,8 +77,7 @@ def test_wrong_domain(body: Body, holder: KeyPair) -> None:
 def test_altered_challenge_breaks_the_signature(body: Body, holder: KeyPair) -> None:
     vp = presentation(body, holder, body.sign(certificate()), challenge="old-one")
     vp["proof"]["challenge"] = CHALLENGE
-    assert body.verifier().verify_presentation(vp, challenge=CHALLENGE).verdict \
-        is Verdict.INVALID
+    assert body.verifier().verify_presentation(vp, challenge=CHALLENGE).verdict is Verdict.INVALID
 
 
 def test_signed_by_someone_other_than_the_holder(body: Body, holder: KeyPair) -> None:
@@ -89,8 +89,14 @@ def test_signed_by_someone_other_than_the_holder(body: Body, holder: KeyPair) ->
 
 def test_assertion_proof_is_not_authentication(body: Body, holder: KeyPair) -> None:
     did = holder.verification_method.split("#")[0]
-    vp = body.sign({"@context": ["https://www.w3.org/ns/credentials/v2"],
-                    "type": ["VerifiablePresentation"], "holder": did}, signer=holder)
+    vp = body.sign(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "holder": did,
+        },
+        signer=holder,
+    )
     assert body.verifier().verify_presentation(vp).verdict is Verdict.INVALID
 
 
@@ -135,9 +141,11 @@ def test_two_credentials_summary_counts_them(body: Body, holder: KeyPair) -> Non
 
 
 def test_enveloped_credential_is_not_supported(body: Body, holder: KeyPair) -> None:
-    enveloped = {"@context": ["https://www.w3.org/ns/credentials/v2"],
-                 "id": "data:application/vc+jwt,eyJhbGciOi...", "type":
-                 "EnvelopedVerifiableCredential"}
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": "data:application/vc+jwt,eyJhbGciOi...",
+        "type": "EnvelopedVerifiableCredential",
+    }
     vp = presentation(body, holder, enveloped)
     result = body.verifier().verify_presentation(vp)
     assert result.verdict is Verdict.INVALID

@@ -41,7 +41,8 @@ def test_suspended(body: Body) -> None:
     assert result.summary == (
         "Suspended: Jane Doe's certification CWI (certificate CB-7K3M-9QX2-4) from Example "
         "Certification Body is suspended, according to the issuer's suspension list published "
-        "1 December 2026.")
+        "1 December 2026."
+    )
     assert result.facts is not None  # the employer sees *what* is suspended
 
 
@@ -56,7 +57,8 @@ def test_withdrawn(body: Body) -> None:
 def test_withdrawn_outranks_suspended_and_expired(body: Body) -> None:
     body.publish_defaults(revoked=True, suspended=True)
     result = body.verifier().verify_credential(
-        body.sign(certificate()), now=Clock().now.replace(year=2030))
+        body.sign(certificate()), now=Clock().now.replace(year=2030)
+    )
     assert result.verdict is Verdict.WITHDRAWN
     implied = {c.implies for c in result.checks}
     assert {Verdict.WITHDRAWN, Verdict.SUSPENDED, Verdict.EXPIRED} <= implied
@@ -85,8 +87,9 @@ def test_unreachable_list_does_not_hide_a_withdrawal(body: Body) -> None:
 
 def test_list_signed_by_another_issuer(body: Body) -> None:
     other = did_key_signer()
-    body.publish(SUSPENSION_URL, "suspension", issuer=other.verification_method.split("#")[0],
-                 signer=other)
+    body.publish(
+        SUSPENSION_URL, "suspension", issuer=other.verification_method.split("#")[0], signer=other
+    )
     result = verify(body)
     assert result.verdict is Verdict.STATUS_UNKNOWN
     assert "not by the certificate's issuer" in result.summary
@@ -155,8 +158,10 @@ def test_list_that_is_not_a_json_object(body: Body, raw: bytes) -> None:
 
 def test_unsupported_status_method(body: Body) -> None:
     doc = certificate()
-    doc["credentialStatus"][1] = {"id": "https://cb.example/status/other#1",
-                                  "type": "https://cb.example/vocab#OtherStatusMethod"}
+    doc["credentialStatus"][1] = {
+        "id": "https://cb.example/status/other#1",
+        "type": "https://cb.example/vocab#OtherStatusMethod",
+    }
     result = body.verifier().verify_credential(body.sign(doc))
     assert result.verdict is Verdict.STATUS_UNKNOWN
     assert "not supported" in result.summary
@@ -203,8 +208,7 @@ def test_cache_reuses_a_verified_list_until_its_ttl(body: Body) -> None:
 
 
 def test_cache_never_outlives_the_lists_valid_until(body: Body) -> None:
-    body.publish(SUSPENSION_URL, "suspension", ttl_ms=3_600_000,
-                 valid_until="2027-01-01T00:10:00Z")
+    body.publish(SUSPENSION_URL, "suspension", ttl_ms=3_600_000, valid_until="2027-01-01T00:10:00Z")
     clock = Clock()
     v = body.verifier(clock)
     signed = body.sign(certificate())
@@ -235,19 +239,33 @@ def test_list_without_ttl_is_reused_for_five_minutes(body: Body) -> None:
 
 def test_message_purpose_is_reported_but_does_not_change_the_verdict(body: Body) -> None:
     from verifier.statuslist import Bitstring, status_list_credential
+
     url = "https://cb.example/status/message/1"
-    messages = [{"status": "0x0", "message": "all good"}, {"status": "0x1", "message": "note"},
-                {"status": "0x2", "message": "see register"}, {"status": "0x3", "message": "x"}]
+    messages = [
+        {"status": "0x0", "message": "all good"},
+        {"status": "0x1", "message": "note"},
+        {"status": "0x2", "message": "see register"},
+        {"status": "0x3", "message": "x"},
+    ]
     bits = Bitstring(status_size=2)
     bits.set(7, 2)
-    body.lists[url] = body.sign(status_list_credential(
-        id=url, issuer=DID, purpose="message", bitstring=bits,
-        valid_from="2026-12-01T00:00:00Z"))
+    body.lists[url] = body.sign(
+        status_list_credential(
+            id=url, issuer=DID, purpose="message", bitstring=bits, valid_from="2026-12-01T00:00:00Z"
+        )
+    )
     doc = certificate()
-    doc["credentialStatus"].append({
-        "id": f"{url}#7", "type": "BitstringStatusListEntry", "statusPurpose": "message",
-        "statusListIndex": "7", "statusListCredential": url, "statusSize": 2,
-        "statusMessage": messages})
+    doc["credentialStatus"].append(
+        {
+            "id": f"{url}#7",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "message",
+            "statusListIndex": "7",
+            "statusListCredential": url,
+            "statusSize": 2,
+            "statusMessage": messages,
+        }
+    )
     result = body.verifier().verify_credential(body.sign(doc))
     assert result.verdict is Verdict.VALID, result.to_json()
     assert any(c.reason == "message status: see register" for c in result.checks)
@@ -255,7 +273,11 @@ def test_message_purpose_is_reported_but_does_not_change_the_verdict(body: Body)
 
 def test_untrusted_issuer_lists_are_not_fetched(body: Body) -> None:
     fetched: list[str] = []
-    v = Verifier(transport=body.transport, status_fetcher=lambda u: fetched.append(u) or {},
-                 trusted_issuers=["did:web:other.example"], clock=Clock())
+    v = Verifier(
+        transport=body.transport,
+        status_fetcher=lambda u: fetched.append(u) or {},
+        trusted_issuers=["did:web:other.example"],
+        clock=Clock(),
+    )
     assert v.verify_credential(body.sign(certificate())).verdict is Verdict.UNTRUSTED_ISSUER
     assert fetched == []

@@ -103,8 +103,10 @@ class HttpFetcher:
             raise FetchError(f"{url} carries a user name or password; refused")
         deadline = time.monotonic() + self.timeout
         try:
-            with httpx.Client(timeout=self.timeout, follow_redirects=False) as client, \
-                    client.stream("GET", url, headers={"Accept": self.accept}) as response:
+            with (
+                httpx.Client(timeout=self.timeout, follow_redirects=False) as client,
+                client.stream("GET", url, headers={"Accept": self.accept}) as response,
+            ):
                 if response.is_redirect:
                     raise FetchError(f"{url} answered with a redirect; redirects are not followed")
                 if response.status_code != 200:
@@ -223,11 +225,13 @@ class DidResolver:
         try:
             body = self.transport(url)
         except FetchError as exc:
-            raise DidResolutionError(f"the DID document of {did} could not be fetched: "
-                                     f"{exc.reason}") from None
+            raise DidResolutionError(
+                f"the DID document of {did} could not be fetched: {exc.reason}"
+            ) from None
         except Exception as exc:  # an injected transport may raise anything
-            raise DidResolutionError(f"the DID document of {did} could not be fetched: "
-                                     f"{exc}") from None
+            raise DidResolutionError(
+                f"the DID document of {did} could not be fetched: {exc}"
+            ) from None
         try:
             doc = parse_json_object(body, f"the DID document at {url}")
         except ValueError as exc:
@@ -292,16 +296,22 @@ def _check_key_dates(vm: Mapping[str, Any], proof: Mapping[str, Any], vm_id: str
         return
     if proof.get("created") is None:
         # Without a date we cannot tell whether it was signed before the key was retired.
-        raise ProofError(f"{vm_id} was retired or compromised and the proof has no 'created' "
-                         "date, so it cannot be shown to predate that")
+        raise ProofError(
+            f"{vm_id} was retired or compromised and the proof has no 'created' "
+            "date, so it cannot be shown to predate that"
+        )
     created = _instant(proof.get("created"), "the proof's 'created'")
     if revoked is not None:
         revoked_at = _instant(revoked, f"the 'revoked' date of {vm_id}")
         if created >= revoked_at:
-            raise ProofError(f"the signing key was reported compromised on "
-                             f"{plain_date(revoked_at)}; signatures from then on are refused")
+            raise ProofError(
+                f"the signing key was reported compromised on "
+                f"{plain_date(revoked_at)}; signatures from then on are refused"
+            )
     if expires is not None:
         expires_at = _instant(expires, f"the 'expires' date of {vm_id}")
         if created > expires_at:
-            raise ProofError(f"the signing key was retired on {plain_date(expires_at)}, "
-                             "before this proof was made")
+            raise ProofError(
+                f"the signing key was retired on {plain_date(expires_at)}, "
+                "before this proof was made"
+            )

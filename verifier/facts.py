@@ -27,6 +27,7 @@ __all__ = [
     "types_of",
 ]
 
+
 def parse_datetime(value: Any) -> datetime | None:
     """An XSD dateTime with a time zone (VC 2.0's rule for validFrom / validUntil: without an
     offset "until 14 January" would depend on the reader's time zone) as an aware UTC
@@ -141,8 +142,12 @@ def _list(value: Any) -> list[Any]:
 
 def _holder_name(subject: Mapping[str, Any]) -> str | None:
     for ident in _list(subject.get("identifier")):
-        if (isinstance(ident, Mapping) and ident.get("identityType") == "name"
-                and ident.get("hashed") is False and isinstance(ident.get("identityHash"), str)):
+        if (
+            isinstance(ident, Mapping)
+            and ident.get("identityType") == "name"
+            and ident.get("hashed") is False
+            and isinstance(ident.get("identityHash"), str)
+        ):
             return ident["identityHash"]
     return _text(subject.get("name"))
 
@@ -162,12 +167,14 @@ def _scope(achievement: Mapping[str, Any], subject: Mapping[str, Any]) -> tuple[
         if not isinstance(ref, str) or ref not in described:
             continue
         value, status = result.get("value"), result.get("status")
-        items.append(ScopeItem(
-            id=ref,
-            name=described[ref],
-            conditions=value if isinstance(value, str) else None,
-            status=status if isinstance(status, str) else None,
-        ))
+        items.append(
+            ScopeItem(
+                id=ref,
+                name=described[ref],
+                conditions=value if isinstance(value, str) else None,
+                status=status if isinstance(status, str) else None,
+            )
+        )
     return tuple(items)
 
 

@@ -130,24 +130,42 @@ class StatusChecker:
         issuer = issuer_id(credential)
         entries = credential.get("credentialStatus")
         if entries is None:
-            return [Check("status", True, "the credential has no status entry: its issuer "
-                          "cannot suspend or withdraw it, only let it expire")]
+            return [
+                Check(
+                    "status",
+                    True,
+                    "the credential has no status entry: its issuer "
+                    "cannot suspend or withdraw it, only let it expire",
+                )
+            ]
         if isinstance(entries, Mapping):
             entries = [entries]
         if not isinstance(entries, list) or not entries:
-            return [Check("status", False, "credentialStatus is neither an object nor a "
-                          "non-empty list of objects", Verdict.STATUS_UNKNOWN)]
+            return [
+                Check(
+                    "status",
+                    False,
+                    "credentialStatus is neither an object nor a non-empty list of objects",
+                    Verdict.STATUS_UNKNOWN,
+                )
+            ]
         return [self._check_entry(entry, issuer) for entry in entries]
 
     def _check_entry(self, entry: Any, issuer: str | None) -> Check:
         if not isinstance(entry, Mapping):
-            return Check("status", False, "a credentialStatus entry is not an object",
-                         Verdict.STATUS_UNKNOWN)
+            return Check(
+                "status", False, "a credentialStatus entry is not an object", Verdict.STATUS_UNKNOWN
+            )
         purpose = entry.get("statusPurpose")
         name = f"status ({purpose})" if isinstance(purpose, str) else "status"
         if entry.get("type") != "BitstringStatusListEntry":
-            return Check(name, False, f"the status method {entry.get('type')!r} is not "
-                         "supported (only BitstringStatusListEntry)", Verdict.STATUS_UNKNOWN)
+            return Check(
+                name,
+                False,
+                f"the status method {entry.get('type')!r} is not "
+                "supported (only BitstringStatusListEntry)",
+                Verdict.STATUS_UNKNOWN,
+            )
         url = entry.get("statusListCredential")
         try:
             if not isinstance(url, str):
@@ -159,11 +177,13 @@ class StatusChecker:
         except _Unknown as exc:
             return Check(name, False, exc.reason, Verdict.STATUS_UNKNOWN)
         except StatusListError as exc:
-            return Check(name, False, f"the status list could not be read: {exc}",
-                         Verdict.STATUS_UNKNOWN)
+            return Check(
+                name, False, f"the status list could not be read: {exc}", Verdict.STATUS_UNKNOWN
+            )
         except Exception as exc:  # a hostile list must never crash verification
-            return Check(name, False, f"the status list could not be read ({exc!r})",
-                         Verdict.STATUS_UNKNOWN)
+            return Check(
+                name, False, f"the status list could not be read ({exc!r})", Verdict.STATUS_UNKNOWN
+            )
         published = parse_datetime(listed.get("validFrom"))
         when = f" published {plain_date(published)}" if published else ""
         if reading.purpose in _PURPOSE_WORDS:
@@ -171,11 +191,15 @@ class StatusChecker:
             # A bitstring records *that* a bit is set, not since when: the list's publication
             # date is the most we can honestly say.
             if reading.value:
-                return Check(name, False, f"{word}, according to the issuer's {reading.purpose} "
-                             f"list{when}",
-                             Verdict.WITHDRAWN if word == "withdrawn" else Verdict.SUSPENDED)
-            return Check(name, True, f"not {word}, according to the issuer's "
-                         f"{reading.purpose} list{when}")
+                return Check(
+                    name,
+                    False,
+                    f"{word}, according to the issuer's {reading.purpose} list{when}",
+                    Verdict.WITHDRAWN if word == "withdrawn" else Verdict.SUSPENDED,
+                )
+            return Check(
+                name, True, f"not {word}, according to the issuer's {reading.purpose} list{when}"
+            )
         # refresh and message do not say the certificate is not in force; report them only.
         text = reading.message or ("set" if reading.value else "unset")
         return Check(name, True, f"{reading.purpose} status: {text}")
@@ -184,8 +208,10 @@ class StatusChecker:
         cached = self.cache.get(url)
         if cached is not None:
             if issuer_id(cached) != issuer:
-                raise _Unknown(f"the status list {url} was published by {issuer_id(cached)}, "
-                               f"not by the certificate's issuer {issuer}")
+                raise _Unknown(
+                    f"the status list {url} was published by {issuer_id(cached)}, "
+                    f"not by the certificate's issuer {issuer}"
+                )
             return cached
         try:
             raw = self.fetcher(url)
@@ -200,11 +226,17 @@ class StatusChecker:
         list_issuer = issuer_id(listed)
         if list_issuer != issuer:
             # Only the body that issued a certificate may speak for its status.
-            raise _Unknown(f"the status list {url} was published by {list_issuer!r}, "
-                           f"not by the certificate's issuer {issuer}")
-        proofs = verify_proofs(listed, key_lookup_for(issuer, self.resolver),
-                               expected_purpose="assertionMethod", now=self.clock(),
-                               loader=self.loader)
+            raise _Unknown(
+                f"the status list {url} was published by {list_issuer!r}, "
+                f"not by the certificate's issuer {issuer}"
+            )
+        proofs = verify_proofs(
+            listed,
+            key_lookup_for(issuer, self.resolver),
+            expected_purpose="assertionMethod",
+            now=self.clock(),
+            loader=self.loader,
+        )
         bad = [p for p in proofs if not p.ok]
         if not proofs or bad:
             reason = bad[0].reason if bad else "it has no proof"
@@ -220,14 +252,15 @@ class StatusChecker:
         if "validFrom" in listed and valid_from is None:
             raise _Unknown(f"the status list {url} has an unreadable validFrom")
         if valid_from is not None and now < valid_from:
-            raise _Unknown(f"the status list {url} is not valid before "
-                           f"{listed.get('validFrom')}")
+            raise _Unknown(f"the status list {url} is not valid before {listed.get('validFrom')}")
         valid_until = parse_datetime(listed.get("validUntil"))
         if "validUntil" in listed and valid_until is None:
             raise _Unknown(f"the status list {url} has an unreadable validUntil")
         if valid_until is not None and now > valid_until:
-            raise _Unknown(f"the status list {url} expired on {plain_date(valid_until)} and "
-                           "the body has not published a newer one there")
+            raise _Unknown(
+                f"the status list {url} expired on {plain_date(valid_until)} and "
+                "the body has not published a newer one there"
+            )
         subject = listed.get("credentialSubject")
         ttl_ms = subject.get("ttl") if isinstance(subject, Mapping) else None
         if isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int) or ttl_ms < 0:

@@ -136,8 +136,7 @@ def _context_version(doc: Mapping[str, Any]) -> tuple[int | None, str | None]:
         return 2, None
     if ctx[0] == V1:
         return 1, None
-    return None, (f"the first @context is {ctx[0]!r}, not {V2} (VC 2.0) "
-                  f"or {V1} (VC 1.1)")
+    return None, (f"the first @context is {ctx[0]!r}, not {V2} (VC 2.0) or {V1} (VC 1.1)")
 
 
 def _credential_structure(doc: Mapping[str, Any]) -> tuple[list[str], int | None]:
@@ -147,8 +146,10 @@ def _credential_structure(doc: Mapping[str, Any]) -> tuple[list[str], int | None
         return [problem], None
     problems: list[str] = []
     raw_type = doc.get("type")
-    if not (isinstance(raw_type, str) or (isinstance(raw_type, list) and raw_type
-                                          and all(isinstance(t, str) for t in raw_type))):
+    if not (
+        isinstance(raw_type, str)
+        or (isinstance(raw_type, list) and raw_type and all(isinstance(t, str) for t in raw_type))
+    ):
         problems.append("type is missing or not a string or list of strings")
     elif "VerifiableCredential" not in types_of(doc):
         problems.append("type does not include VerifiableCredential")
@@ -173,8 +174,9 @@ def _credential_structure(doc: Mapping[str, Any]) -> tuple[list[str], int | None
     status = doc.get("credentialStatus")
     if status is not None:
         entries = status if isinstance(status, list) else [status]
-        if not entries or not all(isinstance(e, Mapping) and isinstance(e.get("type"), str)
-                                  for e in entries):
+        if not entries or not all(
+            isinstance(e, Mapping) and isinstance(e.get("type"), str) for e in entries
+        ):
             problems.append("credentialStatus is not an object (or list of objects) with a type")
     if "proof" in doc and not isinstance(doc["proof"], Mapping | list):
         problems.append("proof is not an object or a list")
@@ -186,33 +188,48 @@ def _date_problems(doc: Mapping[str, Any], version: int | None) -> list[str]:
         present, foreign = ("validFrom", "validUntil"), ("issuanceDate", "expirationDate")
     else:
         present, foreign = ("issuanceDate", "expirationDate"), ("validFrom", "validUntil")
-    problems = [f"{name} is a VC {'1.1' if version == 2 else '2.0'} property; this is a "
-                f"VC {'2.0' if version == 2 else '1.1'} credential" for name in foreign
-                if name in doc]
+    problems = [
+        f"{name} is a VC {'1.1' if version == 2 else '2.0'} property; this is a "
+        f"VC {'2.0' if version == 2 else '1.1'} credential"
+        for name in foreign
+        if name in doc
+    ]
     if version == 1 and "issuanceDate" not in doc:
         problems.append("a VC 1.1 credential needs an issuanceDate")
     for name in present:
         if name in doc and parse_datetime(doc[name]) is None:
-            problems.append(f"{name} {doc[name]!r} is not a date-time with a time zone "
-                            "(like 2026-01-15T00:00:00Z)")
+            problems.append(
+                f"{name} {doc[name]!r} is not a date-time with a time zone "
+                "(like 2026-01-15T00:00:00Z)"
+            )
     start, end = (parse_datetime(doc.get(n)) for n in present)
     if start and end and end < start:
-        problems.append(f"the validity period ends ({doc[present[1]]}) before it begins "
-                        f"({doc[present[0]]})")
+        problems.append(
+            f"the validity period ends ({doc[present[1]]}) before it begins ({doc[present[0]]})"
+        )
     return problems
 
 
 def _window(doc: Mapping[str, Any], version: int, now: datetime) -> tuple[Check, datetime | None]:
-    start_name, end_name = ("validFrom", "validUntil") if version == 2 else \
-        ("issuanceDate", "expirationDate")
+    start_name, end_name = (
+        ("validFrom", "validUntil") if version == 2 else ("issuanceDate", "expirationDate")
+    )
     start, end = parse_datetime(doc.get(start_name)), parse_datetime(doc.get(end_name))
     # Both bounds are inclusive: "valid until 23:59:59" includes that second.
     if start is not None and now < start:
-        return Check("validity period", False, f"not valid before {plain_date(start)} "
-                     f"({doc[start_name]})", Verdict.NOT_YET_VALID), start
+        return Check(
+            "validity period",
+            False,
+            f"not valid before {plain_date(start)} ({doc[start_name]})",
+            Verdict.NOT_YET_VALID,
+        ), start
     if end is not None and now > end:
-        return Check("validity period", False, f"ended on {plain_date(end)} ({doc[end_name]})",
-                     Verdict.EXPIRED), end
+        return Check(
+            "validity period",
+            False,
+            f"ended on {plain_date(end)} ({doc[end_name]})",
+            Verdict.EXPIRED,
+        ), end
     span = f"until {plain_date(end)}" if end else "with no end date"
     return Check("validity period", True, f"in force {span}"), end
 
@@ -248,25 +265,38 @@ class Verifier:
         self.clock = clock
         self.loader = loader
         self.resolver = resolver or DidResolver(
-            transport, unsafe_allow_http_hosts=unsafe_allow_http_hosts)
+            transport, unsafe_allow_http_hosts=unsafe_allow_http_hosts
+        )
         if status_fetcher is None and unsafe_allow_http_hosts:
             from verifier.did import HttpFetcher
+
             status_fetcher = HttpFetcher(unsafe_allow_http_hosts=unsafe_allow_http_hosts)
-        self.status = StatusChecker(self.resolver, status_fetcher, cache=status_cache,
-                                    clock=clock, loader=loader)
+        self.status = StatusChecker(
+            self.resolver, status_fetcher, cache=status_cache, clock=clock, loader=loader
+        )
 
     # -- credentials -----------------------------------------------------------------------
 
-    def verify_credential(self, credential: Any, *, now: datetime | None = None
-                          ) -> VerificationResult:
+    def verify_credential(
+        self, credential: Any, *, now: datetime | None = None
+    ) -> VerificationResult:
         """Verify one credential (dict, JSON text or bytes). ``now`` (aware datetime) moves the
         validity-period check to another instant, for audits; status is always current."""
         at = self._now(now)
         try:
             return self._credential(credential, at)
         except Exception as exc:  # the contract: a result, never an exception
-            return _invalid([Check("verifier", False, "the verifier could not process this "
-                                   f"input ({type(exc).__name__}: {exc})")], None, at)
+            return _invalid(
+                [
+                    Check(
+                        "verifier",
+                        False,
+                        f"the verifier could not process this input ({type(exc).__name__}: {exc})",
+                    )
+                ],
+                None,
+                at,
+            )
 
     def _now(self, now: datetime | None) -> datetime:
         moment = now if now is not None else self.clock()
@@ -283,27 +313,54 @@ class Verifier:
         issuer = issuer_id(doc)
         if problems or version is None:
             return _invalid([Check("structure", False, p) for p in problems], issuer, now)
-        checks = [Check("structure", True, f"a well-formed VC {'2.0' if version == 2 else '1.1'}"
-                        " credential")]
+        checks = [
+            Check(
+                "structure", True, f"a well-formed VC {'2.0' if version == 2 else '1.1'} credential"
+            )
+        ]
         assert issuer is not None
         trusted = self.trusted_issuers is None or issuer in self.trusted_issuers
         if self.trusted_issuers is None:
-            checks.append(Check("issuer", True, f"issued by {issuer} (no trusted-issuer list "
-                                "was given, so any issuer is accepted)"))
+            checks.append(
+                Check(
+                    "issuer",
+                    True,
+                    f"issued by {issuer} (no trusted-issuer list "
+                    "was given, so any issuer is accepted)",
+                )
+            )
         elif trusted:
             checks.append(Check("issuer", True, f"{issuer} is a trusted issuer"))
         else:
-            checks.append(Check("issuer", False, f"{issuer} is not on your list of trusted "
-                                "issuers", Verdict.UNTRUSTED_ISSUER))
+            checks.append(
+                Check(
+                    "issuer",
+                    False,
+                    f"{issuer} is not on your list of trusted issuers",
+                    Verdict.UNTRUSTED_ISSUER,
+                )
+            )
             if not issuer.startswith("did:key:"):
                 # Do not contact the hosts of issuers nobody asked us to trust.
-                checks.append(Check("signature", True, "not checked, because the issuer is "
-                                    "not trusted", skipped=True))
+                checks.append(
+                    Check(
+                        "signature",
+                        True,
+                        "not checked, because the issuer is not trusted",
+                        skipped=True,
+                    )
+                )
                 return self._result(doc, checks, issuer, None, now, trusted=False)
-        proofs = verify_proofs(doc, key_lookup_for(issuer, self.resolver),
-                               expected_purpose="assertionMethod", now=now, loader=self.loader)
+        proofs = verify_proofs(
+            doc,
+            key_lookup_for(issuer, self.resolver),
+            expected_purpose="assertionMethod",
+            now=now,
+            loader=self.loader,
+        )
         checks += [_proof_check(p) for p in proofs] or [
-            Check("signature", False, "the credential has no proof")]
+            Check("signature", False, "the credential has no proof")
+        ]
         signed = bool(proofs) and all(p.ok for p in proofs)
         if not signed:
             return self._result(doc, checks, issuer, None, now, trusted=trusted)
@@ -314,18 +371,35 @@ class Verifier:
         elif self.check_status:
             checks += self.status.check(doc)
         else:
-            checks.append(Check("status", True, "NOT CHECKED: suspension and withdrawal were "
-                                "not looked up (status checking was turned off)", skipped=True))
+            checks.append(
+                Check(
+                    "status",
+                    True,
+                    "NOT CHECKED: suspension and withdrawal were "
+                    "not looked up (status checking was turned off)",
+                    skipped=True,
+                )
+            )
         facts = extract_facts(doc) if trusted else None
         return self._result(doc, checks, issuer, facts, now, trusted=trusted)
 
-    def _result(self, doc: Mapping[str, Any], checks: list[Check], issuer: str | None,
-                facts: CertificationFacts | None, now: datetime, *, trusted: bool
-                ) -> VerificationResult:
+    def _result(
+        self,
+        doc: Mapping[str, Any],
+        checks: list[Check],
+        issuer: str | None,
+        facts: CertificationFacts | None,
+        now: datetime,
+        *,
+        trusted: bool,
+    ) -> VerificationResult:
         verdict = verdict_of(checks)
         # The issuer's self-declared name is only repeated once its signature is verified.
-        verified = verdict is not Verdict.INVALID and trusted and any(
-            c.name == "signature" and c.ok and not c.skipped for c in checks)
+        verified = (
+            verdict is not Verdict.INVALID
+            and trusted
+            and any(c.name == "signature" and c.ok and not c.skipped for c in checks)
+        )
         body = issuer_name(doc) if verified else None
         if body and self.trusted_issuers is None:
             body = f"{body} ({issuer})"
@@ -334,22 +408,32 @@ class Verifier:
 
     # -- presentations ---------------------------------------------------------------------
 
-    def verify_presentation(self, presentation: Any, *, challenge: str | None = None,
-                            domain: str | None = None, now: datetime | None = None
-                            ) -> PresentationResult:
+    def verify_presentation(
+        self,
+        presentation: Any,
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+        now: datetime | None = None,
+    ) -> PresentationResult:
         """Verify a presentation signed by its holder (proofPurpose ``authentication``) and
         every credential in it. A ``challenge``/``domain`` you pass is required to match."""
         at = self._now(now)
         try:
             return self._presentation(presentation, challenge, domain, at)
         except Exception as exc:
-            check = Check("verifier", False, "the verifier could not process this input "
-                          f"({type(exc).__name__}: {exc})")
-            return PresentationResult(Verdict.INVALID, _invalid_sentence([check]), [check],
-                                      None, [], at)
+            check = Check(
+                "verifier",
+                False,
+                f"the verifier could not process this input ({type(exc).__name__}: {exc})",
+            )
+            return PresentationResult(
+                Verdict.INVALID, _invalid_sentence([check]), [check], None, [], at
+            )
 
-    def _presentation(self, presentation: Any, challenge: str | None, domain: str | None,
-                      now: datetime) -> PresentationResult:
+    def _presentation(
+        self, presentation: Any, challenge: str | None, domain: str | None, now: datetime
+    ) -> PresentationResult:
         checks: list[Check] = []
         try:
             doc = load_document(presentation, "the presentation")
@@ -362,11 +446,18 @@ class Verifier:
             checks += [Check("structure", False, p) for p in problems]
             return _presentation_result(checks, holder, [], now)
         assert holder is not None
-        proofs = verify_proofs(doc, key_lookup_for(holder, self.resolver),
-                               expected_purpose="authentication", challenge=challenge,
-                               domain=domain, now=now, loader=self.loader)
+        proofs = verify_proofs(
+            doc,
+            key_lookup_for(holder, self.resolver),
+            expected_purpose="authentication",
+            challenge=challenge,
+            domain=domain,
+            now=now,
+            loader=self.loader,
+        )
         checks += [_proof_check(p, "holder's signature") for p in proofs] or [
-            Check("holder's signature", False, "the presentation has no proof")]
+            Check("holder's signature", False, "the presentation has no proof")
+        ]
         checks += _binding_checks(doc.get("proof"), challenge, domain)
         if any(not c.ok for c in checks):
             return _presentation_result(checks, holder, [], now)
@@ -375,8 +466,17 @@ class Verifier:
 
     def _embedded(self, vc: Any, now: datetime) -> VerificationResult:
         if isinstance(vc, Mapping) and "EnvelopedVerifiableCredential" in types_of(vc):
-            return _invalid([Check("structure", False, "enveloped credentials (JOSE, COSE, "
-                                   "SD-JWT) are not supported yet")], None, now)
+            return _invalid(
+                [
+                    Check(
+                        "structure",
+                        False,
+                        "enveloped credentials (JOSE, COSE, SD-JWT) are not supported yet",
+                    )
+                ],
+                None,
+                now,
+            )
         return self.verify_credential(vc, now=now)
 
 
@@ -410,20 +510,38 @@ def _binding_checks(proof: Any, challenge: str | None, domain: str | None) -> li
     proofs = [p for p in _as_list(proof) if isinstance(p, Mapping)]
     checks = []
     if challenge is None:
-        checks.append(Check("challenge", True, "no challenge was asked for, so this could be "
-                            "a replay of an earlier presentation"))
+        checks.append(
+            Check(
+                "challenge",
+                True,
+                "no challenge was asked for, so this could be a replay of an earlier presentation",
+            )
+        )
     elif not proofs or any(p.get("challenge") != challenge for p in proofs):
-        checks.append(Check("challenge", False, "the presentation was not made for this "
-                            "request (its challenge does not match); it may be a replay"))
+        checks.append(
+            Check(
+                "challenge",
+                False,
+                "the presentation was not made for this "
+                "request (its challenge does not match); it may be a replay",
+            )
+        )
     else:
         checks.append(Check("challenge", True, "made for this request (challenge matches)"))
     if domain is not None:
+
         def has(p: Mapping[str, Any]) -> bool:
             d = p.get("domain")
             return d == domain or (isinstance(d, list) and domain in d)
+
         if not proofs or not all(has(p) for p in proofs):
-            checks.append(Check("domain", False, f"the presentation was made for another "
-                                f"site (its domain is not {domain!r})"))
+            checks.append(
+                Check(
+                    "domain",
+                    False,
+                    f"the presentation was made for another site (its domain is not {domain!r})",
+                )
+            )
         else:
             checks.append(Check("domain", True, f"made for {domain}"))
     return checks
@@ -450,8 +568,7 @@ def _invalid_sentence(checks: list[Check]) -> str:
 
 
 def _invalid(checks: list[Check], issuer: str | None, now: datetime) -> VerificationResult:
-    return VerificationResult(Verdict.INVALID, _invalid_sentence(checks), checks, issuer,
-                              None, now)
+    return VerificationResult(Verdict.INVALID, _invalid_sentence(checks), checks, issuer, None, now)
 
 
 def _describe(facts: CertificationFacts | None, body: str) -> str:
@@ -463,8 +580,13 @@ def _describe(facts: CertificationFacts | None, body: str) -> str:
     return f"{who}certification {scheme}{number} from {body}"
 
 
-def _summary(verdict: Verdict, checks: list[Check], facts: CertificationFacts | None,
-             doc: Mapping[str, Any], body: str) -> str:
+def _summary(
+    verdict: Verdict,
+    checks: list[Check],
+    facts: CertificationFacts | None,
+    doc: Mapping[str, Any],
+    body: str,
+) -> str:
     failing = next((c for c in checks if not c.ok and c.implies is verdict), None)
     reason = failing.reason if failing else ""
     what = _describe(facts, body)
@@ -481,16 +603,19 @@ def _summary(verdict: Verdict, checks: list[Check], facts: CertificationFacts | 
     if verdict is Verdict.NOT_YET_VALID:
         return _sentence(f"Not yet valid: {what} is {reason}")
     if verdict is Verdict.STATUS_UNKNOWN:
-        return (f"Status unknown: {what} is genuine and within its dates, but whether it is "
-                f"suspended or withdrawn could not be checked: {reason.rstrip('.')}. "
-                "Ask the issuer before relying on it.")
+        return (
+            f"Status unknown: {what} is genuine and within its dates, but whether it is "
+            f"suspended or withdrawn could not be checked: {reason.rstrip('.')}. "
+            "Ask the issuer before relying on it."
+        )
     end = parse_datetime(doc.get("validUntil") or doc.get("expirationDate"))
     until = f" until {plain_date(end)}" if end else ""
     if facts is not None and facts.holder_name:
         scheme = facts.scheme_code or facts.scheme_name or "(unnamed scheme)"
         number = f" (certificate {facts.certificate_number})" if facts.certificate_number else ""
-        text = (f"Valid: {facts.holder_name} holds certification {scheme}{number} "
-                f"from {body}{until}.")
+        text = (
+            f"Valid: {facts.holder_name} holds certification {scheme}{number} from {body}{until}."
+        )
     else:
         text = f"Valid: {what} is genuine and in force{until}."
     if skipped_status:
@@ -498,16 +623,17 @@ def _summary(verdict: Verdict, checks: list[Check], facts: CertificationFacts | 
     return text
 
 
-def _presentation_result(checks: list[Check], holder: str | None,
-                         results: list[VerificationResult], now: datetime
-                         ) -> PresentationResult:
+def _presentation_result(
+    checks: list[Check], holder: str | None, results: list[VerificationResult], now: datetime
+) -> PresentationResult:
     own = verdict_of(checks)
     verdict = worst([own, *(r.verdict for r in results)])
     if own is Verdict.INVALID:
         summary = _invalid_sentence(checks)
     elif not results:
-        summary = (f"Valid: the presentation is signed by its holder {holder}; "
-                   "it holds no credential.")
+        summary = (
+            f"Valid: the presentation is signed by its holder {holder}; it holds no credential."
+        )
     elif len(results) == 1:
         summary = results[0].summary
     else:
@@ -515,28 +641,39 @@ def _presentation_result(checks: list[Check], holder: str | None,
         for r in results:
             counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
         listed = ", ".join(f"{n} {v.lower().replace('_', ' ')}" for v, n in counts.items())
-        summary = f"{verdict.value.replace('_', ' ').capitalize()}: {len(results)} credentials " \
-                  f"presented by {holder} ({listed})."
+        summary = (
+            f"{verdict.value.replace('_', ' ').capitalize()}: {len(results)} credentials "
+            f"presented by {holder} ({listed})."
+        )
     return PresentationResult(verdict, summary, checks, holder, results, now)
 
 
 # --- module-level conveniences ---------------------------------------------------------------
 
 
-def verify_credential(credential: Any, *, now: datetime | None = None,
-                      trusted_issuers: Collection[str] | None = None, check_status: bool = True,
-                      **options: Any) -> VerificationResult:
+def verify_credential(
+    credential: Any,
+    *,
+    now: datetime | None = None,
+    trusted_issuers: Collection[str] | None = None,
+    check_status: bool = True,
+    **options: Any,
+) -> VerificationResult:
     """One-off :meth:`Verifier.verify_credential` (``options`` go to :class:`Verifier`)."""
     verifier = Verifier(trusted_issuers=trusted_issuers, check_status=check_status, **options)
     return verifier.verify_credential(credential, now=now)
 
 
-def verify_presentation(presentation: Any, *, challenge: str | None = None,
-                        domain: str | None = None, now: datetime | None = None,
-                        trusted_issuers: Collection[str] | None = None,
-                        check_status: bool = True, **options: Any) -> PresentationResult:
+def verify_presentation(
+    presentation: Any,
+    *,
+    challenge: str | None = None,
+    domain: str | None = None,
+    now: datetime | None = None,
+    trusted_issuers: Collection[str] | None = None,
+    check_status: bool = True,
+    **options: Any,
+) -> PresentationResult:
     """One-off :meth:`Verifier.verify_presentation` (``options`` go to :class:`Verifier`)."""
     verifier = Verifier(trusted_issuers=trusted_issuers, check_status=check_status, **options)
-    return verifier.verify_presentation(presentation, challenge=challenge, domain=domain,
-                                        now=now)
-
+    return verifier.verify_presentation(presentation, challenge=challenge, domain=domain, now=now)
