@@ -330,3 +330,39 @@ def test_scope_items_with_the_same_shape_and_same_values():
     assert rdfc(doc) == rdfc_reference(doc)
     subject["result"][1]["value"] = "different"
     assert rdfc(doc) == rdfc_reference(doc)
+
+
+json_documents = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(codec="utf-8", exclude_categories=["Cs"])),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(
+            st.text(st.characters(codec="utf-8", exclude_categories=["Cs"])), inner, max_size=5
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_documents)
+def test_jcs_fast_path_writes_exactly_what_rfc8785_writes(document):
+    from verifier.canonicalize import jcs_reference
+
+    try:
+        expected = jcs_reference(document)
+    except CanonicalizationError:
+        with pytest.raises(CanonicalizationError):
+            jcs(document)
+        return
+    assert jcs(document) == expected
+
+
+def test_jcs_sorts_keys_by_utf16_code_units():
+    # U+1F600 sorts before U+FFFD in UTF-16 (surrogate 0xD83D) but after it by code point.
+    document = {"\ufffd": 1, "\U0001f600": 2}
+    assert jcs(document) == '{"\U0001f600":2,"\ufffd":1}'.encode()

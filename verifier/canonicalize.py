@@ -35,6 +35,7 @@ Two engines produce RDFC-1.0 output and tests hold them byte-for-byte equal:
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import OrderedDict
@@ -57,6 +58,7 @@ __all__ = [
     "MAX_RDFC_STEPS",
     "CanonicalizationError",
     "jcs",
+    "jcs_reference",
     "rdfc",
     "rdfc_reference",
 ]
@@ -97,32 +99,74 @@ class CanonicalizationError(ValueError):
 
 
 def jcs(value: Any) -> bytes:
-    """RFC 8785 JSON Canonicalization Scheme."""
-    _check_limits(value)
+    """RFC 8785 JSON Canonicalization Scheme.
+
+    The reference is the rfc8785 package (pure Python, ~0.2 ms for a certificate). For the
+    documents certreg signs, the standard library's C encoder with sorted keys, no spaces and
+    no ASCII escaping writes the very same bytes: JCS differs from it only in how it writes
+    floating-point numbers and integers beyond 2**53 (ECMAScript number formatting) and in
+    sorting keys by UTF-16 code units (which differs from code-point order only for keys
+    holding characters beyond U+FFFF). Documents with any of those use the reference; tests
+    hold the two to each other.
+    """
+    if _jcs_fast_path(value):
+        try:
+            return json.dumps(
+                value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+            ).encode("utf-8")
+        except (UnicodeEncodeError, ValueError, TypeError):
+            pass  # e.g. a lone surrogate: let the reference say what is wrong
+    return jcs_reference(value)
+
+
+def jcs_reference(value: Any) -> bytes:
+    """RFC 8785 with the rfc8785 package, after the same limits."""
+    _jcs_fast_path(value)
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise CanonicalizationError(f"the document cannot be canonicalised as JCS: {exc}") from None
 
 
-# --------------------------------------------------------------------------------------------
-# Checks shared by both engines
+_MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def _check_limits(value: Any) -> None:
+def _jcs_fast_path(value: Any) -> bool:
+    """Check the size limits (raising); True when the stdlib encoder writes exact JCS."""
     count = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        count += 1
-        if count > MAX_NODES:
-            raise CanonicalizationError(f"the document has more than {MAX_NODES} values")
+    simple = True
+
+    def walk(item: Any, depth: int) -> None:
+        nonlocal count, simple
         if depth > MAX_DEPTH:
             raise CanonicalizationError(f"the document is nested deeper than {MAX_DEPTH} levels")
         if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
+            count += len(item)
+            if count > MAX_NODES:
+                raise CanonicalizationError(f"the document has more than {MAX_NODES} values")
+            for key, child in item.items():
+                if type(key) is not str:
+                    raise CanonicalizationError("JSON object keys must be strings")
+                if not key.isascii() and any(ord(c) > 0xFFFF for c in key):
+                    simple = False
+                if type(child) is not str:
+                    walk(child, depth + 1)
         elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+            count += len(item)
+            if count > MAX_NODES:
+                raise CanonicalizationError(f"the document has more than {MAX_NODES} values")
+            for child in item:
+                if type(child) is not str:
+                    walk(child, depth + 1)
+        elif isinstance(item, bool) or item is None or isinstance(item, str):
+            pass
+        elif isinstance(item, int):
+            simple = simple and -_MAX_SAFE_INTEGER <= item <= _MAX_SAFE_INTEGER
+        else:
+            simple = False  # floats, and anything rfc8785 should judge
+
+    walk(value, 0)
+    return simple
 
 
 def _context_list(document: Mapping[str, Any]) -> list[Any]:
