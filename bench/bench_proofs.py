@@ -15,6 +15,7 @@ run: the fast RDFC engine caches the *shape* of a credential, never a result.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import os
 import statistics
@@ -106,11 +107,20 @@ def timed(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(samples)
 
 
+def _freeze_inputs() -> None:
+    """Keep the bench's own pre-built inputs out of the garbage collector's way: thousands of
+    live documents make every full collection rescan them, which a real issuer, streaming
+    rows, does not pay. Measured: ~1.5 ms instead of ~0.9 ms per rdfc signature without this."""
+    gc.collect()
+    gc.freeze()
+
+
 def _sign_batch(args: tuple[str, int, int]) -> float:
     """Seconds spent signing ``count`` credentials (building them is not timed)."""
     suite, count, offset = args
     pair = signer()
     docs = credentials(count, offset)
+    _freeze_inputs()
     start = time.perf_counter()
     for doc in docs:
         add_proof(doc, pair, cryptosuite=suite, created="2026-01-15T00:00:00Z")
@@ -126,6 +136,7 @@ def _verify_batch(args: tuple[str, int, int]) -> float:
     docs = [add_proof(d, pair, cryptosuite=suite) for d in credentials(count, offset)]
     verify = verifier_with_cached_lists(pair)
     verify(docs[0])  # fetch and cache both status lists, resolve the did:key
+    _freeze_inputs()
     start = time.perf_counter()
     for doc in docs:
         result = verify(doc)
