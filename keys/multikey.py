@@ -7,6 +7,8 @@ base58btc of ``0x80 0x26`` followed by the 32-byte seed: it starts ``z3u2``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import base58
 from nacl.signing import SigningKey
 
@@ -33,6 +35,7 @@ def encode_public_key(public_key: bytes) -> str:
     return "z" + base58.b58encode(ED25519_PUB_HEADER + public_key).decode("ascii")
 
 
+@lru_cache(maxsize=1024)
 def decode_public_key(multibase: str) -> bytes:
     raw = _decode_base58btc(multibase, "publicKeyMultibase")
     if raw[:2] != ED25519_PUB_HEADER or len(raw) != 34:

@@ -33,6 +33,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -271,6 +272,15 @@ class Bitstring:
 
     def __repr__(self) -> str:
         return f"Bitstring(entries={self._entries}, status_size={self._status_size})"
+
+
+@lru_cache(maxsize=32)
+def _decoded(encoded: str, status_size: int) -> Bitstring:
+    """Decoded lists, kept: a verifier reads the same cached list for every credential it
+    checks, and inflating 16 KiB each time was a tenth of a verification. Callers only read
+    the result (read_status never sets a bit). A cache hit hashes the string once: Python
+    keeps a str's hash, and the cached list credential keeps the same str object."""
+    return Bitstring.decode(encoded, status_size)
 
 
 def _expand(encoded: object) -> bytes:
@@ -585,7 +595,10 @@ def read_status(
         )
     if "encodedList" not in subject:
         raise StatusListError("the status list has no encodedList")
-    bitstring = Bitstring.decode(subject["encodedList"], status_size)
+    encoded = subject["encodedList"]
+    if not isinstance(encoded, str):  # before the cache, which needs a hashable key
+        raise StatusListError(f"encodedList must be a string, not {type(encoded).__name__}")
+    bitstring = _decoded(encoded, status_size)
     if bitstring.entries < minimum_entries:
         raise StatusListError(
             f"the status list has {bitstring.entries} entries, fewer than the "
