@@ -506,10 +506,10 @@ class _Template:
     pieces: list[str]  # text, then (slot, role) markers interleaved: see _render
     slots: list[tuple[int, str]]  # (slot index, "literal" | "iri") between the text pieces
     oxigraph_safe: bool
-    # The quads that mention a blank node, as tuples of terms; a slot is ("slot", index).
-    blank_quads: list[tuple[Any, ...]] = field(default_factory=list)
-    # True when the blank nodes differ in their statements whatever the slot values are.
-    blank_nodes_always_distinct: bool = False
+    # Blank nodes whose statements look alike when slot values are ignored: only these can
+    # ever share a first-degree hash. Each group maps a blank node to its quads, as tuples of
+    # terms (a slot is ("slot", index)).
+    alike_blank_nodes: list[dict[str, list[tuple[Any, ...]]]] = field(default_factory=list)
 
 
 @dataclass
@@ -739,14 +739,22 @@ def _make_template(
     lower_case_tags = all(
         q["object"].get("language", "").lower() == q["object"].get("language", "") for q in quads
     )
-    blank_quads = [
-        tuple(_term_key(t) for t in _terms(q))
-        for q in quads
-        if any(t["type"] == "blank node" for t in _terms(q))
-    ]
-    template = _Template(pieces, slots, lower_case_tags, blank_quads)
-    template.blank_nodes_always_distinct = _blank_nodes_distinguishable(template, None)
+    template = _Template(pieces, slots, lower_case_tags)
+    template.alike_blank_nodes = _alike_blank_nodes(quads)
     return template
+
+
+def _alike_blank_nodes(quads: list[dict[str, Any]]) -> list[dict[str, list[tuple[Any, ...]]]]:
+    by_node: dict[str, list[tuple[Any, ...]]] = {}
+    for quad in quads:
+        terms = tuple(_term_key(t) for t in _terms(quad))
+        for label in {t[1] for t in terms if t[0] == "b"}:
+            by_node.setdefault(label, []).append(terms)
+    groups: dict[frozenset[tuple[Any, ...]], dict[str, list[tuple[Any, ...]]]] = {}
+    for label, node_quads in by_node.items():
+        shape = frozenset(tuple(_signature_term(t, label, None) for t in q) for q in node_quads)
+        groups.setdefault(shape, {})[label] = node_quads
+    return [group for group in groups.values() if len(group) > 1]
 
 
 def _term_key(term: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -770,22 +778,19 @@ _WHOLE_SLOT = re.compile(
 )
 
 
-def _blank_nodes_distinguishable(template: _Template, leaves: list[str] | None) -> bool:
+def _blank_nodes_distinguishable(template: _Template, leaves: list[str]) -> bool:
     """True when every blank node's own statements (RDFC-1.0's first-degree hash input) differ,
     so that canonicalisation never needs N-degree hashing and pyoxigraph's cost is bounded.
-    With ``leaves`` None, every slot counts as one same value: the answer then holds for every
-    document of the template."""
-    if not template.blank_quads or template.blank_nodes_always_distinct:
-        return True
-    signatures: dict[str, set[tuple[Any, ...]]] = {}
-    for quad in template.blank_quads:
-        labels = {term[1] for term in quad if term[0] == "b"}
-        for label in labels:
-            signatures.setdefault(label, set()).add(
-                tuple(_signature_term(term, label, leaves) for term in quad)
-            )
-    distinct = {frozenset(sig) for sig in signatures.values()}
-    return len(distinct) == len(signatures)
+    Nodes that differ with every slot value ignored differ for all documents of the template
+    (see _alike_blank_nodes); only the alike groups are compared, with this document's values."""
+    for group in template.alike_blank_nodes:
+        signatures = {
+            frozenset(tuple(_signature_term(t, label, leaves) for t in q) for q in node_quads)
+            for label, node_quads in group.items()
+        }
+        if len(signatures) < len(group):
+            return False
+    return True
 
 
 def _signature_term(term: tuple[Any, ...], label: str, leaves: list[str] | None) -> tuple[Any, ...]:
