@@ -1,0 +1,342 @@
+"""issuer.db: the certification body's private system of record (SQLite through sqlite-utils).
+
+One file, one writer at a time (SQLite's own lock; ``busy_timeout`` makes a second writer wait
+rather than fail), WAL so that readers never block the writer, foreign keys on. The schema is
+built by numbered migrations, each applied once inside a transaction and recorded in
+``schema_migrations``; a database newer than this code is refused rather than guessed at.
+
+What is immutable is enforced by the database itself, not only by the code: decisions and
+events can be neither updated nor deleted (triggers), because ISO/IEC 17024 history is never
+edited; an appeal is a new decision. The audit chain (``issuer.audit``) additionally detects
+edits made to the file behind SQLite's back.
+
+Private data lives here and only here: the public register receives, from the issuer, the
+public fields it may show (``register/``, issue 4).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+__all__ = ["SCHEMA_VERSION", "IssuerDbError", "connect", "migrate", "transaction"]
+
+
+class IssuerDbError(Exception):
+    """The database cannot be used (missing, newer than this code, corrupt)."""
+
+
+def connect(path: str | Path, *, create: bool = False) -> Database:
+    """Open issuer.db with the settings every connection must have."""
+    path = Path(path)
+    if not create and not path.exists():
+        raise IssuerDbError(f"no issuer database at {path} (run `certreg init` first)")
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, safe
+    db = Database(conn)
+    migrate(db)
+    return db
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """BEGIN IMMEDIATE ... COMMIT: take the write lock up front, so that two writers queue
+    instead of one failing half-way with SQLITE_BUSY; roll back on any exception."""
+    conn = db.conn
+    if conn.in_transaction:  # nested use joins the outer transaction
+        yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# --------------------------------------------------------------------------------------------
+# Migrations. Append only: never edit one that has shipped.
+
+_IMMUTABLE = """
+CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} are immutable: record a new one instead'); END;
+CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} are immutable: record a new one instead'); END;
+"""
+
+_V1 = """
+CREATE TABLE body (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    legal_name TEXT NOT NULL,
+    public_url TEXT NOT NULL,              -- https base of the body's public service
+    did TEXT NOT NULL,
+    did_method TEXT NOT NULL CHECK (did_method IN ('web', 'key')),
+    accreditation_body TEXT,
+    accreditation_number TEXT,
+    country TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE schemes (
+    id TEXT PRIMARY KEY,                   -- short stable slug, e.g. 'cwi'
+    code TEXT NOT NULL,                    -- humanCode shown on certificates, e.g. 'CWI'
+    accredited INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE scheme_versions (
+    scheme_id TEXT NOT NULL REFERENCES schemes(id),
+    version INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,             -- public description
+    prerequisites TEXT NOT NULL DEFAULT '',
+    process TEXT NOT NULL DEFAULT '',      -- assessment process, public
+    appeals TEXT NOT NULL DEFAULT '',      -- appeals and complaints, public
+    normative_reference TEXT NOT NULL,     -- e.g. 'ISO 9712:2021'
+    normative_reference_url TEXT,
+    validity_months INTEGER NOT NULL CHECK (validity_months > 0),
+    recertification_rules TEXT NOT NULL DEFAULT '',
+    recertification_window_months INTEGER NOT NULL DEFAULT 6,
+    max_suspension_days INTEGER NOT NULL CHECK (max_suspension_days > 0),
+    publication_policy TEXT NOT NULL
+        CHECK (publication_policy IN ('directory', 'number_lookup', 'on_request')),
+    effective_from TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (scheme_id, version)
+);
+
+CREATE TABLE scope_items (
+    scheme_id TEXT NOT NULL REFERENCES schemes(id),
+    code TEXT NOT NULL,
+    label TEXT NOT NULL,
+    level TEXT,
+    description TEXT NOT NULL DEFAULT '',
+    retired INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (scheme_id, code)
+);
+
+CREATE TABLE persons (                     -- private data: never leaves issuer.db
+    id TEXT PRIMARY KEY,
+    external_id TEXT UNIQUE,
+    full_name TEXT NOT NULL,
+    email TEXT,
+    birth_date TEXT,
+    address TEXT,
+    national_id TEXT,
+    country TEXT,
+    consent_publish INTEGER NOT NULL DEFAULT 0,  -- holder agreed to be listed by name
+    notes TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE staff (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT,
+    roles TEXT NOT NULL DEFAULT '',        -- comma-separated: officer, decision_maker, admin
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE assessments (
+    id TEXT PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES persons(id),
+    scheme_id TEXT NOT NULL REFERENCES schemes(id),
+    scheme_version INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'examination',
+    result TEXT NOT NULL CHECK (result IN ('pass', 'fail', 'absent')),
+    score REAL,
+    assessed_on TEXT NOT NULL,
+    scope_codes TEXT NOT NULL DEFAULT '',  -- comma-separated scope items assessed
+    notes TEXT,
+    created_at TEXT NOT NULL,
+    FOREIGN KEY (scheme_id, scheme_version) REFERENCES scheme_versions(scheme_id, version)
+);
+
+-- Who trained or examined whom: a decision-maker found here for the candidate is refused.
+CREATE TABLE involvements (
+    person_id TEXT NOT NULL REFERENCES persons(id),
+    staff_id TEXT NOT NULL REFERENCES staff(id),
+    role TEXT NOT NULL CHECK (role IN ('examiner', 'trainer')),
+    assessment_id TEXT REFERENCES assessments(id),
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX involvements_by_person ON involvements(person_id, staff_id);
+
+CREATE TABLE certifications (
+    id TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,           -- stable for life, non-sequential, check character
+    person_id TEXT NOT NULL REFERENCES persons(id),
+    scheme_id TEXT NOT NULL REFERENCES schemes(id),
+    scheme_version INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'SUSPENDED', 'WITHDRAWN', 'EXPIRED')),
+    cycle INTEGER NOT NULL DEFAULT 1,      -- recertification cycle
+    valid_from TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    status_since TEXT NOT NULL,
+    suspended_until TEXT,                  -- deadline of the current suspension
+    external_id TEXT UNIQUE,               -- idempotency key of bulk issuance
+    updated_at TEXT NOT NULL,
+    FOREIGN KEY (scheme_id, scheme_version) REFERENCES scheme_versions(scheme_id, version)
+);
+CREATE INDEX certifications_by_person ON certifications(person_id);
+CREATE INDEX certifications_by_status ON certifications(status, valid_until);
+
+CREATE TABLE certification_scope (
+    certification_id TEXT NOT NULL REFERENCES certifications(id),
+    scope_code TEXT NOT NULL,
+    conditions TEXT,
+    status TEXT NOT NULL CHECK (status IN ('active', 'removed')),
+    since TEXT NOT NULL,
+    PRIMARY KEY (certification_id, scope_code)
+);
+
+CREATE TABLE decisions (                   -- immutable (triggers below)
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL CHECK (type IN ('grant', 'suspend', 'reinstate', 'withdraw',
+        'reduce_scope', 'extend_scope', 'recertify', 'correct', 'expire')),
+    certification_id TEXT REFERENCES certifications(id),
+    person_id TEXT NOT NULL REFERENCES persons(id),
+    scheme_id TEXT NOT NULL REFERENCES schemes(id),
+    decided_by TEXT REFERENCES staff(id),  -- NULL only for 'expire', the automatic one
+    decided_at TEXT NOT NULL,
+    effective_date TEXT NOT NULL,
+    evidence TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    details TEXT NOT NULL DEFAULT '{}',    -- JSON: scope changes, deadline, corrected fields
+    appeal_of TEXT REFERENCES decisions(id),
+    CHECK (decided_by IS NOT NULL OR type = 'expire')
+);
+CREATE INDEX decisions_by_certification ON decisions(certification_id, decided_at);
+
+CREATE TABLE status_lists (
+    id TEXT PRIMARY KEY,                   -- e.g. 'revocation-1'
+    purpose TEXT NOT NULL CHECK (purpose IN ('revocation', 'suspension')),
+    entries INTEGER NOT NULL,
+    allocated INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL DEFAULT 0,    -- latest published version
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE status_entries (              -- an index is allocated once, ever
+    list_id TEXT NOT NULL REFERENCES status_lists(id),
+    idx INTEGER NOT NULL,
+    credential_id TEXT NOT NULL,
+    value INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (list_id, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE status_list_versions (        -- every published version, kept
+    list_id TEXT NOT NULL REFERENCES status_lists(id),
+    version INTEGER NOT NULL,
+    credential TEXT NOT NULL,              -- the signed BitstringStatusListCredential (JSON)
+    valid_from TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    PRIMARY KEY (list_id, version)
+);
+
+CREATE TABLE credentials (
+    id TEXT PRIMARY KEY,                   -- the credential's own id (urn:uuid:...)
+    certification_id TEXT REFERENCES certifications(id),  -- NULL for VC API issuance
+    revision INTEGER NOT NULL,
+    decision_id TEXT REFERENCES decisions(id),
+    document TEXT NOT NULL,                -- the signed credential (JSON)
+    cryptosuite TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('current', 'superseded', 'revoked')),
+    revocation_list TEXT, revocation_index INTEGER,
+    suspension_list TEXT, suspension_index INTEGER,
+    issued_at TEXT NOT NULL,
+    state_changed_at TEXT NOT NULL
+);
+CREATE INDEX credentials_by_certification ON credentials(certification_id, state);
+
+CREATE TABLE events (                      -- the audit chain (issuer.audit); immutable
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT,
+    subject TEXT,
+    payload TEXT NOT NULL,                 -- canonical JSON
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE checkpoints (                 -- signed statements of the chain's head
+    seq INTEGER PRIMARY KEY,               -- events.seq of the head
+    count INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    at TEXT NOT NULL,
+    signed TEXT NOT NULL                   -- the signed checkpoint document (JSON)
+);
+
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    staff_id TEXT NOT NULL REFERENCES staff(id),
+    token_hash TEXT NOT NULL UNIQUE,       -- sha256 of the secret; the secret is never stored
+    roles TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT,
+    last_used_at TEXT
+);
+
+-- Refusals (e.g. a decision-maker who examined the candidate) are logged as events, not
+-- as decisions: a refused attempt decided nothing.
+"""
+
+_V1 += _IMMUTABLE.format(table="decisions") + _IMMUTABLE.format(table="events")
+
+
+#: Each migration is one SQL script, applied in one transaction.
+MIGRATIONS: list[str] = [_V1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema to :data:`SCHEMA_VERSION`; return the version found before."""
+    conn = db.conn
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    found = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+    if found > SCHEMA_VERSION:
+        raise IssuerDbError(
+            f"issuer.db has schema version {found}, newer than this certreg ({SCHEMA_VERSION}): "
+            "upgrade certreg"
+        )
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        # Statement by statement: sqlite3's executescript would commit half-way.
+        with transaction(db):
+            for statement in _statements(MIGRATIONS[version - 1]):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
+                (version,),
+            )
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
