@@ -52,6 +52,7 @@ __all__ = [
     "CertificationBody",
     "Conflict",
     "Decision",
+    "GrantPlan",
     "Invalid",
     "LifecycleError",
     "NotFound",
@@ -127,6 +128,28 @@ class Certification:
     suspended_until: str | None
     scope: list[dict[str, Any]] = field(default_factory=list)  # code, label, conditions, status
     credential: dict[str, Any] | None = None  # the current signed credential
+
+
+@dataclass
+class GrantPlan:
+    """A grant checked against every rule, not yet written (see CertificationBody.grant)."""
+
+    person_id: str
+    holder_name: str
+    scheme_id: str
+    version: dict[str, Any]
+    effective: date
+    until: date
+    grants: list[ScopeGrant]
+    decided_by: str
+    evidence: str
+    reason: str
+    external_id: str | None
+    appeal_of: str | None
+    certification_id: str
+    number: str
+    credential_id: str
+    entries: list[dict[str, Any]] | None = None
 
 
 def utc_now() -> datetime:
@@ -603,11 +626,55 @@ class CertificationBody:
     ) -> Certification:
         """Grant a certification: a new number and a signed credential."""
         if external_id is not None:
-            existing = self.db.execute(
-                "SELECT number FROM certifications WHERE external_id = ?", [external_id]
-            ).fetchone()
+            existing = self.issued_for(external_id)
             if existing:
-                return self.certification(existing[0])  # idempotent: issued once, ever
+                return self.certification(existing)  # idempotent: issued once, ever
+        plan = self.plan_grant(
+            person_id,
+            scheme_id,
+            scope,
+            decided_by=decided_by,
+            evidence=evidence,
+            reason=reason,
+            effective_date=effective_date,
+            external_id=external_id,
+            appeal_of=appeal_of,
+        )
+        with transaction(self.db):
+            self.reserve_status(plan)
+            signed = add_proof(
+                self.unsigned_credential(plan), self.signer, cryptosuite=self.cryptosuite
+            )
+            self.write_grant(plan, signed)
+        return self.certification(plan.number)
+
+    # Grants in three steps, so that bulk issuance (issuer.bulk) can sign outside the write
+    # lock, on both cores: plan (every rule checked, nothing written), reserve the status
+    # indices (committed on their own: an index reserved by a run that then dies is simply
+    # never used, and never reused), sign, then write everything else in one transaction.
+
+    def issued_for(self, external_id: str) -> str | None:
+        """The number already issued for a bulk key, if any."""
+        row = self.db.execute(
+            "SELECT number FROM certifications WHERE external_id = ?", [external_id]
+        ).fetchone()
+        return row[0] if row else None
+
+    def plan_grant(
+        self,
+        person_id: str,
+        scheme_id: str,
+        scope: Sequence[ScopeGrant],
+        *,
+        decided_by: str,
+        evidence: str,
+        reason: str = "",
+        effective_date: str | None = None,
+        external_id: str | None = None,
+        appeal_of: str | None = None,
+    ) -> GrantPlan:
+        """Check every rule of a grant and compute what it will write. Writes nothing (but the
+        log line of a refused decision-maker)."""
         person = self._person(person_id)
         version = self._scheme_version(scheme_id)
         effective = self._effective(effective_date)
@@ -615,62 +682,101 @@ class CertificationBody:
         self._check_decision_maker(decided_by, person_id, "grant")
         if not evidence.strip():
             raise Invalid("a grant must cite its evidence (e.g. the examination record)")
+        self._check_no_open_certification(person_id, scheme_id, person["full_name"])
+        return GrantPlan(
+            person_id=person_id,
+            holder_name=person["full_name"],
+            scheme_id=scheme_id,
+            version=version,
+            effective=effective,
+            until=_until(effective, version["validity_months"]),
+            grants=grants,
+            decided_by=decided_by,
+            evidence=evidence,
+            reason=reason,
+            external_id=external_id,
+            appeal_of=appeal_of,
+            certification_id=_uuid(),
+            number=self._free_number(version["code"]),
+            credential_id=f"urn:uuid:{uuid.uuid4()}",
+        )
+
+    def reserve_status(self, plan: GrantPlan) -> None:
+        """Allocate the plan's two status indices (joins the caller's transaction)."""
         with transaction(self.db):
-            open_ = self.db.execute(
-                "SELECT number FROM certifications WHERE person_id = ? AND scheme_id = ? "
-                "AND status IN ('ACTIVE', 'SUSPENDED')",
-                [person_id, scheme_id],
-            ).fetchone()
-            if open_:
-                raise Conflict(
-                    f"{person['full_name']} already holds {open_[0]} in this scheme: "
-                    "extend its scope or recertify it instead"
-                )
-            number = self._free_number(version["code"])
-            certification_id = _uuid()
+            plan.entries = self.status_lists.entries_for(plan.credential_id)
+
+    def unsigned_credential(self, plan: GrantPlan) -> dict[str, Any]:
+        if plan.entries is None:
+            raise LifecycleError("reserve the status indices before building the credential")
+        return self._build_credential(
+            holder_name=plan.holder_name,
+            number=plan.number,
+            version=plan.version,
+            scope={g.code: g.conditions for g in plan.grants},
+            valid_from=plan.effective,
+            valid_until=plan.until,
+            entries=plan.entries,
+            credential_id=plan.credential_id,
+        )
+
+    def write_grant(self, plan: GrantPlan, signed: dict[str, Any]) -> None:
+        """Write a planned, signed grant (joins the caller's transaction)."""
+        with transaction(self.db):
+            self._check_no_open_certification(plan.person_id, plan.scheme_id, plan.holder_name)
             now = self._now()
-            until = _until(effective, version["validity_months"])
             self.db["certifications"].insert(
                 {
-                    "id": certification_id,
-                    "number": number,
-                    "person_id": person_id,
-                    "scheme_id": scheme_id,
-                    "scheme_version": version["version"],
+                    "id": plan.certification_id,
+                    "number": plan.number,
+                    "person_id": plan.person_id,
+                    "scheme_id": plan.scheme_id,
+                    "scheme_version": plan.version["version"],
                     "status": "ACTIVE",
                     "cycle": 1,
-                    "valid_from": effective.isoformat(),
-                    "valid_until": until.isoformat(),
+                    "valid_from": plan.effective.isoformat(),
+                    "valid_until": plan.until.isoformat(),
                     "status_since": now,
                     "suspended_until": None,
-                    "external_id": external_id,
+                    "external_id": plan.external_id,
                     "updated_at": now,
                 }
             )
-            for g in grants:
-                self.db["certification_scope"].insert(
-                    {
-                        "certification_id": certification_id,
-                        "scope_code": g.code,
-                        "conditions": g.conditions,
-                        "status": "active",
-                        "since": effective.isoformat(),
-                    }
-                )
+            self.db["certification_scope"].insert_all(
+                {
+                    "certification_id": plan.certification_id,
+                    "scope_code": g.code,
+                    "conditions": g.conditions,
+                    "status": "active",
+                    "since": plan.effective.isoformat(),
+                }
+                for g in plan.grants
+            )
             decision = self._decide(
                 "grant",
-                certification_id,
-                person_id,
-                scheme_id,
-                decided_by,
-                effective,
-                evidence,
-                reason,
-                {"scope": [g.__dict__ for g in grants], "number": number},
-                appeal_of,
+                plan.certification_id,
+                plan.person_id,
+                plan.scheme_id,
+                plan.decided_by,
+                plan.effective,
+                plan.evidence,
+                plan.reason,
+                {"scope": [g.__dict__ for g in plan.grants], "number": plan.number},
+                plan.appeal_of,
             )
-            self._issue_credential(certification_id, decision)
-        return self.certification(number)
+            self._store_credential(plan.certification_id, decision, signed)
+
+    def _check_no_open_certification(self, person_id: str, scheme_id: str, name: str) -> None:
+        open_ = self.db.execute(
+            "SELECT number FROM certifications WHERE person_id = ? AND scheme_id = ? "
+            "AND status IN ('ACTIVE', 'SUSPENDED')",
+            [person_id, scheme_id],
+        ).fetchone()
+        if open_:
+            raise Conflict(
+                f"{name} already holds {open_[0]} in this scheme: "
+                "extend its scope or recertify it instead"
+            )
 
     def suspend(
         self,
@@ -1233,17 +1339,22 @@ class CertificationBody:
             )
         }
 
-    def _credential_document(self, certification_id: str, credential_id: str) -> dict[str, Any]:
-        cert = self.db.execute(
-            "SELECT * FROM certifications WHERE id = ?", [certification_id]
-        ).fetchone()
-        cols = [d[0] for d in self.db.execute("SELECT * FROM certifications LIMIT 0").description]
-        cert_row = dict(zip(cols, cert, strict=True))
+    def _build_credential(
+        self,
+        *,
+        holder_name: str,
+        number: str,
+        version: dict[str, Any],
+        scope: dict[str, str | None],
+        valid_from: date,
+        valid_until: date,
+        entries: list[dict[str, Any]],
+        credential_id: str,
+    ) -> dict[str, Any]:
         info = self.info
-        version = self._scheme_version(cert_row["scheme_id"], cert_row["scheme_version"])
-        catalogue = self._scope_catalogue(cert_row["scheme_id"])
+        catalogue = self._scope_catalogue(version["scheme_id"])
         scheme = Scheme(
-            id=f"{info['public_url']}/schemes/{cert_row['scheme_id']}/{version['version']}",
+            id=f"{info['public_url']}/schemes/{version['scheme_id']}/{version['version']}",
             code=version["code"],
             name=version["name"],
             version=str(version["version"]),
@@ -1253,27 +1364,48 @@ class CertificationBody:
                 version["normative_reference"], version["normative_reference_url"]
             ),
         )
-        scope = [
-            ScopeItem(code, catalogue[code]["label"], conditions)
-            for code, conditions in sorted(self._active_scope(certification_id).items())
-        ]
         return certification_credential(
             body=Body(info["did"], info["legal_name"], info["public_url"]),
             scheme=scheme,
-            holder_name=self._person(cert_row["person_id"])["full_name"],
-            certificate_number=cert_row["number"],
-            scope=scope,
-            valid_from=f"{cert_row['valid_from']}T00:00:00Z",
-            valid_until=f"{cert_row['valid_until']}T23:59:59Z",
-            status_entries=self.status_lists.entries_for(credential_id),
+            holder_name=holder_name,
+            certificate_number=number,
+            scope=[
+                ScopeItem(code, catalogue[code]["label"], conditions)
+                for code, conditions in sorted(scope.items())
+            ],
+            valid_from=f"{valid_from.isoformat()}T00:00:00Z",
+            valid_until=f"{valid_until.isoformat()}T23:59:59Z",
+            status_entries=entries,
             credential_id=credential_id,
         )
 
     def _issue_credential(self, certification_id: str, decision_id: str) -> dict[str, Any]:
+        """A new revision for an existing certification, as it stands now."""
+        cert = self.db.execute(
+            "SELECT number, person_id, scheme_id, scheme_version, valid_from, valid_until "
+            "FROM certifications WHERE id = ?",
+            [certification_id],
+        ).fetchone()
+        number, person_id, scheme_id, scheme_version, valid_from, valid_until = cert
         credential_id = f"urn:uuid:{uuid.uuid4()}"
-        unsigned = self._credential_document(certification_id, credential_id)
+        unsigned = self._build_credential(
+            holder_name=self._person(person_id)["full_name"],
+            number=number,
+            version=self._scheme_version(scheme_id, scheme_version),
+            scope=self._active_scope(certification_id),
+            valid_from=date.fromisoformat(valid_from),
+            valid_until=date.fromisoformat(valid_until),
+            entries=self.status_lists.entries_for(credential_id),
+            credential_id=credential_id,
+        )
         signed = add_proof(unsigned, self.signer, cryptosuite=self.cryptosuite)
-        entries = {e["statusPurpose"]: e for e in unsigned["credentialStatus"]}
+        self._store_credential(certification_id, decision_id, signed)
+        return signed
+
+    def _store_credential(
+        self, certification_id: str, decision_id: str, signed: dict[str, Any]
+    ) -> None:
+        entries = {e["statusPurpose"]: e for e in signed["credentialStatus"]}
         revision = self.db.execute(
             "SELECT COALESCE(MAX(revision), 0) + 1 FROM credentials WHERE certification_id = ?",
             [certification_id],
@@ -1281,12 +1413,12 @@ class CertificationBody:
         now = self._now()
         self.db["credentials"].insert(
             {
-                "id": credential_id,
+                "id": signed["id"],
                 "certification_id": certification_id,
                 "revision": revision,
                 "decision_id": decision_id,
                 "document": json.dumps(signed, ensure_ascii=False),
-                "cryptosuite": self.cryptosuite,
+                "cryptosuite": signed["proof"]["cryptosuite"],
                 "state": "current",
                 "revocation_list": _list_id(entries["revocation"]),
                 "revocation_index": int(entries["revocation"]["statusListIndex"]),
@@ -1300,9 +1432,8 @@ class CertificationBody:
             "credential_issued",
             None,
             certification_id,
-            {"credential": credential_id, "revision": revision, "decision": decision_id},
+            {"credential": signed["id"], "revision": revision, "decision": decision_id},
         )
-        return signed
 
     def _retire_credentials(self, certification_id: str, state: str) -> None:
         """The current credential becomes ``state``; revoking also takes the superseded ones,
