@@ -98,7 +98,7 @@ def credentials(count: int, offset: int = 0) -> list[dict[str, Any]]:
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> float:
-    """Median milliseconds of one call."""
+    """Median milliseconds of one call (the breakdown: where the time goes, not how fast)."""
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -145,15 +145,20 @@ def _verify_batch(args: tuple[str, int, int]) -> float:
 
 
 def throughput(
-    worker: Callable[[tuple[str, int, int]], float], suite: str, count: int
+    worker: Callable[[tuple[str, int, int]], float], suite: str, count: int, trials: int
 ) -> dict[str, float]:
+    """Best of ``trials`` runs, in one process and in two at once. Best, not mean: this
+    machine is a virtual one whose speed drifts by up to ~1.7x between runs (measured), and
+    the best run is the one least disturbed by its neighbours."""
     worker((suite, 20, 10**6))  # warm the shape cache and imports
-    one = count / worker((suite, count, 0))
+    one = max(count / worker((suite, count, 1_000_000 * t)) for t in range(trials))
+    two = 0.0
     with ProcessPoolExecutor(max_workers=2) as pool:
         list(pool.map(worker, [(suite, 20, 10**6 + 100 * w) for w in range(2)]))
-        # Both processes run at once; the slower one bounds the throughput.
-        seconds = list(pool.map(worker, [(suite, count, 10_000 * (w + 1)) for w in range(2)]))
-        two = 2 * count / max(seconds)
+        for t in range(trials):
+            # Both processes run at once; the slower one bounds the throughput.
+            jobs = [(suite, count, 10_000 * (w + 1) + 1_000_000 * t) for w in range(2)]
+            two = max(two, 2 * count / max(pool.map(worker, jobs)))
     return {"one": one, "two": two}
 
 
@@ -200,14 +205,18 @@ def breakdown(repeat: int) -> list[tuple[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=1500, help="credentials per process")
+    parser.add_argument("--count", type=int, default=1000, help="credentials per process")
+    parser.add_argument("--trials", type=int, default=3, help="runs per figure (best is shown)")
     args = parser.parse_args()
-    print(f"certreg proof bench — {os.cpu_count()} cores, {args.count} credentials per process\n")
+    print(
+        f"certreg proof bench — {os.cpu_count()} cores, {args.count} credentials per process, "
+        f"best of {args.trials}\n"
+    )
     header = f"{'cryptosuite':18} {'operation':8} {'1 process':>12} {'2 processes':>12}"
     print(f"{header} {'ms/op/core':>11}")
     for suite in ("eddsa-rdfc-2022", "eddsa-jcs-2022"):
         for name, worker in (("sign", _sign_batch), ("verify", _verify_batch)):
-            rate = throughput(worker, suite, args.count)
+            rate = throughput(worker, suite, args.count, args.trials)
             print(
                 f"{suite:18} {name:8} {rate['one']:10.0f}/s {rate['two']:10.0f}/s "
                 f"{1000 / rate['one']:10.3f}"
