@@ -78,9 +78,10 @@ def certification_credential(
         "type": ["Alignment"],
         "targetType": "ext:NormativeReference",
         "targetName": scheme.normative_reference.name,
+        # Open Badges 3.0 requires targetUrl; without a public page for the standard, point
+        # at the scheme's own page, which names it.
+        "targetUrl": scheme.normative_reference.url or scheme.id,
     }
-    if scheme.normative_reference.url:
-        alignment["targetUrl"] = scheme.normative_reference.url
     descriptions = [
         {
             "id": f"{scheme.id}#scope-{item.code}",
