@@ -297,8 +297,14 @@ CREATE TABLE api_tokens (
 _V1 += _IMMUTABLE.format(table="decisions") + _IMMUTABLE.format(table="events")
 
 
+# v2: publishing a list reads only its set bits; this partial index halves the time
+# (issuer.statuslists names it with INDEXED BY when it exists; measured 10-14 ms -> 5 ms).
+_V2 = """
+CREATE INDEX status_entries_set ON status_entries(list_id, idx) WHERE value != 0;
+"""
+
 #: Each migration is one SQL script, applied in one transaction.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
