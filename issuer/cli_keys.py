@@ -8,17 +8,16 @@ prompt; it is never accepted as a command-line value, which would land in shell 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from issuer.cli_common import passphrase_file_option, read_passphrase, warn_if_short
 from keys import DidError, KeyRecord, KeyStore, KeyStoreError, did_web_from_url, did_web_to_url
 
-PASSPHRASE_ENV = "CERTREG_PASSPHRASE"
-_MIN_SENSIBLE_PASSPHRASE = 12
+__all__ = ["_passphrase", "keys_group", "passphrase_file_option", "store_option"]
 
 store_option = click.option(
     "--store",
@@ -26,11 +25,6 @@ store_option = click.option(
     default=Path("data/keys"),
     show_default=True,
     help="Key store directory.",
-)
-passphrase_file_option = click.option(
-    "--passphrase-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help=f"Read the passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).",
 )
 
 
@@ -42,25 +36,9 @@ def _plain_errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from None
 
 
-def _passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> str:
-    if passphrase_file is not None:
-        try:
-            text = passphrase_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise click.ClickException(
-                f"cannot read passphrase file {passphrase_file}: {exc}"
-            ) from None
-        # Editors add a final newline; the passphrase is everything before it.
-        text = text.removesuffix("\n").removesuffix("\r")
-        if not text:
-            raise click.ClickException(f"passphrase file {passphrase_file} is empty")
-        return text
-    from_env = os.environ.get(PASSPHRASE_ENV)
-    if from_env:
-        return from_env
-    return click.prompt(
-        "Key store passphrase", hide_input=True, confirmation_prompt=confirm, err=True
-    )
+# The passphrase helper is shared by every command (issuer.cli_common); these names stay
+# importable from here for the modules that already use them.
+_passphrase = read_passphrase
 
 
 def _open(store: Path) -> KeyStore:
@@ -113,13 +91,8 @@ def new_command(
             did_web_to_url(controller)
         except DidError as exc:
             raise click.BadParameter(str(exc), param_hint="--did") from None
-    passphrase = _passphrase(passphrase_file, confirm=True)
-    if len(passphrase) < _MIN_SENSIBLE_PASSPHRASE:
-        click.echo(
-            f"warning: a passphrase under {_MIN_SENSIBLE_PASSPHRASE} characters is "
-            "easy to guess for anyone who copies the key store",
-            err=True,
-        )
+    passphrase = read_passphrase(passphrase_file, confirm=True)
+    warn_if_short(passphrase)
     with _plain_errors():
         ks = KeyStore.create(store, controller, passphrase, kdf=kdf)
         current = ks.current()
@@ -167,7 +140,7 @@ def _ended(record: KeyRecord) -> str:
 def rotate_command(store: Path, compromised_at: str | None, passphrase_file: Path | None) -> None:
     """Replace the current signing key with a new one."""
     ks = _open(store)
-    passphrase = _passphrase(passphrase_file)
+    passphrase = read_passphrase(passphrase_file)
     with _plain_errors():
         previous = ks.current()
         record = ks.rotate(passphrase, compromised_at=compromised_at)

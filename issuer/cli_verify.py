@@ -7,7 +7,6 @@ verdict could be reached at all (bad options, unreadable file, URL that cannot b
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -15,12 +14,11 @@ from typing import Any
 
 import click
 
+from issuer.cli_common import passphrase_file_option, read_passphrase
 from verifier.did import FetchError, HttpFetcher
 from verifier.facts import parse_datetime, types_of
 from verifier.result import Check, PresentationResult, VerificationResult
 from verifier.verify import MAX_INPUT_BYTES, Verifier, load_document
-
-PASSPHRASE_ENV = "CERTREG_PASSPHRASE"
 
 
 def _read_source(source: str, unsafe_hosts: tuple[str, ...]) -> bytes:
@@ -191,18 +189,6 @@ def verify_command(
     sys.exit(0 if result.ok else 1)
 
 
-def _passphrase(passphrase_file: Path | None) -> str:
-    if passphrase_file is not None:
-        try:
-            text = passphrase_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise click.ClickException(f"cannot read {passphrase_file}: {exc}") from None
-        return text.removesuffix("\n").removesuffix("\r")
-    return os.environ.get(PASSPHRASE_ENV) or click.prompt(
-        "Key store passphrase", hide_input=True, err=True
-    )
-
-
 @click.command("sign")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
@@ -227,11 +213,7 @@ def _passphrase(passphrase_file: Path | None) -> str:
 )
 @click.option("--challenge", help="Bind a presentation to this challenge.")
 @click.option("--domain", help="Bind a presentation to this domain.")
-@click.option(
-    "--passphrase-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help=f"Read the passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).",
-)
+@passphrase_file_option
 def sign_command(
     file: str,
     store: Path,
@@ -255,7 +237,7 @@ def sign_command(
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        signer = KeyStore(store).load_signer(_passphrase(passphrase_file), key_id)
+        signer = KeyStore(store).load_signer(read_passphrase(passphrase_file), key_id)
         signed = add_proof(
             document,
             signer,
