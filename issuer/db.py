@@ -299,9 +299,13 @@ _V1 += _IMMUTABLE.format(table="decisions") + _IMMUTABLE.format(table="events")
 
 # v2: publishing a list reads only its set bits; this partial index halves the time
 # (issuer.statuslists names it with INDEXED BY when it exists; measured 10-14 ms -> 5 ms).
+# Checkpoints are as immutable as the events they sign; and the audit log is read by subject
+# and by kind (issuer.audit.events).
 _V2 = """
 CREATE INDEX status_entries_set ON status_entries(list_id, idx) WHERE value != 0;
-"""
+CREATE INDEX events_by_subject ON events(subject, seq);
+CREATE INDEX events_by_kind ON events(kind, seq);
+""" + _IMMUTABLE.format(table="checkpoints")
 
 #: Each migration is one SQL script, applied in one transaction.
 MIGRATIONS: list[str] = [_V1, _V2]
