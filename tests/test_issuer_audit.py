@@ -106,11 +106,19 @@ def db(db_path: Path) -> Iterator:
     database.conn.close()
 
 
+def attacker(path: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection with the immutability triggers dropped, as an attacker
+    holding the file would have."""
+    conn = sqlite3.connect(path)
+    for table in ("events", "checkpoints"):
+        for action in ("update", "delete"):
+            conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
+    return conn
+
+
 def tamper(path: Path, *statements: str, params: tuple = ()) -> None:
     """What an attacker holding the file does: plain sqlite3, triggers dropped first."""
-    conn = sqlite3.connect(path)
-    conn.execute("DROP TRIGGER IF EXISTS events_no_update")
-    conn.execute("DROP TRIGGER IF EXISTS events_no_delete")
+    conn = attacker(path)
     for statement in statements:
         conn.execute(statement, params if "?" in statement else ())
     conn.commit()
@@ -369,7 +377,7 @@ def test_chain_rebuilt_from_a_row_to_the_end_is_caught_by_the_checkpoint(db_path
 
 
 def test_checkpoint_signature_altered_is_found(db_path: Path) -> None:
-    conn = sqlite3.connect(db_path)
+    conn = attacker(db_path)
     doc = json.loads(conn.execute("SELECT signed FROM checkpoints WHERE seq = 1000").fetchone()[0])
     value = doc["proof"]["proofValue"]
     doc["proof"]["proofValue"] = value[:-3] + ("1" if value[-3] != "1" else "2") + value[-2:]
@@ -385,7 +393,7 @@ def test_checkpoint_signature_altered_is_found(db_path: Path) -> None:
 
 def test_checkpoint_moved_to_a_rewritten_head_does_not_verify(db_path: Path) -> None:
     """Rewriting the checkpoint's head hash (columns and document) breaks its signature."""
-    conn = sqlite3.connect(db_path)
+    conn = attacker(db_path)
     doc = json.loads(conn.execute("SELECT signed FROM checkpoints WHERE seq = 500").fetchone()[0])
     doc["headHash"] = "a" * 64
     conn.execute(
@@ -702,3 +710,12 @@ def test_cli_checkpoint_with_a_wrong_passphrase_or_no_store_exits_2(
     )
     assert result.exit_code == 2
     assert "no key store" in result.output
+
+
+def test_checkpoints_are_immutable_in_the_database(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+        conn.execute("UPDATE checkpoints SET count = 1")
+    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+        conn.execute("DELETE FROM checkpoints")
+    conn.close()
