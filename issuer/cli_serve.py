@@ -1,0 +1,120 @@
+"""``certreg serve``: the HTTP service (public artefacts, admin API, VC API) on uvicorn.
+
+The key store is unlocked once, at start (a wrong passphrase stops it before it listens), and
+every status list is re-signed before it lapses by a background thread (hourly; a list is
+valid for two days). With ``--tls-cert``/``--tls-key`` it speaks HTTPS itself; otherwise put
+it behind a TLS-terminating proxy: did:web and status lists must be fetched over HTTPS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+from pathlib import Path
+
+import click
+import uvicorn
+
+from issuer.cli_common import data_option, passphrase_file_option, plain_errors, read_passphrase
+from issuer.db import connect
+from issuer.http import create_app
+from issuer.service import CertificationBody
+from keys.store import KeyStore
+
+log = logging.getLogger("certreg.serve")
+
+#: How often the background thread looks for lists to re-sign, and how close to their
+#: validUntil a list is re-signed (lists are valid two days; see issuer.statuslists).
+REFRESH_EVERY_SECONDS = 3600
+
+
+def _refresher(body: CertificationBody, lock: threading.RLock, stop: threading.Event) -> None:
+    while True:
+        try:
+            with lock:
+                refreshed = body.status_lists.refresh_due()
+            if refreshed:
+                log.info("re-signed status lists %s", ", ".join(refreshed))
+        except Exception:  # keep trying: a lapsed list is worse than a logged error
+            log.exception("could not re-sign the status lists")
+        if stop.wait(REFRESH_EVERY_SECONDS):
+            return
+
+
+@click.command("serve")
+@data_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM certificate (chain): serve HTTPS.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM private key of --tls-cert.",
+)
+@passphrase_file_option
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+def serve_command(
+    data: Path,
+    host: str,
+    port: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    passphrase_file: Path | None,
+    log_level: str,
+) -> None:
+    """Serve the body over HTTP(S): /.well-known/did.json, /status/..., /contexts/...,
+    /api/... (bearer tokens), the VC API, and the OpenAPI document at /docs."""
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("give both --tls-cert and --tls-key, or neither")
+    passphrase = read_passphrase(passphrase_file)
+    with plain_errors():
+        if not (data / "issuer.db").exists():
+            raise click.ClickException(f"no certification body in {data} (run `certreg init`)")
+        store = KeyStore(data / "keys")
+        body = CertificationBody(
+            connect(data / "issuer.db"), signer_factory=lambda: store.load_signer(passphrase)
+        )
+        body.signer  # noqa: B018 -- unlock now: a wrong passphrase stops us before listening
+    app = create_app(body, passphrase=passphrase, key_store=store)
+    state = app.state.certreg
+    if tls_cert is None:
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = host == "localhost"
+        if not local:
+            click.echo(
+                "warning: serving plain HTTP on a non-loopback address; put a TLS proxy in "
+                "front, or give --tls-cert and --tls-key",
+                err=True,
+            )
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_refresher, args=(body, state.lock, stop), name="status-refresh", daemon=True
+    )
+    thread.start()
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"certreg: serving {body.info['did']} on {scheme}://{host}:{port}", err=True)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
+            log_level=log_level,
+            # uvicorn's access log prints paths and status, never headers: no token leaks.
+            server_header=False,
+        )
+    finally:
+        stop.set()

@@ -1,0 +1,82 @@
+"""``create_app(body)``: the one ASGI application ``certreg serve`` runs.
+
+Routers: :mod:`issuer.http.public` (DID document, status lists, contexts),
+:mod:`issuer.http.admin` (``/api/...``), :mod:`issuer.http.vcapi` (W3C CCG VC API).
+:mod:`issuer.http.errors` guards every request body and maps errors to status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from issuer.http import admin, public, vcapi
+from issuer.http.errors import MAX_BODY_BYTES, RequestGuard, install_handlers
+from issuer.http.state import AppState
+from issuer.service import CertificationBody
+from keys.store import KeyStore, KeyStoreError
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+DESCRIPTION = """\
+certreg's HTTP service for an ISO/IEC 17024 certification body.
+
+* **public**: the body's DID document, its Bitstring Status Lists, the pinned JSON-LD contexts;
+* **admin** (`/api/...`, `Authorization: Bearer <token>`): the certification lifecycle. Officers
+  prepare (schemes, persons, assessments), decision-makers decide (the decision-maker is always
+  the token's staff member), admins manage staff, tokens and keys;
+* **VC API** (W3C CCG): issue, verify, presentations, status.
+
+Request bodies are JSON objects of at most 1 MiB, nested at most 64 deep.
+"""
+
+
+def _data_dir(body: CertificationBody) -> Path | None:
+    row = body.db.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]).parent if row and row[2] else None
+
+
+def create_app(
+    body: CertificationBody,
+    *,
+    passphrase: str | None = None,
+    key_store: KeyStore | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    unsafe_allow_http_hosts: Collection[str] = (),
+) -> FastAPI:
+    """The HTTP service of ``body``.
+
+    ``key_store`` defaults to ``keys/`` beside issuer.db; it serves the did:web document and
+    rotates keys. ``passphrase`` is needed for ``POST /api/keys/rotate`` only (signing uses
+    the body's own signer). ``unsafe_allow_http_hosts`` lets ``/credentials/verify`` fetch
+    other issuers' DID documents and lists over plain HTTP from those hosts: tests only.
+    """
+    if key_store is None:
+        folder = _data_dir(body)
+        if folder is not None:
+            try:
+                key_store = KeyStore(folder / "keys")
+            except KeyStoreError:
+                key_store = None
+    app = FastAPI(
+        title="certreg",
+        summary="Signed ISO/IEC 17024 certificates as W3C Verifiable Credentials",
+        description=DESCRIPTION,
+        version="0.1.0",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.certreg = AppState(
+        body=body,
+        key_store=key_store,
+        passphrase=passphrase,
+        unsafe_allow_http_hosts=tuple(unsafe_allow_http_hosts),
+    )
+    install_handlers(app)
+    app.include_router(public.router)
+    app.include_router(admin.router)
+    app.include_router(vcapi.router)
+    app.add_middleware(RequestGuard, max_bytes=max_body_bytes)
+    return app

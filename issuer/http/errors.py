@@ -1,0 +1,145 @@
+"""Malformed input never reaches a handler, and no error ever answers with a traceback.
+
+:class:`RequestGuard` (pure ASGI, so it sees every route, mounted apps included) reads each
+request body once, before routing, and refuses:
+
+- more than :data:`MAX_BODY_BYTES` (declared or actually sent): 413;
+- a body whose media type is not JSON (``application/json`` or ``application/*+json``): 415;
+- a body that is not a JSON object within the verifier's limits (valid UTF-8, no duplicate
+  keys, no NaN/Infinity, nesting at most 64 deep): 400, with the reason.
+
+Deep nesting has to be stopped here: Python's JSON decoder would raise RecursionError on it,
+which FastAPI's own parser does not expect. The checked bytes are then replayed to the app.
+
+The exception handlers map the lifecycle's errors to their HTTP status, strip the echoed input
+from validation errors (a request can carry private data, and a huge one would be echoed in
+full), and turn anything unexpected into a logged 500 with a generic message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from issuer.service import LifecycleError
+from verifier.verify import InputError, load_document
+
+__all__ = ["MAX_BODY_BYTES", "RequestGuard", "install_handlers"]
+
+MAX_BODY_BYTES = 1024 * 1024
+log = logging.getLogger("certreg.http")
+
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _json_media_type(content_type: str) -> bool:
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    if not (
+        media == "application/json"
+        or (media.startswith("application/") and media.endswith("+json"))
+    ):
+        return False
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            return False
+    return True
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, *, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes")
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes")
+                return
+        if body:
+            content_type = headers.get("content-type", "")
+            if not _json_media_type(content_type):
+                await _refuse(
+                    send,
+                    415,
+                    f"the request body must be JSON (Content-Type: application/json), "
+                    f"not {content_type[:100]!r}",
+                )
+                return
+            try:
+                load_document(bytes(body), "the request body")
+            except InputError as exc:
+                await _refuse(send, 400, str(exc))
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    response = JSONResponse({"detail": detail}, status_code=status)
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:  # pragma: no cover - a response never reads the request
+    return {"type": "http.disconnect"}
+
+
+def _clean(error: dict[str, Any]) -> dict[str, Any]:
+    # Keep where and what; drop the echoed input and internals.
+    out = {
+        "loc": list(error.get("loc", ())),
+        "msg": str(error.get("msg", "")),
+        "type": error.get("type"),
+    }
+    return out
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LifecycleError)
+    async def lifecycle_error(request: Request, exc: LifecycleError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [_clean(e) for e in exc.errors()]}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback for the operator; the client learns nothing of the inside.
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            {"detail": "internal error: the request could not be completed (it has been logged)"},
+            status_code=500,
+        )

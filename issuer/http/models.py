@@ -1,0 +1,410 @@
+"""Request and response models: they generate the OpenAPI document at ``/docs``.
+
+Every request model forbids unknown fields. Besides catching typos, that is what makes the
+decision-maker binding visible: a request that tries to say who decided (``decided_by``) is
+refused with 422, because the decision-maker is always the authenticated staff member.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-03-02"])]
+Role = Literal["officer", "decision_maker", "admin"]
+Cryptosuite = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"]
+Purpose = Literal["revocation", "suspension"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    detail: str = Field(description="What is wrong, in plain words.")
+
+
+# --- reference data (officer) -------------------------------------------------------------
+
+
+class ScopeItemIn(Strict):
+    code: Id
+    label: Name
+    level: Name | None = None
+
+
+class SchemeIn(Strict):
+    id: Id = Field(description="Short stable slug: lower-case letters, digits and '-'.")
+    code: Id = Field(description="Human code printed on certificates, e.g. CWI.")
+    name: Name
+    description: Text
+    normative_reference: Name = Field(examples=["ISO 9712:2021"])
+    normative_reference_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    validity_months: int = Field(gt=0, le=1200)
+    max_suspension_days: int = Field(gt=0, le=36_500)
+    publication_policy: Literal["directory", "number_lookup", "on_request"]
+    scope: list[ScopeItemIn] = Field(min_length=1, max_length=1000)
+    prerequisites: Text = ""
+    process: Text = ""
+    appeals: Text = ""
+    recertification_rules: Text = ""
+    accredited: bool = False
+
+
+class SchemeVersionIn(Strict):
+    """Fields to change; the rest is copied from the latest version."""
+
+    name: Name | None = None
+    description: Text | None = None
+    prerequisites: Text | None = None
+    process: Text | None = None
+    appeals: Text | None = None
+    normative_reference: Name | None = None
+    normative_reference_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    validity_months: int | None = Field(default=None, gt=0, le=1200)
+    recertification_rules: Text | None = None
+    recertification_window_months: int | None = Field(default=None, ge=0, le=120)
+    max_suspension_days: int | None = Field(default=None, gt=0, le=36_500)
+    publication_policy: Literal["directory", "number_lookup", "on_request"] | None = None
+
+
+class SchemeOut(BaseModel):
+    scheme_id: str
+    version: int
+
+
+class PersonIn(Strict):
+    full_name: Name
+    email: Name | None = None
+    birth_date: Day | None = None
+    address: Text | None = None
+    national_id: Name | None = None
+    country: Name | None = None
+    consent_publish: bool = Field(
+        default=False, description="The holder agreed to be listed by name in the register."
+    )
+    external_id: Id | None = None
+    notes: Text | None = None
+
+
+class Created(BaseModel):
+    id: str
+
+
+class AssessmentIn(Strict):
+    person_id: Id
+    scheme_id: Id
+    result: Literal["pass", "fail", "absent"]
+    assessed_on: Day
+    examiners: list[Id] = Field(default=[], max_length=100, description="Staff ids.")
+    trainers: list[Id] = Field(default=[], max_length=100, description="Staff ids.")
+    scope_codes: list[Id] = Field(default=[], max_length=1000)
+    kind: Name = "examination"
+    score: float | None = Field(default=None, allow_inf_nan=False)
+    notes: Text | None = None
+
+
+class TrainingIn(Strict):
+    person_id: Id
+    trainer_id: Id = Field(description="The staff member who trained the candidate.")
+
+
+class Recorded(BaseModel):
+    recorded: bool = True
+
+
+# --- staff, tokens, keys (admin) ------------------------------------------------------------
+
+
+class StaffIn(Strict):
+    name: Name
+    roles: list[Role] = Field(min_length=1, max_length=3)
+    email: Name | None = None
+
+
+class StaffOut(BaseModel):
+    id: str
+    name: str
+    email: str | None
+    roles: list[str]
+    active: bool
+    created_at: str
+
+
+class TokenIn(Strict):
+    staff_id: Id
+    name: Name = Field(description="What the token is for, e.g. 'assessment import script'.")
+    roles: list[Role] | None = Field(
+        default=None, description="A subset of the staff member's roles (default: all of them)."
+    )
+    lifetime_days: int = Field(default=90, ge=1, le=366)
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    staff_id: str
+    roles: list[str]
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+class TokenCreated(BaseModel):
+    token: TokenOut
+    secret: str = Field(
+        description="The bearer secret. Shown this once; certreg stores only its SHA-256."
+    )
+
+
+class RotateIn(Strict):
+    compromised_at: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        default=None,
+        description="If the current key leaked: since when (date-time with time zone). "
+        "Its signatures from then on are refused by verifiers.",
+    )
+
+
+class RotateOut(BaseModel):
+    key_id: str
+    did: str
+    republished_lists: list[str]
+
+
+# --- decisions (decision-maker) -------------------------------------------------------------
+
+
+class ScopeGrantIn(Strict):
+    code: Id
+    conditions: Text | None = Field(default=None, description="Conditions or limitations.")
+
+
+class GrantIn(Strict):
+    person_id: Id
+    scheme_id: Id
+    scope: list[ScopeGrantIn] = Field(min_length=1, max_length=1000)
+    evidence: Text = Field(description="E.g. the examination record.")
+    reason: Text = ""
+    effective_date: Day | None = None
+    external_id: Id | None = Field(
+        default=None, description="Idempotency key: granting twice with it issues once."
+    )
+    appeal_of: Id | None = None
+
+
+class SuspendIn(Strict):
+    reason: Text
+    until: Day = Field(description="Deadline, no later than the scheme's maximum suspension.")
+    evidence: Text = ""
+    effective_date: Day | None = None
+    appeal_of: Id | None = None
+
+
+class ReinstateIn(Strict):
+    reason: Text
+    evidence: Text = ""
+    appeal_of: Id | None = None
+
+
+class WithdrawIn(ReinstateIn):
+    pass
+
+
+class ReduceScopeIn(Strict):
+    remove: list[Id] = Field(min_length=1, max_length=1000)
+    reason: Text
+    evidence: Text = ""
+    appeal_of: Id | None = None
+
+
+class ExtendScopeIn(Strict):
+    add: list[ScopeGrantIn] = Field(min_length=1, max_length=1000)
+    evidence: Text
+    reason: Text = ""
+    appeal_of: Id | None = None
+
+
+class RecertifyIn(Strict):
+    evidence: Text
+    reason: Text = ""
+    appeal_of: Id | None = None
+
+
+class CorrectIn(Strict):
+    reason: Text
+    holder_name: Name | None = None
+    conditions: dict[Id, Text | None] | None = None
+    appeal_of: Id | None = None
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+class ScopeOut(BaseModel):
+    code: str
+    label: str
+    conditions: str | None
+    status: str
+    since: str
+
+
+class CertificationOut(BaseModel):
+    id: str
+    number: str
+    person_id: str
+    holder_name: str
+    scheme_id: str
+    scheme_version: int
+    status: str
+    status_since: str
+    cycle: int
+    valid_from: str
+    valid_until: str
+    suspended_until: str | None
+    scope: list[ScopeOut]
+    credential: dict[str, Any] | None = Field(description="The current signed credential.")
+
+
+class DecisionOut(BaseModel):
+    id: str
+    type: str
+    decided_by: str | None
+    decided_at: str
+    effective_date: str
+    reason: str
+    evidence: str
+    details: dict[str, Any]
+    appeal_of: str | None
+
+
+class CredentialRowOut(BaseModel):
+    id: str
+    revision: int
+    state: str
+    cryptosuite: str
+    issued_at: str
+    state_changed_at: str
+
+
+class CertificationDetail(BaseModel):
+    certification: CertificationOut
+    history: list[DecisionOut]
+    credentials: list[CredentialRowOut]
+
+
+class DueOut(BaseModel):
+    number: str
+    due: str
+    since: str
+
+
+class ExpiredOut(BaseModel):
+    expired: list[str]
+
+
+# --- W3C CCG VC API ----------------------------------------------------------------------
+
+
+class StatusRequest(Strict):
+    type: Literal["BitstringStatusListEntry"]
+    statusPurpose: Purpose = "revocation"
+
+
+class IssueOptions(Strict):
+    cryptosuite: Cryptosuite | None = Field(
+        default=None, description="Default: the body's cryptosuite (eddsa-rdfc-2022)."
+    )
+    credentialStatus: list[StatusRequest] | StatusRequest | None = Field(
+        default=None,
+        description="Status entries to allocate (none by default). One per purpose.",
+    )
+    credentialId: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description="The credential's id, if it has none (default: urn:uuid)."
+    )
+
+
+class IssueRequest(Strict):
+    credential: dict[str, Any] = Field(
+        description="An unsigned VC 1.1 or 2.0 credential. issuer: this body's DID, or absent."
+    )
+    options: IssueOptions = Field(default_factory=IssueOptions)
+
+
+class IssueResponse(BaseModel):
+    verifiableCredential: dict[str, Any]
+
+
+class VerifyOptions(BaseModel):
+    # VC API clients send options certreg does not act on (e.g. ``checks``); they are accepted
+    # and named in ``warnings`` rather than refused, so that standard clients work.
+    model_config = ConfigDict(extra="allow")
+    challenge: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    domain: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class VerifyCredentialRequest(Strict):
+    verifiableCredential: dict[str, Any]
+    options: VerifyOptions = Field(default_factory=VerifyOptions)
+
+
+class VerifyPresentationRequest(Strict):
+    verifiablePresentation: dict[str, Any]
+    options: VerifyOptions = Field(default_factory=VerifyOptions)
+
+
+class ProblemDetail(BaseModel):
+    type: str
+    title: str
+    detail: str
+
+
+class CheckOut(BaseModel):
+    name: str
+    ok: bool
+    reason: str
+    verdict: str | None = None
+    skipped: bool = False
+
+
+class VerificationResponse(BaseModel):
+    verified: bool = Field(description="True only when certreg's verdict is VALID.")
+    checks: list[str] = Field(description="The checks performed (VC API).")
+    warnings: list[ProblemDetail]
+    errors: list[ProblemDetail]
+    verdict: str = Field(description="certreg's verdict: VALID, SUSPENDED, WITHDRAWN, ...")
+    summary: str = Field(description="One plain sentence.")
+    issuer: str | None = None
+    details: list[CheckOut] = Field(description="certreg's checks, each with its reason.")
+
+
+class PresentationResponse(VerificationResponse):
+    holder: str | None = None
+    credentialResults: list[VerificationResponse] = []
+
+
+class StatusUpdate(Strict):
+    type: Literal["BitstringStatusListEntry"]
+    status: bool = Field(description="True sets the bit (revoked / suspended), false clears it.")
+    statusPurpose: Purpose
+
+
+class StatusUpdateRequest(Strict):
+    credentialId: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    credentialStatus: list[StatusUpdate] = Field(min_length=1, max_length=2)
+
+
+class StatusEntryOut(BaseModel):
+    statusPurpose: str
+    status: bool
+    statusListCredential: str
+    statusListIndex: str
+
+
+class StatusUpdateResponse(BaseModel):
+    credentialId: str
+    credentialStatus: list[StatusEntryOut]

@@ -1,0 +1,400 @@
+"""The W3C CCG VC API: issue, verify, update status.
+
+- ``POST /credentials/issue`` (officer or admin) signs *any* well-formed VC 1.1 or 2.0
+  credential whose issuer is this body (or absent: then it is set), not only certificates.
+  Such a credential is stored in issuer.db (``credentials``, no certification) so that its
+  status can be changed later, and its status indices come from the body's own lists.
+- ``POST /credentials/verify`` and ``/presentations/verify`` are public. This body's own
+  DID document and status lists are read locally (fresh: a status change shows at once);
+  other issuers' are fetched over HTTPS within the verifier's limits. Any issuer is accepted
+  and named: whether to trust it is the caller's judgement, and a warning says so.
+  Answers 200 when verified, 400 with the same result body otherwise (what the VC API test
+  suites expect).
+- ``POST /credentials/status`` (officer or admin) sets or clears a status bit of a credential
+  issued through ``/credentials/issue``. A certificate's status is refused here: changing it
+  is a decision by a decision-maker (``/api/certifications/{number}/suspend`` etc.), recorded
+  as such; a status bit flipped outside the lifecycle would make the register and the
+  status list disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from issuer import audit
+from issuer.db import transaction
+from issuer.http import models as m
+from issuer.http.auth import ADMIN, OFFICER, require
+from issuer.http.state import state_of
+from issuer.service import Conflict, Invalid, NotFound
+from issuer.tokens import Principal
+from verifier.dataintegrity import ProofError, add_proof
+from verifier.dates import format_datetime, parse_datetime
+
+router = APIRouter(tags=["VC API"])
+
+Issuer = Annotated[Principal, Depends(require(OFFICER | ADMIN))]
+
+V2 = "https://www.w3.org/ns/credentials/v2"
+V1 = "https://www.w3.org/2018/credentials/v1"
+#: VC 1.1 documents need these for a Data Integrity proof and Bitstring status entries.
+DI_CONTEXT = "https://w3id.org/security/data-integrity/v2"
+STATUS_CONTEXT = "https://www.w3.org/ns/credentials/status/v1"
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": m.Problem, "description": "The credential is not well-formed."},
+    401: {"model": m.Problem},
+    403: {"model": m.Problem},
+    409: {"model": m.Problem},
+    422: {"model": m.Problem, "description": "Invalid options, or the signer refused."},
+}
+
+
+def _bad(reason: str) -> HTTPException:
+    return HTTPException(400, reason)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _check_unsigned(credential: dict[str, Any]) -> int:
+    """400 with the first problem of an unsigned credential; returns its VC version."""
+    ctx = credential.get("@context")
+    contexts = _as_list(ctx) if ctx is not None else []
+    if not contexts or not all(isinstance(c, str | dict) for c in contexts):
+        raise _bad("@context must be a URL or a list of URLs and objects")
+    if contexts[0] == V2:
+        version = 2
+    elif contexts[0] == V1:
+        version = 1
+    else:
+        raise _bad(f"the first @context must be {V2} (VC 2.0) or {V1} (VC 1.1)")
+    types = credential.get("type")
+    if not (
+        isinstance(types, str)
+        or (isinstance(types, list) and types and all(isinstance(t, str) for t in types))
+    ):
+        raise _bad("type must be a string or a list of strings")
+    if "VerifiableCredential" not in _as_list(types):
+        raise _bad("type must include VerifiableCredential")
+    subject = credential.get("credentialSubject")
+    subjects = _as_list(subject) if subject is not None else []
+    if not subjects or not all(isinstance(s, dict) for s in subjects):
+        raise _bad("credentialSubject must be an object (or a list of objects)")
+    if "proof" in credential:
+        raise _bad("the credential already has a proof: send it unsigned")
+    if "credentialStatus" in credential:
+        raise _bad(
+            "credentialStatus is allocated by the issuer: ask for it with "
+            'options.credentialStatus [{"type": "BitstringStatusListEntry", '
+            '"statusPurpose": "revocation"}]'
+        )
+    if "id" in credential and not (
+        isinstance(credential["id"], str) and _URL.fullmatch(credential["id"])
+    ):
+        raise _bad("id must be a URL (e.g. urn:uuid:...)")
+    dates, foreign = (
+        (("validFrom", "validUntil"), ("issuanceDate", "expirationDate"))
+        if version == 2
+        else (("issuanceDate", "expirationDate"), ("validFrom", "validUntil"))
+    )
+    for name in foreign:
+        if name in credential:
+            raise _bad(
+                f"{name} does not belong in a VC {'2.0' if version == 2 else '1.1'} credential"
+            )
+    for name in dates:
+        if name in credential:
+            try:
+                parse_datetime(credential[name])
+            except ValueError:
+                raise _bad(
+                    f"{name} must be a date-time with a time zone, e.g. 2026-01-15T00:00:00Z"
+                ) from None
+    return version
+
+
+def _set_issuer(credential: dict[str, Any], did: str) -> None:
+    issuer = credential.get("issuer")
+    if issuer is None:
+        credential["issuer"] = did
+        return
+    given = issuer.get("id") if isinstance(issuer, dict) else issuer
+    if not isinstance(given, str):
+        raise _bad("issuer must be this body's DID, or an object whose id is this body's DID")
+    if given != did:
+        raise _bad(f"this service issues as {did}, not as {given}")
+
+
+def _add_context(credential: dict[str, Any], url: str) -> None:
+    contexts = _as_list(credential["@context"])
+    if url not in contexts:
+        credential["@context"] = [*contexts, url]
+
+
+@router.post(
+    "/credentials/issue",
+    status_code=201,
+    response_model=m.IssueResponse,
+    responses=_ERRORS,
+    summary="Sign a credential as this body (any VC 1.1 or 2.0 credential)",
+)
+def issue(request: Request, data: m.IssueRequest, who: Issuer) -> JSONResponse:
+    state = state_of(request)
+    body = state.body
+    credential = dict(data.credential)
+    version = _check_unsigned(credential)
+    _set_issuer(credential, state.did)
+    if "id" not in credential:
+        if data.options.credentialId is not None and not _URL.fullmatch(data.options.credentialId):
+            raise Invalid("options.credentialId must be a URL")
+        credential["id"] = data.options.credentialId or f"urn:uuid:{uuid.uuid4()}"
+    elif data.options.credentialId not in (None, credential["id"]):
+        raise Invalid("options.credentialId differs from the credential's id")
+    requested = data.options.credentialStatus
+    purposes = [s.statusPurpose for s in ([] if requested is None else _as_list(requested))]
+    if len(set(purposes)) != len(purposes):
+        raise Invalid("options.credentialStatus asks for the same purpose twice")
+    cryptosuite = data.options.cryptosuite or body.cryptosuite
+    if version == 1:
+        # A VC 1.1 context defines neither DataIntegrityProof nor the Bitstring terms; add the
+        # pinned contexts that do (as Digital Bazaar's issuers do), rather than refuse.
+        if "issuanceDate" not in credential:
+            credential["issuanceDate"] = format_datetime(body.clock())
+        _add_context(credential, DI_CONTEXT)
+        if purposes:
+            _add_context(credential, STATUS_CONTEXT)
+    credential_id = credential["id"]
+    with state.lock:
+        if body.db.execute("SELECT 1 FROM credentials WHERE id = ?", [credential_id]).fetchone():
+            raise Conflict(f"a credential with id {credential_id} was issued already")
+        try:
+            with transaction(body.db):
+                entries = body.status_lists.entries_for(credential_id, purposes) if purposes else []
+                if entries:
+                    credential["credentialStatus"] = entries[0] if len(entries) == 1 else entries
+                signed = add_proof(credential, body.signer, cryptosuite=cryptosuite)
+                by_purpose = {e["statusPurpose"]: e for e in entries}
+                now = format_datetime(body.clock())
+
+                def where(purpose: str) -> tuple[str | None, int | None]:
+                    entry = by_purpose.get(purpose)
+                    if entry is None:
+                        return None, None
+                    url = entry["statusListCredential"]
+                    return url.rsplit("/", 1)[1], int(entry["statusListIndex"])
+
+                (rev_list, rev_idx), (sus_list, sus_idx) = where("revocation"), where("suspension")
+                body.db["credentials"].insert(
+                    {
+                        "id": credential_id,
+                        "certification_id": None,
+                        "revision": 1,
+                        "decision_id": None,
+                        "document": _dumps(signed),
+                        "cryptosuite": cryptosuite,
+                        "state": "current",
+                        "revocation_list": rev_list,
+                        "revocation_index": rev_idx,
+                        "suspension_list": sus_list,
+                        "suspension_index": sus_idx,
+                        "issued_at": now,
+                        "state_changed_at": now,
+                    }
+                )
+                audit.append(
+                    body.db,
+                    "vcapi_credential_issued",
+                    actor=who.staff_id,
+                    subject=credential_id,
+                    payload={"cryptosuite": cryptosuite, "status": purposes},
+                    at=now,
+                )
+        except ProofError as exc:
+            # E.g. a term no context defines: signing it would sign nothing (it would vanish
+            # from the canonical form), so the signer refuses, and so do we, with its reason.
+            raise Invalid(str(exc)) from None
+    return JSONResponse({"verifiableCredential": signed}, status_code=201)
+
+
+def _dumps(document: Any) -> str:
+    return json.dumps(document, ensure_ascii=False)
+
+
+# --- verification -------------------------------------------------------------------------
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "check"
+
+
+def _result_json(result: Any, extra_warnings: list[dict[str, str]]) -> dict[str, Any]:
+    checks: list[str] = []
+    for c in result.checks:
+        if not c.skipped and c.name not in checks:
+            checks.append(c.name)
+    errors = [
+        {"type": f"urn:certreg:check:{_slug(c.name)}", "title": c.name, "detail": c.reason}
+        for c in result.checks
+        if not c.ok
+    ]
+    warnings = [
+        {"type": f"urn:certreg:check:{_slug(c.name)}", "title": c.name, "detail": c.reason}
+        for c in result.checks
+        if c.skipped
+    ] + extra_warnings
+    return {
+        "verified": result.verdict.value == "VALID",
+        "checks": checks,
+        "warnings": warnings,
+        "errors": errors,
+        "verdict": result.verdict.value,
+        "summary": result.summary,
+        "details": [c.to_json() for c in result.checks],
+    }
+
+
+_TRUST_WARNING = {
+    "type": "urn:certreg:warning:issuer-trust",
+    "title": "issuer trust",
+    "detail": "any issuer whose signature verifies is accepted here; the result names the "
+    "issuer's DID: whether to trust it is yours to judge",
+}
+
+
+def _option_warnings(options: m.VerifyOptions, ignored: tuple[str, ...] = ()) -> list[dict]:
+    names = sorted(set(options.model_extra or {}) | {n for n in ignored if getattr(options, n)})
+    return [
+        {
+            "type": "urn:certreg:warning:option-ignored",
+            "title": "option ignored",
+            "detail": f"the option {name!r} is not supported here and was ignored "
+            "(certreg always performs every check)",
+        }
+        for name in names
+    ]
+
+
+@router.post(
+    "/credentials/verify",
+    response_model=m.VerificationResponse,
+    responses={400: {"model": m.VerificationResponse, "description": "Not verified."}},
+    summary="Verify a credential: proof, validity period, status",
+)
+def verify_credential(request: Request, data: m.VerifyCredentialRequest) -> JSONResponse:
+    state = state_of(request)
+    result = state.verifier.verify_credential(data.verifiableCredential)
+    out = _result_json(
+        result, [_TRUST_WARNING, *_option_warnings(data.options, ("challenge", "domain"))]
+    )
+    out["issuer"] = result.issuer
+    return JSONResponse(out, status_code=200 if out["verified"] else 400)
+
+
+@router.post(
+    "/presentations/verify",
+    response_model=m.PresentationResponse,
+    responses={400: {"model": m.PresentationResponse, "description": "Not verified."}},
+    summary="Verify a presentation (holder's proof, challenge, domain) and its credentials",
+)
+def verify_presentation(request: Request, data: m.VerifyPresentationRequest) -> JSONResponse:
+    state = state_of(request)
+    result = state.verifier.verify_presentation(
+        data.verifiablePresentation, challenge=data.options.challenge, domain=data.options.domain
+    )
+    out = _result_json(result, [_TRUST_WARNING, *_option_warnings(data.options)])
+    out["holder"] = result.holder
+    out["credentialResults"] = [
+        {**_result_json(r, []), "issuer": r.issuer} for r in result.credentials
+    ]
+    return JSONResponse(out, status_code=200 if out["verified"] else 400)
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+@router.post(
+    "/credentials/status",
+    responses=_ERRORS | {404: {"model": m.Problem}},
+    summary="Set or clear a status bit of a credential issued through /credentials/issue",
+)
+def update_status(
+    request: Request, data: m.StatusUpdateRequest, who: Issuer
+) -> m.StatusUpdateResponse:
+    state = state_of(request)
+    body = state.body
+    purposes = [s.statusPurpose for s in data.credentialStatus]
+    if len(set(purposes)) != len(purposes):
+        raise Invalid("credentialStatus names the same purpose twice")
+    with state.lock:
+        rows = list(body.db.query("SELECT * FROM credentials WHERE id = ?", [data.credentialId]))
+        if not rows:
+            raise NotFound(f"no credential {data.credentialId!r} was issued by this body")
+        row = rows[0]
+        if row["certification_id"] is not None:
+            number = body.db.execute(
+                "SELECT number FROM certifications WHERE id = ?", [row["certification_id"]]
+            ).fetchone()[0]
+            raise Conflict(
+                f"this credential is certificate {number}: its status changes only by a "
+                f"decision (POST /api/certifications/{number}/suspend, /reinstate, /withdraw)"
+            )
+        out = []
+        with transaction(body.db):
+            changed: set[str] = set()
+            revoked = False
+            for item in data.credentialStatus:
+                list_id = row[f"{item.statusPurpose}_list"]
+                index = row[f"{item.statusPurpose}_index"]
+                if list_id is None:
+                    raise Invalid(
+                        f"the credential was issued without a {item.statusPurpose} status entry"
+                    )
+                value = int(item.status)
+                (current,) = body.db.execute(
+                    "SELECT value FROM status_entries WHERE list_id = ? AND idx = ?",
+                    [list_id, index],
+                ).fetchone()
+                if current != value:
+                    try:
+                        body.status_lists.set(list_id, index, value)
+                    except ValueError as exc:  # e.g. undoing a revocation
+                        raise Conflict(str(exc)) from None
+                    changed.add(list_id)
+                    if item.statusPurpose == "revocation" and value:
+                        revoked = True
+                out.append(
+                    m.StatusEntryOut(
+                        statusPurpose=item.statusPurpose,
+                        status=item.status,
+                        statusListCredential=body.status_lists.url(list_id),
+                        statusListIndex=str(index),
+                    )
+                )
+            # Re-published in the same transaction: the served list and issuer.db agree.
+            for list_id in sorted(changed):
+                body.status_lists.publish(list_id)
+            now = format_datetime(body.clock())
+            if revoked:
+                body.db.execute(
+                    "UPDATE credentials SET state = 'revoked', state_changed_at = ? WHERE id = ?",
+                    [now, data.credentialId],
+                )
+            if changed:
+                audit.append(
+                    body.db,
+                    "vcapi_status_changed",
+                    actor=who.staff_id,
+                    subject=data.credentialId,
+                    payload={s.statusPurpose: s.status for s in data.credentialStatus},
+                    at=now,
+                )
+    return m.StatusUpdateResponse(credentialId=data.credentialId, credentialStatus=out)

@@ -1,0 +1,220 @@
+"""The W3C CCG VC API: issue (any VC 1.1/2.0 credential), verify, presentations, status."""
+
+from __future__ import annotations
+
+import pytest
+from test_http_support import V2, Env, make_env, plain_credential
+
+from keys.did import did_key_verification_method
+from keys.keypair import KeyPair
+from verifier.dataintegrity import add_proof
+
+STATUS = [
+    {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},
+    {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"},
+]
+
+
+@pytest.fixture
+def env(tmp_path) -> Env:
+    return make_env(tmp_path)
+
+
+@pytest.fixture
+def web_env(tmp_path) -> Env:
+    return make_env(tmp_path, did_method="web")
+
+
+def issue(env, credential, who="officer", **options):
+    return env.post("/credentials/issue", who, {"credential": credential, "options": options})
+
+
+def verify(env, vc):
+    return env.post("/credentials/verify", None, {"verifiableCredential": vc})
+
+
+def set_status(env, credential_id, purpose, value, who="officer"):
+    return env.post(
+        "/credentials/status",
+        who,
+        {
+            "credentialId": credential_id,
+            "credentialStatus": [
+                {"type": "BitstringStatusListEntry", "status": value, "statusPurpose": purpose}
+            ],
+        },
+    )
+
+
+@pytest.mark.parametrize("cryptosuite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
+def test_plain_vc2_issue_verify_suspend_revoke(env, cryptosuite):
+    r = issue(env, plain_credential(), cryptosuite=cryptosuite, credentialStatus=STATUS)
+    assert r.status_code == 201, r.text
+    vc = r.json()["verifiableCredential"]
+    did = env.body.info["did"]
+    assert vc["issuer"] == did and vc["proof"]["cryptosuite"] == cryptosuite
+    assert {e["statusPurpose"] for e in vc["credentialStatus"]} == {"revocation", "suspension"}
+    row = env.body.db.execute(
+        "SELECT certification_id, state FROM credentials WHERE id = ?", [vc["id"]]
+    ).fetchone()
+    assert row == (None, "current")
+
+    r = verify(env, vc)
+    assert r.status_code == 200 and r.json()["verified"] is True, r.json()
+    assert r.json()["verdict"] == "VALID" and "signature" in r.json()["checks"]
+
+    assert set_status(env, vc["id"], "suspension", True).status_code == 200
+    r = verify(env, vc)
+    assert r.status_code == 400 and r.json()["verdict"] == "SUSPENDED"
+    assert any(e["title"] == "status (suspension)" for e in r.json()["errors"])
+    assert set_status(env, vc["id"], "suspension", False).status_code == 200
+    assert verify(env, vc).json()["verdict"] == "VALID"
+
+    assert set_status(env, vc["id"], "revocation", True).status_code == 200
+    assert verify(env, vc).json()["verdict"] == "WITHDRAWN"
+    r = set_status(env, vc["id"], "revocation", False)
+    assert r.status_code == 409 and "cannot be undone" in r.json()["detail"]
+    state = env.body.db.execute("SELECT state FROM credentials WHERE id = ?", [vc["id"]])
+    assert state.fetchone() == ("revoked",)
+
+
+def test_issuer_object_kept_and_other_issuers_refused(env):
+    did = env.body.info["did"]
+    r = issue(env, plain_credential(issuer={"id": did, "name": "Example CB"}))
+    assert (
+        r.status_code == 201 and r.json()["verifiableCredential"]["issuer"]["name"] == "Example CB"
+    )
+    r = issue(env, plain_credential(issuer="did:example:someone-else"))
+    assert r.status_code == 400 and "issues as" in r.json()["detail"]
+
+
+def test_vc11_credential(env):
+    credential = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": "did:example:123"},
+    }
+    r = issue(env, credential, credentialStatus={"type": "BitstringStatusListEntry"})
+    assert r.status_code == 201, r.text
+    vc = r.json()["verifiableCredential"]
+    assert "issuanceDate" in vc and vc["credentialStatus"]["statusPurpose"] == "revocation"
+    assert verify(env, vc).json()["verdict"] == "VALID"
+
+
+def test_undefined_terms_are_refused_with_the_signers_reason(env):
+    credential = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": "did:example:1", "favouriteColour": "green"},
+    }
+    r = issue(env, credential, credentialStatus=STATUS[:1])
+    assert r.status_code == 422 and "favouriteColour" in r.json()["detail"]
+    # Nothing was stored, and the status index it would have used was never taken.
+    assert env.body.db.execute(
+        "SELECT COUNT(*) FROM credentials WHERE certification_id IS NULL"
+    ).fetchone() == (0,)
+    assert env.body.db.execute("SELECT COUNT(*) FROM status_entries").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("credential", "options", "status"),
+    [
+        ({"type": ["VerifiableCredential"], "credentialSubject": {}}, {}, 400),
+        ({"@context": ["https://example.com/ctx"], "type": ["VerifiableCredential"],
+          "credentialSubject": {}}, {}, 400),
+        ({"@context": [V2], "type": ["Thing"], "credentialSubject": {}}, {}, 400),
+        ({"@context": [V2], "type": ["VerifiableCredential"]}, {}, 400),
+        ({"@context": [V2], "type": ["VerifiableCredential"], "credentialSubject": {},
+          "proof": {}}, {}, 400),
+        ({"@context": [V2], "type": ["VerifiableCredential"], "credentialSubject": {},
+          "validFrom": "yesterday"}, {}, 400),
+        ({"@context": [V2], "type": ["VerifiableCredential"], "credentialSubject": {},
+          "issuanceDate": "2026-01-01T00:00:00Z"}, {}, 400),
+        ({"@context": [V2], "type": ["VerifiableCredential"], "credentialSubject": {},
+          "credentialStatus": {"type": "BitstringStatusListEntry"}}, {}, 400),
+        (plain_credential(), {"cryptosuite": "ed25519-2020"}, 422),
+        (plain_credential(), {"credentialStatus": [{"type": "StatusList2021Entry"}]}, 422),
+        (plain_credential(), {"credentialStatus": [STATUS[0], STATUS[0]]}, 422),
+        (plain_credential(), {"frobnicate": True}, 422),
+    ],
+)  # fmt: skip
+def test_bad_issue_requests(env, credential, options, status):
+    r = issue(env, credential, **options)
+    assert r.status_code == status, r.text
+    assert r.json()["detail"]
+
+
+def test_duplicate_credential_id(env):
+    first = issue(env, plain_credential(id="urn:uuid:11111111-2222-3333-4444-555555555555"))
+    assert first.status_code == 201
+    again = issue(env, plain_credential(id="urn:uuid:11111111-2222-3333-4444-555555555555"))
+    assert again.status_code == 409
+
+
+def test_our_certificate_verifies_and_its_status_is_not_changed_through_the_vc_api(env):
+    cert = env.grant()
+    vc = cert["credential"]
+    r = verify(env, vc)
+    assert r.json()["verified"] is True and cert["number"] in r.json()["summary"]
+    r = set_status(env, vc["id"], "suspension", True)
+    assert r.status_code == 409 and "decision" in r.json()["detail"]
+    env.post(f"/api/certifications/{cert['number']}/withdraw", "decider", {"reason": "misconduct"})
+    r = verify(env, vc)
+    assert r.status_code == 400 and r.json()["verdict"] == "WITHDRAWN"
+
+
+def test_status_of_unknown_or_entryless_credentials(env):
+    assert set_status(env, "urn:uuid:nope", "revocation", True).status_code == 404
+    vc = issue(env, plain_credential()).json()["verifiableCredential"]
+    r = set_status(env, vc["id"], "suspension", True)
+    assert r.status_code == 422 and "without a suspension" in r.json()["detail"]
+
+
+def test_tampered_and_foreign_credentials_do_not_verify(env):
+    vc = issue(env, plain_credential()).json()["verifiableCredential"]
+    vc["credentialSubject"]["name"] = "Doctor of Everything"
+    r = verify(env, vc)
+    assert r.status_code == 400 and r.json()["verified"] is False and r.json()["errors"]
+    r = verify(env, plain_credential(issuer="did:example:x"))
+    assert r.status_code == 400 and r.json()["verdict"] == "INVALID"
+
+
+def test_presentation_verify_with_challenge_and_domain(env):
+    vc = issue(env, plain_credential(), credentialStatus=STATUS).json()["verifiableCredential"]
+    holder = KeyPair.generate()
+    holder = holder.with_verification_method(did_key_verification_method(holder.public_multibase))
+    vp = {
+        "@context": [V2],
+        "type": ["VerifiablePresentation"],
+        "holder": holder.verification_method.split("#")[0],
+        "verifiableCredential": [vc],
+    }
+    signed = add_proof(
+        vp, holder, proof_purpose="authentication", challenge="c-123", domain="verifier.example"
+    )
+    body = {
+        "verifiablePresentation": signed,
+        "options": {"challenge": "c-123", "domain": "verifier.example"},
+    }
+    r = env.post("/presentations/verify", None, body)
+    assert r.status_code == 200 and r.json()["verified"] is True, r.json()
+    assert len(r.json()["credentialResults"]) == 1
+    body["options"]["challenge"] = "another"
+    r = env.post("/presentations/verify", None, body)
+    assert r.status_code == 400 and r.json()["verified"] is False
+
+
+def test_verify_warns_about_ignored_options(env):
+    vc = issue(env, plain_credential()).json()["verifiableCredential"]
+    r = env.post(
+        "/credentials/verify", None, {"verifiableCredential": vc, "options": {"checks": ["proof"]}}
+    )
+    assert r.status_code == 200
+    assert any("checks" in w["detail"] for w in r.json()["warnings"])
+
+
+def test_did_web_body_issue_and_verify(web_env):
+    r = issue(web_env, plain_credential(), credentialStatus=STATUS)
+    vc = r.json()["verifiableCredential"]
+    assert vc["issuer"] == "did:web:cb.example"
+    assert verify(web_env, vc).json()["verdict"] == "VALID"
