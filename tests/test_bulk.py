@@ -473,3 +473,32 @@ def test_a_bulk_run_and_another_writer_both_succeed(tmp_path):
     assert audit.verify(body.db).ok
     suspensions = body.db.execute("SELECT COUNT(*) FROM decisions WHERE type = 'suspend'")
     assert suspensions.fetchone()[0] == decisions // 3
+
+
+def test_the_documented_example_file_issues(cb, tmp_path):
+    body, staff = cb
+    text = (ROOT / "docs" / "examples" / "grants.csv").read_text(encoding="utf-8")
+    path = tmp_path / "grants.csv"
+    path.write_text(text.replace("EXAMINER_STAFF_ID", staff["officer"]), encoding="utf-8")
+    report = issue_csv(body, path, decided_by=staff["decider"], workers=0)
+    assert (report.issued, report.errors) == (3, [])
+    zoe = body.certification(body.issued_for("2026-03-cwi-0003"))
+    assert zoe.holder_name == "Zoë Ångström"
+    assert zoe.scope[0]["conditions"] == "limited to plate"
+
+
+def test_two_runs_of_the_same_file_at_once_issue_each_row_once(tmp_path):
+    body, staff = make_body(tmp_path / "cb")
+    rows = 1000
+    header = [*HEADER, "person_external_id"]
+    lines = [[*row(i, staff["officer"]), f"P-{i}"] for i in range(rows)]
+    path = write_csv(tmp_path / "g.csv", lines, header)
+    runs = [
+        cli_process(tmp_path / "cb", path, staff["decider"], "--batch", "50", "--workers", "1")
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    issued = [int(out.split("issued ")[1].split()[0]) for out, _ in outputs]
+    assert sum(issued) == rows
+    check_consistent(body, rows, sample=10)
