@@ -291,6 +291,11 @@ class CertificationBody:
             self._signer = self._signer_factory()
         return self._signer
 
+    def reload_signer(self) -> None:
+        """Forget the loaded key: the next signature loads the key store's current key (after a
+        rotation). The status lists sign through the same lazy signer, so they follow."""
+        self._signer = None
+
     @property
     def status_lists(self) -> StatusListManager:
         if self._lists is None:

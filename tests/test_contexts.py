@@ -75,3 +75,9 @@ def test_the_loader_marks_documents_static_so_pyld_caches_them():
     remote = DEFAULT_LOADER("https://www.w3.org/ns/credentials/v2")
     assert remote["tag"] == "static"
     assert remote["document"]["@context"]["@protected"] is True
+
+
+def test_the_w3c_examples_context_is_pinned_byte_for_byte():
+    # W3C test suites (VC API, Data Integrity) send credentials using it.
+    official = (SHARED_INDEX / "credentials-examples-v2.jsonld").read_bytes()
+    assert context_file_bytes("https://www.w3.org/ns/credentials/examples/v2") == official

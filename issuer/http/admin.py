@@ -346,8 +346,7 @@ def rotate_key(request: Request, who: Admin, data: m.RotateIn | None = None) -> 
         except KeyStoreError as exc:
             raise Invalid(str(exc)) from None
         # The body keeps its decrypted signer; drop it so the next signature uses the new key.
-        # (Asked of the lead: a public CertificationBody.reload_signer().)
-        body._signer = None
+        body.reload_signer()
         ids = [r[0] for r in body.db.execute("SELECT id FROM status_lists ORDER BY id")]
         with transaction(body.db):
             for list_id in ids:
