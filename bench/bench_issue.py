@@ -107,7 +107,7 @@ def main() -> None:
     )
     print(
         f"{'workers':>7} {'certs/s':>9} {'total s':>8} {'read':>6} {'plan':>6} {'reserve':>8}"
-        f" {'sign':>6} {'write':>6} {'sign cpu':>9}   (ms per certificate)"
+        f" {'sign':>6} {'write':>6} {'sign cpu':>9} {'main cpu':>9}   (ms per certificate)"
     )
     for workers in args.workers:
         best: BulkReport | None = None
@@ -121,11 +121,11 @@ def main() -> None:
         print(
             f"{workers:>7} {args.rows / t['total']:>9,.0f} {t['total']:>8.2f} {per['read']:>6.3f}"
             f" {per['plan']:>6.3f} {per['reserve']:>8.3f} {per['sign']:>6.3f}"
-            f" {per['write']:>6.3f} {per['sign_cpu']:>9.3f}"
+            f" {per['write']:>6.3f} {per['sign_cpu']:>9.3f} {per['main_cpu']:>9.3f}"
         )
     print(
         "\nsign = time the main process waited for the workers; sign cpu = the workers' "
-        "signing time, summed"
+        "signing time, summed; main cpu = the main process's CPU time"
     )
 
 

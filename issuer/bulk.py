@@ -108,7 +108,8 @@ class BulkReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
     rows: int = 0
     #: Seconds: read (the CSV), plan, reserve, sign (time the main process waited for the
-    #: workers), write, total; ``sign_cpu`` is the workers' own signing time, summed.
+    #: workers), write, total; ``sign_cpu`` is the workers' own signing time, summed, and
+    #: ``main_cpu`` the main process's CPU time.
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -386,6 +387,8 @@ class _Planner:
             )
         examiners = [e.strip() for e in _text(cells, "examiner", required=True).split(";")]
         examiners = [e for e in examiners if e]
+        if not examiners:
+            raise _RowError("examiner is empty")
         for staff_id in examiners:
             if staff_id not in self.staff:
                 raise _RowError(f"examiner {staff_id!r} is not a staff member")
@@ -400,7 +403,7 @@ class _Planner:
             person_id, registered = persons[person_ext]
         else:
             person_id, registered, new_person = str(uuid.uuid4()), full_name, True
-        if registered != full_name:
+        if " ".join(registered.split()) != full_name:
             raise _RowError(
                 f"person {person_ext!r} is registered as {registered!r}, not {full_name!r}"
             )
@@ -852,7 +855,7 @@ def issue_csv(
         raise Invalid("batch must be at least 1")
     if workers < 0:
         raise Invalid("workers must be 0 or more")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     report = BulkReport()
     timings = dict.fromkeys(("read", "plan", "reserve", "sign", "write", "sign_cpu"), 0.0)
     lines = _read(Path(path))
@@ -958,6 +961,7 @@ def issue_csv(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     timings["total"] = time.perf_counter() - started
+    timings["main_cpu"] = time.process_time() - cpu_started
     report.errors.sort()
     report.timings = timings
     return report
