@@ -341,6 +341,11 @@ def init_command(
             clock=cli_common.clock,
         )
         info = body.info
+    # issuer.db holds private data: owner only (SQLite gives its -wal and -shm files the
+    # database file's mode).
+    data.chmod(0o700)
+    for path in data.glob("issuer.db*"):
+        path.chmod(0o600)
     click.echo(f"Created certification body {info['legal_name']!r} in {data}")
     click.echo(f"It signs as {info['did']}")
     if did_method == "web":

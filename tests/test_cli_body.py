@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
+import sqlite3
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from issuer import audit, cli_common
+from issuer.cli_audit import audit_group
 from issuer.cli_body import (
     assess_command,
     cert_command,
@@ -460,3 +464,73 @@ def test_staff_list_and_short_ids(run, body) -> None:
     }
     assert "Dana Decider" in run("staff list").stdout
     assert "no person" in run(f"person show {body['jane'][:3]}", code=1).output
+
+
+# -- the operator's guide, as written ------------------------------------------------------------
+
+GUIDE = Path(__file__).parent.parent / "docs" / "operator.md"
+
+
+def test_the_guides_scheme_file_is_accepted(run, body, tmp_path: Path) -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "guide.toml"
+    path.write_text(example.replace('id = "cwi"', 'id = "cwi-guide"'), encoding="utf-8")
+    run(f"scheme add --from {path}")
+    shown = as_json(run("scheme show cwi-guide --json"))
+    assert shown["validity_months"] == 36 and shown["max_suspension_days"] == 180
+    assert [s["code"] for s in shown["scope"]] == ["UT2", "VT2"]
+    assert "decision-maker who did not train" in shown["process"]
+
+
+def test_backup_and_restore_as_documented(
+    run, body, data: Path, tmp_path: Path, clock: Clock
+) -> None:
+    """docs/operator.md, "Backup and restore": SQLite's online backup of issuer.db while the
+    body is open (recent changes still in the WAL), a copy of keys/, a restore into a fresh
+    folder that opens, checks, signs, and knows nothing of what came after the backup."""
+    live = sqlite3.connect(data / "issuer.db")  # a running `certreg serve` holds one open
+    live.execute("SELECT COUNT(*) FROM events").fetchone()
+    number = as_json(grant(run, body, "--json"))["number"]
+    assert (data / "issuer.db-wal").stat().st_size > 0, "the grant is still in the WAL"
+
+    backups = {}
+    dest = tmp_path / "backup-python"
+    dest.mkdir(mode=0o700)
+    target = sqlite3.connect(dest / "issuer.db")
+    with target:
+        live.backup(target)
+    target.close()
+    backups["python"] = dest
+    if shutil.which("sqlite3"):
+        dest = tmp_path / "backup-sqlite3"
+        dest.mkdir(mode=0o700)
+        subprocess.run(
+            ["sqlite3", str(data / "issuer.db"), f".backup '{dest / 'issuer.db'}'"], check=True
+        )
+        backups["sqlite3"] = dest
+    for dest in backups.values():
+        shutil.copytree(data / "keys", dest / "keys")
+
+    # After the backup: a suspension the backups know nothing about.
+    run(f"decide suspend {number} --as {body['decider']} --reason later --until {clock.day(30)}")
+    assert as_json(run(f"show {number} --json"))["status"] == "SUSPENDED"
+    live.close()
+
+    for how, dest in backups.items():
+        restored = tmp_path / f"restored-{how}"
+        restored.mkdir(mode=0o700)
+        shutil.copy(dest / "issuer.db", restored / "issuer.db")
+        shutil.copytree(dest / "keys", restored / "keys")
+        check = sqlite3.connect(restored / "issuer.db")
+        assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",), how
+        check.close()
+        audited = CliRunner().invoke(audit_group, ["verify", "--data", str(restored)])
+        assert audited.exit_code == 0 and "intact" in audited.output, (how, audited.output)
+
+        shown = as_json(run(f"show {number} --json --data {restored}"))
+        assert shown["status"] == "ACTIVE", "the restored body knows nothing after the backup"
+        withdrawn = run(
+            f"decide withdraw {number} --as {body['decider']} --reason restored --data {restored}"
+        )
+        assert "is withdrawn" in withdrawn.stdout, how  # the restored key store still signs
