@@ -5,7 +5,22 @@ from __future__ import annotations
 import click
 
 from issuer.cli_audit import audit_group
+from issuer.cli_body import (
+    assess_command,
+    cert_command,
+    decide_group,
+    due_command,
+    expire_due_command,
+    init_command,
+    person_group,
+    scheme_group,
+    staff_group,
+    train_command,
+)
 from issuer.cli_keys import keys_group
+from issuer.cli_serve import serve_command
+from issuer.cli_status import status_group
+from issuer.cli_tokens import tokens_group
 from issuer.cli_verify import sign_command, verify_command
 from issuer.demo import demo_command
 
@@ -16,8 +31,26 @@ def main() -> None:
     """certreg: signed ISO/IEC 17024 certificates as W3C Verifiable Credentials."""
 
 
-main.add_command(audit_group)
-main.add_command(keys_group)
-main.add_command(sign_command)
-main.add_command(verify_command)
-main.add_command(demo_command)
+for command in (
+    # setting up and running a body
+    init_command,
+    scheme_group,
+    staff_group,
+    person_group,
+    assess_command,
+    train_command,
+    decide_group,
+    cert_command,
+    due_command,
+    expire_due_command,
+    status_group,
+    serve_command,
+    tokens_group,
+    keys_group,
+    audit_group,
+    # anyone
+    sign_command,
+    verify_command,
+    demo_command,
+):
+    main.add_command(command)

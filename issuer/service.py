@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -229,10 +230,13 @@ class CertificationBody:
             raise Invalid("public_url must be the https address of the body's public service")
         if did_method not in ("web", "key"):
             raise Invalid("did_method must be 'web' or 'key'")
-        data.mkdir(parents=True, exist_ok=True)
+        data.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data.chmod(0o700)  # private data lives here: owner only, whatever the umask
         controller = did_web_from_url(public_url) if did_method == "web" else "did:key"
         store = KeyStore.create(data / "keys", controller, passphrase, kdf=kdf)
         did = store.current().controller
+        # Create the file 0600 before SQLite does (its -wal and -shm files copy its mode).
+        os.close(os.open(data / "issuer.db", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         db = connect(data / "issuer.db", create=True)
         now = format_datetime(clock())
         with transaction(db):

@@ -322,3 +322,12 @@ def test_add_months_clamps_to_the_end_of_the_month():
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
     assert add_months(date(2026, 11, 15), 3) == date(2027, 2, 15)
+
+
+def test_the_data_folder_is_private(body):
+    data = body.db.conn.execute("PRAGMA database_list").fetchone()[2]
+    import os
+    import stat
+
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(data)).st_mode) == 0o700
