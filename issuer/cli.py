@@ -17,6 +17,7 @@ from issuer.cli_body import (
     staff_group,
     train_command,
 )
+from issuer.cli_issue import issue_command
 from issuer.cli_keys import keys_group
 from issuer.cli_serve import serve_command
 from issuer.cli_status import status_group
@@ -40,6 +41,7 @@ for command in (
     assess_command,
     train_command,
     decide_group,
+    issue_command,
     cert_command,
     due_command,
     expire_due_command,
