@@ -25,16 +25,20 @@ Two engines produce RDFC-1.0 output and tests hold them byte-for-byte equal:
 - the *fast* engine, used by default: JSON-LD expansion is what costs (~75% of a signature, see
   bench/), and a certification body signs thousands of documents of the same *shape*. So the
   expansion of a shape is computed once, with placeholders in place of its string values, and
-  kept as an N-Quads template. Each later document of that shape only substitutes its values
-  and runs pyoxigraph's RDFC-1.0 over the resulting N-Quads. A placeholder is only kept when the
-  expansion shows that its value is copied verbatim into exactly one literal (or, for absolute
-  IRIs, used verbatim as an IRI); every other value (types, keywords, compact IRIs, ``@json``…)
-  is part of the shape. pyoxigraph lower-cases language tags; pyld 3.3 does too (during
-  expansion), but should a template ever hold an upper-case tag it goes to the reference engine.
+  kept as an N-Quads template. Each later document of that shape only substitutes its values.
+  A placeholder is only kept when the expansion shows that its value is copied verbatim into
+  exactly one literal (or, for absolute IRIs, used verbatim as an IRI); every other value
+  (types, keywords, compact IRIs, ``@json``…) is part of the shape. The substituted quads are
+  then labelled: when every blank node has its own first-degree hash (nearly every credential)
+  by :func:`_first_degree_rdfc`, RDFC-1.0's steps for that case; with named graphs, by
+  pyoxigraph's RDFC-1.0; blank nodes that look alike go to the reference engine, whose work is
+  bounded (:data:`MAX_RDFC_STEPS`). pyoxigraph lower-cases language tags, as pyld does during
+  expansion; should a template ever hold an upper-case tag it goes to the reference engine.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -506,6 +510,7 @@ class _Template:
     pieces: list[str]  # text, then (slot, role) markers interleaved: see _render
     slots: list[tuple[int, str]]  # (slot index, "literal" | "iri") between the text pieces
     oxigraph_safe: bool
+    named_graphs: bool = False
     # Blank nodes whose statements look alike when slot values are ignored: only these can
     # ever share a first-degree hash. Each group maps a blank node to its quads, as tuples of
     # terms (a slot is ("slot", index)).
@@ -543,13 +548,17 @@ def rdfc(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
     if template is None:
         template = _make_template(document, leaves, classes, shape.concrete, loader)
         _remember(shape.variants, variant_key, template, _MAX_VARIANTS)
-    fast = template.oxigraph_safe and _blank_nodes_distinguishable(template, leaves)
-    rendered = _render(template, leaves) if fast else None
-    if rendered is not None and not _needs_reference(rendered):
-        canonical = _oxigraph_rdfc(rendered)
-        if canonical is not None:
-            return canonical
-    return rdfc_reference(document, loader)
+    if not template.pieces:
+        return rdfc_reference(document, loader)
+    rendered = _render(template, leaves)
+    canonical = None
+    if not _needs_reference(rendered):
+        if not template.named_graphs:
+            canonical = _first_degree_rdfc(rendered)
+        elif template.oxigraph_safe and _blank_nodes_distinguishable(template, leaves):
+            canonical = _oxigraph_rdfc(rendered)
+    # Blank nodes that look alike (or anything unusual): the reference, with its work bound.
+    return canonical if canonical is not None else rdfc_reference(document, loader)
 
 
 def _needs_reference(rendered: str) -> bool:
@@ -739,7 +748,7 @@ def _make_template(
     lower_case_tags = all(
         q["object"].get("language", "").lower() == q["object"].get("language", "") for q in quads
     )
-    template = _Template(pieces, slots, lower_case_tags)
+    template = _Template(pieces, slots, lower_case_tags, any("name" in q for q in quads))
     template.alike_blank_nodes = _alike_blank_nodes(quads)
     return template
 
@@ -845,9 +854,54 @@ def _render(template: _Template, leaves: list[str]) -> str:
     return "".join(out)
 
 
+def _first_degree_rdfc(nquads: str) -> str | None:
+    """RDFC-1.0 when every blank node has its own first-degree hash, else None.
+
+    In that case, which is the case of nearly every credential, RDFC-1.0 (section 4.4, steps
+    3 to 5) reduces to: hash each blank node's own quads (itself written _:a, other blank nodes
+    _:z, lines sorted), number the nodes c14n0, c14n1, ... in the order of their hashes, and
+    sort the relabelled lines. pyoxigraph does the same, but building its Python objects for a
+    credential's ~60 quads cost 0.35 ms against 0.13 ms here (measured); tests hold this to
+    both pyld and pyoxigraph byte for byte. Hashes that are not unique are the N-degree case,
+    left to the reference. Input: our own canonical N-Quads lines, default graph only.
+    """
+    lines = list(dict.fromkeys(nquads.split("\n")[:-1]))  # a dataset is a set of quads
+    quads: list[tuple[str, str, str, str | None, str | None]] = []
+    by_node: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        subject, predicate, rest = line.split(" ", 2)  # IRIs and labels hold no spaces
+        obj = rest[:-2]  # drop the final " ."
+        s_node = subject if subject[0] == "_" else None
+        o_node = obj if obj[0] == "_" else None  # a literal starts with '"', an IRI with '<'
+        quads.append((subject, predicate, obj, s_node, o_node))
+        if s_node:
+            by_node.setdefault(s_node, []).append(i)
+        if o_node and o_node != s_node:
+            by_node.setdefault(o_node, []).append(i)
+    hashes: dict[str, str] = {}
+    for node, indexes in by_node.items():
+        own = []
+        for i in indexes:
+            subject, predicate, obj, s_node, o_node = quads[i]
+            if s_node:
+                subject = "_:a" if s_node == node else "_:z"
+            if o_node:
+                obj = "_:a" if o_node == node else "_:z"
+            own.append(f"{subject} {predicate} {obj} .\n")
+        own.sort()
+        hashes[node] = hashlib.sha256("".join(own).encode("utf-8")).hexdigest()
+    if len(set(hashes.values())) != len(hashes):
+        return None
+    label = {node: f"_:c14n{i}" for i, node in enumerate(sorted(hashes, key=hashes.__getitem__))}
+    return "".join(
+        sorted(f"{label.get(s, s)} {p} {label.get(o, o)} .\n" for s, p, o, _, _ in quads)
+    )
+
+
 def _oxigraph_rdfc(nquads: str) -> str | None:
     try:
-        dataset = ox.Dataset(ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
+        # lenient: the IRIs were checked when the template was made (_refuse_dropped)
+        dataset = ox.Dataset(ox.parse(nquads, format=ox.RdfFormat.N_QUADS, lenient=True))
     except SyntaxError:
         return None  # pyoxigraph is stricter about IRIs than pyld: let the reference decide
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
