@@ -35,6 +35,7 @@ and one chain read per batch (~0.15 ms a row); tests/test_bulk.py holds the two 
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import multiprocessing
 import os
@@ -516,6 +517,9 @@ _worker_suite = "eddsa-rdfc-2022"
 def _init_worker(seed: bytes, method: str, suite: str, body: Body, parent: int) -> None:
     """Runs once in each worker: the key arrives here, in memory, and is never written."""
     global _worker_signer, _worker_body, _worker_suite
+    # A forked worker inherits the parent's whole heap; left in the collector's view, every
+    # full collection rescans it. Freezing it keeps the worker's GC to its own objects.
+    gc.freeze()
     _worker_signer = KeyPair(seed, method)
     _worker_body = body
     _worker_suite = suite
