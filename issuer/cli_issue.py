@@ -43,9 +43,9 @@ MAX_SHOWN = 50
 @click.option(
     "--workers",
     type=click.IntRange(min=0),
-    default=2,
-    show_default=True,
-    help="Signing processes (0: sign in this process). One per core is right.",
+    default=None,
+    help="Signing processes (0: sign in this process). Default: one per core but one, which "
+    "this process needs to plan and write.",
 )
 @click.option(
     "--batch",
@@ -71,7 +71,7 @@ def issue_command(
     csv_path: Path,
     data: Path,
     decided_by: str,
-    workers: int,
+    workers: int | None,
     batch: int,
     cryptosuite: str,
     errors_file: Path | None,
