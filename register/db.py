@@ -1,0 +1,148 @@
+"""register.db: the public register. Public fields only, by construction.
+
+The issuer *pushes* rows here (``issuer/register_push.py``); nothing flows back, and Datasette
+is only ever given this file. What is not here cannot leak: no e-mail, birth date, address,
+national id, score, attempt, refusal, internal note or token ever has a column in this schema,
+and tests/test_register_privacy.py searches a populated register for them.
+
+Publication follows each scheme's policy and the holder's consent (ISO/IEC 17024 §7.2 and the
+scheme's own rules):
+
+- ``directory``: holders who consented are listed by name in ``certifications`` (browsable,
+  searchable); without consent their row is there with ``holder_name`` NULL, found by number;
+- ``number_lookup``: nothing browsable. ``lookup`` holds, per certificate, the sha256 of its
+  number and the public record *sealed* with a key derived from the number (SecretBox), so
+  that only someone who already knows a number can read its row — not someone who downloads
+  the file. (A number has 40 random bits: sealing slows a brute-force search, it does not make
+  it impossible; the body's policy accepts that a number holder can confirm the record.)
+- ``on_request``: absent; the holder shares the certificate page through a link.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS body (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    legal_name TEXT NOT NULL,
+    public_url TEXT NOT NULL,
+    did TEXT NOT NULL,
+    accreditation_body TEXT,
+    accreditation_number TEXT,
+    country TEXT,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS schemes (       -- the current version of each scheme
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    prerequisites TEXT NOT NULL,
+    process TEXT NOT NULL,
+    appeals TEXT NOT NULL,
+    normative_reference TEXT NOT NULL,
+    normative_reference_url TEXT,
+    validity_months INTEGER NOT NULL,
+    recertification_rules TEXT NOT NULL,
+    publication_policy TEXT NOT NULL,
+    accredited INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS scope_items (
+    scheme_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    label TEXT NOT NULL,
+    level TEXT,
+    description TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (scheme_id, code)
+);
+
+CREATE TABLE IF NOT EXISTS certifications ( -- directory-policy schemes only
+    number TEXT PRIMARY KEY,
+    holder_name TEXT,                       -- NULL unless the holder consented to be listed
+    scheme_id TEXT NOT NULL,
+    scheme_code TEXT NOT NULL,
+    scheme_name TEXT NOT NULL,
+    status TEXT NOT NULL,                   -- ACTIVE, SUSPENDED, WITHDRAWN, EXPIRED
+    status_since TEXT NOT NULL,
+    valid_from TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    country TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS certifications_by_scheme ON certifications(scheme_id, status);
+
+CREATE TABLE IF NOT EXISTS certification_scope (
+    number TEXT NOT NULL,
+    scope_code TEXT NOT NULL,
+    label TEXT NOT NULL,
+    conditions TEXT,
+    status TEXT NOT NULL,                   -- active, removed
+    since TEXT NOT NULL,
+    PRIMARY KEY (number, scope_code)
+);
+
+CREATE TABLE IF NOT EXISTS status_history ( -- dated status changes, no reasons (they are private)
+    number TEXT NOT NULL,
+    effective_date TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    decision TEXT NOT NULL,                 -- grant, suspend, reinstate, withdraw, ...
+    status TEXT NOT NULL,                   -- the status the decision left
+    PRIMARY KEY (number, decided_at, decision)
+);
+
+CREATE TABLE IF NOT EXISTS lookup (         -- number_lookup-policy schemes: see module doc
+    number_hash TEXT PRIMARY KEY,           -- sha256 hex of the normalised number
+    sealed TEXT NOT NULL,                   -- base64 SecretBox of the public record (JSON)
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS issuer_keys (    -- the body's key history, as in its DID document
+    id TEXT PRIMARY KEY,
+    public_key_multibase TEXT NOT NULL,
+    created TEXT NOT NULL,
+    expires TEXT,
+    revoked TEXT
+);
+
+CREATE TABLE IF NOT EXISTS audit_checkpoints (  -- the audit chain's signed checkpoints
+    seq INTEGER PRIMARY KEY,
+    count INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    at TEXT NOT NULL,
+    signed TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS facet_counts (   -- precomputed: facets on 1,000,000 rows time out
+    facet TEXT NOT NULL,                    -- scheme, status, scope, country
+    value TEXT NOT NULL,
+    label TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (facet, value)
+);
+
+CREATE TABLE IF NOT EXISTS register_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+def open_register(path: str | Path, *, create: bool = False) -> Database:
+    """Open (or create) register.db with its schema; WAL, so the register's readers never wait
+    for the issuer's pushes."""
+    path = Path(path)
+    if not create and not path.exists():
+        raise FileNotFoundError(f"no register database at {path}")
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.executescript(SCHEMA)
+    return Database(conn)
