@@ -5,7 +5,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 INTEROP := tests/interop
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,16 @@ $(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package.json $(INTEROP)/p
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --prefix $(INTEROP); \
 	else echo "npm not found: the interop tests will be skipped"; fi
 
-test: $(BIN)/.installed $(INTEROP)/node_modules/.package-lock.json
+# Debian's Chromium and ChromeDriver for the browser tests (tests/test_browser.py). Installed
+# only when missing and when we may (root, apt-get present); otherwise those tests say why
+# they cannot run.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium not installed and not root: the browser tests will be skipped"; fi
+
+test: $(BIN)/.installed $(INTEROP)/node_modules/.package-lock.json browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

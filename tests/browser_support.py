@@ -1,0 +1,157 @@
+"""A certification body served for real (`certreg serve` on 127.0.0.1, a free port) and a headless
+Chromium driven by Selenium: Debian's chromium and chromedriver (installed by `make test`),
+nothing downloaded.
+
+The body's public URL is the served address, so that what a page links to (a QR code, a
+certificate URL) leads back to the same server, as it would for an employer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from issuer.service import CertificationBody, ScopeGrant
+
+PASSPHRASE = "browser tests, not a secret"
+ROOT = Path(__file__).parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServedBody:
+    data: Path
+    base: str
+    decider: str
+    numbers: dict[str, str]  # holder name -> certificate number
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "CERTREG_PASSPHRASE": PASSPHRASE, "CERTREG_DATA": str(self.data)}
+
+    def certreg(self, *args: str) -> subprocess.CompletedProcess:
+        """The CLI on the served body's data, as an operator would run it."""
+        return subprocess.run(
+            [sys.executable, "-c", "from issuer.cli import main; main()", *args],
+            env=self.env(), capture_output=True, text=True, timeout=120, cwd=ROOT, check=True,
+        )  # fmt: skip
+
+
+def build_body(data: Path, base: str) -> ServedBody:
+    body = CertificationBody.init(
+        data,
+        legal_name="Example Certification Body",
+        public_url=base,
+        passphrase=PASSPHRASE,
+        did_method="key",
+        kdf="interactive",
+    )
+    common = {
+        "description": "Inspection of fusion welds in steel structures.",
+        "normative_reference": "ISO 9712:2021",
+        "validity_months": 36,
+        "max_suspension_days": 180,
+        "scope": [("UT2", "Ultrasonic testing, level 2"), ("VT2", "Visual testing, level 2")],
+    }
+    body.add_scheme(
+        "cwi", code="CWI", name="Certified Welding Inspector",
+        publication_policy="directory", **common,
+    )  # fmt: skip
+    body.add_scheme(
+        "nde", code="NDE", name="Non-Destructive Examiner",
+        publication_policy="number_lookup", **common,
+    )  # fmt: skip
+    examiner = body.add_staff("Erik Examiner", roles=["officer"])
+    decider = body.add_staff("Dana Decider", roles=["decision_maker"])
+    numbers = {}
+    for name, scheme, consent in (("Jane Doe", "cwi", True), ("John Roe", "nde", True)):
+        person = body.add_person(name, consent_publish=consent, email=f"{name[:4]}@example.org")
+        body.record_assessment(
+            person, scheme, result="pass", assessed_on="2026-01-10", examiners=[examiner],
+            scope_codes=["UT2", "VT2"],
+        )  # fmt: skip
+        cert = body.grant(
+            person, scheme, [ScopeGrant("UT2", "steel, 6-40 mm"), ScopeGrant("VT2")],
+            decided_by=decider, evidence="examination of 2026-01-10",
+        )  # fmt: skip
+        numbers[name] = cert.number
+    body.db.conn.close()
+    return ServedBody(data, base, decider, numbers)
+
+
+def serve(data: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from issuer.cli import main; main()", "serve",
+         "--data", str(data), "--port", str(port), "--log-level", "warning"],
+        env={**os.environ, "CERTREG_PASSPHRASE": PASSPHRASE},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"certreg serve exited: {proc.stderr.read().decode()}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/contexts", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("certreg serve did not start within 30 s")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBody]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    body = build_body(tmp_path_factory.mktemp("browser") / "cb", base)
+    proc = serve(body.data, port)
+    try:
+        yield body
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.skip("Debian's chromium and chromium-driver are not installed (make test does)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    profile = tempfile.mkdtemp(prefix="certreg-chromium-")
+    # As this machine requires: headless, no sandbox (root), and no background traffic to hosts
+    # a closed network refuses.
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,1600",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
