@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from issuer.cli_serve import serve_command
 from issuer.credential import (
     Body,
     NormativeReference,
@@ -26,6 +27,7 @@ from issuer.credential import (
     ScopeItem,
     certification_credential,
 )
+from issuer.demo_body import build_demo
 from keys.keypair import KeyPair
 from keys.store import KeyStore
 from verifier import Verifier
@@ -86,10 +88,79 @@ class _StatusLists:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("data/demo"),
     show_default=True,
-    help="Working folder for the demo's key store (emptied first).",
+    help="Working folder for the demo body (emptied first).",
 )
-@click.option("--json-out", is_flag=True, help="Also print the signed credential.")
-def demo_command(data: Path, json_out: bool) -> None:
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--holders", type=click.IntRange(10, 100_000), default=1000, show_default=True,
+    help="How many certificate holders the demo body has.",
+)  # fmt: skip
+@click.option("--no-serve", is_flag=True, help="Build the demo body, print the tour, and stop.")
+@click.option(
+    "--walkthrough",
+    is_flag=True,
+    help="Instead: the trust core alone, offline: one certificate through every status.",
+)
+@click.pass_context
+def demo_command(
+    ctx: click.Context,
+    data: Path,
+    host: str,
+    port: int,
+    holders: int,
+    no_serve: bool,
+    walkthrough: bool,
+) -> None:
+    """Build a demo certification body (two schemes, ~1,000 certificates in every state) and
+    serve it on http://127.0.0.1:8000: the register, certificate pages, the verify page, the
+    APIs. Prints the addresses to open."""
+    if walkthrough:
+        _walkthrough(data)
+        return
+    if data.exists():
+        shutil.rmtree(data)
+    base = f"http://{host}:{port}"
+    # A demo passphrase, written beside the demo's data so that the server can unlock the key:
+    # never do this with a real body.
+    passphrase = secrets.token_urlsafe(18)
+    click.echo(f"certreg demo: building a certification body with {holders} holders in {data}")
+    demo = build_demo(
+        data, public_url=base, passphrase=passphrase, holders=holders,
+        progress=lambda text: click.echo(f"  {text}"),
+    )  # fmt: skip
+    secret = data / "demo-passphrase.txt"
+    secret.write_text(passphrase, encoding="utf-8")
+    secret.chmod(0o600)
+    click.echo("\nOpen:")
+    tour = [
+        ("the public register", f"{base}/register"),
+        ("verify a certificate (paste, upload or URL)", f"{base}/verify"),
+        ("the API documentation (OpenAPI)", f"{base}/docs"),
+        ("a status list", f"{base}/status/suspension-1"),
+    ]
+    for state in ("valid", "suspended", "withdrawn", "expired", "recertified"):
+        if demo.numbers.get(state):
+            article = "an" if state[0] in "aeiou" else "a"
+            tour.append((f"{article} {state} certificate", f"{base}/c/{demo.numbers[state][0]}"))
+    for label, url in tour:
+        click.echo(f"  {label:45} {url}")
+    if no_serve:
+        return
+    click.echo("\nServing; Ctrl-C to stop.")
+    ctx.invoke(
+        serve_command,
+        data=data,
+        host=host,
+        port=port,
+        tls_cert=None,
+        tls_key=None,
+        passphrase_file=secret,
+        log_level="warning",
+    )
+
+
+def _walkthrough(data: Path) -> None:
     """Make a key, sign a sample certificate, verify it through every status, print verdicts."""
     if data.exists():
         shutil.rmtree(data)
@@ -135,8 +206,6 @@ def demo_command(data: Path, json_out: bool) -> None:
         "   its status lists live at an example address nobody can fetch, and the verifier\n"
         "   never guesses a status."
     )
-    if json_out:
-        click.echo(json.dumps(signed, indent=2))
 
     def verify(label: str, document: dict[str, Any]) -> None:
         verifier = Verifier(trusted_issuers={issuer_did}, status_fetcher=lists.published)
