@@ -630,16 +630,22 @@ class _Writer:
             )
             rows = [r for r in batch.rows if r.external_id not in issued]
             report.skipped_already_issued += len(batch.rows) - len(rows)
+            written = rows
             try:
                 self._savepoint(rows, now)
                 report.issued += len(rows)
             except sqlite3.IntegrityError:
+                written = []
                 for row in rows:
                     try:
                         self._savepoint([row], now)
                         report.issued += 1
+                        written.append(row)
                     except sqlite3.IntegrityError as exc:
                         report.errors.append((row.row, f"not written: {_plain(exc)}"))
+        # Committed: the public register follows, the whole batch in one push.
+        if written:
+            self.body._changed("certification", *(r.number for r in written))
 
     def _savepoint(self, rows: list[_Row], now: str) -> None:
         self.conn.execute("SAVEPOINT bulk_rows")

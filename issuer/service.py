@@ -203,6 +203,9 @@ class CertificationBody:
         self._signer_factory = signer_factory
         self._signer: Signer | None = None
         self._lists: StatusListManager | None = None
+        # Called after a change commits, e.g. issuer.register_push.attach: ("certification",
+        # number...), ("scheme", id) -- so the public register follows at once.
+        self.on_change: Callable[..., None] | None = None
 
     # -- opening ------------------------------------------------------------------------
 
@@ -319,6 +322,10 @@ class CertificationBody:
     def _today(self) -> date:
         return self.clock().astimezone(UTC).date()
 
+    def _changed(self, kind: str, *keys: str) -> None:
+        if self.on_change is not None:
+            self.on_change(kind, *keys)
+
     def _event(self, kind: str, actor: str | None, subject: str | None, payload: dict) -> None:
         audit.append(self.db, kind, actor=actor, subject=subject, payload=payload, at=self._now())
 
@@ -382,6 +389,7 @@ class CertificationBody:
                 recertification_rules=recertification_rules,
             )
             self._event("scheme_added", actor, scheme_id, {"version": version, "name": name})
+        self._changed("scheme", scheme_id)
         return version
 
     def add_scheme_version(
@@ -397,6 +405,7 @@ class CertificationBody:
         with transaction(self.db):
             version = self._insert_version(scheme_id, latest["version"] + 1, **fields)
             self._event("scheme_versioned", actor, scheme_id, {"version": version})
+        self._changed("scheme", scheme_id)
         return version
 
     def _insert_version(self, scheme_id: str, version: int, **fields: Any) -> int:
@@ -655,6 +664,7 @@ class CertificationBody:
                 self.unsigned_credential(plan), self.signer, cryptosuite=self.cryptosuite
             )
             self.write_grant(plan, signed)
+        self._changed("certification", plan.number)
         return self.certification(plan.number)
 
     # Grants in three steps, so that bulk issuance (issuer.bulk) can sign outside the write
@@ -830,6 +840,7 @@ class CertificationBody:
             self._set_status(cert, "SUSPENDED", suspended_until=deadline.isoformat())
             self._set_bits(cert["id"], "suspension", 1)
             self._event("certification_suspended", decided_by, number, {"decision": decision})
+        self._changed("certification", cert["number"])
         return self.certification(number)
 
     def reinstate(
@@ -860,6 +871,7 @@ class CertificationBody:
             self._set_status(cert, "ACTIVE", suspended_until=None)
             self._set_bits(cert["id"], "suspension", 0)
             self._event("certification_reinstated", decided_by, number, {"decision": decision})
+        self._changed("certification", cert["number"])
         return self.certification(number)
 
     def withdraw(
@@ -892,6 +904,7 @@ class CertificationBody:
             self._set_status(cert, "WITHDRAWN", suspended_until=None)
             self._revoke_all(cert["id"])
             self._event("certification_withdrawn", decided_by, number, {"decision": decision})
+        self._changed("certification", cert["number"])
         return self.certification(number)
 
     def reduce_scope(
@@ -935,6 +948,7 @@ class CertificationBody:
             # Earlier credentials claim scope no longer held: revoke them all, then issue anew.
             self._revoke_all(cert["id"])
             self._issue_credential(cert["id"], decision)
+        self._changed("certification", cert["number"])
         return self.certification(number)
 
     def extend_scope(
@@ -983,6 +997,7 @@ class CertificationBody:
                 )
             self._retire_credentials(cert["id"], "superseded")
             self._issue_credential(cert["id"], decision)
+        self._changed("certification", cert["number"])
         return self.certification(number)
 
     def recertify(
@@ -1031,6 +1046,7 @@ class CertificationBody:
             )
             self._retire_credentials(cert["id"], "superseded")
             self._issue_credential(cert["id"], decision)
+        self._changed("certification", cert["number"])
         return self.certification(number)
 
     def correct(
@@ -1087,6 +1103,7 @@ class CertificationBody:
             # A suspended certification stays suspended: the new credential's bit follows.
             if cert["status"] == "SUSPENDED":
                 self._set_bits(cert["id"], "suspension", 1)
+        self._changed("certification", cert["number"])
         return self.certification(number)
 
     def expire_due(self) -> list[str]:
@@ -1114,6 +1131,7 @@ class CertificationBody:
                     None,
                 )
                 self._set_status(cert, "EXPIRED", suspended_until=None)
+            self._changed("certification", number)
             expired.append(number)
         return expired
 
