@@ -91,11 +91,12 @@ CREATE TABLE IF NOT EXISTS certification_scope (
 
 CREATE TABLE IF NOT EXISTS status_history ( -- dated status changes, no reasons (they are private)
     number TEXT NOT NULL,
+    seq INTEGER NOT NULL,                   -- 1, 2, ...: the order (decisions share seconds)
     effective_date TEXT NOT NULL,
     decided_at TEXT NOT NULL,
     decision TEXT NOT NULL,                 -- grant, suspend, reinstate, withdraw, ...
     status TEXT NOT NULL,                   -- the status the decision left
-    PRIMARY KEY (number, decided_at, decision)
+    PRIMARY KEY (number, seq)
 );
 
 CREATE TABLE IF NOT EXISTS lookup (         -- number_lookup-policy schemes: see module doc
@@ -144,5 +145,8 @@ def open_register(path: str | Path, *, create: bool = False) -> Database:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA busy_timeout = 30000")
+    # A name that leaves the register (consent withdrawn, policy changed) is overwritten with
+    # zeros in the file, not only unlinked from its table.
+    conn.execute("PRAGMA secure_delete = ON")
     conn.executescript(SCHEMA)
     return Database(conn)

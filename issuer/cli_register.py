@@ -1,0 +1,44 @@
+"""``certreg register ...``: the public register (register.db).
+
+Every change the issuer commits is pushed to register.db at once (``issuer.register_push``);
+``rebuild`` makes the whole file again from issuer.db: after restoring a backup, after a push
+failed (the log says so), or to move the register elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from issuer.cli_common import data_option, open_body, plain_errors
+from issuer.register_push import rebuild
+
+
+@click.group("register")
+def register_group() -> None:
+    """The public register: register.db, the file Datasette serves."""
+
+
+@register_group.command("rebuild")
+@data_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write register.db (default: DATA/register.db).",
+)
+def rebuild_command(data: Path, out: Path | None) -> None:
+    """Rebuild register.db from issuer.db and swap it in atomically.
+
+    Readers see the old register or the new one, never half of one. A Datasette serving the
+    file keeps the old one open until it is restarted.
+    """
+    body = open_body(data)
+    target = out or data / "register.db"
+    with plain_errors():
+        counts = rebuild(body, target)
+    click.echo(
+        f"register rebuilt: {target} -- {counts['directory']} in the directory, "
+        f"{counts['number_lookup']} found by number only, {counts['on_request']} not published "
+        f"(on request), {counts['schemes']} schemes"
+    )
