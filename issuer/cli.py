@@ -19,6 +19,8 @@ from issuer.cli_body import (
 )
 from issuer.cli_issue import issue_command
 from issuer.cli_keys import keys_group
+from issuer.cli_publish import publish_command
+from issuer.cli_register import register_group
 from issuer.cli_serve import serve_command
 from issuer.cli_status import status_group
 from issuer.cli_tokens import tokens_group
@@ -47,6 +49,8 @@ for command in (
     expire_due_command,
     status_group,
     serve_command,
+    register_group,
+    publish_command,
     tokens_group,
     keys_group,
     audit_group,

@@ -39,6 +39,7 @@ from issuer.cli_common import (
     unlock,
     warn_if_short,
 )
+from issuer.register_push import attach
 from issuer.service import POLICIES, ROLES, Certification, CertificationBody, ScopeGrant
 from keys import did_web_to_url
 
@@ -340,6 +341,7 @@ def init_command(
             kdf=kdf,
             clock=cli_common.clock,
         )
+        attach(body)("body")  # the register starts with the body's row, keys and schemes
         info = body.info
     # issuer.db holds private data: owner only (SQLite gives its -wal and -shm files the
     # database file's mode).

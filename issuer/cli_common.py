@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from issuer.db import IssuerDbError, connect
+from issuer.register_push import attach
 from issuer.service import CertificationBody, LifecycleError, Refused, utc_now
 from keys import DidError, KeyStore, KeyStoreError
 from verifier.dataintegrity import Signer
@@ -133,6 +134,7 @@ def open_body(
             factory = functools.partial(_unlock, data / "keys", passphrase_file)
         body = CertificationBody(connect(data / "issuer.db"), signer_factory=factory, clock=clock)
         body.info  # noqa: B018 -- fails early, in plain words, on a database without a body
+        attach(body)  # every committed change reaches the public register at once
         if sign == "now":
             body.signer  # noqa: B018 -- unlock now: a wrong passphrase changes nothing
         return body

@@ -19,6 +19,7 @@ import uvicorn
 from issuer.cli_common import data_option, passphrase_file_option, plain_errors, read_passphrase
 from issuer.db import connect
 from issuer.http import create_app
+from issuer.register_push import attach
 from issuer.service import CertificationBody
 from keys.store import KeyStore
 
@@ -85,6 +86,7 @@ def serve_command(
             connect(data / "issuer.db"), signer_factory=lambda: store.load_signer(passphrase)
         )
         body.signer  # noqa: B018 -- unlock now: a wrong passphrase stops us before listening
+        attach(body)  # decisions taken through the API reach the register at once
     app = create_app(body, passphrase=passphrase, key_store=store)
     state = app.state.certreg
     if tls_cert is None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from issuer.bulk import issue_csv
 from issuer.db import transaction
+from issuer.register_push import attach
 from issuer.service import CertificationBody
 
 FIRST_NAMES = (
@@ -73,6 +74,8 @@ def build_demo(
         kdf="interactive",
         clock=clock,
     )
+    # The demo's register.db is fed as a real body's is, change by change.
+    attach(body)("body")
     progress("body created")
     body.add_scheme(
         "cwi",
