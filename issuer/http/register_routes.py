@@ -1,0 +1,505 @@
+"""The public register inside ``certreg serve``: Datasette at ``/register/``, the certificate's
+stable page ``/c/{number}`` (with its QR codes and printable PDF), the verify page
+``/verify``, and the staff's QR/PDF endpoints ``/api/certifications/{number}/...``.
+
+Public pages read register.db only (public fields by construction): a certificate whose
+scheme is ``on_request`` is not there, and ``/c/{number}`` answers 404 for it as for an
+unknown number; its holder shares it through a share link. The staff endpoints read issuer.db
+(the holder's name is printed on a certificate even where the register may not show it).
+
+:class:`FormAwareGuard` is the app's request guard (:class:`issuer.http.errors.RequestGuard`)
+with one exception: the verify page's HTML form posts ``multipart/form-data`` or
+``application/x-www-form-urlencoded`` to ``/verify``, bounded in size like every body.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from issuer.http.auth import ANY_ROLE, require
+from issuer.http.errors import MAX_BODY_BYTES, RequestGuard
+from issuer.http.state import state_of
+from issuer.service import Certification, NotFound
+from issuer.tokens import Principal
+from register.db import open_register
+from register.fts import enable_search
+from register.pages import (
+    VerifyOutcome,
+    check_public_address,
+    outcome_of,
+    render_certificate,
+    render_message,
+    render_verify,
+)
+from register.pdf import certificate_pdf
+from register.qr import qr_png, qr_svg
+from register.records import (
+    BodyInfo,
+    CertificateRecord,
+    ScopeLine,
+    connect_readonly,
+    find_certificate,
+    normalise_number,
+    read_body,
+)
+from register.site import make_datasette
+from verifier.did import FetchError, HttpFetcher
+from verifier.verify import MAX_INPUT_BYTES
+
+__all__ = ["FormAwareGuard", "RegisterState", "install"]
+
+router = APIRouter(tags=["register"])
+Number = Annotated[str, PathParam(min_length=1, max_length=64, description="Certificate number.")]
+Anyone = Annotated[Principal, Depends(require(ANY_ROLE))]
+
+_FORM_PATHS = frozenset({"/verify"})
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+#: A form carrying a credential of the verifier's maximum size, plus its multipart framing.
+MAX_FORM_BYTES = MAX_INPUT_BYTES + 64 * 1024
+
+
+@dataclass
+class RegisterState:
+    path: Path
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        conn = connect_readonly(self.path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def _register(request: Request) -> RegisterState:
+    return request.app.state.certreg_register
+
+
+def install(app: FastAPI, register_path: str | Path) -> None:
+    """Add the register's pages to ``app`` and mount Datasette at ``/register/``. register.db
+    is created (empty, with its schema and search index) if it does not exist yet."""
+    path = Path(register_path)
+    enable_search(open_register(path, create=True))
+    app.state.certreg_register = RegisterState(path)
+    app.include_router(router)
+    datasette = make_datasette(path, base_url="/register/", certificate_url_prefix="/c/")
+    app.add_api_route(
+        "/register", lambda: RedirectResponse("/register/", 308), include_in_schema=False
+    )
+    app.mount("/register", datasette.app(), name="register")
+
+
+class FormAwareGuard:
+    """The app's request guard (``guard``, by default :class:`RequestGuard`), letting the verify
+    page's HTML form through to the app, size-bounded (:data:`MAX_FORM_BYTES`)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        guard: Callable[..., ASGIApp] = RequestGuard,
+        max_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.app = app
+        self.guarded = guard(app, max_bytes=max_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in _FORM_PATHS and scope["method"] == "POST":
+            headers = dict(scope["headers"])
+            content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+            if content_type.startswith(_FORM_TYPES):
+                await self._form(scope, receive, send, headers)
+                return
+        await self.guarded(scope, receive, send)
+
+    async def _form(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes]
+    ) -> None:
+        declared = headers.get(b"content-length", b"").decode("latin-1")
+        too_big = HTMLResponse(
+            render_message(
+                "That file is too large",
+                [f"A credential is at most {MAX_INPUT_BYTES:,} bytes."],
+            ),
+            status_code=413,
+        )
+        if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+            await too_big(scope, receive, send)
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_FORM_BYTES:
+                await too_big(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+# --- public: the certificate page ---------------------------------------------------------
+
+
+def _not_found(number: str, body_name: str | None) -> HTMLResponse:
+    return HTMLResponse(
+        render_message(
+            "No published certificate has this number",
+            [
+                f"The register does not publish a certificate numbered {number}.",
+                "Check the number as printed on the certificate (letters and digits, with its "
+                "dashes). Some certificates are not published in the register at all: their "
+                "holders share them with a personal link, which you can ask them for.",
+                "A certificate that is not published here is not thereby invalid, and one that "
+                "is published is valid only if its page says VALID.",
+            ],
+            body_name=body_name,
+        ),
+        status_code=404,
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+def _lookup(request: Request, number: str) -> tuple[CertificateRecord | None, BodyInfo | None]:
+    with _register(request).connect() as conn:
+        body = read_body(conn)
+        record = find_certificate(conn, number)
+    return record, body
+
+
+def _body_info(request: Request, body: BodyInfo | None) -> BodyInfo:
+    if body is not None:
+        return body
+    info = state_of(request).body.info  # a register not pushed to yet: the body's own row
+    return BodyInfo(
+        legal_name=info["legal_name"],
+        public_url=info["public_url"],
+        did=info["did"],
+        accreditation_body=info.get("accreditation_body"),
+        accreditation_number=info.get("accreditation_number"),
+        country=info.get("country"),
+    )
+
+
+def _canonical(number: str, suffix: str = "") -> RedirectResponse | None:
+    canonical = normalise_number(number)
+    if canonical != number and canonical:
+        return RedirectResponse(f"/c/{quote(canonical, safe='')}{suffix}", 301)
+    return None
+
+
+@router.get("/c/{number}", response_class=HTMLResponse, include_in_schema=False)
+def certificate_page(request: Request, number: Number) -> Response:
+    redirect = _canonical(number)
+    if redirect is not None:
+        return redirect
+    record, body = _lookup(request, number)
+    if record is None:
+        return _not_found(number, body.legal_name if body else None)
+    return HTMLResponse(
+        render_certificate(record, _body_info(request, body)),
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+def _qr_response(url: str, kind: str) -> Response:
+    if kind == "png":
+        return Response(qr_png(url), media_type="image/png", headers=_QR_CACHE)
+    return Response(qr_svg(url), media_type="image/svg+xml", headers=_QR_CACHE)
+
+
+# The QR code depends only on the number and the body's address: cache it for a day.
+_QR_CACHE = {"Cache-Control": "public, max-age=86400"}
+
+
+@router.get(
+    "/c/{number}/qr.png",
+    summary="QR code (PNG) of a published certificate's page",
+    responses={200: {"content": {"image/png": {}}}, 404: {"description": "Not published."}},
+)
+def certificate_qr_png(request: Request, number: Number) -> Response:
+    return _public_qr(request, number, "png")
+
+
+@router.get(
+    "/c/{number}/qr.svg",
+    summary="QR code (SVG) of a published certificate's page",
+    responses={200: {"content": {"image/svg+xml": {}}}, 404: {"description": "Not published."}},
+)
+def certificate_qr_svg(request: Request, number: Number) -> Response:
+    return _public_qr(request, number, "svg")
+
+
+def _public_qr(request: Request, number: Number, kind: str) -> Response:
+    redirect = _canonical(number, f"/qr.{kind}")
+    if redirect is not None:
+        return redirect
+    record, body = _lookup(request, number)
+    if record is None:
+        return _not_found(number, body.legal_name if body else None)
+    return _qr_response(_body_info(request, body).certificate_url(record.number), kind)
+
+
+@router.get(
+    "/c/{number}/certificate.pdf",
+    summary="Printable certificate (PDF) of a published certificate whose holder is named",
+    responses={200: {"content": {"application/pdf": {}}}, 404: {"description": "Not published."}},
+)
+def certificate_pdf_public(request: Request, number: Number) -> Response:
+    redirect = _canonical(number, "/certificate.pdf")
+    if redirect is not None:
+        return redirect
+    record, body = _lookup(request, number)
+    if record is None:
+        return _not_found(number, body.legal_name if body else None)
+    info = _body_info(request, body)
+    if not record.holder_name:
+        return HTMLResponse(
+            render_message(
+                "No printable certificate here",
+                [
+                    "A certificate carries its holder's name, and this holder's name is not "
+                    "published in the register.",
+                    "The holder can ask the certification body for the printable certificate.",
+                ],
+                body_name=info.legal_name,
+            ),
+            status_code=404,
+        )
+    return _pdf_response(certificate_pdf(record, info), record.number)
+
+
+def _pdf_response(data: bytes, number: str) -> Response:
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="certificate-{number}.pdf"',
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+# --- staff: QR codes and the PDF from issuer data ------------------------------------------
+
+
+def _issuer_record(request: Request, number: str) -> tuple[CertificateRecord, BodyInfo]:
+    state = state_of(request)
+    with state.lock:
+        cert: Certification = state.body.certification(number)
+        info = state.body.info
+        row = state.body.db.execute(
+            "SELECT s.code, v.name, v.normative_reference, v.normative_reference_url "
+            "FROM schemes s JOIN scheme_versions v ON v.scheme_id = s.id "
+            "WHERE s.id = ? AND v.version = ?",
+            [cert.scheme_id, cert.scheme_version],
+        ).fetchone()
+    code, name, reference, reference_url = row
+    record = CertificateRecord(
+        number=cert.number,
+        holder_name=cert.holder_name,
+        scheme_id=cert.scheme_id,
+        scheme_code=code,
+        scheme_name=name,
+        status=cert.status,
+        status_since=cert.status_since,
+        valid_from=cert.valid_from,
+        valid_until=cert.valid_until,
+        scheme_version=str(cert.scheme_version),
+        normative_reference=reference,
+        normative_reference_url=reference_url,
+        scope=tuple(
+            ScopeLine(s["code"], s["label"], s.get("conditions"), s["status"], s.get("since"))
+            for s in cert.scope
+        ),
+        listing="issuer",
+    )
+    body = BodyInfo(
+        legal_name=info["legal_name"],
+        public_url=info["public_url"],
+        did=info["did"],
+        accreditation_body=info.get("accreditation_body"),
+        accreditation_number=info.get("accreditation_number"),
+        country=info.get("country"),
+    )
+    return record, body
+
+
+_ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No, unknown, revoked or expired token."},
+    404: {"description": "No such certification."},
+}
+
+
+@router.get(
+    "/api/certifications/{number}/certificate.pdf",
+    tags=["admin"],
+    summary="The printable certificate (PDF, all ISO/IEC 17024 §9.4.7 contents, QR code)",
+    responses={200: {"content": {"application/pdf": {}}}, **_ADMIN_ERRORS},
+)
+def admin_certificate_pdf(request: Request, number: Number, who: Anyone) -> Response:
+    record, body = _issuer_record(request, number)
+    return _pdf_response(certificate_pdf(record, body), record.number)
+
+
+@router.get(
+    "/api/certifications/{number}/qr.png",
+    tags=["admin"],
+    summary="QR code (PNG) of the certificate's page",
+    responses={200: {"content": {"image/png": {}}}, **_ADMIN_ERRORS},
+)
+def admin_qr_png(request: Request, number: Number, who: Anyone) -> Response:
+    record, body = _issuer_record(request, number)
+    return _qr_response(body.certificate_url(record.number), "png")
+
+
+@router.get(
+    "/api/certifications/{number}/qr.svg",
+    tags=["admin"],
+    summary="QR code (SVG) of the certificate's page",
+    responses={200: {"content": {"image/svg+xml": {}}}, **_ADMIN_ERRORS},
+)
+def admin_qr_svg(request: Request, number: Number, who: Anyone) -> Response:
+    record, body = _issuer_record(request, number)
+    return _qr_response(body.certificate_url(record.number), "svg")
+
+
+# --- public: the verify page ----------------------------------------------------------------
+
+
+def _body_name(request: Request) -> str | None:
+    state = state_of(request)
+    with state.lock:
+        return state.body.info["legal_name"]
+
+
+@router.get("/verify", response_class=HTMLResponse, include_in_schema=False)
+def verify_form(request: Request) -> HTMLResponse:
+    return HTMLResponse(render_verify(body_name=_body_name(request)))
+
+
+def _text_field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _wants_html(request: Request) -> bool:
+    """Browsers ask for HTML; a program posting the form (no ``text/html`` in Accept) gets
+    JSON: ``{"detail": …}`` for a problem, the verifier's result otherwise."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _answer(
+    request: Request,
+    page: dict[str, Any],
+    *,
+    problem: str | None = None,
+    status_code: int = 200,
+    outcome: VerifyOutcome | None = None,
+    result: Any = None,
+) -> Response:
+    if not _wants_html(request):
+        if problem is not None:
+            return JSONResponse({"detail": problem}, status_code=status_code)
+        assert outcome is not None and result is not None
+        return JSONResponse(
+            {"headline": outcome.headline, "issued_by_this_body": outcome.ours} | result.to_json()
+        )
+    return HTMLResponse(
+        render_verify(problem=problem, outcome=outcome, **page), status_code=status_code
+    )
+
+
+@router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
+async def verify_submit(request: Request) -> Response:
+    page = {"body_name": _body_name(request), "pasted": "", "given_url": ""}
+    try:
+        form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_FORM_BYTES)
+    except Exception:
+        return _answer(
+            request,
+            page,
+            problem="The form could not be read. Paste the credential, choose a file or "
+            "give an address, then press Verify.",
+            status_code=400,
+        )
+    pasted = _text_field(form, "credential")
+    given_url = _text_field(form, "url")
+    upload = form.get("file")
+    data: bytes | str | None = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(MAX_INPUT_BYTES + 1)
+        if not data.strip():
+            data = None
+    if data is None and pasted:
+        data = pasted
+    # Echoed back into the form (escaped), unless too large to be a credential.
+    page["pasted"] = pasted if len(pasted) <= MAX_INPUT_BYTES else ""
+    page["given_url"] = given_url[:2000]
+    return await run_in_threadpool(_verify, request, page, data, given_url)
+
+
+def _verify(
+    request: Request, page: dict[str, Any], data: bytes | str | None, given_url: str
+) -> Response:
+    state = state_of(request)
+    if data is None and given_url:
+        try:
+            check_public_address(given_url, state.unsafe_allow_http_hosts)
+            data = HttpFetcher(
+                max_bytes=MAX_INPUT_BYTES,
+                unsafe_allow_http_hosts=state.unsafe_allow_http_hosts,
+                accept="application/vc+ld+json, application/ld+json, application/json",
+            )(given_url)
+        except (FetchError, ValueError) as exc:
+            reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+            return _answer(
+                request,
+                page,
+                problem=f"The credential could not be fetched: {reason}.",
+                status_code=422,
+            )
+    if data is None:
+        return _answer(
+            request,
+            page,
+            problem="Nothing to verify: paste the credential, choose its file, or give its "
+            "address.",
+            status_code=422,
+        )
+    result = state.verifier.verify_credential(data)
+
+    def status_of(number: str) -> tuple[str, str] | None:
+        try:
+            with state.lock:
+                cert = state.body.certification(number)
+        except NotFound:
+            return None
+        return cert.status, cert.status_since
+
+    outcome = outcome_of(result, own_did=state.did, status_of=status_of)
+    return _answer(request, page, outcome=outcome, result=result)

@@ -1,0 +1,245 @@
+"""The public HTML pages outside Datasette: the certificate page (``/c/{number}``), the verify
+page (``/verify``) and plain-words messages.
+
+Templates live with Datasette's in ``register/datasette/templates`` (``certreg_*.html``) and are
+rendered by their own Jinja2 environment with autoescaping on: every value that reaches a page
+(a name, a pasted credential, a URL, a verifier's reason) is escaped. The pages need no
+JavaScript.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from register.records import (
+    BodyInfo,
+    CertificateRecord,
+    plain_date,
+    status_headline,
+)
+from register.site import TEMPLATES
+
+__all__ = [
+    "VerifyOutcome",
+    "check_public_address",
+    "outcome_of",
+    "render_certificate",
+    "render_message",
+    "render_verify",
+]
+
+_env = Environment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=False,
+)
+
+_DECISIONS = {
+    "grant": "Granted",
+    "suspend": "Suspended",
+    "reinstate": "Reinstated",
+    "withdraw": "Withdrawn",
+    "expire": "Expired",
+    "reduce_scope": "Scope reduced",
+    "extend_scope": "Scope extended",
+    "recertify": "Recertified",
+    "correct": "Corrected",
+}
+
+
+def _decision_words(decision: str) -> str:
+    return _DECISIONS.get(decision, decision.replace("_", " ").capitalize())
+
+
+def _today() -> str:
+    return plain_date(datetime.now(UTC).date().isoformat())
+
+
+def _render(name: str, root: str, body_name: str | None, **context: Any) -> str:
+    template = _env.get_template(name)
+    return template.render(
+        root=root,
+        body_name=body_name,
+        plain_date=plain_date,
+        decision_words=_decision_words,
+        **context,
+    )
+
+
+def render_certificate(record: CertificateRecord, body: BodyInfo, *, root: str = "/") -> str:
+    headline, css = status_headline(record)
+    return _render(
+        "certreg_certificate.html",
+        root,
+        body.legal_name,
+        cert=record,
+        body=body,
+        headline=headline,
+        status_class=css,
+        status_word=headline.split(" ")[0].lower(),
+        url=body.certificate_url(record.number),
+        today=_today(),
+    )
+
+
+def render_message(
+    heading: str, paragraphs: list[str], *, root: str = "/", body_name: str | None = None
+) -> str:
+    return _render("certreg_message.html", root, body_name, heading=heading, paragraphs=paragraphs)
+
+
+# --- the verify page ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    """What the verify page shows for one credential."""
+
+    headline: str  # VALID, SUSPENDED since …, WITHDRAWN on …, EXPIRED on …, INVALID because …
+    css: str
+    summary: str
+    ours: bool
+    issuer: str | None
+    facts: Any  # verifier.facts.CertificationFacts | None
+    checks: list[Any]
+    checked_at: str
+    page_url: str | None = None
+
+
+#: ``(number) -> (status, status_since)`` of one of this body's certificates, or None.
+StatusLookup = Callable[[str], tuple[str, str] | None]
+
+
+def outcome_of(
+    result: Any,
+    *,
+    own_did: str,
+    status_of: StatusLookup | None = None,
+    root: str = "/",
+) -> VerifyOutcome:
+    """Plain words for a :class:`verifier.VerificationResult`. For this body's own
+    certificates, ``status_of`` supplies the date a suspension or withdrawal took effect (a
+    status list only says *that* a bit is set, not since when)."""
+    verdict = str(result.verdict)
+    facts = result.facts
+    ours = result.issuer == own_did
+    number = facts.certificate_number if facts is not None else None
+    known: tuple[str, str] | None = None
+    if ours and number and status_of is not None:
+        try:
+            known = status_of(number)
+        except Exception:
+            known = None
+    failing = next((c for c in result.checks if not c.ok), None)
+
+    def since(status: str) -> str | None:
+        if known is not None and known[0] == status and known[1]:
+            return plain_date(known[1])
+        return None
+
+    if verdict == "VALID":
+        until = facts.valid_until if facts is not None else None
+        headline = f"VALID until {plain_date(until)}" if until else "VALID"
+        css = "valid"
+    elif verdict == "SUSPENDED":
+        when = since("SUSPENDED")
+        headline = f"SUSPENDED since {when}" if when else "SUSPENDED"
+        css = "suspended"
+    elif verdict == "WITHDRAWN":
+        when = since("WITHDRAWN")
+        if when:
+            headline = f"WITHDRAWN on {when}"
+        elif known is not None and known[0] in ("ACTIVE", "SUSPENDED"):
+            # The certification lives on in a newer credential (scope change, recertification).
+            headline = "WITHDRAWN: this credential was replaced by a newer one"
+        else:
+            headline = "WITHDRAWN"
+        css = "withdrawn"
+    elif verdict == "EXPIRED":
+        until = facts.valid_until if facts is not None else None
+        headline = f"EXPIRED on {plain_date(until)}" if until else "EXPIRED"
+        css = "expired"
+    elif verdict == "NOT_YET_VALID":
+        start = facts.valid_from if facts is not None else None
+        headline = f"NOT YET VALID: it starts on {plain_date(start)}" if start else "NOT YET VALID"
+        css = "not_yet_valid"
+    elif verdict == "STATUS_UNKNOWN":
+        headline = "STATUS UNKNOWN"
+        css = "status_unknown"
+    elif verdict == "UNTRUSTED_ISSUER":
+        headline = "UNTRUSTED ISSUER"
+        css = "untrusted_issuer"
+    else:
+        reason = failing.reason.rstrip(".") if failing is not None else "it could not be verified"
+        headline = f"INVALID because {reason}"
+        css = "invalid"
+    page_url = None
+    if ours and number:
+        from urllib.parse import quote
+
+        page_url = f"{root}c/{quote(number, safe='')}"
+    checked = result.checked_at
+    return VerifyOutcome(
+        headline=headline,
+        css=css,
+        summary=result.summary,
+        ours=ours,
+        issuer=result.issuer,
+        facts=facts,
+        checks=list(result.checks),
+        checked_at=plain_date(checked.isoformat()) + checked.strftime(", %H:%M UTC")
+        if isinstance(checked, datetime)
+        else "",
+        page_url=page_url,
+    )
+
+
+def render_verify(
+    *,
+    root: str = "/",
+    body_name: str | None = None,
+    outcome: VerifyOutcome | None = None,
+    problem: str | None = None,
+    pasted: str = "",
+    given_url: str = "",
+) -> str:
+    return _render(
+        "certreg_verify.html",
+        root,
+        body_name,
+        result=outcome,
+        problem=problem,
+        pasted=pasted,
+        given_url=given_url,
+    )
+
+
+def check_public_address(url: str, allowed_hosts: Collection[str] = ()) -> None:
+    """Refuse to fetch from this machine or a private network: the verify page fetches URLs
+    that anyone types in, and must not be a way to probe the body's internal hosts. Raises
+    ValueError in plain words. ``allowed_hosts`` (tests only) skip the check."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ValueError("the address has no host name")
+    allowed = {h.lower() for h in allowed_hosts}
+    if host in allowed or parts.netloc.lower() in allowed:
+        return
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        raise ValueError(f"the host name {host} could not be found") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise ValueError(
+                f"{host} is a private or local address; only public addresses are fetched"
+            )

@@ -1,0 +1,359 @@
+"""Reading one certificate's public record out of register.db, whatever its publication policy.
+
+- ``directory``: the rows of ``certifications``, ``certification_scope`` and ``status_history``;
+- ``number_lookup``: the ``lookup`` row whose ``number_hash`` is the hash of the number asked
+  for, unsealed with that same number (``register.push.unseal``): only someone who already
+  holds the number can read it;
+- ``on_request``: not in register.db at all, so :func:`find_certificate` returns None.
+
+Everything here is public by construction (register.db holds nothing else); the dataclasses
+are what the certificate page, the QR codes and the PDF are drawn from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "BodyInfo",
+    "CertificateRecord",
+    "HistoryLine",
+    "ScopeLine",
+    "connect_readonly",
+    "find_certificate",
+    "normalise_number",
+    "plain_date",
+    "read_body",
+    "read_scheme",
+    "status_headline",
+]
+
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def normalise_number(text: str) -> str:
+    """What a person types becomes what is stored: spaces removed, upper case (the issuer's
+    rule, ``issuer.numbers.normalise``; the register does not import the issuer)."""
+    return re.sub(r"\s+", "", text).upper()
+
+
+def _as_date(value: Any) -> date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+        return moment.date()
+    except ValueError:
+        return None
+
+
+def plain_date(value: Any) -> str:
+    """``14 January 2029`` from an ISO date or date-time (UTC); the text itself otherwise."""
+    day = _as_date(value)
+    if day is None:
+        return str(value) if value else ""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+@dataclass(frozen=True)
+class BodyInfo:
+    legal_name: str
+    public_url: str
+    did: str
+    accreditation_body: str | None = None
+    accreditation_number: str | None = None
+    country: str | None = None
+
+    @property
+    def accreditation(self) -> str | None:
+        if not self.accreditation_body:
+            return None
+        number = f", accreditation number {self.accreditation_number}"
+        return f"Accredited by {self.accreditation_body}" + (
+            number if self.accreditation_number else ""
+        )
+
+    def certificate_url(self, number: str) -> str:
+        return f"{self.public_url.rstrip('/')}/c/{number}"
+
+
+@dataclass(frozen=True)
+class ScopeLine:
+    code: str
+    label: str
+    conditions: str | None
+    status: str  # active, removed
+    since: str | None
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    effective_date: str
+    decided_at: str
+    decision: str
+    status: str
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    """What anyone may know about one certificate (ISO/IEC 17024 §9.4.7 plus its status)."""
+
+    number: str
+    holder_name: str | None
+    scheme_id: str
+    scheme_code: str
+    scheme_name: str
+    status: str  # ACTIVE, SUSPENDED, WITHDRAWN, EXPIRED
+    status_since: str
+    valid_from: str
+    valid_until: str
+    updated_at: str | None = None
+    country: str | None = None
+    scheme_version: str | None = None
+    normative_reference: str | None = None
+    normative_reference_url: str | None = None
+    scope: tuple[ScopeLine, ...] = ()
+    history: tuple[HistoryLine, ...] = ()
+    listing: str = "directory"  # directory, number_lookup, issuer (the body's own data)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def effective_status(self, today: date | None = None) -> str:
+        """The status, counting an ACTIVE certificate past its expiry date as EXPIRED (the
+        register may not have been told yet: expiry is the one automatic transition)."""
+        today = today or datetime.now(UTC).date()
+        end = _as_date(self.valid_until)
+        if self.status in ("ACTIVE", "SUSPENDED") and end is not None and end < today:
+            return "EXPIRED"
+        return self.status
+
+    @property
+    def active_scope(self) -> tuple[ScopeLine, ...]:
+        return tuple(s for s in self.scope if s.status == "active")
+
+
+def status_headline(record: CertificateRecord, today: date | None = None) -> tuple[str, str]:
+    """(words, css class): ``VALID``, ``SUSPENDED since 3 March 2026``, ``WITHDRAWN on …``,
+    ``EXPIRED on …``."""
+    status = record.effective_status(today)
+    if status == "ACTIVE":
+        return f"VALID until {plain_date(record.valid_until)}", "valid"
+    if status == "SUSPENDED":
+        return f"SUSPENDED since {plain_date(record.status_since)}", "suspended"
+    if status == "WITHDRAWN":
+        return f"WITHDRAWN on {plain_date(record.status_since)}", "withdrawn"
+    if status == "EXPIRED":
+        when = record.valid_until if record.status != "EXPIRED" else record.status_since
+        return f"EXPIRED on {plain_date(when)}", "expired"
+    return f"STATUS {status}", "unknown"
+
+
+# --- reading register.db -------------------------------------------------------------------
+
+
+def connect_readonly(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection to register.db (the web pages never write to it)."""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, params)
+    cols = [d[0] for d in cursor.description]
+    return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
+
+
+def read_body(conn: sqlite3.Connection) -> BodyInfo | None:
+    rows = _rows(conn, "SELECT * FROM body WHERE id = 1")
+    if not rows:
+        return None
+    r = rows[0]
+    return BodyInfo(
+        legal_name=r["legal_name"],
+        public_url=r["public_url"],
+        did=r["did"],
+        accreditation_body=r.get("accreditation_body"),
+        accreditation_number=r.get("accreditation_number"),
+        country=r.get("country"),
+    )
+
+
+def read_scheme(conn: sqlite3.Connection, scheme_id: str) -> dict[str, Any] | None:
+    rows = _rows(conn, "SELECT * FROM schemes WHERE id = ?", [scheme_id])
+    if not rows:
+        return None
+    scheme = rows[0]
+    scheme["scope_items"] = _rows(
+        conn, "SELECT * FROM scope_items WHERE scheme_id = ? ORDER BY code", [scheme_id]
+    )
+    return scheme
+
+
+def _scheme_fields(conn: sqlite3.Connection, scheme_id: str) -> dict[str, Any]:
+    scheme = read_scheme(conn, scheme_id) or {}
+    version = scheme.get("version")
+    return {
+        "scheme_version": str(version) if version is not None else None,
+        "normative_reference": scheme.get("normative_reference"),
+        "normative_reference_url": scheme.get("normative_reference_url"),
+    }
+
+
+def find_certificate(conn: sqlite3.Connection, number: str) -> CertificateRecord | None:
+    """The public record of certificate ``number``, or None when the register does not
+    publish it (unknown, or ``on_request``)."""
+    number = normalise_number(number)
+    if not number or len(number) > 64:
+        return None
+    rows = _rows(conn, "SELECT * FROM certifications WHERE number = ?", [number])
+    if rows:
+        return _directory_record(conn, rows[0])
+    sealed = _sealed_record(conn, number)
+    if sealed is None:
+        return None
+    return record_from_mapping(sealed, listing="number_lookup", conn=conn)
+
+
+def _directory_record(conn: sqlite3.Connection, row: dict[str, Any]) -> CertificateRecord:
+    number = row["number"]
+    scope = tuple(
+        ScopeLine(s["scope_code"], s["label"], s.get("conditions"), s["status"], s.get("since"))
+        for s in _rows(
+            conn,
+            "SELECT * FROM certification_scope WHERE number = ? ORDER BY scope_code",
+            [number],
+        )
+    )
+    history = tuple(
+        HistoryLine(h["effective_date"], h["decided_at"], h["decision"], h["status"])
+        for h in _rows(
+            conn,
+            "SELECT * FROM status_history WHERE number = ? ORDER BY decided_at, effective_date",
+            [number],
+        )
+    )
+    return CertificateRecord(
+        number=number,
+        holder_name=row.get("holder_name"),
+        scheme_id=row["scheme_id"],
+        scheme_code=row["scheme_code"],
+        scheme_name=row["scheme_name"],
+        status=row["status"],
+        status_since=row["status_since"],
+        valid_from=row["valid_from"],
+        valid_until=row["valid_until"],
+        updated_at=row.get("updated_at"),
+        country=row.get("country"),
+        scope=scope,
+        history=history,
+        listing="directory",
+        **_scheme_fields(conn, row["scheme_id"]),
+    )
+
+
+def _sealed_record(conn: sqlite3.Connection, number: str) -> dict[str, Any] | None:
+    try:
+        from register.push import number_hash
+    except ImportError:  # the push side is not installed: nothing can be unsealed
+        return None
+    try:
+        digest = number_hash(number)
+    except Exception:
+        return None
+    rows = _rows(conn, "SELECT sealed FROM lookup WHERE number_hash = ?", [digest])
+    if not rows:
+        return None
+    return unseal_record(rows[0]["sealed"], number)
+
+
+def unseal_record(sealed: Any, number: str) -> dict[str, Any] | None:
+    """The JSON record sealed in a ``lookup`` row, opened with ``number``; None when it does
+    not open (wrong number, damaged row)."""
+    try:
+        from register.push import unseal
+    except ImportError:
+        return None
+    try:
+        opened = unseal(sealed, normalise_number(number))
+    except Exception:
+        return None
+    if isinstance(opened, bytes | bytearray):
+        opened = opened.decode("utf-8")
+    if isinstance(opened, str):
+        try:
+            opened = json.loads(opened)
+        except ValueError:
+            return None
+    return dict(opened) if isinstance(opened, Mapping) else None
+
+
+def _get(data: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if data.get(key) is not None:
+            return data[key]
+    return None
+
+
+def record_from_mapping(
+    data: Mapping[str, Any], *, listing: str, conn: sqlite3.Connection | None = None
+) -> CertificateRecord:
+    """A record from a JSON object shaped like a ``certifications`` row, with ``scope`` and
+    ``history`` lists shaped like ``certification_scope`` and ``status_history`` rows (the
+    sealed form of a ``number_lookup`` record)."""
+    scope = tuple(
+        ScopeLine(
+            code=str(_get(s, "scope_code", "code") or ""),
+            label=str(_get(s, "label", "name") or _get(s, "scope_code", "code") or ""),
+            conditions=_get(s, "conditions"),
+            status=str(_get(s, "status") or "active"),
+            since=_get(s, "since"),
+        )
+        for s in data.get("scope") or ()
+        if isinstance(s, Mapping)
+    )
+    history = tuple(
+        HistoryLine(
+            effective_date=str(_get(h, "effective_date") or ""),
+            decided_at=str(_get(h, "decided_at") or ""),
+            decision=str(_get(h, "decision", "type") or ""),
+            status=str(_get(h, "status") or ""),
+        )
+        for h in (_get(data, "history", "status_history") or ())
+        if isinstance(h, Mapping)
+    )
+    scheme_id = str(data.get("scheme_id") or "")
+    scheme = _scheme_fields(conn, scheme_id) if conn is not None and scheme_id else {}
+    for key in ("scheme_version", "normative_reference", "normative_reference_url"):
+        if data.get(key) is not None:
+            scheme[key] = str(data[key])
+    return CertificateRecord(
+        number=str(data.get("number") or ""),
+        holder_name=data.get("holder_name"),
+        scheme_id=scheme_id,
+        scheme_code=str(data.get("scheme_code") or ""),
+        scheme_name=str(data.get("scheme_name") or ""),
+        status=str(data.get("status") or ""),
+        status_since=str(data.get("status_since") or ""),
+        valid_from=str(data.get("valid_from") or ""),
+        valid_until=str(data.get("valid_until") or ""),
+        updated_at=data.get("updated_at"),
+        country=data.get("country"),
+        scope=tuple(sorted(scope, key=lambda s: s.code)),
+        history=tuple(sorted(history, key=lambda h: (h.decided_at, h.effective_date))),
+        listing=listing,
+        **scheme,
+    )
