@@ -12,8 +12,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from issuer.http import admin, public, vcapi
-from issuer.http.errors import MAX_BODY_BYTES, RequestGuard, install_handlers
+from issuer.http import admin, public, register_routes, vcapi
+from issuer.http.errors import MAX_BODY_BYTES, install_handlers
 from issuer.http.state import AppState
 from issuer.service import CertificationBody
 from keys.store import KeyStore, KeyStoreError
@@ -27,7 +27,9 @@ certreg's HTTP service for an ISO/IEC 17024 certification body.
 * **admin** (`/api/...`, `Authorization: Bearer <token>`): the certification lifecycle. Officers
   prepare (schemes, persons, assessments), decision-makers decide (the decision-maker is always
   the token's staff member), admins manage staff, tokens and keys;
-* **VC API** (W3C CCG): issue, verify, presentations, status.
+* **VC API** (W3C CCG): issue, verify, presentations, status;
+* **register** (public): Datasette at `/register/`, each certificate's page `/c/{number}` with
+  its QR codes and printable PDF, and the verify page `/verify` (HTML forms).
 
 Request bodies are JSON objects of at most 1 MiB, nested at most 64 deep.
 """
@@ -45,6 +47,7 @@ def create_app(
     key_store: KeyStore | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     unsafe_allow_http_hosts: Collection[str] = (),
+    register_path: str | Path | None = None,
 ) -> FastAPI:
     """The HTTP service of ``body``.
 
@@ -52,6 +55,8 @@ def create_app(
     rotates keys. ``passphrase`` is needed for ``POST /api/keys/rotate`` only (signing uses
     the body's own signer). ``unsafe_allow_http_hosts`` lets ``/credentials/verify`` fetch
     other issuers' DID documents and lists over plain HTTP from those hosts: tests only.
+    ``register_path``: the public register served at ``/register/``, ``/c/{number}`` and
+    ``/verify`` (default: register.db beside issuer.db).
     """
     if key_store is None:
         folder = _data_dir(body)
@@ -78,5 +83,11 @@ def create_app(
     app.include_router(public.router)
     app.include_router(admin.router)
     app.include_router(vcapi.router)
-    app.add_middleware(RequestGuard, max_bytes=max_body_bytes)
+    if register_path is None:
+        folder = _data_dir(body)
+        register_path = folder / "register.db" if folder is not None else None
+    if register_path is not None:
+        register_routes.install(app, register_path)
+    # RequestGuard, and the verify page's HTML form (POST /verify): see FormAwareGuard.
+    app.add_middleware(register_routes.FormAwareGuard, max_bytes=max_body_bytes)
     return app
