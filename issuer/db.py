@@ -307,8 +307,39 @@ CREATE INDEX events_by_subject ON events(subject, seq);
 CREATE INDEX events_by_kind ON events(kind, seq);
 """ + _IMMUTABLE.format(table="checkpoints")
 
+# v3: holder sharing (issuer.sharing). Every secret is stored as its SHA-256 only: the share
+# token, the OID4VCI offer id, pre-authorized code and access token, and the VC API exchange id.
+_V3 = """
+CREATE TABLE share_links (
+    id TEXT PRIMARY KEY,                   -- public id, for listing and revoking
+    certification_id TEXT NOT NULL REFERENCES certifications(id),
+    token_hash TEXT NOT NULL UNIQUE,       -- sha256 of the share token (the URL's secret)
+    exchange_hash TEXT NOT NULL UNIQUE,    -- sha256 of the VC API exchange id (derived)
+    created_at TEXT NOT NULL,
+    created_by TEXT,                       -- staff id, or NULL (command line)
+    expires_at TEXT,                       -- NULL: until revoked
+    revoked_at TEXT,
+    revoked_by TEXT CHECK (revoked_by IN ('holder', 'body'))
+);
+CREATE INDEX share_links_by_certification ON share_links(certification_id, created_at);
+
+CREATE TABLE oid4vci_offers (              -- one pre-authorized code each; single use
+    id TEXT PRIMARY KEY,                   -- public row id (the offer secret derives from it)
+    share_id TEXT NOT NULL REFERENCES share_links(id),
+    offer_hash TEXT NOT NULL UNIQUE,       -- sha256 of the offer id in credential_offer_uri
+    code_hash TEXT NOT NULL UNIQUE,        -- sha256 of the pre-authorized code
+    created_at TEXT NOT NULL,
+    code_expires_at TEXT NOT NULL,
+    code_used_at TEXT,
+    token_hash TEXT UNIQUE,                -- sha256 of the access token it was exchanged for
+    token_expires_at TEXT,
+    token_used_at TEXT
+);
+CREATE INDEX oid4vci_offers_by_share ON oid4vci_offers(share_id, created_at);
+"""
+
 #: Each migration is one SQL script, applied in one transaction.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from issuer.http import admin, public, register_routes, vcapi
+from issuer.http import admin, holder, public, register_routes, vcapi
 from issuer.http.errors import MAX_BODY_BYTES, install_handlers
 from issuer.http.state import AppState
 from issuer.service import CertificationBody
@@ -28,6 +28,8 @@ certreg's HTTP service for an ISO/IEC 17024 certification body.
   prepare (schemes, persons, assessments), decision-makers decide (the decision-maker is always
   the token's staff member), admins manage staff, tokens and keys;
 * **VC API** (W3C CCG): issue, verify, presentations, status;
+* **holder** sharing: share pages (`/share/{token}`), OpenID4VCI 1.0 pre-authorized code flow
+  (`/.well-known/openid-credential-issuer`, `/oid4vci/...`), VC API exchanges;
 * **register** (public): Datasette at `/register/`, each certificate's page `/c/{number}` with
   its QR codes and printable PDF, and the verify page `/verify` (HTML forms).
 
@@ -83,11 +85,16 @@ def create_app(
     app.include_router(public.router)
     app.include_router(admin.router)
     app.include_router(vcapi.router)
+    app.include_router(holder.router)
+    # RequestGuard on every path but the OAuth token/credential endpoints (form bodies, OAuth
+    # errors): see issuer.http.holder.OAuthAwareGuard.
     if register_path is None:
         folder = _data_dir(body)
         register_path = folder / "register.db" if folder is not None else None
     if register_path is not None:
         register_routes.install(app, register_path)
-    # RequestGuard, and the verify page's HTML form (POST /verify): see FormAwareGuard.
-    app.add_middleware(register_routes.FormAwareGuard, max_bytes=max_body_bytes)
+    # ... and the verify page's HTML form (POST /verify): see register_routes.FormAwareGuard.
+    app.add_middleware(
+        register_routes.FormAwareGuard, guard=holder.OAuthAwareGuard, max_bytes=max_body_bytes
+    )
     return app
