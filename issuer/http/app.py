@@ -86,14 +86,14 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(vcapi.router)
     app.include_router(holder.router)
-    # RequestGuard on every path but the OAuth token/credential endpoints (form bodies, OAuth
-    # errors): see issuer.http.holder.OAuthAwareGuard.
     if register_path is None:
         folder = _data_dir(body)
         register_path = folder / "register.db" if folder is not None else None
     if register_path is not None:
         register_routes.install(app, register_path)
-    # ... and the verify page's HTML form (POST /verify): see register_routes.FormAwareGuard.
+    # RequestGuard on every path but the OAuth token/credential endpoints (form body, OAuth
+    # errors: holder.OAuthAwareGuard) and the verify page's HTML form (POST /verify:
+    # register_routes.FormAwareGuard).
     app.add_middleware(
         register_routes.FormAwareGuard, guard=holder.OAuthAwareGuard, max_bytes=max_body_bytes
     )
