@@ -25,6 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from datasette.app import Datasette
+from datasette.database import Database
+
+#: register.db as Datasette names it (URLs: /register/public/certifications when mounted).
+DATABASE = "public"
 
 __all__ = ["MAX_ROWS", "METADATA", "PLUGINS", "TEMPLATES", "load_metadata", "make_datasette"]
 
@@ -55,15 +59,12 @@ def load_metadata(
     register_path: str | Path | None = None, *, certificate_url_prefix: str | None = None
 ) -> dict[str, Any]:
     """certreg's metadata, with the body's name and address (from register.db) as title and
-    source, and the database named after the file (``register``)."""
+    source, and the database named :data:`DATABASE`."""
     metadata = json.loads(METADATA.read_text(encoding="utf-8"))
     metadata = copy.deepcopy(metadata)
     if certificate_url_prefix is not None:
         metadata["plugins"]["certreg"]["certificate_url_prefix"] = certificate_url_prefix
     if register_path is not None:
-        name = Path(register_path).stem
-        if name != "register":
-            metadata["databases"][name] = metadata["databases"].pop("register")
         body = _body(Path(register_path))
         if body is not None:
             legal_name, public_url = body
@@ -103,11 +104,15 @@ def make_datasette(
     if not base_url.endswith("/"):
         base_url += "/"
     merged = {**SETTINGS, "base_url": base_url, **(settings or {})}
-    return Datasette(
-        files=[] if immutable else [str(path)],
-        immutables=[str(path)] if immutable else [],
+    datasette = Datasette(
         metadata=load_metadata(path, certificate_url_prefix=certificate_url_prefix),
         template_dir=str(TEMPLATES),
         plugins_dir=str(PLUGINS),
         settings=merged,
     )
+    # Named, not after the file: mounted at /register/, a database also called "register"
+    # makes Datasette strip its base_url twice (see issuer/http/register_routes.py).
+    datasette.add_database(
+        Database(datasette, path=str(path), is_mutable=not immutable), name=DATABASE
+    )
+    return datasette

@@ -86,8 +86,8 @@ def datasette_get(reg: Body, *urls: str) -> list[httpx.Response]:
 def test_search_finds_a_directory_holder_by_name_not_a_number_lookup_holder(reg):
     jane, larry = datasette_get(
         reg,
-        "/register/certifications.json?_search=Jane&_shape=array",
-        "/register/certifications.json?_search=Larry&_shape=array",
+        "/public/certifications.json?_search=Jane&_shape=array",
+        "/public/certifications.json?_search=Larry&_shape=array",
     )
     assert [r["number"] for r in jane.json()] == [n(reg, "jane")]
     assert jane.json()[0]["holder_name"] == "Jane Listed"
@@ -97,8 +97,8 @@ def test_search_finds_a_directory_holder_by_name_not_a_number_lookup_holder(reg)
 def test_search_finds_an_unlisted_directory_holder_by_number_only(reg):
     by_name, by_number = datasette_get(
         reg,
-        "/register/certifications.json?_search=Hugo&_shape=array",
-        f"/register/certifications.json?_search={n(reg, 'hugo')}&_shape=array",
+        "/public/certifications.json?_search=Hugo&_shape=array",
+        f"/public/certifications.json?_search={n(reg, 'hugo')}&_shape=array",
     )
     assert by_name.json() == []
     [row] = by_number.json()
@@ -108,10 +108,10 @@ def test_search_finds_an_unlisted_directory_holder_by_number_only(reg):
 def test_canned_query_finds_directory_and_number_lookup_certificates_by_exact_number(reg):
     jane, larry, sam, wrong = datasette_get(
         reg,
-        f"/register/verify.json?number={n(reg, 'jane')}&_shape=array",
-        f"/register/verify.json?number={n(reg, 'larry').lower()}&_shape=array",
-        f"/register/verify.json?number={n(reg, 'sam')}&_shape=array",
-        "/register/verify.json?number=NDT-0000-0000-0&_shape=array",
+        f"/public/verify.json?number={n(reg, 'jane')}&_shape=array",
+        f"/public/verify.json?number={n(reg, 'larry').lower()}&_shape=array",
+        f"/public/verify.json?number={n(reg, 'sam')}&_shape=array",
+        "/public/verify.json?number=NDT-0000-0000-0&_shape=array",
     )
     assert [r["holder_name"] for r in jane.json()] == ["Jane Listed"]
     [row] = larry.json()
@@ -121,7 +121,7 @@ def test_canned_query_finds_directory_and_number_lookup_certificates_by_exact_nu
 
 
 def test_canned_query_page_is_a_plain_form(reg):
-    [page] = datasette_get(reg, f"/register/verify?number={n(reg, 'larry')}")
+    [page] = datasette_get(reg, f"/public/verify?number={n(reg, 'larry')}")
     assert page.status_code == 200
     assert "Verify a certificate number" in page.text and "Larry Lookup" in page.text
 
@@ -129,9 +129,9 @@ def test_canned_query_page_is_a_plain_form(reg):
 @pytest.mark.parametrize(
     "url",
     [
-        "/register.json?sql=select+*+from+lookup",
-        "/register?sql=select+1",
-        "/register/certifications.json?_where=1%3D1",
+        "/public.json?sql=select+*+from+lookup",
+        "/public?sql=select+1",
+        "/public/certifications.json?_where=1%3D1",
     ],
 )
 def test_arbitrary_sql_is_refused(reg, url):
@@ -142,9 +142,9 @@ def test_arbitrary_sql_is_refused(reg, url):
 def test_page_sizes_are_bounded_and_live_facets_are_off(reg):
     big, facet, ok = datasette_get(
         reg,
-        "/register/certifications.json?_size=100000",
-        "/register/certifications.json?_facet=status",
-        "/register/certifications.json?_size=500",
+        "/public/certifications.json?_size=100000",
+        "/public/certifications.json?_facet=status",
+        "/public/certifications.json?_size=500",
     )
     assert big.status_code == 400
     assert facet.status_code == 400
@@ -161,7 +161,7 @@ def test_facets_come_from_facet_counts(reg):
             "UPDATE facet_counts SET count = 4242 WHERE facet = 'status' AND value = 'ACTIVE'"
         )
     try:
-        [page] = datasette_get(reg, "/register/certifications")
+        [page] = datasette_get(reg, "/public/certifications")
     finally:
         with conn:
             conn.execute(
@@ -176,7 +176,7 @@ def test_facets_come_from_facet_counts(reg):
 
 def test_json_and_csv_of_the_directory(reg):
     as_json, as_csv = datasette_get(
-        reg, "/register/certifications.json?_shape=array", "/register/certifications.csv"
+        reg, "/public/certifications.json?_shape=array", "/public/certifications.csv"
     )
     numbers = {r["number"] for r in as_json.json()}
     assert numbers == {n(reg, "jane"), n(reg, "hugo"), n(reg, "wendy")}
@@ -188,7 +188,7 @@ def test_json_and_csv_of_the_directory(reg):
 
 
 def test_scheme_page(reg):
-    [page] = datasette_get(reg, "/register/schemes/cwi")
+    [page] = datasette_get(reg, "/public/schemes/cwi")
     assert page.status_code == 200
     for text in (
         "Scheme CWI",
@@ -205,7 +205,7 @@ def test_scheme_page(reg):
 def test_directory_rows_link_to_the_certificate_page(reg):
     number = n(reg, "jane")
     row, scope = datasette_get(
-        reg, f"/register/certifications/{number}", "/register/certification_scope"
+        reg, f"/public/certifications/{number}", "/public/certification_scope"
     )
     assert f'href="/c/{number}"' in row.text and "Open the certificate page" in row.text
     assert f'href="/c/{number}"' in scope.text
@@ -234,7 +234,7 @@ def test_register_is_mounted(reg):
         reg,
         ("GET", "/register", {}),
         ("GET", "/register/", {}),
-        ("GET", "/register/register/certifications.json?_search=Jane&_shape=array", {}),
+        ("GET", "/register/public/certifications.json?_search=Jane&_shape=array", {}),
     )
     assert r1.status_code in (301, 307, 308) and r1.headers["location"] == "/register/"
     assert r2.status_code == 200 and "Example Certification Body" in r2.text

@@ -99,7 +99,27 @@ def install(app: FastAPI, register_path: str | Path) -> None:
     app.add_api_route(
         "/register", lambda: RedirectResponse("/register/", 308), include_in_schema=False
     )
-    app.mount("/register", datasette.app(), name="register")
+    app.mount("/register", _as_behind_a_proxy("/register", datasette.app()), name="register")
+
+
+def _as_behind_a_proxy(prefix: str, app: Any) -> Any:
+    """Datasette's ``base_url`` is made for a proxy that strips the prefix before Datasette sees
+    the request. Starlette's Mount keeps it in the path, and Datasette then adds ``base_url``
+    once more where it builds URLs from the request path: the search form's redirect and the
+    CSV link pointed to /register/register/register/... (found by tests/test_browser.py).
+    Strip it here, as such a proxy would."""
+
+    async def stripped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and scope["path"].startswith(prefix):
+            scope = dict(scope)
+            scope["path"] = scope["path"][len(prefix) :] or "/"
+            raw = scope.get("raw_path")
+            if raw is not None and raw.startswith(prefix.encode()):
+                scope["raw_path"] = raw[len(prefix) :] or b"/"
+            scope["root_path"] = ""
+        await app(scope, receive, send)
+
+    return stripped
 
 
 class FormAwareGuard:

@@ -22,8 +22,8 @@ from datasette.utils import tilde_decode
 from markupsafe import Markup, escape
 
 from register.push import SealError, normalise, number_hash, unseal
+from register.site import DATABASE
 
-DATABASE = "register"
 FACET_ORDER = ("status", "scheme", "scope", "country")
 FACET_TITLES = {
     "status": "Status",
