@@ -22,6 +22,7 @@ from issuer.cli_keys import keys_group
 from issuer.cli_publish import publish_command
 from issuer.cli_register import register_group
 from issuer.cli_serve import serve_command
+from issuer.cli_share import share_group
 from issuer.cli_status import status_group
 from issuer.cli_tokens import tokens_group
 from issuer.cli_verify import sign_command, verify_command
@@ -51,6 +52,7 @@ for command in (
     serve_command,
     register_group,
     publish_command,
+    share_group,
     tokens_group,
     keys_group,
     audit_group,

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from issuer.register_push import attach
 from issuer.service import CertificationBody, ScopeGrant
 
 PASSPHRASE = "browser tests, not a secret"
@@ -60,6 +61,7 @@ def build_body(data: Path, base: str) -> ServedBody:
         did_method="key",
         kdf="interactive",
     )
+    attach(body)("body")  # the body's changes feed its public register, as in production
     common = {
         "description": "Inspection of fusion welds in steel structures.",
         "normative_reference": "ISO 9712:2021",
