@@ -6,7 +6,7 @@ Everything a verifier or a member of the public fetches, none of which needs the
 - ``status/<list_id>``: each status list's latest signed version (the URL in every credential),
   ``status/versions/<list_id>/<n>``: every version ever signed (immutable);
 - ``contexts/``: the pinned JSON-LD contexts, by file name and by URL path, and an index;
-- ``register.db``: an immutable snapshot of the public register (one clean file, no WAL),
+- ``public.db``: an immutable snapshot of register.db (one clean file, no WAL),
   ``inspect-data.json`` (Datasette's precomputed table counts for it), ``metadata.json`` and
   ``datasette/`` (plugins, templates, static files) as found in ``register/``;
 - ``README.txt`` (how to serve it) and ``SHA256SUMS``.
@@ -135,8 +135,10 @@ def build_bundle(
     source = register_db or data / "register.db"
     if not source.exists():
         rebuild(body, source)
-    snapshot(source, out / "register.db")
-    inspected = _inspect(out / "register.db")
+    # Named public.db: Datasette names a database after its file, and certreg's metadata,
+    # templates and plugin address the register as "public" (register/site.py DATABASE).
+    snapshot(source, out / "public.db")
+    inspected = _inspect(out / "public.db")
     if inspected is not None:
         _write(out / "inspect-data.json", json.dumps(inspected, indent=2).encode())
     for name in ("metadata.json", "metadata.yml", "metadata.yaml"):
@@ -166,7 +168,7 @@ def _readme(info: dict[str, Any], out: Path) -> str:
     has_plugins = (out / "datasette" / "plugins").is_dir()
     has_templates = (out / "datasette" / "templates").is_dir()
     has_static = (out / "datasette" / "static").is_dir()
-    datasette = "datasette serve -i register.db --inspect-file inspect-data.json"
+    datasette = "datasette serve -i public.db --inspect-file inspect-data.json"
     if has_meta:
         datasette += " --metadata metadata.json"
     if has_plugins:
@@ -211,8 +213,8 @@ Everything here is public. Serve it at {info["public_url"]} (the folder is the s
 
 2. The register (any number of Datasette replicas, each with this same folder)
 
-   register.db is an immutable snapshot: serve it read-only, in immutable mode, which lets
-   Datasette skip locking and use the precomputed counts:
+   public.db is an immutable snapshot of register.db: serve it read-only, in immutable
+   mode, which lets Datasette skip locking and use the precomputed counts:
 
        {datasette}
 
@@ -253,6 +255,7 @@ def publish_command(directory: Path, data: Path, register_db: Path | None) -> No
         shutil.rmtree(building, ignore_errors=True)
     click.echo(
         f"published to {directory}: {counts['status_lists']} status lists "
-        f"({counts['status_versions']} versions), {counts['contexts']} contexts, register.db; "
+        f"({counts['status_versions']} versions), {counts['contexts']} contexts, "
+        "public.db (the register); "
         "see README.txt there"
     )

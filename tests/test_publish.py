@@ -59,8 +59,8 @@ def test_the_bundle_matches_what_the_service_serves(published):
 
 def test_the_register_snapshot_is_one_clean_immutable_file(published):
     b, out, number, sealed = published
-    db_path = out / "register.db"
-    assert not (out / "register.db-wal").exists()
+    db_path = out / "public.db"
+    assert not (out / "public.db-wal").exists()
     assert oct(db_path.stat().st_mode & 0o777) == "0o444"
     conn = sqlite3.connect(f"file:{db_path}?immutable=1", uri=True)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
@@ -76,7 +76,7 @@ def test_the_register_snapshot_is_one_clean_immutable_file(published):
     assert (out / "metadata.json").exists()
     assert json.loads((out / "metadata.json").read_text())
     readme = (out / "README.txt").read_text()
-    assert "datasette serve -i register.db" in readme and "--metadata metadata.json" in readme
+    assert "datasette serve -i public.db" in readme and "--metadata metadata.json" in readme
 
 
 def test_sha256sums_cover_every_file(published):
@@ -98,7 +98,7 @@ def test_publishing_again_replaces_the_bundle_and_a_missing_register_is_built(pu
     result = CliRunner().invoke(publish_command, [str(out), "--data", str(b.data)])
     assert result.exit_code == 0, result.output
     assert not (out / "stale-file").exists()
-    conn = sqlite3.connect(f"file:{out / 'register.db'}?immutable=1", uri=True)
+    conn = sqlite3.connect(f"file:{out / 'public.db'}?immutable=1", uri=True)
     status = conn.execute("SELECT status FROM certifications WHERE number = ?", [number])
     assert status.fetchone()[0] == "ACTIVE"
     leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".site")]
@@ -111,4 +111,4 @@ def test_a_did_key_body_has_no_did_document(tmp_path):
     result = CliRunner().invoke(publish_command, [str(out), "--data", str(b.data)])
     assert result.exit_code == 0, result.output
     assert not (out / ".well-known" / "did.json").exists()
-    assert (out / "register.db").exists()
+    assert (out / "public.db").exists()
