@@ -72,7 +72,7 @@ def test_the_register_snapshot_is_one_clean_immutable_file(published):
     db = open_register(b.register)  # the snapshot equals the live register
     assert push.find(db, sealed)["holder_name"] == "Nina Number"
     inspect = json.loads((out / "inspect-data.json").read_text())
-    assert inspect["register"]["tables"]["certifications"]["count"] == 1
+    assert inspect["public"]["tables"]["certifications"]["count"] == 1  # named as served
     assert (out / "metadata.json").exists()
     assert json.loads((out / "metadata.json").read_text())
     readme = (out / "README.txt").read_text()
