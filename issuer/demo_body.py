@@ -121,7 +121,7 @@ def build_demo(
     # year and a half ago, and this month.
     cohorts = [
         (clock.now, holders // 4),
-        (real_now - timedelta(days=550), holders // 3),
+        (real_now - timedelta(days=620), holders // 3),  # 24-month ones: renewable now
         (real_now - timedelta(days=20), holders - holders // 4 - holders // 3),
     ]
     numbers: dict[str, list[str]] = {}
@@ -162,7 +162,12 @@ def build_demo(
     ]
     rng.shuffle(active)
     clock.now = real_now - timedelta(days=200)
-    picks = iter(active)
+    # As the body's daily cron job would have, all along.
+    numbers.setdefault("expired", []).extend(body.expire_due())
+    live = {
+        n for (n,) in body.db.execute("SELECT number FROM certifications WHERE status = 'ACTIVE'")
+    }
+    picks = iter([n for n in active if n in live])
 
     def take(count: int) -> list[str]:
         return [next(picks) for _ in range(count)]
@@ -184,7 +189,11 @@ def build_demo(
             body.reduce_scope(number, decided_by=decider, remove=held[:1], reason="no practice")
             numbers.setdefault("reduced in scope", []).append(number)
     clock.now = real_now - timedelta(days=10)
-    for number in take(max(1, holders // 25)):
+    numbers["expired"].extend(body.expire_due())
+    live = {
+        n for (n,) in body.db.execute("SELECT number FROM certifications WHERE status = 'ACTIVE'")
+    }
+    for number in [n for n in take(max(1, holders // 25)) if n in live]:
         body.suspend(
             number, decided_by=decider, reason="complaint under review", until=_day(clock.now, 60)
         )
@@ -201,7 +210,7 @@ def build_demo(
     for number in renewable:
         body.recertify(number, decided_by=decider, evidence="recertification examination")
         numbers.setdefault("recertified", []).append(number)
-    numbers["expired"] = body.expire_due()
+    numbers["expired"].extend(body.expire_due())
     numbers["valid"] = [
         n
         for (n,) in body.db.execute(

@@ -17,7 +17,7 @@ import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,10 @@ def status_headline(record: CertificateRecord, today: date | None = None) -> tup
     if status == "WITHDRAWN":
         return f"WITHDRAWN on {plain_date(record.status_since)}", "withdrawn"
     if status == "EXPIRED":
-        when = record.valid_until if record.status != "EXPIRED" else record.status_since
+        # Dated by the end of validity, not by when the expiry was recorded: the certificate
+        # stopped being valid the day after its last valid day, whenever a cron job noticed.
+        end = _as_date(record.valid_until)
+        when = (end + timedelta(days=1)).isoformat() if end else record.status_since
         return f"EXPIRED on {plain_date(when)}", "expired"
     return f"STATUS {status}", "unknown"
 

@@ -115,4 +115,6 @@ def make_datasette(
     datasette.add_database(
         Database(datasette, path=str(path), is_mutable=not immutable), name=DATABASE
     )
+    if "_memory" in datasette.databases:  # created when no file is given; nothing to show
+        datasette.remove_database("_memory")
     return datasette

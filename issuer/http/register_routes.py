@@ -99,6 +99,8 @@ def install(app: FastAPI, register_path: str | Path) -> None:
     app.add_api_route(
         "/register", lambda: RedirectResponse("/register/", 308), include_in_schema=False
     )
+    # The site's front door is the public register (a person typing the bare address).
+    app.add_api_route("/", lambda: RedirectResponse("/register/", 307), include_in_schema=False)
     app.mount("/register", _as_behind_a_proxy("/register", datasette.app()), name="register")
 
 
