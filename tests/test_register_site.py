@@ -520,3 +520,26 @@ def test_verify_still_refuses_non_form_bodies_elsewhere(reg):
         ("POST", "/credentials/verify", {"data": {"a": "b"}}),
     )[0]
     assert r.status_code == 415
+
+
+def test_status_headlines_date_each_state_as_a_reader_expects():
+    from datetime import date
+
+    from register.records import CertificateRecord, status_headline
+
+    def record(status: str, since: str = "2026-11-21T04:00:00Z") -> CertificateRecord:
+        return CertificateRecord(
+            number="CWI-0000-0000-0", holder_name=None, scheme_id="cwi", scheme_code="CWI",
+            scheme_name="Certified Welding Inspector", status=status, status_since=since,
+            valid_from="2022-10-23", valid_until="2024-10-22",
+        )  # fmt: skip
+
+    today = date(2026, 11, 21)
+    # Recorded as expired today by a cron job, it stopped being valid after 22 October 2024.
+    assert status_headline(record("EXPIRED"), today)[0] == "EXPIRED on 23 October 2024"
+    # Not yet recorded as expired: the same answer, from the dates alone.
+    assert status_headline(record("ACTIVE"), today)[0] == "EXPIRED on 23 October 2024"
+    assert status_headline(record("ACTIVE"), date(2024, 1, 1))[0] == "VALID until 22 October 2024"
+    assert status_headline(record("WITHDRAWN", "2024-03-05T10:00:00Z"), date(2024, 4, 1))[0] == (
+        "WITHDRAWN on 5 March 2024"
+    )
