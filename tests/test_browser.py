@@ -13,6 +13,8 @@ import zxingcpp
 from browser_support import browser, served  # noqa: F401 - pytest fixtures
 from PIL import Image
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from issuer.service import CertificationBody
 
@@ -22,7 +24,21 @@ def in_days(days: int) -> str:
 
 
 def status_text(driver) -> str:
-    return driver.find_element(By.CSS_SELECTOR, ".status").text
+    """The status block of the page now shown (waiting for a navigation to finish)."""
+    block = WebDriverWait(driver, 20).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".status"))
+    )
+    return block.text
+
+
+def submit_and_wait(driver, element) -> None:
+    """Submit a form and wait until the browser has left the page it was on."""
+    before = driver.find_element(By.TAG_NAME, "html")
+    if element.tag_name == "input":
+        element.submit()
+    else:
+        element.click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(before))
 
 
 def test_chromium_reads_the_published_status_list(served, browser):  # noqa: F811
@@ -46,7 +62,9 @@ def test_the_qr_code_leads_to_the_page_and_a_suspension_shows_on_it(served, brow
         "decide", "suspend", number, "--as", served.decider,
         "--reason", "surveillance audit missed", "--until", in_days(30),
     )  # fmt: skip
+    before = browser.find_element(By.TAG_NAME, "html")
     browser.refresh()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(before))
     assert status_text(browser).startswith("SUSPENDED")
 
 
@@ -58,7 +76,7 @@ def test_the_verify_page_checks_an_uploaded_file(served, browser, tmp_path):  # 
     path.write_text(json.dumps(credential), encoding="utf-8")
     browser.get(f"{served.base}/verify")
     browser.find_element(By.ID, "file").send_keys(str(path))
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert status_text(browser).startswith("VALID")
     assert "John Roe" in browser.page_source
 
@@ -67,12 +85,12 @@ def test_register_search_lists_directory_holders_only(served, browser):  # noqa:
     browser.get(f"{served.base}/register/public/certifications")
     box = browser.find_element(By.NAME, "_search")
     box.send_keys("Jane Doe")
-    box.submit()
+    submit_and_wait(browser, box)
     assert served.numbers["Jane Doe"] in browser.page_source
     browser.get(f"{served.base}/register/public/certifications")
     box = browser.find_element(By.NAME, "_search")
     box.send_keys("John Roe")  # holds a number_lookup certification: not browsable
-    box.submit()
+    submit_and_wait(browser, box)
     assert served.numbers["John Roe"] not in browser.page_source
     assert (
         "John Roe" not in browser.find_element(By.TAG_NAME, "table").text
