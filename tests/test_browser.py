@@ -97,3 +97,13 @@ def test_register_search_lists_directory_holders_only(served, browser):  # noqa:
         if browser.find_elements(By.TAG_NAME, "table")
         else True
     )
+
+
+def test_the_api_documentation_renders_offline(served, browser):  # noqa: F811
+    # Swagger UI's files come from the server itself, not a CDN (this machine has none).
+    browser.get(f"{served.base}/docs")
+    title = WebDriverWait(browser, 20).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".swagger-ui .title"))
+    )
+    assert "certreg" in title.text
+    assert "cdn" not in browser.page_source.lower()
