@@ -640,6 +640,26 @@ def person_add_command(data: Path, full_name: str, as_json: bool, **fields: Any)
     click.echo(f"Added {full_name.strip()}: person id {person_id}")
 
 
+@person_group.command("consent")
+@data_option
+@click.argument("person", metavar="PERSON")
+@click.option(
+    "--publish/--withdraw",
+    required=True,
+    help="The holder agrees to be listed by name in the public register (--publish), or no "
+    "longer does (--withdraw).",
+)
+def person_consent_command(data: Path, person: str, publish: bool) -> None:
+    """Record PERSON's consent to be listed by name (directory schemes); the register follows
+    at once, and a withdrawn consent removes the name from it."""
+    body = open_body(data)
+    with plain_errors():
+        person_id = _person_id(body, person)
+        body.set_publication_consent(person_id, publish)
+    state = "listed by name" if publish else "no longer listed by name"
+    click.echo(f"Recorded: person {person_id} is {state} in the public register.")
+
+
 @person_group.command("list")
 @data_option
 @click.option("--search", metavar="TEXT", help="Only names (or external ids) containing TEXT.")

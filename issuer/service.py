@@ -483,6 +483,20 @@ class CertificationBody:
             self._event("person_added", actor, person_id, {})
         return person_id
 
+    def set_publication_consent(
+        self, person_id: str, consent: bool, *, actor: str | None = None
+    ) -> None:
+        """Record whether the holder agrees to be listed by name in the public register (for
+        schemes published as a directory). Takes effect in the register at once, both ways:
+        a withdrawn consent removes the name from every table and from the search index."""
+        self._person(person_id)
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE persons SET consent_publish = ? WHERE id = ?", [int(consent), person_id]
+            )
+            self._event("consent_changed", actor, person_id, {"consent_publish": bool(consent)})
+        self._changed("person", person_id)
+
     def add_staff(
         self, name: str, *, roles: Iterable[str], email: str | None = None, actor: str | None = None
     ) -> str:
