@@ -9,13 +9,10 @@ JavaScript.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -29,7 +26,6 @@ from register.site import TEMPLATES
 
 __all__ = [
     "VerifyOutcome",
-    "check_public_address",
     "outcome_of",
     "render_certificate",
     "render_message",
@@ -220,26 +216,3 @@ def render_verify(
         pasted=pasted,
         given_url=given_url,
     )
-
-
-def check_public_address(url: str, allowed_hosts: Collection[str] = ()) -> None:
-    """Refuse to fetch from this machine or a private network: the verify page fetches URLs
-    that anyone types in, and must not be a way to probe the body's internal hosts. Raises
-    ValueError in plain words. ``allowed_hosts`` (tests only) skip the check."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise ValueError("the address has no host name")
-    allowed = {h.lower() for h in allowed_hosts}
-    if host in allowed or parts.netloc.lower() in allowed:
-        return
-    try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        raise ValueError(f"the host name {host} could not be found") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise ValueError(
-                f"{host} is a private or local address; only public addresses are fetched"
-            )

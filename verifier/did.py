@@ -7,7 +7,9 @@ plain HTTP exists only through an explicit ``unsafe_allow_http_hosts`` allow-lis
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
 from keys.did import DidError, did_key_document, did_web_to_url, verification_method_from_document
@@ -69,7 +72,13 @@ class HttpFetcher:
     - ``timeout`` seconds for the whole exchange, not just per read (a server dripping one byte
       a second cannot hold the verifier);
     - at most ``max_bytes`` of (decoded) body, refused beyond, streamed so nothing bigger is
-      ever held in memory.
+      ever held in memory;
+    - with ``public_addresses_only`` (a server verifying what anyone submits): connect only to
+      public addresses. A submitted credential names the URLs of its status lists and its
+      issuer's DID, so without this a public verify endpoint can be made to request the
+      server's own network (SSRF). The host is resolved once, every address checked, and the
+      connection made to a checked address, so a name that resolves differently a moment
+      later (DNS rebinding) gains nothing; TLS still verifies the certificate for the name.
     """
 
     def __init__(
@@ -79,11 +88,13 @@ class HttpFetcher:
         max_bytes: int = DEFAULT_MAX_BYTES,
         unsafe_allow_http_hosts: Collection[str] = (),
         accept: str = "application/json",
+        public_addresses_only: bool = False,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.unsafe_allow_http_hosts = frozenset(h.lower() for h in unsafe_allow_http_hosts)
         self.accept = accept
+        self.public_addresses_only = public_addresses_only
 
     def allows_http(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -104,7 +115,9 @@ class HttpFetcher:
         deadline = time.monotonic() + self.timeout
         try:
             with (
-                httpx.Client(timeout=self.timeout, follow_redirects=False) as client,
+                httpx.Client(
+                    timeout=self.timeout, follow_redirects=False, transport=self._transport()
+                ) as client,
                 client.stream("GET", url, headers={"Accept": self.accept}) as response,
             ):
                 if response.is_redirect:
@@ -126,6 +139,50 @@ class HttpFetcher:
             raise FetchError(f"{url} did not answer within {self.timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"{url} could not be reached ({type(exc).__name__})") from None
+
+    def _transport(self) -> httpx.BaseTransport | None:
+        if not self.public_addresses_only:
+            return None
+        transport = httpx.HTTPTransport()
+        # httpx 0.28 does not let a transport choose its network backend; httpcore's pool does.
+        transport._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            network_backend=_PublicAddressesOnly(self.unsafe_allow_http_hosts),
+        )
+        return transport
+
+
+class _PublicAddressesOnly(httpcore.SyncBackend):
+    """A network backend that connects only to public (global) addresses, to the very address
+    it checked; hosts in ``allowed`` (tests on 127.0.0.1) pass unchecked."""
+
+    def __init__(self, allowed: Collection[str]) -> None:
+        self.allowed = frozenset(allowed)
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        if host.lower() in self.allowed or f"{host.lower()}:{port}" in self.allowed:
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            raise FetchError(f"the host name {host} could not be found") from None
+        addresses = [info[4][0] for info in infos]
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+                raise FetchError(
+                    f"{host} is a private or local address ({address}); only public "
+                    "addresses are fetched"
+                )
+        if not addresses:
+            raise FetchError(f"the host name {host} could not be found")
+        return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
 
 
 def parse_json_object(data: bytes | str | Mapping[str, Any], what: str) -> dict[str, Any]:

@@ -38,7 +38,6 @@ from register.db import open_register
 from register.fts import enable_search
 from register.pages import (
     VerifyOutcome,
-    check_public_address,
     outcome_of,
     render_certificate,
     render_message,
@@ -493,10 +492,10 @@ def _verify(
     state = state_of(request)
     if data is None and given_url:
         try:
-            check_public_address(given_url, state.unsafe_allow_http_hosts)
             data = HttpFetcher(
                 max_bytes=MAX_INPUT_BYTES,
                 unsafe_allow_http_hosts=state.unsafe_allow_http_hosts,
+                public_addresses_only=True,
                 accept="application/vc+ld+json, application/ld+json, application/json",
             )(given_url)
         except (FetchError, ValueError) as exc:

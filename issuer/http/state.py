@@ -62,12 +62,17 @@ class AppState:
         self._verifier = None
 
     def _build_verifier(self) -> Verifier:
+        # A public service verifies what anyone submits: never let a credential's URLs make
+        # it request this machine or its private network (HttpFetcher docs: SSRF).
         remote = HttpFetcher(
-            max_bytes=DEFAULT_MAX_BYTES, unsafe_allow_http_hosts=self.unsafe_allow_http_hosts
+            max_bytes=DEFAULT_MAX_BYTES,
+            unsafe_allow_http_hosts=self.unsafe_allow_http_hosts,
+            public_addresses_only=True,
         )
         remote_did = HttpFetcher(
             unsafe_allow_http_hosts=self.unsafe_allow_http_hosts,
             accept="application/did+json, application/json",
+            public_addresses_only=True,
         )
         own_did = self.did
         own_did_url = did_web_to_url(own_did) if own_did.startswith("did:web:") else None

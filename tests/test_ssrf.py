@@ -1,0 +1,116 @@
+"""The public verify endpoints fetch what a submitted credential names (its status lists, its
+issuer's did:web document). They must never be a way to make the server request its own
+machine or private network: the connection itself is refused for non-public addresses.
+
+A listener on 127.0.0.1 counts what reaches it: nothing may."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from test_http_support import make_env
+
+from keys.did import did_key_verification_method
+from keys.keypair import KeyPair
+from verifier.dataintegrity import add_proof
+from verifier.did import FetchError, HttpFetcher
+
+V2 = "https://www.w3.org/ns/credentials/v2"
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP listener on 127.0.0.1 that records every connection (bounded: 5 s)."""
+    seen: list[bytes] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(5)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(1)
+                try:
+                    seen.append(conn.recv(1024))
+                except OSError:
+                    seen.append(b"")
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], seen
+    stop.set()
+    server.close()
+
+
+def signed_with_status(status_url: str) -> dict:
+    pair = KeyPair.generate()
+    pair = pair.with_verification_method(did_key_verification_method(pair.public_multibase))
+    issuer = pair.verification_method.split("#")[0]
+    credential = {
+        "@context": [V2],
+        "type": ["VerifiableCredential"],
+        "issuer": issuer,
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:someone", "name": "Someone"},
+        "credentialStatus": {
+            "id": f"{status_url}#7",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "7",
+            "statusListCredential": status_url,
+        },
+    }
+    return add_proof(credential, pair)
+
+
+def test_a_status_list_url_on_this_machine_is_never_requested(tmp_path, listener):
+    port, seen = listener
+    env = make_env(tmp_path)
+    credential = signed_with_status(f"https://127.0.0.1:{port}/status/1")
+    r = env.client.post("/credentials/verify", json={"verifiableCredential": credential})
+    assert r.status_code < 500
+    body = r.json()
+    assert body["verdict"] == "STATUS_UNKNOWN"
+    assert "private or local address" in r.text
+    assert seen == []
+
+
+def test_a_did_web_issuer_on_this_machine_is_never_requested(tmp_path, listener):
+    port, seen = listener
+    env = make_env(tmp_path)
+    did = f"did:web:127.0.0.1%3A{port}"
+    # A well-formed proof, so that the verifier does go looking for the issuer's key.
+    credential = add_proof(
+        {
+            "@context": [V2],
+            "type": ["VerifiableCredential"],
+            "issuer": did,
+            "credentialSubject": {"id": "did:example:someone", "name": "Someone"},
+        },
+        KeyPair.generate(f"{did}#key-1"),
+    )
+    r = env.client.post("/credentials/verify", json={"verifiableCredential": credential})
+    assert r.status_code < 500 and r.json()["verdict"] != "VALID"
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    "url", ["https://127.0.0.1/x", "https://localhost/x", "https://[::1]/x", "https://10.1.2.3/x"]
+)
+def test_the_fetcher_refuses_private_addresses_by_connection(url):
+    with pytest.raises(FetchError, match=r"private or local address|could not be found"):
+        HttpFetcher(public_addresses_only=True, timeout=2)(url)
+
+
+def test_the_cli_fetcher_is_not_restricted():
+    # A person running `certreg verify URL` on their own machine may fetch their own network.
+    assert HttpFetcher().public_addresses_only is False
