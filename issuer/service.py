@@ -839,17 +839,15 @@ class CertificationBody:
             )
         self._check_decision_maker(decided_by, cert["person_id"], "suspend")
         with transaction(self.db):
-            decision = self._decide(
+            decision = self._decide_on(
+                cert,
                 "suspend",
-                cert["id"],
-                cert["person_id"],
-                cert["scheme_id"],
                 decided_by,
-                effective,
-                evidence,
-                reason,
-                {"until": deadline.isoformat()},
-                appeal_of,
+                effective=effective,
+                evidence=evidence,
+                reason=reason,
+                details={"until": deadline.isoformat()},
+                appeal_of=appeal_of,
             )
             self._set_status(cert, "SUSPENDED", suspended_until=deadline.isoformat())
             self._set_bits(cert["id"], "suspension", 1)
@@ -870,17 +868,15 @@ class CertificationBody:
         self._require(cert, ("SUSPENDED",), "reinstated")
         self._check_decision_maker(decided_by, cert["person_id"], "reinstate")
         with transaction(self.db):
-            decision = self._decide(
+            decision = self._decide_on(
+                cert,
                 "reinstate",
-                cert["id"],
-                cert["person_id"],
-                cert["scheme_id"],
                 decided_by,
-                self._today(),
-                evidence,
-                reason,
-                {},
-                appeal_of,
+                effective=self._today(),
+                evidence=evidence,
+                reason=reason,
+                details={},
+                appeal_of=appeal_of,
             )
             self._set_status(cert, "ACTIVE", suspended_until=None)
             self._set_bits(cert["id"], "suspension", 0)
@@ -903,17 +899,15 @@ class CertificationBody:
             raise Invalid("a withdrawal needs a reason")
         self._check_decision_maker(decided_by, cert["person_id"], "withdraw")
         with transaction(self.db):
-            decision = self._decide(
+            decision = self._decide_on(
+                cert,
                 "withdraw",
-                cert["id"],
-                cert["person_id"],
-                cert["scheme_id"],
                 decided_by,
-                self._today(),
-                evidence,
-                reason,
-                {},
-                appeal_of,
+                effective=self._today(),
+                evidence=evidence,
+                reason=reason,
+                details={},
+                appeal_of=appeal_of,
             )
             self._set_status(cert, "WITHDRAWN", suspended_until=None)
             self._revoke_all(cert["id"])
@@ -941,17 +935,15 @@ class CertificationBody:
             raise Invalid("removing every scope item is a withdrawal, not a reduction")
         self._check_decision_maker(decided_by, cert["person_id"], "reduce_scope")
         with transaction(self.db):
-            decision = self._decide(
+            decision = self._decide_on(
+                cert,
                 "reduce_scope",
-                cert["id"],
-                cert["person_id"],
-                cert["scheme_id"],
                 decided_by,
-                self._today(),
-                evidence,
-                reason,
-                {"removed": list(remove)},
-                appeal_of,
+                effective=self._today(),
+                evidence=evidence,
+                reason=reason,
+                details={"removed": list(remove)},
+                appeal_of=appeal_of,
             )
             for code in remove:
                 self.db.execute(
@@ -986,17 +978,15 @@ class CertificationBody:
             raise Invalid("an extension must cite its evidence")
         self._check_decision_maker(decided_by, cert["person_id"], "extend_scope")
         with transaction(self.db):
-            decision = self._decide(
+            decision = self._decide_on(
+                cert,
                 "extend_scope",
-                cert["id"],
-                cert["person_id"],
-                cert["scheme_id"],
                 decided_by,
-                self._today(),
-                evidence,
-                reason,
-                {"added": [g.__dict__ for g in grants]},
-                appeal_of,
+                effective=self._today(),
+                evidence=evidence,
+                reason=reason,
+                details={"added": [g.__dict__ for g in grants]},
+                appeal_of=appeal_of,
             )
             for g in grants:
                 self.db["certification_scope"].upsert(
@@ -1041,17 +1031,15 @@ class CertificationBody:
         start = old_until + timedelta(days=1)
         until = _until(start, version["validity_months"])
         with transaction(self.db):
-            decision = self._decide(
+            decision = self._decide_on(
+                cert,
                 "recertify",
-                cert["id"],
-                cert["person_id"],
-                cert["scheme_id"],
                 decided_by,
-                self._today(),
-                evidence,
-                reason,
-                {"cycle": cert["cycle"] + 1, "valid_until": until.isoformat()},
-                appeal_of,
+                effective=self._today(),
+                evidence=evidence,
+                reason=reason,
+                details={"cycle": cert["cycle"] + 1, "valid_until": until.isoformat()},
+                appeal_of=appeal_of,
             )
             self.db.execute(
                 "UPDATE certifications SET cycle = cycle + 1, valid_until = ?, "
@@ -1100,17 +1088,15 @@ class CertificationBody:
                     [text, cert["id"], code],
                 )
                 changes.setdefault("conditions", []).append(code)
-            decision = self._decide(
+            decision = self._decide_on(
+                cert,
                 "correct",
-                cert["id"],
-                cert["person_id"],
-                cert["scheme_id"],
                 decided_by,
-                self._today(),
-                "",
-                reason,
-                changes,
-                appeal_of,
+                effective=self._today(),
+                evidence="",
+                reason=reason,
+                details=changes,
+                appeal_of=appeal_of,
             )
             self._retire_credentials(cert["id"], "superseded")
             self._issue_credential(cert["id"], decision)
@@ -1132,17 +1118,15 @@ class CertificationBody:
         for (number,) in rows:
             cert = self._cert(number)
             with transaction(self.db):
-                self._decide(
+                self._decide_on(
+                    cert,
                     "expire",
-                    cert["id"],
-                    cert["person_id"],
-                    cert["scheme_id"],
                     None,
-                    date.fromisoformat(cert["valid_until"]) + timedelta(days=1),
-                    "",
-                    f"validity ended on {cert['valid_until']}",
-                    {},
-                    None,
+                    effective=date.fromisoformat(cert["valid_until"]) + timedelta(days=1),
+                    evidence="",
+                    reason=f"validity ended on {cert['valid_until']}",
+                    details={},
+                    appeal_of=None,
                 )
                 self._set_status(cert, "EXPIRED", suspended_until=None)
             self._changed("certification", number)
@@ -1315,6 +1299,32 @@ class CertificationBody:
                 "SELECT 1 FROM certifications WHERE number = ?", [number]
             ).fetchone():
                 return number
+
+    def _decide_on(
+        self,
+        cert: dict[str, Any],
+        type_: str,
+        decided_by: str | None,
+        *,
+        effective: date,
+        evidence: str,
+        reason: str,
+        details: dict[str, Any],
+        appeal_of: str | None,
+    ) -> str:
+        """A decision on an existing certification (its id, holder and scheme from ``cert``)."""
+        return self._decide(
+            type_,
+            cert["id"],
+            cert["person_id"],
+            cert["scheme_id"],
+            decided_by,
+            effective,
+            evidence,
+            reason,
+            details,
+            appeal_of,
+        )
 
     def _decide(
         self,
