@@ -55,6 +55,47 @@ def _json_media_type(content_type: str) -> bool:
     return True
 
 
+class BodyTooLarge(Exception):
+    """The request body (declared or received) is over the guard's limit."""
+
+
+async def read_bounded_body(scope: Scope, receive: Receive, max_bytes: int) -> bytes | None:
+    """The whole request body, refused (:class:`BodyTooLarge`) as soon as it is known to be
+    over ``max_bytes``, whether declared by Content-Length or counted while reading; None if
+    the client went away. Shared by the app's request guards."""
+    for key, value in scope["headers"]:
+        if key.lower() == b"content-length":
+            declared = value.decode("latin-1")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise BodyTooLarge
+    body = bytearray()
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > max_bytes:
+            raise BodyTooLarge
+    return bytes(body)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive callable that hands the already-read body to the app, then defers to the
+    real one (for the disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class RequestGuard:
     def __init__(self, app: ASGIApp, *, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -65,21 +106,13 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        try:
+            body = await read_bounded_body(scope, receive, self.max_bytes)
+        except BodyTooLarge:
             await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes")
             return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes")
-                return
+        if body is None:
+            return
         if body:
             content_type = headers.get("content-type", "")
             if not _json_media_type(content_type):
@@ -91,20 +124,11 @@ class RequestGuard:
                 )
                 return
             try:
-                load_document(bytes(body), "the request body")
+                load_document(body, "the request body")
             except InputError as exc:
                 await _refuse(send, 400, str(exc))
                 return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 async def _refuse(send: Send, status: int, detail: str) -> None:

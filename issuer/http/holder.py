@@ -36,11 +36,17 @@ import qrcode
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from issuer import sharing
 from issuer.http.auth import ADMIN, ANY_ROLE, OFFICER, require
-from issuer.http.errors import MAX_BODY_BYTES, RequestGuard
+from issuer.http.errors import (
+    MAX_BODY_BYTES,
+    BodyTooLarge,
+    RequestGuard,
+    read_bounded_body,
+    replaying,
+)
 from issuer.http.state import state_of
 from issuer.service import CertificationBody
 from issuer.sharing import OAuthError, SharedCertificate, ShareUnavailable
@@ -91,32 +97,13 @@ class OAuthAwareGuard:
         too_big = OAuthError(
             "invalid_request", f"the request body is larger than {self.max_bytes} bytes", 413
         )
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        try:
+            body = await read_bounded_body(scope, receive, self.max_bytes)
+        except BodyTooLarge:
             await _oauth_error(too_big)(scope, receive, send)
             return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await _oauth_error(too_big)(scope, receive, send)
-                return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        if body is not None:
+            await self.app(scope, replaying(body, receive), send)
 
 
 def _oauth_error(exc: OAuthError) -> JSONResponse:

@@ -30,7 +30,13 @@ from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from issuer.http.auth import ANY_ROLE, require
-from issuer.http.errors import MAX_BODY_BYTES, RequestGuard
+from issuer.http.errors import (
+    MAX_BODY_BYTES,
+    BodyTooLarge,
+    RequestGuard,
+    read_bounded_body,
+    replaying,
+)
 from issuer.http.state import state_of
 from issuer.service import Certification, NotFound
 from issuer.tokens import Principal
@@ -142,14 +148,11 @@ class FormAwareGuard:
             headers = dict(scope["headers"])
             content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
             if content_type.startswith(_FORM_TYPES):
-                await self._form(scope, receive, send, headers)
+                await self._form(scope, receive, send)
                 return
         await self.guarded(scope, receive, send)
 
-    async def _form(
-        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes]
-    ) -> None:
-        declared = headers.get(b"content-length", b"").decode("latin-1")
+    async def _form(self, scope: Scope, receive: Receive, send: Send) -> None:
         too_big = HTMLResponse(
             render_message(
                 "That file is too large",
@@ -157,30 +160,13 @@ class FormAwareGuard:
             ),
             status_code=413,
         )
-        if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        try:
+            body = await read_bounded_body(scope, receive, MAX_FORM_BYTES)
+        except BodyTooLarge:
             await too_big(scope, receive, send)
             return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > MAX_FORM_BYTES:
-                await too_big(scope, receive, send)
-                return
-        replayed = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        if body is not None:
+            await self.app(scope, replaying(body, receive), send)
 
 
 # --- public: the certificate page ---------------------------------------------------------
