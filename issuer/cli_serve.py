@@ -19,7 +19,7 @@ import uvicorn
 
 from issuer.cli_common import data_option, passphrase_file_option, plain_errors, read_passphrase
 from issuer.db import connect
-from issuer.http import create_app
+from issuer.http import create_app, redact
 from issuer.register_push import attach
 from issuer.service import CertificationBody
 from keys.store import KeyStore
@@ -110,6 +110,7 @@ def serve_command(
     # out of the collector's way, full collections no longer pause requests for tens of ms.
     gc.collect()
     gc.freeze()
+    redact.install()  # share tokens and wallet offer ids travel in paths: not in the log
     scheme = "https" if tls_cert else "http"
     click.echo(f"certreg: serving {body.info['did']} on {scheme}://{host}:{port}", err=True)
     try:
@@ -120,7 +121,8 @@ def serve_command(
             ssl_certfile=str(tls_cert) if tls_cert else None,
             ssl_keyfile=str(tls_key) if tls_key else None,
             log_level=log_level,
-            # uvicorn's access log prints paths and status, never headers: no token leaks.
+            # uvicorn's access log prints paths and status, never headers (no API token); the
+            # secrets that do travel in paths are redacted (issuer/http/redact.py).
             server_header=False,
         )
     finally:
