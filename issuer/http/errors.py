@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from issuer.http.redact import redact_path
 from issuer.service import LifecycleError
 from verifier.verify import InputError, load_document
 
@@ -162,7 +163,9 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Logged with its traceback for the operator; the client learns nothing of the inside.
-        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error(
+            "unexpected error on %s %s", request.method, redact_path(request.url.path), exc_info=exc
+        )
         return JSONResponse(
             {"detail": "internal error: the request could not be completed (it has been logged)"},
             status_code=500,
