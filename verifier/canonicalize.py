@@ -536,13 +536,7 @@ def rdfc(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
         return rdfc_reference(document, loader)
     leaves = scan.leaves
     classes = _classes(leaves, contexts, loader)
-    key = (scan.key, classes, id(loader))
-    shape = _SHAPES.get(key)
-    if shape is None:
-        shape = _Shape(_find_concrete(document, leaves, classes, loader), OrderedDict())
-        _remember(_SHAPES, key, shape, _MAX_SHAPES)
-    else:
-        _SHAPES.move_to_end(key)
+    shape = _shape_of(document, scan, classes, loader)
     variant_key = tuple(leaves[i] for i in sorted(shape.concrete))
     template = shape.variants.get(variant_key)
     if template is None:
@@ -559,6 +553,20 @@ def rdfc(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
             canonical = _oxigraph_rdfc(rendered)
     # Blank nodes that look alike (or anything unusual): the reference, with its work bound.
     return canonical if canonical is not None else rdfc_reference(document, loader)
+
+
+def _shape_of(
+    document: Mapping[str, Any], scan: _Scan, classes: str, loader: DocumentLoader
+) -> _Shape:
+    """The cached shape of ``document`` (found by expansion the first time it is seen)."""
+    key = (scan.key, classes, id(loader))
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _Shape(_find_concrete(document, scan.leaves, classes, loader), OrderedDict())
+        _remember(_SHAPES, key, shape, _MAX_SHAPES)
+    else:
+        _SHAPES.move_to_end(key)
+    return shape
 
 
 def _needs_reference(rendered: str) -> bool:
