@@ -22,6 +22,7 @@ from verifier.did import Clock, DidResolver, Transport, key_lookup_for, parse_js
 from verifier.facts import (
     CertificationFacts,
     extract_facts,
+    is_certification,
     issuer_id,
     issuer_name,
     parse_datetime,
@@ -243,6 +244,12 @@ class Verifier:
 
     - ``trusted_issuers``: issuer DIDs you accept; None accepts any issuer whose signature
       verifies (the result then names the issuer's DID so a reader can judge it).
+    - ``certification_issuers``: the only issuer DIDs whose *certificates* (Open Badges
+      credentials with ``achievementType: "Certification"``, :func:`~verifier.facts.
+      is_certification`) are accepted; a certificate from anyone else is UNTRUSTED_ISSUER,
+      whatever ``trusted_issuers`` says. None (the default) adds no such rule. A body's own
+      verify service passes its DID, so that nothing signed by another key (its VC API's
+      generic issuer, any did:key) passes as one of its certificates.
     - ``check_status``: False skips status lists; the result says so prominently.
     - ``unsafe_allow_http_hosts``: hosts that may be contacted over plain HTTP (tests only).
     """
@@ -251,6 +258,7 @@ class Verifier:
         self,
         *,
         trusted_issuers: Collection[str] | None = None,
+        certification_issuers: Collection[str] | None = None,
         check_status: bool = True,
         resolver: DidResolver | None = None,
         transport: Transport | None = None,
@@ -261,6 +269,9 @@ class Verifier:
         unsafe_allow_http_hosts: Collection[str] = (),
     ) -> None:
         self.trusted_issuers = None if trusted_issuers is None else frozenset(trusted_issuers)
+        self.certification_issuers = (
+            None if certification_issuers is None else frozenset(certification_issuers)
+        )
         self.check_status = check_status
         self.clock = clock
         self.loader = loader
@@ -320,7 +331,25 @@ class Verifier:
         ]
         assert issuer is not None
         trusted = self.trusted_issuers is None or issuer in self.trusted_issuers
-        if self.trusted_issuers is None:
+        if (
+            trusted
+            and self.certification_issuers is not None
+            and issuer not in self.certification_issuers
+            and is_certification(doc)
+        ):
+            # A certificate is only what its certification body signed: another key (e.g. the
+            # body's generic VC API issuer) may sign other credentials, never a certificate.
+            checks.append(
+                Check(
+                    "issuer",
+                    False,
+                    f"{issuer} may not issue certificates here: a certification credential is "
+                    f"accepted only from {', '.join(sorted(self.certification_issuers))}",
+                    Verdict.UNTRUSTED_ISSUER,
+                )
+            )
+            trusted = False
+        elif self.trusted_issuers is None:
             checks.append(
                 Check(
                     "issuer",
@@ -340,6 +369,7 @@ class Verifier:
                     Verdict.UNTRUSTED_ISSUER,
                 )
             )
+        if not trusted:
             if not issuer.startswith("did:key:"):
                 # Do not contact the hosts of issuers nobody asked us to trust.
                 checks.append(
@@ -594,7 +624,7 @@ def _summary(
     if verdict is Verdict.INVALID:
         return _invalid_sentence(checks)
     if verdict is Verdict.UNTRUSTED_ISSUER:
-        return f"Untrusted issuer: {issuer_id(doc)} is not on your list of trusted issuers."
+        return _sentence(f"Untrusted issuer: {reason}")
     if verdict in (Verdict.WITHDRAWN, Verdict.SUSPENDED):
         label = verdict.value.capitalize()
         return _sentence(f"{label}: {what} is {reason}")
