@@ -27,6 +27,7 @@ import base58
 from contexts import DEFAULT_LOADER, DocumentLoader
 from keys.keypair import PublicKey
 from verifier.canonicalize import CanonicalizationError, jcs, rdfc
+from verifier.compact import check_compact_form
 from verifier.dates import parse_datetime
 
 __all__ = [
@@ -213,6 +214,9 @@ def verify_proofs(
     if not proofs:
         return [ProofCheck(False, "the document carries no proof, so nobody vouches for it")]
     unsecured = _without_proof(document)
+    problem = _compact_form_problem(unsecured, proofs, loader)
+    if problem:
+        return [_failed(proof, problem) for proof in proofs]
     checks = []
     for proof in proofs:
         try:
@@ -236,6 +240,33 @@ def verify_proofs(
         except RecursionError:
             checks.append(_failed(proof, "the document is nested too deeply to be checked"))
     return checks
+
+
+def _compact_form_problem(
+    unsecured: Mapping[str, Any], proofs: list[Any], loader: DocumentLoader
+) -> str | None:
+    """Why the document or one of its proofs is not in the compact form of its own contexts
+    (see :mod:`verifier.compact`), or None. Checked before any proof is believed: otherwise
+    a key renamed to the IRI it stands for keeps the signature valid but hides itself from
+    every reader of the JSON."""
+    parts: list[tuple[str, Mapping[str, Any]]] = [("the document", unsecured)]
+    for proof in proofs:
+        if isinstance(proof, Mapping):
+            config = dict(proof)
+            if "@context" not in config and "@context" in unsecured:
+                config["@context"] = unsecured["@context"]
+            parts.append(("its proof", config))
+    for what, part in parts:
+        try:
+            check_compact_form(part, loader)
+        except CanonicalizationError as exc:
+            return (
+                f"{what} is not written in the compact form of its own JSON-LD contexts, "
+                f"so what it says cannot be trusted to be what was signed: {exc.reason}"
+            )
+        except RecursionError:
+            return "the document is nested too deeply to be checked"
+    return None
 
 
 def _failed(proof: Any, reason: str) -> ProofCheck:
