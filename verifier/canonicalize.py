@@ -42,8 +42,10 @@ import hashlib
 import json
 import math
 import re
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -346,7 +348,8 @@ def _to_rdf(
         if strict:
             source = jsonld.expand(document, options)
             _refuse_dropped(source)
-        dataset = jsonld.to_rdf(source, options)
+        with _linear_duplicate_check():
+            dataset = jsonld.to_rdf(source, options)
     except jsonld.JsonLdError as exc:
         raise CanonicalizationError(_jsonld_reason(exc)) from None
     except ContextError as exc:
@@ -362,6 +365,85 @@ def _to_rdf(
                 triple["name"] = {"type": kind, "value": graph_name}
             quads.append(triple)
     return quads
+
+
+# --------------------------------------------------------------------------------------------
+# pyld's duplicate check, made linear
+#
+# toRdf first builds a node map, and pyld adds every value of a property to it only after
+# comparing it with each value already there (JsonLdProcessor.has_value): a property with n
+# values costs n*n/2 comparisons. An anonymous 165 KiB credential with ~10,000 values of one
+# property cost 33 s of CPU this way (issue 7). Within our own toRdf calls, long arrays are
+# instead indexed by a key that is equal exactly when pyld's compare_values says "equal", so
+# each value costs one set lookup. The index lives for one call, in this thread only, and holds
+# the arrays it indexed, so that an id() is never reused while it is in use.
+
+_DEDUP = threading.local()
+_PYLD_HAS_VALUE = jsonld.JsonLdProcessor.has_value
+# Below this many values pyld's own scan is as cheap as building an index.
+_INDEX_FROM = 16
+
+
+@contextmanager
+def _linear_duplicate_check() -> Iterator[None]:
+    outer = getattr(_DEDUP, "index", None)
+    _DEDUP.index = {}
+    try:
+        yield
+    finally:
+        _DEDUP.index = outer
+
+
+def _has_value(subject: Any, property: str, value: Any) -> bool:
+    index: dict[int, tuple[list[Any], set[Any], list[int]]] | None = getattr(_DEDUP, "index", None)
+    values = subject.get(property) if index is not None and isinstance(subject, dict) else None
+    key = _dedup_key(value) if type(values) is list and len(values) >= _INDEX_FROM else None
+    if key is None:
+        return _PYLD_HAS_VALUE(subject, property, value)
+    assert index is not None and type(values) is list
+    entry = index.get(id(values))
+    if entry is None or entry[0] is not values or entry[2][0] > len(values):
+        entry = index[id(values)] = (values, set(), [0])
+    _, seen, done = entry
+    # The node map only appends to these arrays: index what was added since the last call.
+    for item in values[done[0] :]:
+        item_key = _dedup_key(item)
+        if item_key is not None:
+            seen.add(item_key)
+    done[0] = len(values)
+    return key in seen
+
+
+def _dedup_key(value: Any) -> Any:
+    """A hashable key, equal for two values exactly when pyld's ``compare_values`` finds them
+    equal (None for a value equal to nothing but itself): primitives by value, but a boolean
+    never equals a number; value objects by @value, @type, @language and @index; node objects
+    by @id. (Python's 1 == 1.0 and equal hashes match pyld's ``==``.)"""
+    if isinstance(value, dict):
+        if "@value" in value:
+            inner = value["@value"]
+            return (
+                "v",
+                _freeze(value.get("@type")),
+                _freeze(value.get("@language")),
+                _freeze(value.get("@index")),
+                isinstance(inner, bool),
+                _freeze(inner),
+            )
+        ident = value.get("@id")
+        return None if ident is None else ("id", _freeze(ident))
+    return ("p", isinstance(value, bool), _freeze(value))
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ("d", frozenset((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("l", tuple(_freeze(v) for v in value))
+    return value
+
+
+jsonld.JsonLdProcessor.has_value = staticmethod(_has_value)  # type: ignore[method-assign]
 
 
 # BCP 47 as JSON-LD checks it (well-formed, not validated against the registry).
@@ -525,6 +607,9 @@ class _Shape:
 
 _SHAPES: OrderedDict[Any, _Shape] = OrderedDict()
 _MAX_SHAPES = 256
+# Rounds of shape discovery before a document is taken as all shape (see _find_concrete);
+# certificates need three.
+_MAX_SHAPE_ROUNDS = 5
 _MAX_VARIANTS = 64
 _DEFINED_TERMS: dict[str, frozenset[str]] = {}
 
@@ -711,9 +796,15 @@ def _find_concrete(
 ) -> frozenset[int]:
     """Grow the set of values that belong to the shape until the expansion proves that every
     other value is copied verbatim. Values in type positions decide type-scoped contexts, so
-    the set can only be known by iterating (two or three rounds in practice)."""
+    the set can only be known by iterating (two or three rounds in practice).
+
+    Each round is a full toRdf, so the rounds are bounded (:data:`_MAX_SHAPE_ROUNDS`): a
+    document can chain type-scoped contexts so that every round finds one more type (issue 7:
+    once per value, the work grew with the square of the document). Past the bound every value
+    belongs to the shape: the template is then this document's own expansion, correct but
+    reused only for the very same values."""
     concrete: set[int] = set()
-    for _ in range(len(leaves) + 1):
+    for _ in range(_MAX_SHAPE_ROUNDS):
         doc = _placeholder_document(document, classes, concrete)
         try:
             contexts = _context_list(doc)
