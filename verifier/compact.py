@@ -51,7 +51,7 @@ from verifier.canonicalize import (
     _shape_of,
 )
 
-__all__ = ["check_compact_form"]
+__all__ = ["check_compact_form", "reading_form"]
 
 _VALUE_OBJECT_KEYS = frozenset({"@value", "@language", "@direction"})
 # Where an object holding only an id may stand for the id itself (compaction writes the bare
@@ -97,6 +97,20 @@ def check_compact_form(document: Mapping[str, Any], loader: DocumentLoader) -> N
     else:
         _RESULTS.move_to_end(key)
     _raise_if(problem)
+
+
+def reading_form(document: Any) -> Any:
+    """``document`` with every one-element array replaced by its single value: the one form
+    in which readers (verdicts, facts, status) look at a document that passed
+    :func:`check_compact_form`, whose rule counts the two spellings as the same. Readers
+    accept a single value or a list wherever the vocabulary allows several."""
+    if isinstance(document, Mapping):
+        return {k: v if k == "@context" else reading_form(v) for k, v in document.items()}
+    if isinstance(document, list):
+        return (
+            reading_form(document[0]) if len(document) == 1 else [reading_form(v) for v in document]
+        )
+    return document
 
 
 def _raise_if(problem: str | None) -> None:

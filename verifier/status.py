@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contexts import DEFAULT_LOADER, DocumentLoader
+from verifier.compact import reading_form
 from verifier.dataintegrity import verify_proofs
 from verifier.did import (
     DEFAULT_MAX_BYTES,
@@ -241,6 +242,7 @@ class StatusChecker:
         if not proofs or bad:
             reason = bad[0].reason if bad else "it has no proof"
             raise _Unknown(f"the status list {url} is not properly signed: {reason}")
+        listed = reading_form(listed)  # read as signed (see verifier.compact)
         until = self._freshness(listed, url)
         self.cache.put(url, listed, until)
         return listed

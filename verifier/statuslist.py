@@ -498,7 +498,7 @@ def read_status(
     non-negative integer – a JSON integer is accepted too, for lenience towards issuers who
     write one, although the spec says string – ``statusSize`` 1 to 8 and its
     ``statusMessage``), the list credential's shape (type ``BitstringStatusListCredential``,
-    ``id`` equal to the entry's ``statusListCredential`` when present, one credential subject of
+    ``id`` present and equal to the entry's ``statusListCredential``, one credential subject of
     type ``BitstringStatusList`` whose ``statusPurpose`` includes the entry's, an
     ``encodedList`` that decodes to a whole number of entries), the spec's minimum list size
     (``minimum_entries``, 131,072; lower it only for an ecosystem that sets a lower bound) and
@@ -550,7 +550,14 @@ def read_status(
             "the status list credential's type does not include BitstringStatusListCredential"
         )
     list_id = list_credential.get("id")
-    if list_id is not None and list_id != list_url:
+    if list_id is None:
+        # Without its own id, a signed list for another URL (say, an all-zero one) could be
+        # served here and nothing signed would say it is not this entry's list.
+        raise StatusListError(
+            "the status list credential does not say which list it is (it has no id), so it "
+            f"cannot be shown to be the list at {_show(list_url)}"
+        )
+    if list_id != list_url:
         # Otherwise a valid, signed list for another URL (say, an all-zero one) could be
         # passed off as this entry's list.
         raise StatusListError(

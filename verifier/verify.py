@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from contexts import DEFAULT_LOADER, DocumentLoader
+from verifier.compact import reading_form
 from verifier.dataintegrity import verify_proofs
 from verifier.did import Clock, DidResolver, Transport, key_lookup_for, parse_json_object, utc_now
 from verifier.facts import (
@@ -394,6 +395,10 @@ class Verifier:
         signed = bool(proofs) and all(p.ok for p in proofs)
         if not signed:
             return self._result(doc, checks, issuer, None, now, trusted=trusted)
+        # From here on, read what was signed: the proofs held only for a document in the
+        # compact form of its contexts, and that form is read with one-element arrays as
+        # their single value (JSON-LD does not tell them apart).
+        doc = reading_form(doc)
         window, _ = _window(doc, version, now)
         checks.append(window)
         if not trusted:
