@@ -10,6 +10,7 @@ every check passed.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Collection, Mapping
@@ -19,7 +20,15 @@ from typing import Any
 from contexts import DEFAULT_LOADER, DocumentLoader
 from verifier.compact import reading_form
 from verifier.dataintegrity import verify_proofs
-from verifier.did import Clock, DidResolver, Transport, key_lookup_for, parse_json_object, utc_now
+from verifier.did import (
+    Clock,
+    DidResolver,
+    Transport,
+    json_value_problem,
+    key_lookup_for,
+    parse_json_object,
+    utc_now,
+)
 from verifier.facts import (
     CertificationFacts,
     extract_facts,
@@ -54,6 +63,14 @@ MAX_DEPTH = 64
 V2 = "https://www.w3.org/ns/credentials/v2"
 V1 = "https://www.w3.org/2018/credentials/v1"
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+#: What a reader is told when the verifier itself fails: never the exception's text, which
+#: means nothing to a reader and tells an attacker how the code broke; the log has it.
+_COULD_NOT_PROCESS = (
+    "the verifier could not process this input (an unexpected problem, recorded in the "
+    "verifier's log); it is not accepted"
+)
+_log = logging.getLogger(__name__)
+_log.addHandler(logging.NullHandler())  # a library: the application decides where logs go
 
 
 class InputError(ValueError):
@@ -84,7 +101,11 @@ def load_document(data: Any, what: str = "the credential") -> dict[str, Any]:
         raise InputError(str(exc)) from None
     _check_json_tree(doc, what)
     if not isinstance(data, bytes | str):
-        size = len(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        # Text was checked while parsing; a mapping given directly is checked here.
+        problem = json_value_problem(doc, what)
+        if problem is not None:
+            raise InputError(problem)
+        size = len(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
         if size > MAX_INPUT_BYTES:
             raise InputError(f"{what} is larger than {MAX_INPUT_BYTES} bytes")
     return doc
@@ -297,18 +318,9 @@ class Verifier:
         at = self._now(now)
         try:
             return self._credential(credential, at)
-        except Exception as exc:  # the contract: a result, never an exception
-            return _invalid(
-                [
-                    Check(
-                        "verifier",
-                        False,
-                        f"the verifier could not process this input ({type(exc).__name__}: {exc})",
-                    )
-                ],
-                None,
-                at,
-            )
+        except Exception:  # the contract: a result, never an exception
+            _log.exception("verify_credential failed on its input")
+            return _invalid([Check("verifier", False, _COULD_NOT_PROCESS)], None, at)
 
     def _now(self, now: datetime | None) -> datetime:
         moment = now if now is not None else self.clock()
@@ -336,7 +348,8 @@ class Verifier:
             trusted
             and self.certification_issuers is not None
             and issuer not in self.certification_issuers
-            and is_certification(doc)
+            # Read in the form facts are read in, so that no spelling hides what it is.
+            and is_certification(reading_form(doc))
         ):
             # A certificate is only what its certification body signed: another key (e.g. the
             # body's generic VC API issuer) may sign other credentials, never a certificate.
@@ -456,12 +469,9 @@ class Verifier:
         at = self._now(now)
         try:
             return self._presentation(presentation, challenge, domain, at)
-        except Exception as exc:
-            check = Check(
-                "verifier",
-                False,
-                f"the verifier could not process this input ({type(exc).__name__}: {exc})",
-            )
+        except Exception:  # the contract: a result, never an exception
+            _log.exception("verify_presentation failed on its input")
+            check = Check("verifier", False, _COULD_NOT_PROCESS)
             return PresentationResult(
                 Verdict.INVALID, _invalid_sentence([check]), [check], None, [], at
             )
