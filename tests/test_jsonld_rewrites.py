@@ -356,3 +356,14 @@ def test_a_keyword_like_key_with_a_space_is_refused() -> None:
     body, verifier, now = body_in("valid")
     attack = body.sign(certificate()) | {"@ ": ""}
     assert verifier.verify_credential(attack, now=now).verdict is Verdict.INVALID
+
+
+def test_the_signer_refuses_what_verifiers_would_refuse() -> None:
+    """Signing a document that is not in its contexts' compact form would only produce a
+    certificate nobody can verify: add_proof says why instead."""
+    from verifier.dataintegrity import ProofError
+
+    body = Body()
+    unsigned = renamed(certificate(), (), "id", "@id")
+    with pytest.raises(ProofError, match="compact form"):
+        body.sign(unsigned)

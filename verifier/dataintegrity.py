@@ -172,6 +172,10 @@ def add_proof(
         )
         unsecured["proof"] = _matching_proofs(existing, proof["previousProof"])
     try:
+        # Sign only what verifiers will accept: a document in the compact form of its contexts.
+        problem = _compact_form_problem(unsecured, [proof], loader)
+        if problem:
+            raise ProofError(f"the document cannot be signed: {problem}")
         data = hash_data(unsecured, _proof_config(proof, document), cryptosuite, loader)
     except CanonicalizationError as exc:
         raise ProofError(f"the document cannot be signed: {exc.reason}") from None
