@@ -55,6 +55,7 @@ from issuer import audit
 from issuer.credential import Body, NormativeReference, Scheme, ScopeItem, certification_credential
 from issuer.db import transaction
 from issuer.numbers import new_number
+from issuer.register_push import RegisterBehind
 from issuer.service import (
     CertificationBody,
     Invalid,
@@ -643,7 +644,10 @@ class _Writer:
                         written.append(row)
                     except sqlite3.IntegrityError as exc:
                         report.errors.append((row.row, f"not written: {_plain(exc)}"))
-        # Committed: the public register follows, the whole batch in one push.
+        # Committed: the public register follows, the whole batch in one push. A crash before
+        # or during this push loses nothing: register.db's watermark still stands before
+        # these rows' events, and the next push or certreg command applies them
+        # (issuer.register_push.catch_up).
         if written:
             self.body._changed("certification", *(r.number for r in written))
 
@@ -978,6 +982,18 @@ def issue_csv(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+    # Success is reported only with the public register caught up: every batch was pushed as
+    # it committed, but a push may have failed (logged), and a run killed earlier between a
+    # commit and its push left rows this run skips as issued (the push applies them too).
+    flush = getattr(body.on_change, "flush", None)
+    if callable(flush):
+        try:
+            flush()
+        except RegisterBehind as exc:
+            raise RegisterBehind(
+                f"{report.issued} rows issued, {report.skipped_already_issued} issued before; "
+                f"but {exc}"
+            ) from None
     timings["total"] = time.perf_counter() - started
     timings["main_cpu"] = time.process_time() - cpu_started
     report.errors.sort()

@@ -6,9 +6,24 @@ by ``issuer.bulk`` after each batch), and the hook pushes what changed in one re
 transaction. A push recomputes the certification's whole public view from issuer.db, so it is
 idempotent: pushing twice, or late, is always right.
 
+Nothing is missed, even by a process killed between its commit and its push: register.db keeps
+a watermark (``register_meta.applied_event_seq``), the last audit event of issuer.db whose
+effects it holds. Every push, in the same register transaction, applies *every* event after
+the watermark (its subjects name the certifications, persons and schemes that changed), not
+only the caller's own, then moves the watermark. :func:`attach` does the same when a process
+starts (every ``certreg`` command, ``certreg serve``), so the next command after a crash
+catches the register up before it does anything else. A register without a watermark, of an
+older format, or sealed with another lookup secret is rebuilt (:func:`rebuild`).
+
 A push that fails (register.db locked for 30 s, disk full) never undoes or fails the decision,
-which has committed: it is logged, the keys are kept, and the next push retries them;
-``certreg register rebuild`` rebuilds everything from issuer.db in any case.
+which has committed: it is logged, and the next push (of this process or the next command)
+applies it from the watermark; ``certreg register rebuild`` rebuilds everything from issuer.db
+in any case.
+
+The number_lookup records are sealed with the body's lookup secret (``register.push``,
+"Numbers and sealing"): ``DATA/register-lookup.secret``, created on first use, mode 0600. It
+never goes into register.db or the published bundle; a replica that answers lookups by number
+needs a copy (``certreg publish`` says how).
 
 What is read from issuer.db is chosen here and in ``register.push`` by column name; persons'
 e-mail, birth date, address, national id and notes, assessments, refusals, evidence, reasons
@@ -27,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from issuer.service import LifecycleError
 from keys.store import META_FILE, KeyStore
 from register import push
 from register.db import open_register
@@ -37,8 +53,13 @@ if TYPE_CHECKING:
     from issuer.service import CertificationBody
 
 __all__ = [
+    "LOOKUP_SECRET_FILE",
+    "RegisterBehind",
     "RegisterSync",
     "attach",
+    "catch_up",
+    "lookup_key_for",
+    "lookup_secret_path",
     "push_body",
     "push_certification",
     "push_certifications",
@@ -51,6 +72,13 @@ __all__ = [
 log = logging.getLogger("certreg.register")
 
 _CHUNK = 500  # numbers per query: well under SQLite's variable limit
+LOOKUP_SECRET_FILE = "register-lookup.secret"
+
+
+class RegisterBehind(LifecycleError):
+    """register.db could not be brought up to date with issuer.db (the reason says why)."""
+
+    status = 503
 
 
 def register_path_for(body: CertificationBody) -> Path:
@@ -144,15 +172,57 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
 # Pushing
 
 
-def open_for_push(path: str | Path) -> Database:
-    """register.db (created if missing) with its schema and its full-text index."""
+def lookup_secret_path(body: CertificationBody) -> Path:
+    """The body's lookup secret: beside issuer.db, private like it."""
+    return _data_dir(body) / LOOKUP_SECRET_FILE
+
+
+_keys: dict[Path, push.LookupKey] = {}
+_keys_lock = threading.Lock()
+
+
+def lookup_key_for(body: CertificationBody) -> push.LookupKey:
+    """The body's lookup key (the secret created on first use: 32 random bytes, hex, mode
+    0600), known to this process's register readers from now on."""
+    path = lookup_secret_path(body)
+    with _keys_lock:
+        key = _keys.get(path)
+        if key is None:
+            if not path.exists():
+                _create_secret(path)
+            secret = push.read_lookup_secret(path)
+            push.remember_lookup_secret(secret)
+            key = push.LookupKey(secret)
+            _keys[path] = key
+    return key
+
+
+def _create_secret(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(push.new_lookup_secret().hex() + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def open_for_push(path: str | Path, key: push.LookupKey | None = None) -> Database:
+    """register.db (created if missing) with its schema and its full-text index; with ``key``,
+    set as its lookup key when it has none (``push.LookupKeyError`` if it has another)."""
     reg = open_register(path, create=True)
     enable_search(reg)  # idempotent; its triggers then follow every push
+    if key is not None:
+        push.set_lookup_key(reg, key)
     return reg
 
 
-def _register(target: Database | str | Path) -> Database:
-    return target if isinstance(target, Database) else open_for_push(target)
+def _register(body: CertificationBody, target: Database | str | Path) -> Database:
+    if isinstance(target, Database):
+        return target
+    return open_for_push(target, lookup_key_for(body))
 
 
 def push_certifications(
@@ -182,7 +252,7 @@ def push_certifications(
         found = _publics(db, f"c.person_id IN ({marks})", chunk, schemes)
         publics.update(found)
         everything |= set(found)
-    reg = _register(register)
+    reg = _register(body, register)
     push.write_certifications(reg, everything, publics, at=_now(body))
     return len(everything)
 
@@ -193,11 +263,17 @@ def push_certification(
     return push_certifications(body, [number], register)
 
 
-def push_scheme(body: CertificationBody, scheme_id: str, register: Database | str | Path) -> int:
+def push_scheme(
+    body: CertificationBody,
+    scheme_id: str,
+    register: Database | str | Path,
+    *,
+    with_certifications: bool = True,
+) -> int:
     """Push a scheme's public description and catalogue. When its policy, name or code changed
     (a new version), every certification of the scheme is pushed again too: its rows move
     between ``certifications`` and ``lookup``, or leave. Returns the certifications pushed."""
-    reg = _register(register)
+    reg = _register(body, register)
     db = body.db
     rows = _query(db, "SELECT id, code, accredited FROM schemes WHERE id = ?", [scheme_id])
     now = _now(body)
@@ -219,8 +295,10 @@ def push_scheme(body: CertificationBody, scheme_id: str, register: Database | st
     ).fetchone()
     push.write_scheme(reg, row, items, at=now)
     after = (row["publication_policy"], row["name"], row["code"])
-    if before is not None and tuple(before) == after:
+    if (before is not None and tuple(before) == after) or not with_certifications:
         return 0
+    # Sealed until now: their lookup rows are found (to be removed or replaced) by number.
+    was_sealed = before is not None and before[0] == "number_lookup"
     numbers = [
         r[0]
         for r in db.execute("SELECT number FROM certifications WHERE scheme_id = ?", [scheme_id])
@@ -229,7 +307,9 @@ def push_scheme(body: CertificationBody, scheme_id: str, register: Database | st
     for chunk in _chunks(numbers, 5000):
         marks = ",".join("?" * len(chunk))
         publics = _publics(db, f"c.number IN ({marks})", chunk, schemes)
-        push.write_certifications(reg, chunk, publics, at=now)
+        push.write_certifications(
+            reg, chunk, publics, at=now, sealed_before=chunk if was_sealed else ()
+        )
     return len(numbers)
 
 
@@ -238,7 +318,7 @@ def push_body(
 ) -> None:
     """The body's public row, its key history (from the key store, if there is one) and the
     audit checkpoints not yet in the register."""
-    reg = _register(register)
+    reg = _register(body, register)
     keys_dir = keys_dir or _data_dir(body) / "keys"
     keys = None
     if (keys_dir / META_FILE).is_file():
@@ -282,10 +362,16 @@ def rebuild(body: CertificationBody, register_path: str | Path) -> dict[str, int
         # A fresh private file nobody reads yet: no journal needed until it is swapped in.
         reg.conn.execute("PRAGMA journal_mode = OFF")
         reg.conn.execute("PRAGMA synchronous = OFF")
-        since = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        since = _head(body)
+        # Its format, its lookup key (public parameters only) and its watermark: the events up
+        # to ``since`` are all in what is read below, which is read after it.
+        push.set_format(reg)
+        push.set_lookup_key(reg, lookup_key_for(body))
+        push.set_applied_seq(reg, since)
         push_body(body, reg)
         for (scheme_id,) in db.execute("SELECT id FROM schemes ORDER BY id").fetchall():
-            push_scheme(body, scheme_id, reg)
+            # Its certifications are all written below, once.
+            push_scheme(body, scheme_id, reg, with_certifications=False)
             counts["schemes"] += 1
         schemes = _schemes(db)
         now = _now(body)
@@ -319,7 +405,11 @@ def rebuild(body: CertificationBody, register_path: str | Path) -> dict[str, int
         for leftover in _sqlite_files(temp):
             leftover.unlink(missing_ok=True)
     # Catch up with what was committed meanwhile (it may have gone to the replaced file).
-    catch_up(body, target, since)
+    reg = open_for_push(target, lookup_key_for(body))
+    try:
+        catch_up(body, reg)
+    finally:
+        reg.conn.close()
     return counts
 
 
@@ -342,39 +432,101 @@ def _swap(new: Path, target: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def catch_up(body: CertificationBody, register_path: str | Path, since_seq: int) -> int:
-    """Push everything the audit log shows changed after event ``since_seq``."""
-    db = body.db
-    subjects = [
-        r[0]
-        for r in db.execute(
-            "SELECT DISTINCT subject FROM events WHERE seq > ? AND subject IS NOT NULL",
-            [since_seq],
+def _head(body: CertificationBody) -> int:
+    return body.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+
+
+def rebuild_reason(body: CertificationBody, reg: Database) -> str | None:
+    """Why register.db cannot be caught up from its watermark and must be rebuilt, or None."""
+    if push.register_meta(reg, push.FORMAT_META) != push.REGISTER_FORMAT:
+        return (
+            "was written by an earlier version of certreg (no watermark; number_lookup "
+            "records hashed without a secret)"
         )
-    ]
-    if not subjects:
-        return 0
-    reg = open_for_push(register_path)
-    numbers: set[str] = set()
-    schemes: set[str] = set()
-    for chunk in _chunks(subjects):
-        marks = ",".join("?" * len(chunk))
-        numbers |= {
-            r[0]
-            for r in db.execute(
-                f"SELECT number FROM certifications WHERE id IN ({marks}) OR number IN ({marks}) "
-                f"OR person_id IN ({marks})",
-                [*chunk, *chunk, *chunk],
+    if push.register_meta(reg, push.LOOKUP_KDF_META) != lookup_key_for(body).meta():
+        return "was sealed with another lookup secret, or other Argon2id costs"
+    applied = push.applied_seq(reg)
+    if applied is None:
+        return "has no watermark"
+    if applied > _head(body):
+        return "is ahead of issuer.db (was issuer.db restored from a backup?)"
+    return None
+
+
+def catch_up(
+    body: CertificationBody,
+    register: Database,
+    *,
+    numbers: Iterable[str] = (),
+    persons: Iterable[str] = (),
+    schemes: Iterable[str] = (),
+    with_body: bool = False,
+) -> int:
+    """Apply to ``register`` every change the audit log shows after its watermark (and the
+    given keys), move the watermark, in one register transaction; returns how many
+    certifications were pushed.
+
+    The watermark is read, and issuer.db after it, inside the register's write transaction:
+    two processes catching up at once take turns, and the later one reads issuer.db later, so
+    an older view never overwrites a newer one. Events are numbered under issuer.db's write
+    lock, in commit order: an event seen means every earlier one has committed too."""
+    db = body.db
+    with push.applying(register) as reg:
+        since = push.applied_seq(reg)
+        if since is None:
+            raise RegisterBehind("register.db has no watermark: rebuild it")
+        head = _head(body)
+        wanted_numbers = set(numbers)
+        wanted_persons = set(persons)
+        wanted_schemes = set(schemes)
+        if head > since:
+            subjects = [
+                r[0]
+                for r in db.execute(
+                    "SELECT DISTINCT subject FROM events WHERE seq > ? AND seq <= ? "
+                    "AND subject IS NOT NULL",
+                    [since, head],
+                )
+            ]
+            for chunk in _chunks(subjects):
+                marks = ",".join("?" * len(chunk))
+                # A subject is a certification (id or number), a person or a scheme.
+                wanted_numbers |= {
+                    r[0]
+                    for r in db.execute(
+                        f"SELECT number FROM certifications WHERE id IN ({marks}) "
+                        f"OR number IN ({marks})",
+                        [*chunk, *chunk],
+                    )
+                }
+                wanted_persons |= {
+                    r[0] for r in db.execute(f"SELECT id FROM persons WHERE id IN ({marks})", chunk)
+                }
+                wanted_schemes |= {
+                    r[0] for r in db.execute(f"SELECT id FROM schemes WHERE id IN ({marks})", chunk)
+                }
+            with_body = with_body or bool(
+                db.execute(
+                    "SELECT EXISTS (SELECT 1 FROM events WHERE seq > ? AND seq <= ? "
+                    "AND kind LIKE 'body%')",
+                    [since, head],
+                ).fetchone()[0]
             )
-        }
-        schemes |= {
-            r[0] for r in db.execute(f"SELECT id FROM schemes WHERE id IN ({marks})", list(chunk))
-        }
-    for scheme_id in sorted(schemes):
-        push_scheme(body, scheme_id, reg)
-    pushed = push_certifications(body, numbers, reg) if numbers else 0
-    push_body(body, reg)
-    reg.conn.close()
+        for chunk in _chunks(sorted(wanted_persons)):
+            marks = ",".join("?" * len(chunk))
+            wanted_numbers |= {
+                r[0]
+                for r in db.execute(
+                    f"SELECT number FROM certifications WHERE person_id IN ({marks})", chunk
+                )
+            }
+        if with_body:
+            push_body(body, reg)
+        for scheme_id in sorted(wanted_schemes):
+            push_scheme(body, scheme_id, reg)
+        pushed = push_certifications(body, wanted_numbers, reg) if wanted_numbers else 0
+        push_checkpoints(body, reg)  # e.g. `certreg audit checkpoint` meanwhile
+        push.set_applied_seq(reg, head)
     return pushed
 
 
@@ -383,7 +535,8 @@ def catch_up(body: CertificationBody, register_path: str | Path, since_seq: int)
 
 
 class RegisterSync:
-    """The body's ``on_change`` hook: ``sync(kind, *keys)`` pushes what changed.
+    """The body's ``on_change`` hook: ``sync(kind, *keys)`` pushes what changed, and whatever
+    else issuer.db's audit log shows after the register's watermark (:func:`catch_up`).
 
     Kinds: ``"certification"`` (numbers), ``"person"`` (person ids: consent or name changed),
     ``"scheme"`` (scheme ids), ``"body"`` (the body, its keys, checkpoints).
@@ -410,15 +563,64 @@ class RegisterSync:
                 self._flush()
             except Exception:  # the decision has committed: never fail it for the register
                 log.exception(
-                    "register.db at %s was not updated (retried with the next change; "
-                    "`certreg register rebuild` repairs it)",
+                    "register.db at %s was not updated (the next push or the next certreg "
+                    "command applies it; `certreg register rebuild` repairs it)",
                     self.path,
                 )
 
     def flush(self) -> None:
-        """Push whatever earlier calls left pending (raises if the register is unreachable)."""
+        """Bring the register up to date with every committed change: what earlier calls left
+        pending and what any process committed without pushing (a crash). Raises
+        :class:`RegisterBehind` when it cannot."""
         with self._lock:
-            self._flush()
+            try:
+                self._flush()
+            except RegisterBehind:
+                raise
+            except Exception as exc:
+                raise RegisterBehind(
+                    f"register.db at {self.path} could not be brought up to date with "
+                    f"issuer.db ({_plain(exc)}); run the command again, or "
+                    "`certreg register rebuild`"
+                ) from exc
+
+    def start(self) -> None:
+        """At a process's start: catch the register up if it is behind issuer.db (a process
+        killed between its commit and its push), or rebuild it if it cannot be caught up.
+        Cheap when it is up to date: two reads. Logged, never raised: a command that only
+        reads must still work with an unwritable register."""
+        with self._lock:
+            try:
+                if self._up_to_date():
+                    return
+                self._flush()
+            except Exception as exc:
+                log.error(
+                    "register.db at %s is behind issuer.db and could not be caught up (%s); "
+                    "the next push retries, `certreg register rebuild` repairs it",
+                    self.path,
+                    _plain(exc),
+                )
+
+    def _up_to_date(self) -> bool:
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return False
+        try:
+            applied = push.applied_seq(conn)
+            ok = push.register_meta(conn, push.FORMAT_META) == push.REGISTER_FORMAT
+            meta = push.register_meta(conn, push.LOOKUP_KDF_META)
+        except sqlite3.Error:
+            return False
+        finally:
+            conn.close()
+        return (
+            ok
+            and applied is not None
+            and applied == _head(self.body)
+            and meta == lookup_key_for(self.body).meta()
+        )
 
     def _open(self) -> Database:
         # After `certreg register rebuild` (another process) the path names a new file.
@@ -427,45 +629,65 @@ class RegisterSync:
         except FileNotFoundError:
             inode = None
         if self._register is None or inode != self._inode:
-            if self._register is not None:
-                self._register.conn.close()
-                self._register = None
-            self._register = open_for_push(self.path)
+            self._close()
+            reg = open_for_push(self.path)
+            reason = rebuild_reason(self.body, reg)
+            if reason is not None:
+                fresh = not reg.conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM register_meta)"
+                ).fetchone()[0]
+                reg.conn.close()
+                # A new register is built, not repaired: only the second is worth a warning.
+                (log.info if fresh else log.warning)(
+                    "register.db at %s %s: rebuilding it from issuer.db",
+                    self.path,
+                    "is new" if fresh else reason,
+                )
+                rebuild(self.body, self.path)
+                reg = open_for_push(self.path, lookup_key_for(self.body))
+            self._register = reg
             self._inode = os.stat(self.path).st_ino
             self._checked_body = False
         return self._register
 
+    def _close(self) -> None:
+        if self._register is not None:
+            self._register.conn.close()
+            self._register = None
+
     def _flush(self) -> None:
-        reg = self._open()
+        try:
+            reg = self._open()
+        except BaseException:
+            self._close()
+            raise
         pending = self._pending
         body_changed = bool(pending.pop("body", None)) or not self._checked_body
         keys_file = _data_dir(self.body) / "keys" / META_FILE
         mtime = keys_file.stat().st_mtime if keys_file.exists() else None
-        if body_changed or mtime != self._keys_mtime:  # e.g. `certreg keys rotate`
-            push_body(self.body, reg)
+        with_body = body_changed or mtime != self._keys_mtime  # e.g. `certreg keys rotate`
+        catch_up(
+            self.body,
+            reg,
+            numbers=pending.get("certification", ()),
+            persons=pending.get("person", ()),
+            schemes=pending.get("scheme", ()),
+            with_body=with_body,
+        )
+        if with_body:
             self._keys_mtime, self._checked_body = mtime, True
-        for scheme_id in sorted(pending.get("scheme", ())):
-            push_scheme(self.body, scheme_id, reg)
-            pending["scheme"].discard(scheme_id)
-        numbers = set(pending.get("certification", ()))
-        persons = sorted(pending.get("person", ()))
-        for chunk in _chunks(persons):
-            marks = ",".join("?" * len(chunk))
-            numbers |= {
-                r[0]
-                for r in self.body.db.execute(
-                    f"SELECT number FROM certifications WHERE person_id IN ({marks})", list(chunk)
-                )
-            }
-        if numbers:
-            push_certifications(self.body, numbers, reg)
-        push_checkpoints(self.body, reg)  # e.g. `certreg audit checkpoint` meanwhile
         self._pending = {}
+
+
+def _plain(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
 
 
 def attach(body: CertificationBody, register_path: str | Path | None = None) -> RegisterSync:
     """Make every committed change of ``body`` reach register.db (``DATA/register.db`` by
-    default) at once."""
+    default) at once, after catching it up with what earlier processes committed and did not
+    push (a crash between a commit and its push)."""
     sync = RegisterSync(body, register_path or register_path_for(body))
     body.on_change = sync
+    sync.start()
     return sync

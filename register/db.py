@@ -10,11 +10,12 @@ scheme's own rules):
 
 - ``directory``: holders who consented are listed by name in ``certifications`` (browsable,
   searchable); without consent their row is there with ``holder_name`` NULL, found by number;
-- ``number_lookup``: nothing browsable. ``lookup`` holds, per certificate, the sha256 of its
-  number and the public record *sealed* with a key derived from the number (SecretBox), so
-  that only someone who already knows a number can read its row — not someone who downloads
-  the file. (A number has 40 random bits: sealing slows a brute-force search, it does not make
-  it impossible; the body's policy accepts that a number holder can confirm the record.)
+- ``number_lookup``: nothing browsable. ``lookup`` holds, per certificate, an index derived
+  from its number and the public record *sealed* (SecretBox) with a key derived from the
+  number, both through Argon2id keyed by a secret that is not in this file
+  (``register.push``, "Numbers and sealing"): without the secret, a copy of the file gives no
+  way to test a guessed number; with it, each guess costs one Argon2id run. Only someone who
+  already knows a number, asking a site that holds the secret, reads its row.
 - ``on_request``: absent; the holder shares the certificate page through a link.
 """
 
@@ -100,7 +101,7 @@ CREATE TABLE IF NOT EXISTS status_history ( -- dated status changes, no reasons 
 );
 
 CREATE TABLE IF NOT EXISTS lookup (         -- number_lookup-policy schemes: see module doc
-    number_hash TEXT PRIMARY KEY,           -- sha256 hex of the normalised number
+    number_hash TEXT PRIMARY KEY,           -- keyed Argon2id index of the number (hex)
     sealed TEXT NOT NULL,                   -- base64 SecretBox of the public record (JSON)
     updated_at TEXT NOT NULL
 );
@@ -129,8 +130,8 @@ CREATE TABLE IF NOT EXISTS facet_counts (   -- precomputed: facets on 1,000,000 
     PRIMARY KEY (facet, value)
 );
 
-CREATE TABLE IF NOT EXISTS register_meta (
-    key TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS register_meta (  -- last_updated, format, applied_event_seq (the
+    key TEXT PRIMARY KEY,                     -- issuer's watermark), lookup_kdf (no secret)
     value TEXT NOT NULL
 );
 """

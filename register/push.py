@@ -10,9 +10,10 @@ moves every certification of the scheme at once) and the holder's consent:
 
 - ``directory``: a row in ``certifications`` (+ ``certification_scope``, ``status_history``);
   ``holder_name`` and ``country`` only if the holder consented to be listed;
-- ``number_lookup``: one row in ``lookup``: sha256 of the number, and the public record
-  (holder's name included: whoever has the number is checking a claim by that holder) sealed
-  with a SecretBox key derived from the number;
+- ``number_lookup``: one row in ``lookup``: an index derived from the number, and the public
+  record (holder's name included: whoever has the number is checking a claim by that holder)
+  sealed with a SecretBox key derived from the number; both derivations are slow (Argon2id)
+  and keyed by a secret that is not in register.db (see "Numbers and sealing" below);
 - ``on_request``: nothing at all.
 
 Every write of a certification first deletes whatever the register held for that number, in
@@ -22,37 +23,64 @@ every table, so a policy or consent change can never leave a stale copy behind.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
+import logging
+import os
 import re
 import sqlite3
-from collections import Counter
+import stat
+import threading
+import weakref
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import nacl.exceptions
 import nacl.secret
+import nacl.utils
+from nacl.pwhash import argon2id
 from sqlite_utils import Database
+from stdnum.iso7064 import mod_37_36
 
 __all__ = [
+    "KDF_MEMLIMIT",
+    "KDF_OPSLIMIT",
+    "LOOKUP_SECRET_ENV",
     "POLICIES",
+    "LegacyLookup",
+    "LookupKey",
+    "LookupKeyError",
     "PublicCertification",
     "SealError",
+    "applied_seq",
+    "applying",
     "body_row",
     "checkpoint_row",
     "facet_contributions",
     "find",
+    "find_sealed",
     "forget_removed_text",
     "key_row",
+    "lookup_key",
+    "new_lookup_secret",
     "normalise",
     "number_hash",
+    "plausible_number",
     "public_certification",
+    "read_lookup_secret",
     "refresh_facets",
+    "remember_lookup_secret",
     "scheme_row",
     "scope_item_rows",
     "seal",
+    "set_applied_seq",
+    "set_lookup_key",
     "status_history",
     "touch",
     "transaction",
@@ -61,9 +89,12 @@ __all__ = [
     "write_certifications",
     "write_checkpoints",
     "write_scheme",
+    "writing_key",
 ]
 
 POLICIES = ("directory", "number_lookup", "on_request")
+
+log = logging.getLogger("certreg.register")
 
 # The status each decision leaves; the others (scope changes, recertification, correction)
 # leave the status as it was.
@@ -75,15 +106,45 @@ _STATUS_AFTER = {
     "expire": "EXPIRED",
 }
 
-_SEAL_PERSON = b"certreg-seal-v1"  # domain separation: the key is not the lookup hash
+# --------------------------------------------------------------------------------------------
+# Numbers and sealing
+#
+# A number_lookup record is found by an index and opened by a key that both come from the
+# certificate number through a slow, salted, keyed derivation:
+#
+#   stretched = Argon2id(number, salt = H(secret), opslimit, memlimit)
+#   index     = BLAKE2b(stretched, key = secret, person = "certreg-lookup")   (hex, the row key)
+#   seal key  = BLAKE2b(stretched, key = secret, person = "certreg-seal-v2")  (SecretBox)
+#
+# ``secret`` (the "pepper", 32 random bytes) lives on the issuer's side and in the public
+# site's serving configuration, never in register.db: without it, a copy of the file gives no
+# way to test a guessed number at all (a 256-bit key stands between the guess and the index).
+# With it (a replica's configuration stolen), every guess still costs one Argon2id run. The
+# public parameters (costs, and an 8-byte id of the secret so that a reader picks the right
+# one) are in ``register_meta.lookup_kdf``. Registers written before this (unkeyed SHA-256)
+# carry no ``lookup_kdf``: they are still read (:class:`LegacyLookup`), and the issuer
+# rebuilds them (issuer/register_push.py).
+
+#: Argon2id costs of a new register: ~8 ms and 16 MiB per guess on a 2-core Xeon (measured in
+#: docs/register-operator.md). Memory, not only time, so that GPUs gain little.
+KDF_OPSLIMIT = 2
+KDF_MEMLIMIT = 16 * 1024 * 1024
+#: The environment variable naming the secret's file on a replica (``certreg publish``'s
+#: README tells the operator to set it).
+LOOKUP_SECRET_ENV = "CERTREG_LOOKUP_SECRET_FILE"
+LOOKUP_KDF_META = "lookup_kdf"
+SECRET_BYTES = 32
+
+_SEAL_PERSON = b"certreg-seal-v1"  # legacy registers: the key is not the lookup hash
+_CACHE_SIZE = 20_000  # > the 5,000 numbers a rebuild or a scheme push derives at once
 
 
 class SealError(ValueError):
     """A sealed record could not be opened: wrong number, or damaged."""
 
 
-# --------------------------------------------------------------------------------------------
-# Numbers and sealing
+class LookupKeyError(ValueError):
+    """The lookup secret is missing, unreadable or not the register's."""
 
 
 def normalise(number: str) -> str:
@@ -91,34 +152,303 @@ def normalise(number: str) -> str:
     return re.sub(r"\s+", "", number).upper()
 
 
-def number_hash(number: str) -> str:
-    """sha256 hex of the normalised number: the ``lookup`` table's key."""
-    return hashlib.sha256(normalise(number).encode("utf-8")).hexdigest()
+class LookupKey:
+    """The keyed, slow derivation of a register's number_lookup index and sealing key."""
+
+    def __init__(
+        self, secret: bytes, *, opslimit: int = KDF_OPSLIMIT, memlimit: int = KDF_MEMLIMIT
+    ) -> None:
+        if not isinstance(secret, bytes) or len(secret) != SECRET_BYTES:
+            raise LookupKeyError(f"a lookup secret is {SECRET_BYTES} bytes")
+        if not (
+            argon2id.OPSLIMIT_MIN <= opslimit <= argon2id.OPSLIMIT_MAX
+            and argon2id.MEMLIMIT_MIN <= memlimit <= 1024 * 1024 * 1024
+        ):
+            raise LookupKeyError(f"Argon2id costs out of range: {opslimit}, {memlimit}")
+        self._secret = secret
+        self.opslimit = opslimit
+        self.memlimit = memlimit
+        self.key_id = _keyed(b"", secret, b"certreg-lk-id", 8).hex()
+        self._salt = _keyed(b"", secret, b"certreg-lk-salt", argon2id.SALTBYTES)
+        self._cache: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never the secret
+        return (
+            f"LookupKey(key_id={self.key_id!r}, opslimit={self.opslimit}, memlimit={self.memlimit})"
+        )
+
+    def meta(self) -> str:
+        """What register.db may hold about this key: public parameters, no secret."""
+        return json.dumps(
+            {
+                "kdf": "argon2id+blake2b-keyed",
+                "version": 2,
+                "opslimit": self.opslimit,
+                "memlimit": self.memlimit,
+                "key_id": self.key_id,
+            },
+            sort_keys=True,
+        )
+
+    def derive(self, number: str) -> tuple[str, bytes]:
+        """(index, sealing key) of ``number``: one Argon2id run, remembered for the next
+        :data:`_CACHE_SIZE` numbers (a page viewed twice, a certification pushed again)."""
+        number = normalise(number)
+        with self._lock:
+            found = self._cache.get(number)
+            if found is not None:
+                self._cache.move_to_end(number)
+                return found
+        # The lock is not held here: Argon2id releases the GIL, so threads derive in parallel
+        # (a bulk push of many numbers). The public site's callers bound their own concurrency.
+        stretched = argon2id.kdf(
+            32,
+            number.encode("utf-8"),
+            self._salt,
+            opslimit=self.opslimit,
+            memlimit=self.memlimit,
+        )
+        found = (
+            _keyed(stretched, self._secret, b"certreg-lookup", 32).hex(),
+            _keyed(stretched, self._secret, b"certreg-seal-v2", nacl.secret.SecretBox.KEY_SIZE),
+        )
+        with self._lock:
+            self._cache[number] = found
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return found
+
+    def index(self, number: str) -> str:
+        return self.derive(number)[0]
+
+    def seal_key(self, number: str) -> bytes:
+        return self.derive(number)[1]
 
 
-def _seal_key(number: str) -> bytes:
-    return hashlib.blake2b(
-        normalise(number).encode("utf-8"),
-        digest_size=nacl.secret.SecretBox.KEY_SIZE,
-        person=_SEAL_PERSON,
-    ).digest()
+class LegacyLookup:
+    """How registers before ``lookup_kdf`` were written (unsalted SHA-256 of the number):
+    read only, so that a replica serving an old bundle keeps answering until it is replaced.
+    The issuer never writes this form again."""
+
+    key_id = "legacy-sha256"
+
+    def derive(self, number: str) -> tuple[str, bytes]:
+        number = normalise(number)
+        return (
+            hashlib.sha256(number.encode("utf-8")).hexdigest(),
+            hashlib.blake2b(
+                number.encode("utf-8"),
+                digest_size=nacl.secret.SecretBox.KEY_SIZE,
+                person=_SEAL_PERSON,
+            ).digest(),
+        )
+
+    def index(self, number: str) -> str:
+        return self.derive(number)[0]
+
+    def seal_key(self, number: str) -> bytes:
+        return self.derive(number)[1]
 
 
-def seal(record: Mapping[str, Any], number: str) -> str:
-    """The record as JSON in a SecretBox (random nonce) under a key derived from the number,
+AnyLookupKey = LookupKey | LegacyLookup
+
+
+def _keyed(data: bytes, key: bytes, person: bytes, size: int) -> bytes:
+    return hashlib.blake2b(data, key=key, person=person, digest_size=size).digest()
+
+
+# The secrets this process knows, by key id: the issuer adds its own when it opens its
+# register; a replica reads the file that $CERTREG_LOOKUP_SECRET_FILE names.
+_secrets: dict[str, bytes] = {}
+_secrets_lock = threading.Lock()
+_env_loaded: str | None = None
+
+
+def new_lookup_secret() -> bytes:
+    return nacl.utils.random(SECRET_BYTES)
+
+
+def remember_lookup_secret(secret: bytes) -> str:
+    """Make ``secret`` available to this process's readers and writers; returns its key id."""
+    key_id = LookupKey(secret).key_id
+    with _secrets_lock:
+        _secrets[key_id] = secret
+    return key_id
+
+
+def read_lookup_secret(path: str | Path) -> bytes:
+    """The secret in ``path`` (64 hex digits). A file others may read is refused: the secret
+    is what keeps the number_lookup names out of reach of whoever copies register.db."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LookupKeyError(f"cannot read the lookup secret file {path}: {exc}") from None
+    if mode & stat.S_IROTH or mode & stat.S_IWOTH or mode & stat.S_IWGRP:
+        raise LookupKeyError(
+            f"the lookup secret file {path} is readable or writable by others "
+            f"(mode {stat.S_IMODE(mode):04o}): chmod 600 (or 640 for a serving group)"
+        )
+    if not re.fullmatch(r"[0-9a-f]{64}", text):
+        raise LookupKeyError(f"{path} does not hold a lookup secret (64 hexadecimal digits)")
+    return bytes.fromhex(text)
+
+
+def _load_env_secret() -> None:
+    global _env_loaded
+    name = os.environ.get(LOOKUP_SECRET_ENV)
+    if not name or name == _env_loaded:
+        return
+    _env_loaded = name
+    try:
+        remember_lookup_secret(read_lookup_secret(name))
+    except LookupKeyError as exc:
+        log.error("%s: %s", LOOKUP_SECRET_ENV, exc)
+
+
+def lookup_key_from_meta(meta: str | None) -> AnyLookupKey | None:
+    """The key a register's ``lookup_kdf`` value names: :class:`LegacyLookup` when there is
+    none, None when this process does not hold the secret (or the value is not ours)."""
+    if meta is None:
+        return LegacyLookup()
+    try:
+        params = json.loads(meta)
+        key_id, ops, mem = params["key_id"], int(params["opslimit"]), int(params["memlimit"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    with _secrets_lock:
+        secret = _secrets.get(key_id)
+    if secret is None:
+        _load_env_secret()
+        with _secrets_lock:
+            secret = _secrets.get(key_id)
+    if secret is None:
+        return None
+    return _key_for(secret, ops, mem)
+
+
+@functools.lru_cache(maxsize=16)
+def _key_for(secret: bytes, opslimit: int, memlimit: int) -> LookupKey:
+    """One LookupKey (and so one cache of derived numbers) per secret and costs."""
+    return LookupKey(secret, opslimit=opslimit, memlimit=memlimit)
+
+
+def register_meta(conn: sqlite3.Connection | Database, key: str) -> str | None:
+    conn = conn.conn if isinstance(conn, Database) else conn
+    try:
+        row = conn.execute("SELECT value FROM register_meta WHERE key = ?", [key]).fetchone()
+    except sqlite3.OperationalError:  # not a register (no such table)
+        return None
+    return None if row is None else row[0]
+
+
+def lookup_key(db: sqlite3.Connection | Database) -> AnyLookupKey | None:
+    """The key to read (or write) this register's ``lookup`` rows with; None when this process
+    lacks the register's secret."""
+    return lookup_key_from_meta(register_meta(db, LOOKUP_KDF_META))
+
+
+def writing_key(db: Database) -> LookupKey:
+    key = lookup_key(db)
+    if not isinstance(key, LookupKey):
+        raise LookupKeyError(
+            "register.db has no lookup key this process holds (open it with "
+            "issuer.register_push.open_for_push, or rebuild it: `certreg register rebuild`)"
+        )
+    return key
+
+
+def set_lookup_key(db: Database, key: LookupKey) -> None:
+    """Record ``key``'s public parameters in register.db (a new, empty ``lookup`` only)."""
+    conn = db.conn
+    current = register_meta(conn, LOOKUP_KDF_META)
+    if current == key.meta():
+        return
+    with transaction(conn):
+        if conn.execute("SELECT EXISTS (SELECT 1 FROM lookup)").fetchone()[0]:
+            raise LookupKeyError(
+                "register.db's number_lookup rows were written with another key: rebuild it "
+                "(`certreg register rebuild`)"
+            )
+        conn.execute(
+            "INSERT INTO register_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [LOOKUP_KDF_META, key.meta()],
+        )
+
+
+_SHAPE = re.compile(r"([A-Z0-9]{1,12})-([0-9A-Z]{4})-([0-9A-Z]{4})-([0-9A-Z])")
+
+
+def plausible_number(number: str) -> bool:
+    """Whether ``number`` has the shape of a certreg number with a matching check character
+    (issuer.numbers): anything else was never issued, so no Argon2id run is spent on it."""
+    m = _SHAPE.fullmatch(normalise(number))
+    return bool(m) and mod_37_36.is_valid("".join(m.groups()))
+
+
+def number_hash(number: str, key: AnyLookupKey) -> str:
+    """The ``lookup`` table's key for ``number``."""
+    return key.index(number)
+
+
+def seal(record: Mapping[str, Any], number: str, key: AnyLookupKey) -> str:
+    """The record as JSON in a SecretBox (random nonce) under ``number``'s sealing key,
     base64."""
     data = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    box = nacl.secret.SecretBox(_seal_key(number))
+    box = nacl.secret.SecretBox(key.seal_key(number))
     return base64.b64encode(bytes(box.encrypt(data.encode("utf-8")))).decode("ascii")
 
 
-def unseal(sealed: str, number: str) -> dict[str, Any]:
+def unseal(sealed: str, number: str, key: AnyLookupKey) -> dict[str, Any]:
     """Open what :func:`seal` sealed; :class:`SealError` for a wrong number or damaged data."""
-    box = nacl.secret.SecretBox(_seal_key(number))
+    box = nacl.secret.SecretBox(key.seal_key(number))
     try:
         return json.loads(box.decrypt(base64.b64decode(sealed, validate=True)))
     except (nacl.exceptions.CryptoError, ValueError) as exc:
         raise SealError("this record does not open with that certificate number") from exc
+
+
+def find_sealed(conn: sqlite3.Connection | Database, number: str) -> dict[str, Any] | None:
+    """The ``lookup`` record of ``number``, opened; None when there is none, the number is
+    not one certreg issues, or this process lacks the register's secret."""
+    raw = conn.conn if isinstance(conn, Database) else conn
+    if not plausible_number(number):
+        return None
+    if not raw.execute("SELECT EXISTS (SELECT 1 FROM lookup)").fetchone()[0]:
+        return None  # no number_lookup scheme: spend nothing
+    key = lookup_key(raw)
+    if key is None:
+        _warn_no_secret()
+        return None
+    with _derive_slots:  # anonymous lookups: at most this many Argon2id runs at once
+        index = key.index(number)
+    row = raw.execute("SELECT sealed FROM lookup WHERE number_hash = ?", [index]).fetchone()
+    if row is None:
+        return None
+    try:
+        return unseal(row[0], number, key)
+    except SealError:
+        return None
+
+
+#: Lookups by number are anonymous: one Argon2id run at a time per process (one core), so that
+#: a flood of made-up numbers cannot take the machine (docs/register-operator.md).
+_derive_slots = threading.BoundedSemaphore(1)
+_warned = False
+
+
+def _warn_no_secret() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        log.warning(
+            "register.db has number_lookup records but this process does not hold their "
+            "lookup secret: set %s to the file `certreg publish` told you to copy",
+            LOOKUP_SECRET_ENV,
+        )
 
 
 def find(db: Database, number: str) -> dict[str, Any] | None:
@@ -144,12 +474,9 @@ def find(db: Database, number: str) -> dict[str, Any] | None:
         )
         record["publication_policy"] = "directory"
         return record
-    found = conn.execute(
-        "SELECT sealed FROM lookup WHERE number_hash = ?", [number_hash(number)]
-    ).fetchone()
-    if found is None:
+    record = find_sealed(conn, number)
+    if record is None:
         return None
-    record = unseal(found[0], number)
     record["publication_policy"] = "number_lookup"
     return record
 
@@ -407,17 +734,41 @@ def touch(db: Database, at: str) -> None:
     )
 
 
+def derive_all(key: LookupKey, numbers: Sequence[str]) -> None:
+    """Derive ``numbers`` into ``key``'s cache, on every core (Argon2id releases the GIL): a
+    bulk batch of number_lookup certificates costs ~8 ms each, not ~8 ms times the batch."""
+    numbers = sorted(set(numbers))
+    if len(numbers) < 4:
+        for n in numbers:
+            key.derive(n)
+        return
+    with ThreadPoolExecutor(max_workers=min(len(numbers), os.cpu_count() or 1)) as pool:
+        list(pool.map(key.derive, numbers))
+
+
 def write_certifications(
     db: Database,
     numbers: Iterable[str],
     publics: Mapping[str, PublicCertification | None],
     *,
     at: str,
+    sealed_before: Iterable[str] = (),
 ) -> None:
     """Replace what the register holds for each of ``numbers`` by ``publics[number]`` (None or
-    missing: nothing, e.g. ``on_request``), in one transaction, facet counts included."""
+    missing: nothing, e.g. ``on_request``), in one transaction, facet counts included.
+
+    A ``lookup`` row is found only through its number's slow derivation, so it is derived for
+    the numbers sealed now and for ``sealed_before`` (numbers whose scheme was number_lookup
+    until this push: a policy change), not for every number pushed."""
     conn = db.conn
     numbers = sorted({normalise(n) for n in numbers})
+    sealing = [
+        n for n in numbers if (p := publics.get(n)) is not None and p.policy == "number_lookup"
+    ]
+    unsealing = sorted({normalise(n) for n in sealed_before} & set(numbers))
+    key = writing_key(db) if sealing or unsealing else None
+    if key is not None:
+        derive_all(key, [*sealing, *unsealing])
     delta: Counter[tuple[str, str]] = Counter()
     labels: dict[tuple[str, str], str] = {}
     old_names: dict[str, str] = {}
@@ -450,8 +801,11 @@ def write_certifications(
                     labels.setdefault((facet, value), label)
             for table in ("certifications", "certification_scope", "status_history"):
                 conn.execute(f"DELETE FROM {table} WHERE number IN ({marks})", chunk)
-            hashes = [number_hash(n) for n in chunk]
-            conn.execute(f"DELETE FROM lookup WHERE number_hash IN ({marks})", hashes)
+        if key is not None:
+            conn.executemany(
+                "DELETE FROM lookup WHERE number_hash = ?",
+                [(key.index(n),) for n in sorted({*sealing, *unsealing})],
+            )
 
         rows, scopes, histories, sealed = [], [], [], []
         for number in numbers:
@@ -464,8 +818,13 @@ def write_certifications(
             if public is None:
                 continue
             if public.policy == "number_lookup":
+                assert key is not None  # derived above for every number sealed now
                 sealed.append(
-                    (number_hash(number), seal(public.record(), number), public.row["updated_at"])
+                    (
+                        key.index(number),
+                        seal(public.record(), number, key),
+                        public.row["updated_at"],
+                    )
                 )
                 continue
             rows.append(public.row)
@@ -506,6 +865,58 @@ def write_certifications(
         forget_removed_text(db)
 
 
+# The issuer's watermark: the last audit event of issuer.db whose effects this register holds.
+# Public and harmless (the published checkpoints already give the chain's length).
+APPLIED_SEQ_META = "applied_event_seq"
+#: What the issuer writes now; a register of another format (or none: written before the
+#: watermark and the keyed lookup existed) is rebuilt by the issuer.
+FORMAT_META = "format"
+REGISTER_FORMAT = "2"
+
+_forget_after_commit: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def applied_seq(db: sqlite3.Connection | Database) -> int | None:
+    value = register_meta(db, APPLIED_SEQ_META)
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
+
+
+def set_applied_seq(db: Database, seq: int) -> None:
+    """Record that the register holds the effects of every issuer event up to ``seq`` (never
+    moves back: two processes catching up at once both end at the later one)."""
+    conn = db.conn
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO register_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+            "SET value = CAST(MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) "
+            "AS TEXT)",
+            [APPLIED_SEQ_META, str(int(seq))],
+        )
+
+
+def set_format(db: Database) -> None:
+    db.conn.execute(
+        "INSERT INTO register_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [FORMAT_META, REGISTER_FORMAT],
+    )
+
+
+@contextmanager
+def applying(db: Database) -> Iterator[Database]:
+    """One register transaction around several writes and the watermark: a reader (or a
+    crash) sees all of a catch-up or none of it. What must happen outside a transaction (the
+    write-ahead log checkpoint that drops a removed name's old pages) happens after it."""
+    with transaction(db.conn):
+        yield db
+    if db in _forget_after_commit:
+        _forget_after_commit.discard(db)
+        forget_removed_text(db)
+
+
 def forget_removed_text(db: Database) -> None:
     """After a name left the directory (consent withdrawn, policy changed, name corrected):
     make sure its bytes leave the file too, not only the tables. ``secure_delete`` (set by
@@ -513,6 +924,9 @@ def forget_removed_text(db: Database) -> None:
     segments until they are merged, and the write-ahead log keeps old pages until a checkpoint.
     Rare, so the cost (an index merge) is paid only then."""
     conn = db.conn
+    if conn.in_transaction:  # inside `applying`: after its commit
+        _forget_after_commit.add(db)
+        return
     fts = db["certifications"].detect_fts()  # register.fts names it; none in a bare register
     if fts:
         with transaction(conn):

@@ -1,9 +1,10 @@
 """Reading one certificate's public record out of register.db, whatever its publication policy.
 
 - ``directory``: the rows of ``certifications``, ``certification_scope`` and ``status_history``;
-- ``number_lookup``: the ``lookup`` row whose ``number_hash`` is the hash of the number asked
-  for, unsealed with that same number (``register.push.unseal``): only someone who already
-  holds the number can read it;
+- ``number_lookup``: the ``lookup`` row whose ``number_hash`` is the index derived from the
+  number asked for, unsealed with a key derived from that same number (``register.push``:
+  Argon2id keyed by the register's lookup secret, which is not in register.db): only someone
+  who already holds the number, asking a site that holds the secret, can read it;
 - ``on_request``: not in register.db at all, so :func:`find_certificate` returns None.
 
 Everything here is public by construction (register.db holds nothing else); the dataclasses
@@ -12,7 +13,6 @@ are what the certificate page, the QR codes and the PDF are drawn from.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -269,38 +269,17 @@ def _directory_record(conn: sqlite3.Connection, row: dict[str, Any]) -> Certific
 
 
 def _sealed_record(conn: sqlite3.Connection, number: str) -> dict[str, Any] | None:
+    """The ``lookup`` record of ``number``, opened (``register.push.find_sealed``: the index
+    and the key come from the number through Argon2id keyed by the register's lookup secret,
+    which this process must hold; without it, None)."""
     try:
-        from register.push import number_hash
+        from register.push import find_sealed
     except ImportError:  # the push side is not installed: nothing can be unsealed
         return None
     try:
-        digest = number_hash(number)
-    except Exception:
+        opened = find_sealed(conn, number)
+    except (sqlite3.Error, ValueError):
         return None
-    rows = _rows(conn, "SELECT sealed FROM lookup WHERE number_hash = ?", [digest])
-    if not rows:
-        return None
-    return unseal_record(rows[0]["sealed"], number)
-
-
-def unseal_record(sealed: Any, number: str) -> dict[str, Any] | None:
-    """The JSON record sealed in a ``lookup`` row, opened with ``number``; None when it does
-    not open (wrong number, damaged row)."""
-    try:
-        from register.push import unseal
-    except ImportError:
-        return None
-    try:
-        opened = unseal(sealed, normalise_number(number))
-    except Exception:
-        return None
-    if isinstance(opened, bytes | bytearray):
-        opened = opened.decode("utf-8")
-    if isinstance(opened, str):
-        try:
-            opened = json.loads(opened)
-        except ValueError:
-            return None
     return dict(opened) if isinstance(opened, Mapping) else None
 
 

@@ -164,7 +164,7 @@ def test_each_policy_shows_what_it_should(populated):
     (sealed,) = conn.execute("SELECT sealed FROM lookup").fetchone()
     for other in ("jane", "ravi", "olivia"):
         with pytest.raises(push.SealError):
-            push.unseal(sealed, numbers[other])
+            push.unseal(sealed, numbers[other], push.lookup_key(db))
     record = push.find(db, numbers["nina"])
     assert record["holder_name"] == "Nina Numberlookup"
     assert record["status"] == "WITHDRAWN"

@@ -138,14 +138,16 @@ def test_number_lookup_holders_are_sealed_and_on_request_holders_absent(b):
     assert conn.execute("SELECT COUNT(*) FROM status_history").fetchone()[0] == 0
     assert conn.execute("SELECT COUNT(*) FROM facet_counts").fetchone()[0] == 0
     rows = conn.execute("SELECT number_hash, sealed FROM lookup").fetchall()
-    assert [r[0] for r in rows] == [push.number_hash(ndt)]
-    record = push.unseal(rows[0][1], ndt)
+    key = push.lookup_key(conn)  # the body's secret, which this process holds
+    assert isinstance(key, push.LookupKey)
+    assert [r[0] for r in rows] == [push.number_hash(ndt, key)]
+    record = push.unseal(rows[0][1], ndt, key)
     assert record["holder_name"] == "Nina Number"
     assert record["status"] == "ACTIVE"
     assert [s["code"] for s in record["scope"]] == ["UT2", "VT2"]
     assert record["history"][0]["decision"] == "grant"
     with pytest.raises(push.SealError):
-        push.unseal(rows[0][1], sec)
+        push.unseal(rows[0][1], sec, key)
     # Typed by a person: lower case, spaces.
     db = open_register(b.register)
     assert push.find(db, " " + ndt.lower())["holder_name"] == "Nina Number"

@@ -1,10 +1,10 @@
 """certreg's Datasette plugin for the public register.
 
 - ``prepare_connection``: SQL functions for the canned query "verify a certificate number":
-  ``certreg_normalise(number)``, ``certreg_number_hash(number)`` and
-  ``certreg_unseal(sealed, number)`` (the sealed ``lookup`` record as JSON text, or NULL when
-  the number does not open it). Arbitrary SQL is off for the public, so these are reachable
-  only through that query.
+  ``certreg_normalise(number)`` and ``certreg_lookup(number)`` (the number's sealed ``lookup``
+  record, opened, as JSON text, or NULL: see ``register.push.find_sealed``; it needs the
+  register's lookup secret, from ``$CERTREG_LOOKUP_SECRET_FILE`` on a replica). Arbitrary SQL
+  is off for the public, so these are reachable only through that query.
 - ``extra_template_vars``: the precomputed facet counts (table ``facet_counts``) beside the
   directory, and a scheme's scope items on its page. Datasette's own facets are off: counted
   live over a large register they time out.
@@ -14,14 +14,20 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
+import sqlite3
 from typing import Any
 from urllib.parse import quote
 
 from datasette import hookimpl
+from datasette.handle_exception import handle_exception as _default_handle_exception
 from datasette.utils import tilde_decode
+from datasette.utils.asgi import Base400
+from datasette.views.base import DatasetteError
 from markupsafe import Markup, escape
 
-from register.push import SealError, normalise, number_hash, unseal
+from register.push import find_sealed, normalise
 from register.site import DATABASE
 
 FACET_ORDER = ("status", "scheme", "scope", "country")
@@ -38,24 +44,24 @@ def _normalise(number: Any) -> str | None:
     return normalise(number) if isinstance(number, str) else None
 
 
-def _number_hash(number: Any) -> str | None:
-    return number_hash(number) if isinstance(number, str) else None
+def _lookup(conn: sqlite3.Connection) -> Any:
+    def lookup(number: Any) -> str | None:
+        if not isinstance(number, str) or not number.strip() or len(number) > 64:
+            return None
+        try:
+            record = find_sealed(conn, number)
+        except (sqlite3.Error, ValueError):
+            return None
+        return None if record is None else json.dumps(record, ensure_ascii=False)
 
-
-def _unseal(sealed: Any, number: Any) -> str | None:
-    if not isinstance(sealed, str) or not isinstance(number, str) or not number.strip():
-        return None
-    try:
-        return json.dumps(unseal(sealed, number), ensure_ascii=False)
-    except (SealError, ValueError, TypeError):
-        return None
+    return lookup
 
 
 @hookimpl
 def prepare_connection(conn: Any) -> None:
     conn.create_function("certreg_normalise", 1, _normalise, deterministic=True)
-    conn.create_function("certreg_number_hash", 1, _number_hash, deterministic=True)
-    conn.create_function("certreg_unseal", 2, _unseal, deterministic=True)
+    # Not deterministic for SQLite: it reads the register (and the secret this process holds).
+    conn.create_function("certreg_lookup", 1, _lookup(conn))
 
 
 def _certificate_prefix(datasette: Any) -> str | None:
@@ -129,3 +135,122 @@ def extra_template_vars(
         return out
 
     return inner
+
+
+# --- what the public is shown when something goes wrong, and what it is not shown ----------
+
+#: ``/-/…`` pages the public register serves: Datasette's own static files and the register's
+#: description and licence. The rest are debugging and introspection pages: ``databases``
+#: shows the data folder's path on the server, ``versions`` and ``plugins`` the software an
+#: attacker would look up, ``threads`` the server's tasks; nobody reading the register needs
+#: them.
+PUBLIC_SPECIAL_PAGES = frozenset({"static", "static-plugins", "metadata"})
+
+_log = logging.getLogger("certreg.register")
+
+
+def _route_path(scope: dict[str, Any], base_url: str) -> str:
+    # As Datasette routes (datasette/app.py DatasetteRouter): the raw path, without the query
+    # and the base_url, so that no spelling reaches a page this check did not see.
+    raw = scope.get("raw_path")
+    path = raw.decode("ascii", "replace") if raw else scope.get("path", "")
+    path = path.partition("?")[0]
+    if base_url != "/" and path.startswith(base_url):
+        path = "/" + path[len(base_url) :]
+    return path
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    def wrap(app: Any) -> Any:
+        async def without_introspection(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope.get("type") == "http":
+                path = _route_path(scope, datasette.setting("base_url"))
+                if path.startswith("/-/"):
+                    page = path[3:].split("/", 1)[0].split(".", 1)[0]
+                    if page not in PUBLIC_SPECIAL_PAGES:
+                        await _send_text(
+                            send, 404, "Not found: the register does not publish this page."
+                        )
+                        return
+            await app(scope, receive, send)
+
+        return without_introspection
+
+    return wrap
+
+
+async def _send_text(send: Any, status: int, text: str) -> None:
+    body = text.encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _public_error(request: Any, exception: Exception) -> DatasetteError | None:
+    """The error a reader sees instead of Datasette's: a 400 with a reason for a request the
+    register cannot answer (Datasette says 500 for several), and for a real fault a 500 that
+    does not repeat the exception's text. None keeps Datasette's own answer (404, 403, 400)."""
+    if isinstance(exception, Base400):
+        return None
+    if isinstance(exception, DatasetteError):
+        if exception.status != 500:
+            return None
+        message = str(exception.message)
+        sort = re.fullmatch(r"Cannot sort table by (.*)", message, re.DOTALL)
+        if sort:
+            column = sort.group(1)[:100]
+            return DatasetteError(
+                f"This table cannot be sorted by {column!r}: it has no column of that name "
+                "that can be sorted. Choose a column heading to sort by.",
+                title="Cannot sort",
+                status=400,
+            )
+        if message.startswith("Cannot use _sort and _sort_desc"):
+            return DatasetteError(
+                "Sort by one column, ascending (_sort) or descending (_sort_desc), not both.",
+                title="Cannot sort",
+                status=400,
+            )
+        if message.startswith("Invalid _through"):
+            return DatasetteError(_THROUGH_HELP, title="Bad request", status=400)
+        # Datasette's other 500-status errors are about the request too; keep the words.
+        return DatasetteError(message, title=exception.title, status=400)
+    args = getattr(request, "args", None)
+    if (
+        args is not None
+        and "_through" in args
+        and isinstance(exception, ValueError | LookupError | TypeError)
+    ):
+        return DatasetteError(_THROUGH_HELP, title="Bad request", status=400)
+    _log.error(
+        "register: unexpected error on %s", getattr(request, "path", "?"), exc_info=exception
+    )
+    return DatasetteError(
+        "The register could not answer this request. Please try again later.",
+        title="Error",
+        status=500,
+    )
+
+
+_THROUGH_HELP = (
+    "_through must be JSON naming a table linked to this one, its column and a value, like "
+    '{"table": "certification_scope", "column": "scope_code", "value": "UT2"}.'
+)
+
+
+@hookimpl
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+    replacement = _public_error(request, exception)
+    if replacement is None:
+        return None
+    # Datasette's own handler renders it (its error template for pages, JSON for .json).
+    return _default_handle_exception(datasette, request, replacement)
