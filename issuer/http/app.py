@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 
 from issuer.http import admin, holder, public, register_routes, vcapi
 from issuer.http.errors import MAX_BODY_BYTES, install_handlers
+from issuer.http.ratelimit import PublicGuards, PublicLimits
 from issuer.http.state import AppState
 from issuer.service import CertificationBody
 from keys.store import KeyStore, KeyStoreError
@@ -51,6 +52,7 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     unsafe_allow_http_hosts: Collection[str] = (),
     register_path: str | Path | None = None,
+    public_limits: PublicLimits | None = None,
 ) -> FastAPI:
     """The HTTP service of ``body``.
 
@@ -85,6 +87,9 @@ def create_app(
         passphrase=passphrase,
         unsafe_allow_http_hosts=tuple(unsafe_allow_http_hosts),
     )
+    # What anonymous requests may cost (``public_limits``, see issuer.http.ratelimit): the
+    # size of what is verified, verification slots, per-client rate limits.
+    app.state.certreg_limits = PublicGuards(public_limits)
     install_handlers(app)
     app.include_router(public.router)
     app.include_router(admin.router)

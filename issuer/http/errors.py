@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from issuer.http.ratelimit import LimitExceeded
 from issuer.http.redact import redact_path
 from issuer.service import LifecycleError
 from verifier.verify import InputError, load_document
@@ -155,6 +156,11 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LifecycleError)
     async def lifecycle_error(request: Request, exc: LifecycleError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(LimitExceeded)
+    async def limit_exceeded(request: Request, exc: LimitExceeded) -> JSONResponse:
+        # 413 (too large to verify here), 429 (this client, Retry-After), 503 (all slots busy).
+        return JSONResponse({"detail": exc.reason}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -47,6 +47,7 @@ from issuer.http.errors import (
     read_bounded_body,
     replaying,
 )
+from issuer.http.ratelimit import LimitExceeded, guards_of
 from issuer.http.state import state_of
 from issuer.service import CertificationBody
 from issuer.sharing import OAuthError, SharedCertificate, ShareUnavailable
@@ -106,8 +107,8 @@ class OAuthAwareGuard:
             await self.app(scope, replaying(body, receive), send)
 
 
-def _oauth_error(exc: OAuthError) -> JSONResponse:
-    headers = dict(_NO_STORE)
+def _oauth_error(exc: OAuthError, extra: dict[str, str] | None = None) -> JSONResponse:
+    headers = dict(_NO_STORE) | (extra or {})
     if exc.status == 401:
         headers["WWW-Authenticate"] = (
             f'Bearer realm="certreg", error="{exc.error}", '
@@ -314,15 +315,62 @@ def _png(data: str) -> Response:
     )
 
 
+# --- attempts at the secrets in these URLs and forms -----------------------------------------
+#
+# Share tokens, offer and exchange ids, codes and access tokens are long random secrets, so
+# guessing one is hopeless; still, nobody may try them at will. A client's *failed* attempts
+# (an unknown token: 404, a refused code or access token) are counted per address
+# (issuer.http.ratelimit, ``attempt_rate``); past the limit it gets 429 with Retry-After
+# before its next attempt is even looked up. A holder using a good link never spends any.
+
+
+def _attempts_left(request: Request) -> LimitExceeded | None:
+    try:
+        guards_of(request).check_attempts(request)
+    except LimitExceeded as exc:
+        return exc
+    return None
+
+
+def _failed(request: Request, exc: Exception) -> None:
+    # A revoked or expired link (410) was a good token: not a guess.
+    if not isinstance(exc, ShareUnavailable) or exc.status == 404:
+        guards_of(request).failed_attempt(request)
+
+
+def _too_many_page(exc: LimitExceeded) -> HTMLResponse:
+    page = _html(
+        "Too many attempts",
+        f"<h1>Too many attempts</h1><p>{escape(exc.reason.capitalize())}.</p>",
+        exc.status,
+    )
+    page.headers.update(exc.headers)
+    return page
+
+
+def _too_many_json(exc: LimitExceeded) -> JSONResponse:
+    return JSONResponse(
+        {"detail": exc.reason}, status_code=exc.status, headers=_NO_STORE | exc.headers
+    )
+
+
+def _too_many_oauth(exc: LimitExceeded) -> JSONResponse:
+    return _oauth_error(OAuthError("invalid_request", exc.reason, exc.status), exc.headers)
+
+
 def _with_share(
     request: Request, token: str, render: Callable[[CertificationBody, SharedCertificate], Any]
 ) -> Any:
+    refused = _attempts_left(request)
+    if refused is not None:
+        return _too_many_page(refused)
     state = state_of(request)
     try:
         with state.lock:
             shared = sharing.open_share(state.body, token)
             return render(state.body, shared)
     except ShareUnavailable as exc:
+        _failed(request, exc)
         return _unavailable(exc)
 
 
@@ -406,11 +454,15 @@ def share_revoke_confirm(request: Request, token: str) -> Response:
     response_class=HTMLResponse,
 )
 def share_revoke(request: Request, token: str) -> Response:
+    refused = _attempts_left(request)
+    if refused is not None:
+        return _too_many_page(refused)
     state = state_of(request)
     try:
         with state.lock:
             share = sharing.revoke_share_by_token(state.body, token)
     except ShareUnavailable as exc:
+        _failed(request, exc)
         return _unavailable(exc)
     return _html(
         "Link revoked",
@@ -429,12 +481,16 @@ def share_interact(request: Request, token: str) -> Response:
     if "text/html" in accept and "application/json" not in accept:
         return RedirectResponse(f"/share/{token}", status_code=303)
 
+    refused = _attempts_left(request)
+    if refused is not None:
+        return _too_many_json(refused)
     state = state_of(request)
     try:
         with state.lock:
             sharing.open_share(state.body, token)
             protocols = sharing.interaction_protocols(state.body, token)
     except ShareUnavailable as exc:
+        _failed(request, exc)
         return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=_NO_STORE)
     return JSONResponse(protocols, headers=_NO_STORE)
 
@@ -445,11 +501,15 @@ def share_interact(request: Request, token: str) -> Response:
     summary="VC API exchange: returns a presentation carrying the shared credential",
 )
 def vcapi_exchange(request: Request, exchange_id: str) -> Response:
+    refused = _attempts_left(request)
+    if refused is not None:
+        return _too_many_json(refused)
     state = state_of(request)
     try:
         with state.lock:
             shared = sharing.open_share_by_exchange(state.body, exchange_id)
     except ShareUnavailable as exc:
+        _failed(request, exc)
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
     credential = shared.certification.credential or {}
     return JSONResponse(
@@ -490,11 +550,15 @@ def oauth_metadata(request: Request) -> JSONResponse:
     summary="A Credential Offer (credential_offer_uri), pre-authorized code grant",
 )
 def oid4vci_offer(request: Request, offer_id: str) -> JSONResponse:
+    refused = _attempts_left(request)
+    if refused is not None:
+        return _too_many_json(refused)
     state = state_of(request)
     try:
         with state.lock:
             offer = sharing.credential_offer(state.body, offer_id)
     except ShareUnavailable as exc:
+        _failed(request, exc)
         return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=_NO_STORE)
     return JSONResponse(offer, headers=_NO_STORE)
 
@@ -518,9 +582,16 @@ def oid4vci_token(request: Request, raw: RawBody) -> JSONResponse:
         code = form.get("pre-authorized_code")
         if not code:
             raise OAuthError("invalid_request", "pre-authorized_code is missing")
+        refused = _attempts_left(request)
+        if refused is not None:
+            return _too_many_oauth(refused)
         state = state_of(request)
-        with state.lock:
-            answer = sharing.exchange_code(state.body, code, tx_code=form.get("tx_code"))
+        try:
+            with state.lock:
+                answer = sharing.exchange_code(state.body, code, tx_code=form.get("tx_code"))
+        except OAuthError as exc:  # a wrong, used or expired code, or a tx_code
+            _failed(request, exc)
+            raise
     except OAuthError as exc:
         return _oauth_error(exc)
     return JSONResponse(answer, headers=_NO_STORE)
@@ -555,8 +626,15 @@ def oid4vci_credential(request: Request, raw: RawBody) -> JSONResponse:
     state = state_of(request)
     try:
         access_token = _bearer(request)
-        with state.lock:
-            sharing.check_access_token(state.body, access_token)
+        refused = _attempts_left(request)
+        if refused is not None:
+            return _too_many_oauth(refused)
+        try:
+            with state.lock:
+                sharing.check_access_token(state.body, access_token)
+        except OAuthError as exc:
+            _failed(request, exc)
+            raise
         draft = _credential_request(request, raw)
         with state.lock:
             credential = sharing.credential_for_token(state.body, access_token)

@@ -37,6 +37,7 @@ from issuer.http.errors import (
     read_bounded_body,
     replaying,
 )
+from issuer.http.ratelimit import LimitExceeded, guards_of
 from issuer.http.state import state_of
 from issuer.service import Certification, NotFound
 from issuer.tokens import Principal
@@ -62,7 +63,7 @@ from register.records import (
 )
 from register.site import make_datasette
 from verifier.did import FetchError, HttpFetcher
-from verifier.verify import MAX_INPUT_BYTES
+from verifier.verify import MAX_INPUT_BYTES, InputError, load_document
 
 __all__ = ["FormAwareGuard", "RegisterState", "install"]
 
@@ -446,6 +447,12 @@ def _answer(
 @router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
 async def verify_submit(request: Request) -> Response:
     page = {"body_name": _body_name(request), "pasted": "", "given_url": ""}
+    guards = guards_of(request)
+    try:
+        # Anyone may post here: a rate limit per client first, before the form is even read.
+        guards.admit_verification(request)
+    except LimitExceeded as exc:
+        return _refused(request, page, exc)
     try:
         form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_FORM_BYTES)
     except Exception:
@@ -466,32 +473,19 @@ async def verify_submit(request: Request) -> Response:
             data = None
     if data is None and pasted:
         data = pasted
-    # Echoed back into the form (escaped), unless too large to be a credential.
-    page["pasted"] = pasted if len(pasted) <= MAX_INPUT_BYTES else ""
+    # Echoed back into the form (escaped), unless too large to be verified here.
+    page["pasted"] = pasted if len(pasted) <= guards.limits.verify_max_bytes else ""
     page["given_url"] = given_url[:2000]
-    return await run_in_threadpool(_verify, request, page, data, given_url)
-
-
-def _verify(
-    request: Request, page: dict[str, Any], data: bytes | str | None, given_url: str
-) -> Response:
-    state = state_of(request)
     if data is None and given_url:
-        try:
-            data = HttpFetcher(
-                max_bytes=MAX_INPUT_BYTES,
-                unsafe_allow_http_hosts=state.unsafe_allow_http_hosts,
-                public_addresses_only=True,
-                accept="application/vc+ld+json, application/ld+json, application/json",
-            )(given_url)
-        except (FetchError, ValueError) as exc:
-            reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+        fetched = await run_in_threadpool(_fetch, request, given_url)
+        if isinstance(fetched, str):
             return _answer(
                 request,
                 page,
-                problem=f"The credential could not be fetched: {reason}.",
+                problem=f"The credential could not be fetched: {fetched}.",
                 status_code=422,
             )
+        data = fetched
     if data is None:
         return _answer(
             request,
@@ -500,6 +494,42 @@ def _verify(
             "address.",
             status_code=422,
         )
+    try:
+        size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "replace"))
+        guards.check_size(size)
+        try:
+            guards.check_document(load_document(data))
+        except InputError:
+            pass  # not JSON within the verifier's limits: the verifier says why, cheaply
+        verified = data
+        return await guards.verify(lambda: _verify(request, page, verified))
+    except LimitExceeded as exc:
+        return _refused(request, page, exc)
+
+
+def _refused(request: Request, page: dict[str, Any], exc: LimitExceeded) -> Response:
+    reason = exc.reason[:1].upper() + exc.reason[1:]
+    response = _answer(request, page, problem=f"{reason}.", status_code=exc.status)
+    response.headers.update(exc.headers)
+    return response
+
+
+def _fetch(request: Request, given_url: str) -> bytes | str:
+    """The credential at ``given_url`` (bytes), or why it could not be fetched (str)."""
+    state = state_of(request)
+    try:
+        return HttpFetcher(
+            max_bytes=guards_of(request).limits.verify_max_bytes,
+            unsafe_allow_http_hosts=state.unsafe_allow_http_hosts,
+            public_addresses_only=True,
+            accept="application/vc+ld+json, application/ld+json, application/json",
+        )(given_url)
+    except (FetchError, ValueError) as exc:
+        return exc.reason if isinstance(exc, FetchError) else str(exc)
+
+
+def _verify(request: Request, page: dict[str, Any], data: bytes | str) -> Response:
+    state = state_of(request)
     result = state.verifier.verify_credential(data)
 
     def status_of(number: str) -> tuple[str, str] | None:

@@ -31,6 +31,7 @@ from issuer import audit
 from issuer.db import transaction
 from issuer.http import models as m
 from issuer.http.auth import ADMIN, OFFICER, require
+from issuer.http.ratelimit import LIMIT_RESPONSES, verify_publicly
 from issuer.http.state import state_of
 from issuer.service import Conflict, Invalid, NotFound
 from issuer.tokens import Principal
@@ -286,12 +287,20 @@ def _option_warnings(options: m.VerifyOptions, ignored: tuple[str, ...] = ()) ->
 @router.post(
     "/credentials/verify",
     response_model=m.VerificationResponse,
-    responses={400: {"model": m.VerificationResponse, "description": "Not verified."}},
+    responses={
+        400: {"model": m.VerificationResponse, "description": "Not verified."},
+        **LIMIT_RESPONSES,
+    },
     summary="Verify a credential: proof, validity period, status",
 )
-def verify_credential(request: Request, data: m.VerifyCredentialRequest) -> JSONResponse:
+async def verify_credential(request: Request, data: m.VerifyCredentialRequest) -> JSONResponse:
+    # Public and anonymous: rate-limited per client, bounded in size, run in a verification
+    # slot (issue 7: one crafted credential held a core for 33 s).
     state = state_of(request)
-    result = state.verifier.verify_credential(data.verifiableCredential)
+    credential = data.verifiableCredential
+    result = await verify_publicly(
+        request, credential, lambda: state.verifier.verify_credential(credential)
+    )
     out = _result_json(
         result, [_TRUST_WARNING, *_option_warnings(data.options, ("challenge", "domain"))]
     )
@@ -302,13 +311,22 @@ def verify_credential(request: Request, data: m.VerifyCredentialRequest) -> JSON
 @router.post(
     "/presentations/verify",
     response_model=m.PresentationResponse,
-    responses={400: {"model": m.PresentationResponse, "description": "Not verified."}},
+    responses={
+        400: {"model": m.PresentationResponse, "description": "Not verified."},
+        **LIMIT_RESPONSES,
+    },
     summary="Verify a presentation (holder's proof, challenge, domain) and its credentials",
 )
-def verify_presentation(request: Request, data: m.VerifyPresentationRequest) -> JSONResponse:
+async def verify_presentation(request: Request, data: m.VerifyPresentationRequest) -> JSONResponse:
     state = state_of(request)
-    result = state.verifier.verify_presentation(
-        data.verifiablePresentation, challenge=data.options.challenge, domain=data.options.domain
+    presentation, options = data.verifiablePresentation, data.options
+    result = await verify_publicly(
+        request,
+        presentation,
+        lambda: state.verifier.verify_presentation(
+            presentation, challenge=options.challenge, domain=options.domain
+        ),
+        what="the presentation",
     )
     out = _result_json(result, [_TRUST_WARNING, *_option_warnings(data.options)])
     out["holder"] = result.holder
