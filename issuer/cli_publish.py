@@ -11,6 +11,10 @@ Everything a verifier or a member of the public fetches, none of which needs the
   ``datasette/`` (plugins, templates, static files) as found in ``register/``;
 - ``README.txt`` (how to serve it) and ``SHA256SUMS``.
 
+Never in the bundle: the lookup secret (``DATA/register-lookup.secret``) that number_lookup
+records are found and sealed with. A replica that answers lookups by number needs a copy,
+passed to it privately; README.txt and the command's output say how.
+
 The bundle is built beside DIR and swapped in at the end: a sync that runs meanwhile copies the
 previous bundle or this one, never half of one.
 """
@@ -32,7 +36,7 @@ import click
 import register as register_package
 from contexts import context_file_bytes, pinned_contexts
 from issuer.cli_common import data_option, open_body, plain_errors
-from issuer.register_push import rebuild
+from issuer.register_push import lookup_secret_path, rebuild
 from issuer.service import CertificationBody
 from keys.store import META_FILE, KeyStore
 
@@ -135,6 +139,12 @@ def build_bundle(
     source = register_db or data / "register.db"
     if not source.exists():
         rebuild(body, source)
+    else:
+        # Caught up first (a process may have died between a commit and its push): a
+        # bundle is not published with rows missing. Raises RegisterBehind when it cannot.
+        flush = getattr(body.on_change, "flush", None)
+        if callable(flush) and Path(getattr(body.on_change, "path", "")) == source:
+            flush()
     # Named public.db: Datasette names a database after its file, and certreg's metadata,
     # templates and plugin address the register as "public" (register/site.py DATABASE).
     snapshot(source, out / "public.db")
@@ -150,7 +160,12 @@ def build_bundle(
             out / "datasette",
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
-    _write(out / "README.txt", _readme(info, out).encode("utf-8"))
+    sealed = _has_sealed_records(out / "public.db")
+    counts["sealed"] = int(sealed)
+    _write(
+        out / "README.txt",
+        _readme(info, out, sealed=sealed, secret=lookup_secret_path(body)).encode("utf-8"),
+    )
     _write(out / "SHA256SUMS", _sums(out).encode("utf-8"))
     return counts
 
@@ -163,7 +178,20 @@ def _sums(root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _readme(info: dict[str, Any], out: Path) -> str:
+def _has_sealed_records(db_path: Path) -> bool:
+    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM lookup)").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _readme(info: dict[str, Any], out: Path, *, sealed: bool, secret: Path) -> str:
+    holds = (
+        "public.db holds such records."
+        if sealed
+        else "public.db holds none yet (no scheme is published by number only)."
+    )
     has_meta = (out / "metadata.json").exists()
     has_plugins = (out / "datasette" / "plugins").is_dir()
     has_templates = (out / "datasette" / "templates").is_dir()
@@ -222,6 +250,23 @@ Everything here is public. Serve it at {info["public_url"]} (the folder is the s
    their pages for a few minutes. A newer bundle replaces the whole folder; restart the
    replicas on it (immutable files are never re-read).
 
+3. Lookups by number (schemes published "by number only")
+
+   {holds}
+   They are found and opened with the body's lookup secret, which is NOT in this folder
+   (whoever downloads public.db must not be able to try numbers). A replica without it
+   answers every such number "not published". Give each replica a copy, privately, once:
+
+       # on the issuer's machine: the file is {secret}
+       install -m 0640 -o root -g datasette {secret.name} /etc/certreg/{secret.name}
+       # on the replica, in the environment of the Datasette process:
+       CERTREG_LOOKUP_SECRET_FILE=/etc/certreg/{secret.name} {datasette}
+
+   The file must not be readable by others (mode 0600 or 0640): certreg refuses it
+   otherwise. It changes only if the issuer's copy is lost (then the register is rebuilt
+   with a new one, and every replica needs the new file). Never put it in this folder, in
+   a CDN, in metadata.json or in a container image that is published.
+
 SHA256SUMS lists every file with its sha256 (`sha256sum -c SHA256SUMS`).
 """
 
@@ -259,3 +304,9 @@ def publish_command(directory: Path, data: Path, register_db: Path | None) -> No
         "public.db (the register); "
         "see README.txt there"
     )
+    if counts.get("sealed"):
+        click.echo(
+            "number_lookup records: replicas answer lookups by number only with the lookup "
+            f"secret {lookup_secret_path(body)}, which is not in the bundle: copy it to each "
+            "replica privately and set CERTREG_LOOKUP_SECRET_FILE (README.txt, step 3)"
+        )
