@@ -25,7 +25,7 @@ from typing import Any
 import click
 from sqlite_utils import Database
 
-from issuer import audit, cli_common
+from issuer import audit, cli_common, staff
 from issuer.cli_common import (
     data_option,
     echo_fields,
@@ -778,7 +778,21 @@ def person_show_command(
 
 @click.group("staff")
 def staff_group() -> None:
-    """Staff: officers, decision-makers, admins; and who examined or trained whom."""
+    """Staff: officers, decision-makers, admins; their roles, deactivation and four eyes.
+
+    You act here as the operator (the audit log records no staff member). Under four eyes
+    (the default, while the body has two or more active admins) giving decision_maker or admin,
+    or re-activating someone who holds one, waits until an admin approves it over the API
+    (POST /api/role-requests/{id}/approve)."""
+
+
+def _echo_pending(requests: Sequence[staff.RoleRequest]) -> None:
+    for req in requests:
+        what = f"the role {req.role}" if req.action == "grant" else "re-activation"
+        click.echo(
+            f"Waiting for an admin's approval (four eyes): {what}, request {req.id} "
+            f"(POST /api/role-requests/{req.id}/approve)"
+        )
 
 
 @staff_group.command("add")
@@ -800,29 +814,27 @@ def staff_add_command(
     """Add a staff member named NAME; prints the staff id (used with --as, --examiner...)."""
     body = open_body(data)
     with plain_errors():
-        staff_id = body.add_staff(name, roles=roles, email=email)
+        staff_id, pending = staff.add_staff(body, name, roles=roles, email=email)
+        info = staff.staff_info(body, staff_id)
     if as_json:
-        echo_json({"id": staff_id, "name": name, "roles": sorted(set(roles))})
+        echo_json(info.to_json())
         return
-    click.echo(f"Added {name} ({', '.join(sorted(set(roles)))}): staff id {staff_id}")
+    click.echo(f"Added {name} ({', '.join(info.roles) or 'no role yet'}): staff id {staff_id}")
+    _echo_pending(pending)
 
 
 @staff_group.command("list")
 @data_option
 @json_option
 def staff_list_command(data: Path, as_json: bool) -> None:
-    """List the staff and their roles."""
-    rows = list(
-        open_body(data).db.query(
-            "SELECT id, name, email, roles, active FROM staff ORDER BY name, id"
-        )
-    )
-    for row in rows:
-        row["roles"] = [r for r in row["roles"].split(",") if r]
-        row["active"] = bool(row["active"])
+    """List the staff, their roles and what waits for approval."""
+    body = open_body(data)
+    rows = sorted((i.to_json() for i in staff.list_staff(body)), key=lambda r: (r["name"], r["id"]))
     if as_json:
         echo_json(rows)
         return
+    for row in rows:
+        row["waiting"] = [p["role"] or "re-activation" for p in row["pending"]]
     echo_table(
         rows,
         [
@@ -831,8 +843,149 @@ def staff_list_command(data: Path, as_json: bool) -> None:
             ("email", "E-MAIL"),
             ("roles", "ROLES"),
             ("active", "ACTIVE"),
+            ("waiting", "AWAITING APPROVAL"),
         ],
     )
+
+
+@staff_group.command("deactivate")
+@data_option
+@click.argument("who", metavar="STAFF")
+@click.option("--reason", default="", help="Why (recorded in the audit log).")
+def staff_deactivate_command(data: Path, who: str, reason: str) -> None:
+    """Deactivate STAFF at once: every token of theirs is refused from the next request,
+    decisions in their name (--as) are refused, their pending requests lapse."""
+    body = open_body(data)
+    with plain_errors():
+        staff_id = _staff_id(body, who)
+        staff.deactivate(body, staff_id, reason=reason)
+    click.echo(f"Deactivated {_staff_name(body, staff_id)}: their tokens are refused from now on.")
+
+
+@staff_group.command("reactivate")
+@data_option
+@click.argument("who", metavar="STAFF")
+def staff_reactivate_command(data: Path, who: str) -> None:
+    """Re-activate STAFF (waits for an admin's approval if they hold decision_maker or admin
+    and four eyes applies)."""
+    body = open_body(data)
+    with plain_errors():
+        staff_id = _staff_id(body, who)
+        req = staff.reactivate(body, staff_id)
+    if req is None:
+        click.echo(f"Re-activated {_staff_name(body, staff_id)}.")
+    else:
+        _echo_pending([req])
+
+
+@staff_group.group("role")
+def staff_role_group() -> None:
+    """Give or take away a role."""
+
+
+@staff_role_group.command("add")
+@data_option
+@click.argument("who", metavar="STAFF")
+@click.argument("role", type=click.Choice(ROLES))
+def staff_role_add_command(data: Path, who: str, role: str) -> None:
+    """Give STAFF the ROLE (decision_maker and admin wait for an admin's approval under four
+    eyes)."""
+    body = open_body(data)
+    with plain_errors():
+        staff_id = _staff_id(body, who)
+        req = staff.grant_role(body, staff_id, role)
+    if req is None:
+        click.echo(f"{_staff_name(body, staff_id)} now holds the role {role}.")
+    else:
+        _echo_pending([req])
+
+
+@staff_role_group.command("remove")
+@data_option
+@click.argument("who", metavar="STAFF")
+@click.argument("role", type=click.Choice(ROLES))
+def staff_role_remove_command(data: Path, who: str, role: str) -> None:
+    """Take ROLE from STAFF at once, and so from every token they hold."""
+    body = open_body(data)
+    with plain_errors():
+        staff_id = _staff_id(body, who)
+        staff.remove_role(body, staff_id, role)
+    click.echo(f"{_staff_name(body, staff_id)} no longer holds the role {role}.")
+
+
+@staff_group.command("requests")
+@data_option
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "approved", "rejected", "cancelled", "all"]),
+    default="pending",
+    show_default=True,
+)
+@json_option
+def staff_requests_command(data: Path, state: str, as_json: bool) -> None:
+    """Role and re-activation requests (four eyes)."""
+    body = open_body(data)
+    rows = [r.to_json() for r in staff.list_requests(body, None if state == "all" else state)]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        row["who"] = _staff_name(body, row["staff_id"])
+        row["by"] = _staff_name(body, row["requested_by"])
+    echo_table(
+        rows,
+        [
+            ("id", "ID"),
+            ("who", "STAFF"),
+            ("action", "ACTION"),
+            ("role", "ROLE"),
+            ("by", "REQUESTED BY"),
+            ("requested_at", "AT"),
+            ("state", "STATE"),
+        ],
+    )
+
+
+@staff_group.command("approve")
+@data_option
+@click.argument("request_id", metavar="REQUEST")
+def staff_approve_command(data: Path, request_id: str) -> None:
+    """Approve, as the operator, a role or re-activation request an admin made (e.g. when no
+    other admin can: with two admins, one asking to promote the other). A request made here
+    at the command line is approved by an admin over the API."""
+    body = open_body(data)
+    with plain_errors():
+        req = staff.approve_request(body, request_id, actor=None)
+    click.echo(f"Approved request {req.id} for {_staff_name(body, req.staff_id)}.")
+
+
+@staff_group.command("reject")
+@data_option
+@click.argument("request_id", metavar="REQUEST")
+def staff_reject_command(data: Path, request_id: str) -> None:
+    """Reject a pending role or re-activation request. (Approving needs an admin other than
+    the requester, signed in: POST /api/role-requests/{id}/approve.)"""
+    body = open_body(data)
+    with plain_errors():
+        staff.reject_request(body, request_id, actor=None)
+    click.echo(f"Rejected request {request_id}.")
+
+
+@staff_group.command("four-eyes")
+@data_option
+@click.argument("setting", type=click.Choice(["on", "off"]), required=False)
+def staff_four_eyes_command(data: Path, setting: str | None) -> None:
+    """Show, or turn on or off, the four-eyes rule for decision_maker and admin grants.
+    Only here, never over the API: an admin who could turn it off would need no second
+    admin."""
+    body = open_body(data)
+    if setting is not None:
+        with plain_errors():
+            staff.set_four_eyes(body, setting == "on")
+    admins = len(staff.active_admins(body))
+    state = "on" if staff.four_eyes_enabled(body) else "off"
+    applies = "applies" if staff.four_eyes_applies(body) else "does not apply"
+    click.echo(f"Four eyes is {state}; with {admins} active admin(s) it {applies} now.")
 
 
 # -- assessments and training -------------------------------------------------------------------

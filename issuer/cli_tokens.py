@@ -1,4 +1,9 @@
-"""``certreg tokens create|list|revoke``: API tokens for the admin API and the VC API.
+"""``certreg tokens ...``: API tokens for the admin API and the VC API, and their claims.
+
+A token's secret is shown only to the person it belongs to: staff make their own tokens over
+the API (``POST /api/tokens``) or redeem a claim an admin made for them. ``tokens create`` is
+the bootstrap: the operator on the server prints a token for an admin (carrying the admin role
+alone) while no active admin holds a usable admin token, to start the API or to regain it.
 
 The secret is printed once, alone on standard output (so ``$(certreg tokens create ...)``
 captures it), and never again: issuer.db keeps only its SHA-256. Everything else goes to
@@ -20,8 +25,21 @@ from issuer.cli_common import (
     open_body,
     plain_errors,
 )
-from issuer.service import ROLES, CertificationBody, Invalid, NotFound
-from issuer.tokens import MAX_LIFETIME, create_token, list_tokens, revoke_token
+from issuer.service import ROLES, CertificationBody, Invalid, NotFound, Refused
+from issuer.tokens import (
+    MAX_LIFETIME,
+    approve_claim,
+    bootstrap_allowed,
+    create_token,
+    list_claims,
+    list_tokens,
+    revoke_token,
+)
+
+
+def _staff_name(body: CertificationBody, staff_id: str) -> str:
+    row = body.db.execute("SELECT name FROM staff WHERE id = ?", [staff_id]).fetchone()
+    return str(row[0]) if row else staff_id
 
 
 def _staff_id(body: CertificationBody, who: str) -> str:
@@ -48,7 +66,7 @@ def tokens_group() -> None:
     "roles",
     multiple=True,
     type=click.Choice(ROLES),
-    help="Narrow the token to these roles (repeatable; default: all the staff member's roles).",
+    help="Only 'admin' is accepted: the bootstrap token carries the admin role alone.",
 )
 @click.option(
     "--days",
@@ -58,15 +76,26 @@ def tokens_group() -> None:
     help="Days until the token expires.",
 )
 def create_command(data: Path, who: str, name: str, roles: tuple[str, ...], days: int) -> None:
-    """Make a token; print its secret once (store it now: it cannot be shown again)."""
+    """Bootstrap: a token for an admin while no admin holds a usable one; print its secret
+    once (store it now: it cannot be shown again). Other staff get tokens by a claim."""
     body = open_body(data)
     with plain_errors():
+        staff_id = _staff_id(body, who)
+        refused = bootstrap_allowed(body, staff_id)
+        if refused:
+            raise Refused(refused)
+        if set(roles) - {"admin"}:
+            raise Invalid(
+                "the bootstrap token carries the admin role alone: other roles come by a "
+                "claim (POST /api/staff/{id}/token-claims)"
+            )
         info, secret = create_token(
             body,
-            _staff_id(body, who),
+            staff_id,
             name=name,
-            roles=list(roles) or None,
+            roles=["admin"],
             lifetime=timedelta(days=days),
+            via="cli-bootstrap",
         )
     click.echo(
         f"Token {info.id} ({', '.join(info.roles)}), expires {info.expires_at}. "
@@ -106,8 +135,52 @@ def list_command(data: Path, who: str | None, as_json: bool) -> None:
 @data_option
 @click.argument("token_id")
 def revoke_command(data: Path, token_id: str) -> None:
-    """Revoke a token at once (every later request with it gets 401)."""
+    """Revoke a token, and every token made with it, at once (later requests get 401)."""
     body = open_body(data)
     with plain_errors():
         info = revoke_token(body, token_id)
     click.echo(f"Token {info.id} revoked at {info.revoked_at}.")
+
+
+@tokens_group.command("approve-claim")
+@data_option
+@click.argument("claim_id", metavar="CLAIM")
+def approve_claim_command(data: Path, claim_id: str) -> None:
+    """Four eyes, as the operator: approve a decision-maker's or admin's token claim that no
+    other admin can approve (e.g. an admin's claim when the body has two admins). Prints the
+    second code, alone on standard output: give it to the staff member yourself, never to the
+    admin who made the claim."""
+    body = open_body(data)
+    with plain_errors():
+        made = approve_claim(body, claim_id, actor=None)
+    click.echo(
+        f"Claim {made.claim.id} approved. Second code for {_staff_name(body, made.claim.staff_id)}"
+        f" (shown this once; redeem before {made.claim.expires_at}):",
+        err=True,
+    )
+    click.echo(made.code)
+
+
+@tokens_group.command("claims")
+@data_option
+@json_option
+def claims_command(data: Path, as_json: bool) -> None:
+    """Token claims (never their codes)."""
+    body = open_body(data)
+    rows = [c.to_json() for c in list_claims(body)]
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(
+        rows,
+        [
+            ("id", "ID"),
+            ("staff_id", "STAFF"),
+            ("roles", "ROLES"),
+            ("created_by", "MADE BY"),
+            ("needs_second", "FOUR EYES"),
+            ("approved_at", "APPROVED"),
+            ("claimed_at", "REDEEMED"),
+            ("expires_at", "EXPIRES"),
+        ],
+    )

@@ -338,8 +338,66 @@ CREATE TABLE oid4vci_offers (              -- one pre-authorized code each; sing
 CREATE INDEX oid4vci_offers_by_share ON oid4vci_offers(share_id, created_at);
 """
 
+# v4: staff identities that cannot be borrowed (issuer.staff, issuer.tokens).
+# - settings: body-wide switches; 'four_eyes' (default on when absent).
+# - staff.deactivated_at/by: deactivation is checked at every authentication.
+# - role_requests: giving the decision_maker or admin role (or re-activating someone who holds
+#   one) waits for a second admin's approval while the body has two or more active admins.
+# - token_claims: an admin hands a staff member a one-time claim code instead of a secret; the
+#   secret is minted when the code is redeemed and shown only to whoever redeems it. For
+#   privileged staff under four eyes the claim needs a second code, minted for the approving
+#   admin, so that no single admin holds everything needed to redeem it. Codes: SHA-256 only.
+# - api_tokens.made_with: the token that made a self-service token, so that revoking a token
+#   obtained through a misused claim also revokes every token made with it.
+_V4 = """
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+ALTER TABLE staff ADD COLUMN deactivated_at TEXT;
+ALTER TABLE staff ADD COLUMN deactivated_by TEXT;
+
+CREATE TABLE role_requests (
+    id TEXT PRIMARY KEY,
+    staff_id TEXT NOT NULL REFERENCES staff(id),
+    action TEXT NOT NULL CHECK (action IN ('grant', 'reactivate')),
+    role TEXT CHECK (role IS NULL OR role IN ('officer', 'decision_maker', 'admin')),
+    requested_by TEXT REFERENCES staff(id),   -- NULL: the operator, at the command line
+    requested_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'cancelled')),
+    decided_by TEXT REFERENCES staff(id),
+    decided_at TEXT,
+    CHECK ((action = 'grant') = (role IS NOT NULL))
+);
+CREATE INDEX role_requests_by_state ON role_requests(state, requested_at);
+
+ALTER TABLE api_tokens ADD COLUMN made_with TEXT;
+
+CREATE TABLE token_claims (
+    id TEXT PRIMARY KEY,
+    staff_id TEXT NOT NULL REFERENCES staff(id),
+    name TEXT NOT NULL,                       -- the name the token will have
+    roles TEXT NOT NULL,
+    lifetime_days INTEGER NOT NULL,
+    code_hash TEXT NOT NULL UNIQUE,           -- sha256 of the code given to the creating admin
+    created_by TEXT REFERENCES staff(id),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    needs_second INTEGER NOT NULL DEFAULT 0,  -- four eyes: a second admin's code is needed
+    second_hash TEXT UNIQUE,                  -- sha256 of the approving admin's code
+    approved_by TEXT REFERENCES staff(id),
+    approved_at TEXT,
+    claimed_at TEXT,
+    token_id TEXT REFERENCES api_tokens(id),
+    cancelled_at TEXT
+);
+CREATE INDEX token_claims_by_staff ON token_claims(staff_id, created_at);
+"""
+
 #: Each migration is one SQL script, applied in one transaction.
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -2,7 +2,10 @@
 
 No token, a malformed header, or an unknown, revoked or expired token: 401 with
 ``WWW-Authenticate: Bearer`` (RFC 6750, with ``error="invalid_token"`` when a token was sent).
-A valid token without a required role: 403. The secret itself is never logged or echoed.
+A valid token without a required role: 403. Both are decided at every request from the staff
+table as it is now (``issuer.tokens.authenticate``): a deactivated staff member's tokens get
+401 with the reason, a role taken away gets 403 naming it. The secret itself is never logged or
+echoed.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ ANY_ROLE = OFFICER | DECIDER | ADMIN
 
 _bearer = HTTPBearer(
     auto_error=False,
-    description="An API token made with `certreg tokens create` or POST /api/tokens.",
+    description="An API token: made by its owner (POST /api/tokens), redeemed from a claim "
+    "(POST /api/token-claims/redeem), or the bootstrap admin's (`certreg tokens create`).",
 )
 
 
@@ -58,10 +62,12 @@ def require(roles: frozenset[str]) -> Callable[..., Principal]:
         except AuthError as exc:
             raise _unauthorized(str(exc), "invalid_token") from None
         if not principal.has_any(roles):
+            taken = sorted(principal.withdrawn & roles)
             raise HTTPException(
                 403,
                 f"this needs the role {' or '.join(sorted(roles))}; the token carries "
-                f"{', '.join(sorted(principal.roles)) or 'no role'}",
+                f"{', '.join(sorted(principal.roles)) or 'no role'}"
+                + (f" ({', '.join(taken)} was taken from {principal.name})" if taken else ""),
             )
         return principal
 
