@@ -20,6 +20,7 @@ import uvicorn
 from issuer.cli_common import data_option, passphrase_file_option, plain_errors, read_passphrase
 from issuer.db import connect
 from issuer.http import create_app, redact
+from issuer.http.state import AppState
 from issuer.register_push import attach
 from issuer.service import CertificationBody
 from keys.store import KeyStore
@@ -31,11 +32,16 @@ log = logging.getLogger("certreg.serve")
 REFRESH_EVERY_SECONDS = 3600
 
 
-def _refresher(body: CertificationBody, lock: threading.RLock, stop: threading.Event) -> None:
+def _refresher(state: AppState, stop: threading.Event) -> None:
+    body, lock = state.body, state.lock
     while True:
         try:
             with lock:
                 refreshed = body.status_lists.refresh_due()
+                # The VC API issuer's lists too, once it has issued (even if issuing has been
+                # turned off since: what it issued must keep a status that can be checked).
+                if state.vc_api_issuer_enabled or state.vc_api_lists() is not None:
+                    refreshed += state.vc_api_issuer().status_lists.refresh_due()
             if refreshed:
                 log.info("re-signed status lists %s", ", ".join(refreshed))
         except Exception:  # keep trying: a lapsed list is worse than a logged error
@@ -60,6 +66,13 @@ def _refresher(body: CertificationBody, lock: threading.RLock, stop: threading.E
 )
 @passphrase_file_option
 @click.option(
+    "--enable-vc-api-issuer",
+    is_flag=True,
+    help="Turn on the VC API's generic issuing (POST /credentials/issue), e.g. for the W3C "
+    "test suites. It signs as its own did:key (kept in KEYS/vc-api), never as the body: "
+    "what it signs is never one of the body's certificates.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="info",
@@ -72,6 +85,7 @@ def serve_command(
     tls_cert: Path | None,
     tls_key: Path | None,
     passphrase_file: Path | None,
+    enable_vc_api_issuer: bool,
     log_level: str,
 ) -> None:
     """Serve the body over HTTP(S): /.well-known/did.json, /status/..., /contexts/...,
@@ -88,8 +102,18 @@ def serve_command(
         )
         body.signer  # noqa: B018 -- unlock now: a wrong passphrase stops us before listening
         attach(body)  # decisions taken through the API reach the register at once
-    app = create_app(body, passphrase=passphrase, key_store=store)
+    app = create_app(
+        body, passphrase=passphrase, key_store=store, enable_vc_api_issuer=enable_vc_api_issuer
+    )
     state = app.state.certreg
+    if enable_vc_api_issuer:
+        with plain_errors():
+            vc_api_did = state.vc_api_issuer().did  # made now if new: a problem stops us here
+        # The W3C suites' configuration names the issuer: say which it is.
+        click.echo(
+            f"certreg: VC API generic issuing is ON, signing as {vc_api_did} (not as the body)",
+            err=True,
+        )
     if tls_cert is None:
         try:
             local = ipaddress.ip_address(host).is_loopback
@@ -103,7 +127,7 @@ def serve_command(
             )
     stop = threading.Event()
     thread = threading.Thread(
-        target=_refresher, args=(body, state.lock, stop), name="status-refresh", daemon=True
+        target=_refresher, args=(state, stop), name="status-refresh", daemon=True
     )
     thread.start()
     # Everything built so far (Datasette, templates, contexts) lives as long as the server:

@@ -7,6 +7,7 @@ verdict could be reached at all (bad options, unreadable file, URL that cannot b
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -15,8 +16,9 @@ from typing import Any
 import click
 
 from issuer.cli_common import passphrase_file_option, read_passphrase
+from verifier.canonicalize import rdfc
 from verifier.did import FetchError, HttpFetcher
-from verifier.facts import parse_datetime, types_of
+from verifier.facts import is_certification, parse_datetime, types_of
 from verifier.result import Check, PresentationResult, VerificationResult
 from verifier.verify import MAX_INPUT_BYTES, Verifier, load_document
 
@@ -189,6 +191,28 @@ def verify_command(
     sys.exit(0 if result.ok else 1)
 
 
+#: How an Open Badges achievementType of "Certification" reads in canonical N-Quads, however
+#: the JSON spelled it (an IRI key, a compact IRI, a value object...): what rdfc signs.
+_CERTIFICATION_QUAD = re.compile(
+    r'<https://purl\.imsglobal\.org/spec/vc/ob/vocab\.html#achievementType> "Certification"'
+)
+
+
+def _is_certificate(document: dict[str, Any]) -> bool:
+    """Whether the document is certificate-shaped in its JSON or in its signed meaning.
+
+    The JSON test alone is not enough: an eddsa-rdfc-2022 signature covers the RDF graph, so a
+    certificate written with IRI keys, signed, then rewritten in compact form keeps its proof.
+    """
+    if is_certification(document):
+        return True
+    try:
+        quads = rdfc(document)
+    except Exception:  # not canonicalisable: add_proof refuses it (rdfc) or signs JSON (jcs)
+        return False
+    return _CERTIFICATION_QUAD.search(quads) is not None
+
+
 @click.command("sign")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
@@ -226,7 +250,9 @@ def sign_command(
 ) -> None:
     """Sign the JSON document in FILE (or - for standard input) and print the signed JSON.
 
-    A document that already has a proof gets a second one (a proof set).
+    A document that already has a proof gets a second one (a proof set). A certificate (an
+    Open Badges credential with achievementType Certification) is refused: certificates are
+    signed only when a decision-maker grants one (`certreg decide` or the admin API).
     """
     from keys.store import KeyStore, KeyStoreError
     from verifier.dataintegrity import ProofError, add_proof
@@ -236,6 +262,15 @@ def sign_command(
         document: dict[str, Any] = load_document(raw, "the document")
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    if proof_purpose == "assertionMethod" and _is_certificate(document):
+        # With the body's key this would be one of its certificates, signed without a decision
+        # (issue 7). The key holder could still write their own signing code; the product
+        # offers no such path.
+        raise click.ClickException(
+            "this is a certificate (achievementType Certification): certreg signs certificates "
+            "only when a decision-maker grants one (certreg decide grant, or POST "
+            "/api/certifications), never by `certreg sign`"
+        )
     try:
         signer = KeyStore(store).load_signer(read_passphrase(passphrase_file), key_id)
         signed = add_proof(

@@ -138,7 +138,18 @@ def test_sign_then_verify(
     store = KeyStore.create(tmp_path / "keys", "did:key", PASSPHRASE, kdf="interactive")
     issuer = store.current().controller
     unsigned = tmp_path / "unsigned.json"
-    unsigned.write_text(json.dumps(certificate(issuer, status=False)))
+    # Not a certificate: `certreg sign` refuses those (tests/test_signing_paths.py).
+    unsigned.write_text(
+        json.dumps(
+            {
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential"],
+                "issuer": issuer,
+                "validFrom": "2026-01-01T00:00:00Z",
+                "credentialSubject": {"id": "did:example:holder", "name": "Course attended"},
+            }
+        )
+    )
     secret = tmp_path / "pass.txt"
     secret.write_text(PASSPHRASE + "\n")
     signed = runner.invoke(

@@ -317,7 +317,8 @@ def test_admin_manages_staff_and_tokens(env):
 
 def test_key_rotation_did_web(web_env):
     env = web_env
-    old = env.grant()["credential"]
+    granted = env.grant()
+    old, number = granted["credential"], granted["number"]
     before = env.get("/.well-known/did.json").json()
     r = env.post("/api/keys/rotate", "admin")
     assert r.status_code == 200, r.text
@@ -325,13 +326,15 @@ def test_key_rotation_did_web(web_env):
     after = env.get("/.well-known/did.json").json()
     assert len(after["verificationMethod"]) == len(before["verificationMethod"]) + 1
     assert env.body.status_lists.latest("revocation-1")["proof"]["verificationMethod"] == new_key
-    # The new key signs from now on; the old credential still verifies (key retired, not revoked).
-    vc = env.post(
-        "/credentials/issue",
-        "admin",
-        {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2"],
-                        "type": ["VerifiableCredential"], "credentialSubject": {"id": "urn:x:1"}}},
-    ).json()["verifiableCredential"]  # fmt: skip
+    # The new key signs from now on: the next decision's credential (a correction here); the
+    # old credential still verifies (key retired, not revoked).
+    r = env.post(
+        f"/api/certifications/{number}/correct",
+        "decider",
+        {"reason": "name misspelt", "holder_name": "Jane Q. Doe"},
+    )
+    assert r.status_code == 200, r.text
+    vc = r.json()["credential"]
     assert vc["proof"]["verificationMethod"] == new_key
     for doc in (old, vc):
         r = env.post("/credentials/verify", None, {"verifiableCredential": doc})

@@ -42,7 +42,8 @@ RAW_BODIES: list[tuple[bytes, str]] = [
 
 @pytest.fixture(scope="module")
 def fuzz_env(tmp_path_factory):
-    env = make_env(tmp_path_factory.mktemp("fuzz"), did_method="web")
+    # Every route, the VC API's generic issuing included (off by default; on here).
+    env = make_env(tmp_path_factory.mktemp("fuzz"), did_method="web", vc_api_issuer=True)
     everyone = env.body.add_staff("Root", roles=["officer", "decision_maker", "admin"])
     env.tokens["root"] = create_token(env.body, everyone, name="fuzz")[1]
     env.number = env.grant()["number"]

@@ -59,7 +59,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-def _round_trip(base: str, env, **client: object) -> None:
+def _round_trip(base: str, env, *, issuing: bool, **client: object) -> None:
     with httpx.Client(base_url=base, timeout=10, **client) as http:
         did = http.get("/.well-known/did.json")
         assert did.status_code == 200 and did.json()["id"] == "did:web:cb.example"
@@ -75,10 +75,14 @@ def _round_trip(base: str, env, **client: object) -> None:
             },
             headers=env.auth("officer"),
         )
-        assert r.status_code == 201, r.text
-        vc = r.json()["verifiableCredential"]
-        r = http.post("/credentials/verify", json={"verifiableCredential": vc})
-        assert r.status_code == 200 and r.json()["verified"] is True, r.text
+        if not issuing:  # the default: generic issuing is off, and the answer says how to
+            assert r.status_code == 403 and "--enable-vc-api-issuer" in r.json()["detail"]
+        else:  # on: signed as the VC API's own did:key, never as the body
+            assert r.status_code == 201, r.text
+            vc = r.json()["verifiableCredential"]
+            assert vc["issuer"].startswith("did:key:") and vc["issuer"] != "did:web:cb.example"
+            r = http.post("/credentials/verify", json={"verifiableCredential": vc})
+            assert r.status_code == 200 and r.json()["verified"] is True, r.text
         assert http.post("/credentials/issue", json={"credential": {}}).status_code == 401
         assert http.get("/docs").status_code == 200
 
@@ -91,7 +95,7 @@ def test_serve_over_http(tmp_path):
     try:
         base = f"http://127.0.0.1:{port}"
         _wait(base, proc)
-        _round_trip(base, env)
+        _round_trip(base, env, issuing=False)
     finally:
         _stop(proc)
 
@@ -108,11 +112,14 @@ def test_serve_over_https(tmp_path):
         check=True, capture_output=True, timeout=30,
     )  # fmt: skip
     port = _free_port()
-    proc = _serve(tmp_path / "cb", port, "--tls-cert", str(cert), "--tls-key", str(key))
+    proc = _serve(
+        tmp_path / "cb", port, "--tls-cert", str(cert), "--tls-key", str(key),
+        "--enable-vc-api-issuer",
+    )  # fmt: skip
     try:
         base = f"https://127.0.0.1:{port}"
         _wait(base, proc, verify=str(cert))
-        _round_trip(base, env, verify=str(cert))
+        _round_trip(base, env, issuing=True, verify=str(cert))
         with pytest.raises(httpx.HTTPError):  # it really is TLS: plain HTTP gets nowhere
             httpx.get(f"http://127.0.0.1:{port}/contexts", timeout=2)
     finally:

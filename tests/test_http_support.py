@@ -72,7 +72,9 @@ class Env:
         return r.json()
 
 
-def make_env(tmp_path, did_method: str = "key") -> Env:
+def make_env(tmp_path, did_method: str = "key", *, vc_api_issuer: bool = False) -> Env:
+    """``vc_api_issuer``: generic issuing through the VC API turned on (it is off by default,
+    as in ``certreg serve`` without ``--enable-vc-api-issuer``)."""
     clock = Clock()
     body = CertificationBody.init(
         tmp_path / "cb",
@@ -111,7 +113,7 @@ def make_env(tmp_path, did_method: str = "key") -> Env:
         examiners=[staff["examiner"]],
         scope_codes=["UT2", "VT2"],
     )
-    app = create_app(body, passphrase=PASSPHRASE)
+    app = create_app(body, passphrase=PASSPHRASE, enable_vc_api_issuer=vc_api_issuer)
     client = TestClient(app, raise_server_exceptions=False)
     return Env(body, client, clock, staff, tokens, jane)
 

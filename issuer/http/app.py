@@ -29,7 +29,9 @@ certreg's HTTP service for an ISO/IEC 17024 certification body.
 * **admin** (`/api/...`, `Authorization: Bearer <token>`): the certification lifecycle. Officers
   prepare (schemes, persons, assessments), decision-makers decide (the decision-maker is always
   the token's staff member), admins manage staff, tokens and keys;
-* **VC API** (W3C CCG): issue, verify, presentations, status;
+* **VC API** (W3C CCG): verify, presentations, status; generic issuing only when the operator
+  turned it on (`certreg serve --enable-vc-api-issuer`), and then as its own did:key, never
+  as the body: certificates are signed by decisions only;
 * **holder** sharing: share pages (`/share/{token}`), OpenID4VCI 1.0 pre-authorized code flow
   (`/.well-known/openid-credential-issuer`, `/oid4vci/...`), VC API exchanges;
 * **register** (public): Datasette at `/register/`, each certificate's page `/c/{number}` with
@@ -53,15 +55,19 @@ def create_app(
     unsafe_allow_http_hosts: Collection[str] = (),
     register_path: str | Path | None = None,
     public_limits: PublicLimits | None = None,
+    enable_vc_api_issuer: bool = False,
 ) -> FastAPI:
     """The HTTP service of ``body``.
 
     ``key_store`` defaults to ``keys/`` beside issuer.db; it serves the did:web document and
-    rotates keys. ``passphrase`` is needed for ``POST /api/keys/rotate`` only (signing uses
-    the body's own signer). ``unsafe_allow_http_hosts`` lets ``/credentials/verify`` fetch
-    other issuers' DID documents and lists over plain HTTP from those hosts: tests only.
+    rotates keys. ``passphrase`` is needed for ``POST /api/keys/rotate`` and the VC API
+    issuer's own key (certificates are signed with the body's own signer).
+    ``unsafe_allow_http_hosts`` lets ``/credentials/verify`` fetch other issuers' DID
+    documents and lists over plain HTTP from those hosts: tests only.
     ``register_path``: the public register served at ``/register/``, ``/c/{number}`` and
-    ``/verify`` (default: register.db beside issuer.db).
+    ``/verify`` (default: register.db beside issuer.db). ``enable_vc_api_issuer`` turns on
+    ``POST /credentials/issue``, which then signs as its own did:key (made on first use in
+    ``keys/vc-api/``, under ``passphrase``), never as the body.
     """
     if key_store is None:
         folder = _data_dir(body)
@@ -86,6 +92,7 @@ def create_app(
         key_store=key_store,
         passphrase=passphrase,
         unsafe_allow_http_hosts=tuple(unsafe_allow_http_hosts),
+        vc_api_issuer_enabled=enable_vc_api_issuer,
     )
     # What anonymous requests may cost (``public_limits``, see issuer.http.ratelimit): the
     # size of what is verified, verification slots, per-client rate limits.

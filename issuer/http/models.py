@@ -316,6 +316,11 @@ class StatusRequest(Strict):
 
 
 class IssueOptions(Strict):
+    # Sent by the W3C test suites and most VC API clients; DataIntegrityProof is the only
+    # proof type certreg makes, so it is accepted and anything else refused.
+    type: Literal["DataIntegrityProof"] | None = Field(
+        default=None, description="The proof type: DataIntegrityProof (the only one)."
+    )
     cryptosuite: Cryptosuite | None = Field(
         default=None, description="Default: the body's cryptosuite (eddsa-rdfc-2022)."
     )
@@ -330,7 +335,8 @@ class IssueOptions(Strict):
 
 class IssueRequest(Strict):
     credential: dict[str, Any] = Field(
-        description="An unsigned VC 1.1 or 2.0 credential. issuer: this body's DID, or absent."
+        description="An unsigned VC 1.1 or 2.0 credential. issuer: absent, or the VC API "
+        "issuer's own did:key (never the body's DID)."
     )
     options: IssueOptions = Field(default_factory=IssueOptions)
 

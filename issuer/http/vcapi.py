@@ -1,20 +1,29 @@
 """The W3C CCG VC API: issue, verify, update status.
 
-- ``POST /credentials/issue`` (officer or admin) signs *any* well-formed VC 1.1 or 2.0
-  credential whose issuer is this body (or absent: then it is set), not only certificates.
-  Such a credential is stored in issuer.db (``credentials``, no certification) so that its
-  status can be changed later, and its status indices come from the body's own lists.
+- ``POST /credentials/issue`` (officer or admin) is **off** unless the operator turned it on
+  (``certreg serve --enable-vc-api-issuer``): a 403 says so. When on, it signs any
+  well-formed VC 1.1 or 2.0 credential as **its own identity**, a did:key with its own key
+  (:meth:`AppState.vc_api_issuer`), never as the body: a certificate is signed only by a
+  decision of a decision-maker (``/api/certifications``), and the body's verifier accepts a
+  certificate from the body's DID only, so what this route signs can never pass for one
+  (issue 7). A request naming the body's DID as issuer is refused. Such a credential is
+  stored in vc-api.db (``credentials``, no certification) so that its status can be changed
+  later, and its status entries point to the VC API issuer's own lists (``GET
+  /vc-api/status/{id}``, signed by its did:key: a verifier takes a credential's status only
+  from a list its issuer signed), never to the body's.
 - ``POST /credentials/verify`` and ``/presentations/verify`` are public. This body's own
   DID document and status lists are read locally (fresh: a status change shows at once);
   other issuers' are fetched over HTTPS within the verifier's limits. Any issuer is accepted
-  and named: whether to trust it is the caller's judgement, and a warning says so.
+  and named: whether to trust it is the caller's judgement, and a warning says so; but a
+  certificate (achievementType Certification) from anyone but this body is UNTRUSTED_ISSUER.
   Answers 200 when verified, 400 with the same result body otherwise (what the VC API test
   suites expect).
 - ``POST /credentials/status`` (officer or admin) sets or clears a status bit of a credential
-  issued through ``/credentials/issue``. A certificate's status is refused here: changing it
-  is a decision by a decision-maker (``/api/certifications/{number}/suspend`` etc.), recorded
-  as such; a status bit flipped outside the lifecycle would make the register and the
-  status list disagree.
+  issued through ``/credentials/issue`` (also one it issued as the body before it had its own
+  identity, so that such a credential can still be revoked). A certificate's status is
+  refused here: changing it is a decision by a decision-maker
+  (``/api/certifications/{number}/suspend`` etc.), recorded as such; a status bit flipped
+  outside the lifecycle would make the register and the status list disagree.
 """
 
 from __future__ import annotations
@@ -24,16 +33,18 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi.responses import JSONResponse, Response
+from sqlite_utils import Database
 
 from issuer import audit
 from issuer.db import transaction
 from issuer.http import models as m
 from issuer.http.auth import ADMIN, OFFICER, require
 from issuer.http.ratelimit import LIMIT_RESPONSES, verify_publicly
-from issuer.http.state import state_of
+from issuer.http.state import VC_API_STATUS_PATH, AppState, state_of
 from issuer.service import Conflict, Invalid, NotFound
+from issuer.statuslists import StatusListManager
 from issuer.tokens import Principal
 from verifier.dataintegrity import ProofError, add_proof
 from verifier.dates import format_datetime, parse_datetime
@@ -41,6 +52,24 @@ from verifier.dates import format_datetime, parse_datetime
 router = APIRouter(tags=["VC API"])
 
 Issuer = Annotated[Principal, Depends(require(OFFICER | ADMIN))]
+
+ISSUING_OFF = (
+    "generic issuing through the VC API is turned off on this service: certificates are "
+    "issued by a decision (POST /api/certifications). The operator can turn it on, for "
+    "credentials that are not certificates, with `certreg serve --enable-vc-api-issuer`; "
+    "it then signs as its own did:key, never as the certification body"
+)
+
+
+def _issuing_on(request: Request, who: Issuer) -> Principal:
+    """The caller, once authenticated, if generic issuing is on (403 with how to turn it on
+    otherwise). Checked before the request body, so nothing about it is revealed either."""
+    if not state_of(request).vc_api_issuer_enabled:
+        raise HTTPException(403, ISSUING_OFF)
+    return who
+
+
+GenericIssuer = Annotated[Principal, Depends(_issuing_on)]
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 V1 = "https://www.w3.org/2018/credentials/v1"
@@ -52,7 +81,7 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": m.Problem, "description": "The credential is not well-formed."},
     401: {"model": m.Problem},
-    403: {"model": m.Problem},
+    403: {"model": m.Problem, "description": "Wrong role, or generic issuing is turned off."},
     409: {"model": m.Problem},
     422: {"model": m.Problem, "description": "Invalid options, or the signer refused."},
 }
@@ -123,14 +152,21 @@ def _check_unsigned(credential: dict[str, Any]) -> int:
     return version
 
 
-def _set_issuer(credential: dict[str, Any], did: str) -> None:
+def _set_issuer(credential: dict[str, Any], did: str, body_did: str) -> None:
+    """``did`` (the VC API's own) as the issuer when none is given; refuse any other."""
     issuer = credential.get("issuer")
     if issuer is None:
         credential["issuer"] = did
         return
     given = issuer.get("id") if isinstance(issuer, dict) else issuer
     if not isinstance(given, str):
-        raise _bad("issuer must be this body's DID, or an object whose id is this body's DID")
+        raise _bad(f"issuer must be {did}, or an object whose id is {did} (or leave it out)")
+    if given == body_did:
+        raise _bad(
+            f"the VC API does not issue as the certification body ({body_did}): a certificate "
+            "is issued by a decision (POST /api/certifications). This route signs as its own "
+            f"issuer, {did}: leave issuer out, or give that DID"
+        )
     if given != did:
         raise _bad(f"this service issues as {did}, not as {given}")
 
@@ -146,14 +182,16 @@ def _add_context(credential: dict[str, Any], url: str) -> None:
     status_code=201,
     response_model=m.IssueResponse,
     responses=_ERRORS,
-    summary="Sign a credential as this body (any VC 1.1 or 2.0 credential)",
+    summary="Sign a credential as the VC API's own did:key (off unless the operator enables it)",
 )
-def issue(request: Request, data: m.IssueRequest, who: Issuer) -> JSONResponse:
+def issue(request: Request, data: m.IssueRequest, who: GenericIssuer) -> JSONResponse:
     state = state_of(request)
     body = state.body
     credential = dict(data.credential)
     version = _check_unsigned(credential)
-    _set_issuer(credential, state.did)
+    vc_api = state.vc_api_issuer()
+    own_did = vc_api.did
+    _set_issuer(credential, own_did, state.did)
     if "id" not in credential:
         if data.options.credentialId is not None and not _URL.fullmatch(data.options.credentialId):
             raise Invalid("options.credentialId must be a URL")
@@ -175,14 +213,19 @@ def issue(request: Request, data: m.IssueRequest, who: Issuer) -> JSONResponse:
             _add_context(credential, STATUS_CONTEXT)
     credential_id = credential["id"]
     with state.lock:
-        if body.db.execute("SELECT 1 FROM credentials WHERE id = ?", [credential_id]).fetchone():
-            raise Conflict(f"a credential with id {credential_id} was issued already")
+        for db in (vc_api.db, body.db):
+            if db.execute("SELECT 1 FROM credentials WHERE id = ?", [credential_id]).fetchone():
+                raise Conflict(f"a credential with id {credential_id} was issued already")
         try:
-            with transaction(body.db):
-                entries = body.status_lists.entries_for(credential_id, purposes) if purposes else []
+            # The audit event goes to issuer.db's chain, the rest to vc-api.db; the inner
+            # transaction commits first, so an event never names a credential that is not there.
+            with transaction(body.db), transaction(vc_api.db):
+                lists = vc_api.status_lists
+                entries = lists.entries_for(credential_id, purposes) if purposes else []
                 if entries:
                     credential["credentialStatus"] = entries[0] if len(entries) == 1 else entries
-                signed = add_proof(credential, body.signer, cryptosuite=cryptosuite)
+                # Never body.signer: the body's key signs certificates, at decisions only.
+                signed = add_proof(credential, vc_api.signer, cryptosuite=cryptosuite)
                 by_purpose = {e["statusPurpose"]: e for e in entries}
                 now = format_datetime(body.clock())
 
@@ -194,7 +237,7 @@ def issue(request: Request, data: m.IssueRequest, who: Issuer) -> JSONResponse:
                     return url.rsplit("/", 1)[1], int(entry["statusListIndex"])
 
                 (rev_list, rev_idx), (sus_list, sus_idx) = where("revocation"), where("suspension")
-                body.db["credentials"].insert(
+                vc_api.db["credentials"].insert(
                     {
                         "id": credential_id,
                         "certification_id": None,
@@ -216,7 +259,7 @@ def issue(request: Request, data: m.IssueRequest, who: Issuer) -> JSONResponse:
                     "vcapi_credential_issued",
                     actor=who.staff_id,
                     subject=credential_id,
-                    payload={"cryptosuite": cryptosuite, "status": purposes},
+                    payload={"issuer": own_did, "cryptosuite": cryptosuite, "status": purposes},
                     at=now,
                 )
         except ProofError as exc:
@@ -366,7 +409,7 @@ def update_status(
                 f"decision (POST /api/certifications/{number}/suspend, /reinstate, /withdraw)"
             )
         out = []
-        with transaction(body.db):
+        with transaction(body.db), transaction(db):
             changed: set[str] = set()
             revoked = False
             for item in data.credentialStatus:
@@ -377,13 +420,13 @@ def update_status(
                         f"the credential was issued without a {item.statusPurpose} status entry"
                     )
                 value = int(item.status)
-                (current,) = body.db.execute(
+                (current,) = db.execute(
                     "SELECT value FROM status_entries WHERE list_id = ? AND idx = ?",
                     [list_id, index],
                 ).fetchone()
                 if current != value:
                     try:
-                        body.status_lists.set(list_id, index, value)
+                        lists.set(list_id, index, value)
                     except ValueError as exc:  # e.g. undoing a revocation
                         raise Conflict(str(exc)) from None
                     changed.add(list_id)
@@ -393,16 +436,16 @@ def update_status(
                     m.StatusEntryOut(
                         statusPurpose=item.statusPurpose,
                         status=item.status,
-                        statusListCredential=body.status_lists.url(list_id),
+                        statusListCredential=lists.url(list_id),
                         statusListIndex=str(index),
                     )
                 )
             # Re-published in the same transaction: the served list and issuer.db agree.
             for list_id in sorted(changed):
-                body.status_lists.publish(list_id)
+                lists.publish(list_id)
             now = format_datetime(body.clock())
             if revoked:
-                body.db.execute(
+                db.execute(
                     "UPDATE credentials SET state = 'revoked', state_changed_at = ? WHERE id = ?",
                     [now, data.credentialId],
                 )
