@@ -382,6 +382,40 @@ async def verify_presentation(request: Request, data: m.VerifyPresentationReques
 # --- status ---------------------------------------------------------------------------------
 
 
+def _issued(state: AppState, credential_id: str) -> tuple[Database, StatusListManager, Any]:
+    """Where a credential was recorded: vc-api.db (the VC API issuer's, with its lists), else
+    issuer.db (certificates, and what the VC API signed before it had its own identity)."""
+    if state.vc_api_lists() is not None:
+        vc_api = state.vc_api_issuer()
+        rows = list(vc_api.db.query("SELECT * FROM credentials WHERE id = ?", [credential_id]))
+        if rows:
+            return vc_api.db, vc_api.status_lists, rows[0]
+    body = state.body
+    rows = list(body.db.query("SELECT * FROM credentials WHERE id = ?", [credential_id]))
+    if rows:
+        return body.db, body.status_lists, rows[0]
+    raise NotFound(f"no credential {credential_id!r} was issued by this service")
+
+
+@router.get(
+    VC_API_STATUS_PATH + "/status/{list_id}",
+    summary="A status list of the VC API issuer (its did:key signs it), latest version",
+    responses={404: {"model": m.Problem}},
+)
+def vc_api_status_list(
+    request: Request, list_id: str = Path(pattern=r"^[a-z]+-[0-9]{1,9}$")
+) -> Response:
+    state = state_of(request)
+    lists = state.vc_api_lists()
+    with state.lock:
+        listed = lists.latest(list_id) if lists is not None else None
+    if listed is None:
+        raise HTTPException(404, f"the VC API issuer has no status list {list_id!r}")
+    ttl_ms = listed.get("credentialSubject", {}).get("ttl")
+    ttl = ttl_ms // 1000 if isinstance(ttl_ms, int) and ttl_ms >= 0 else 300
+    return JSONResponse(listed, headers={"Cache-Control": f"public, max-age={ttl}"})
+
+
 @router.post(
     "/credentials/status",
     responses=_ERRORS | {404: {"model": m.Problem}},
@@ -396,10 +430,7 @@ def update_status(
     if len(set(purposes)) != len(purposes):
         raise Invalid("credentialStatus names the same purpose twice")
     with state.lock:
-        rows = list(body.db.query("SELECT * FROM credentials WHERE id = ?", [data.credentialId]))
-        if not rows:
-            raise NotFound(f"no credential {data.credentialId!r} was issued by this body")
-        row = rows[0]
+        db, lists, row = _issued(state, data.credentialId)
         if row["certification_id"] is not None:
             number = body.db.execute(
                 "SELECT number FROM certifications WHERE id = ?", [row["certification_id"]]
