@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from issuer.cli_common import data_option, open_body, plain_errors
-from issuer.register_push import rebuild
+from issuer.register_push import rebuild, without_start_catch_up
 
 
 @click.group("register")
@@ -33,7 +33,8 @@ def rebuild_command(data: Path, out: Path | None) -> None:
     Readers see the old register or the new one, never half of one. A Datasette serving the
     file keeps the old one open until it is restarted.
     """
-    body = open_body(data)
+    with without_start_catch_up():  # it is rebuilt below: not caught up (or rebuilt) first
+        body = open_body(data)
     target = out or data / "register.db"
     with plain_errors():
         counts = rebuild(body, target)

@@ -36,7 +36,8 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,7 @@ __all__ = [
     "push_scheme",
     "rebuild",
     "register_path_for",
+    "without_start_catch_up",
 ]
 
 log = logging.getLogger("certreg.register")
@@ -683,11 +685,27 @@ def _plain(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+_skip_start = threading.local()
+
+
+@contextmanager
+def without_start_catch_up() -> Iterator[None]:
+    """Bodies attached in this block do not catch their register up at once: for
+    ``certreg register rebuild``, which rebuilds it anyway (a register of an old format would
+    otherwise be rebuilt twice)."""
+    _skip_start.active = True
+    try:
+        yield
+    finally:
+        _skip_start.active = False
+
+
 def attach(body: CertificationBody, register_path: str | Path | None = None) -> RegisterSync:
     """Make every committed change of ``body`` reach register.db (``DATA/register.db`` by
     default) at once, after catching it up with what earlier processes committed and did not
     push (a crash between a commit and its push)."""
     sync = RegisterSync(body, register_path or register_path_for(body))
     body.on_change = sync
-    sync.start()
+    if not getattr(_skip_start, "active", False):
+        sync.start()
     return sync
