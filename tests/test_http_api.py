@@ -95,9 +95,21 @@ ROUTES = [
     ("POST", "/api/certifications/X/correct", {"decider", "decider2", "examiner"}),
     ("POST", "/api/staff", {"admin"}),
     ("GET", "/api/staff", {"admin"}),
-    ("POST", "/api/tokens", {"admin"}),
+    ("POST", "/api/staff/x/roles", {"admin"}),
+    ("DELETE", "/api/staff/x/roles/officer", {"admin"}),
+    ("POST", "/api/staff/x/deactivate", {"admin"}),
+    ("POST", "/api/staff/x/reactivate", {"admin"}),
+    ("GET", "/api/role-requests", {"admin"}),
+    ("POST", "/api/role-requests/x/approve", {"admin"}),
+    ("POST", "/api/role-requests/x/reject", {"admin"}),
+    ("POST", "/api/staff/x/token-claims", {"admin"}),
+    ("GET", "/api/token-claims", {"admin"}),
+    ("POST", "/api/token-claims/x/approve", {"admin"}),
+    # Each person makes, lists and revokes their own tokens; only admins list everyone's.
+    ("POST", "/api/tokens", {"admin", "officer", "decider", "decider2", "examiner"}),
+    ("GET", "/api/tokens/mine", {"admin", "officer", "decider", "decider2", "examiner"}),
     ("GET", "/api/tokens", {"admin"}),
-    ("DELETE", "/api/tokens/x", {"admin"}),
+    ("DELETE", "/api/tokens/x", {"admin", "officer", "decider", "decider2", "examiner"}),
     ("POST", "/api/keys/rotate", {"admin"}),
     ("POST", "/api/expire-due", {"admin"}),
     ("GET", "/api/certifications/X", {"admin", "officer", "decider", "decider2", "examiner"}),
@@ -294,20 +306,27 @@ def test_a_role_taken_away_is_taken_from_tokens(env):
 
 
 def test_admin_manages_staff_and_tokens(env):
+    """An admin adds a staff member and hands them a claim code; the staff member redeems it
+    and receives the secret (the admin never does), uses it, and the admin can revoke it."""
     r = env.post("/api/staff", "admin", {"name": "Nina New", "roles": ["officer"]})
     assert r.status_code == 201 and r.json()["roles"] == ["officer"]
     nina = r.json()["id"]
     assert any(s["id"] == nina for s in env.get("/api/staff", "admin").json())
-    r = env.post("/api/tokens", "admin", {"staff_id": nina, "name": "laptop", "lifetime_days": 7})
-    assert r.status_code == 201
+    r = env.post(
+        f"/api/staff/{nina}/token-claims", "admin", {"name": "laptop", "lifetime_days": 7}
+    )
+    assert r.status_code == 201 and "secret" not in r.json()
+    code = r.json()["code"]
+    r = env.post("/api/token-claims/redeem", None, {"code": code})
+    assert r.status_code == 201, r.text
     secret, token_id = r.json()["secret"], r.json()["token"]["id"]
-    assert secret.startswith("certreg_")
+    assert secret.startswith("certreg_") and r.json()["token"]["staff_id"] == nina
     bearer = {"Authorization": f"Bearer {secret}"}
     assert env.client.get("/api/due", headers=bearer).status_code == 200
     listed = env.get("/api/tokens", "admin")
     assert secret not in listed.text and "token_hash" not in listed.text
-    r = env.post("/api/tokens", "admin", {"staff_id": nina, "name": "x", "roles": ["admin"]})
-    assert r.status_code == 422 and "does not hold" in r.json()["detail"]
+    r = env.post(f"/api/staff/{nina}/token-claims", "admin", {"name": "x", "roles": ["admin"]})
+    assert r.status_code == 422 and "can only carry roles" in r.json()["detail"]
     assert (
         env.client.delete(f"/api/tokens/{token_id}", headers=env.auth("admin")).status_code == 200
     )

@@ -5,13 +5,20 @@
 | officer        | schemes and their versions, persons, assessments, trainings           |
 | decision_maker | grant, suspend, reinstate, withdraw, reduce/extend scope, recertify,  |
 |                | correct                                                               |
-| admin          | staff, tokens, key rotation, expire-due                               |
-| any of them    | read a certification (with history and credentials), decisions due    |
+| admin          | staff (add, roles, deactivate; four eyes for decision_maker and       |
+|                | admin), token claims, any token's revocation, key rotation, expire-due |
+| any of them    | read a certification (with history and credentials), decisions due;   |
+|                | make, list and revoke their own tokens                                |
 
 The decision-maker of every decision is the staff member the token belongs to: there is no
 request field for it (an attempt is refused with 422 as an unknown field), so a token cannot
 decide in somebody else's name, and ISO/IEC 17024 §9.4 (the decision-maker did not train or
 examine the candidate) is checked against the person actually deciding.
+
+Nor can an admin borrow an identity: no endpoint returns a secret for somebody else's token.
+Admins hand out one-time claim codes instead (redeemed at ``/api/token-claims/redeem``, the
+one endpoint here without a token), and a decision-maker's or admin's claim, like their role,
+needs a second admin (``issuer.staff``, ``issuer.tokens``).
 """
 
 from __future__ import annotations
@@ -20,15 +27,24 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 
-from issuer import audit
+from issuer import audit, staff
 from issuer.db import transaction
 from issuer.http import models as m
 from issuer.http.auth import ADMIN, ANY_ROLE, DECIDER, OFFICER, require
 from issuer.http.state import state_of
-from issuer.service import Certification, Conflict, Invalid, ScopeGrant
-from issuer.tokens import Principal, create_token, list_tokens, revoke_token
+from issuer.service import Certification, Conflict, Invalid, Refused, ScopeGrant
+from issuer.tokens import (
+    Principal,
+    approve_claim,
+    create_claim,
+    create_own_token,
+    list_claims,
+    list_tokens,
+    redeem_claim,
+    revoke_token,
+)
 from keys.store import KeyStoreError
 from verifier.dates import format_datetime
 
@@ -259,52 +275,161 @@ def due(request: Request, who: Anyone) -> list[m.DueOut]:
 # --- admin: staff, tokens, keys, expiry -----------------------------------------------------
 
 
-def _staff_out(row: dict) -> m.StaffOut:
-    return m.StaffOut(
-        id=row["id"],
-        name=row["name"],
-        email=row["email"],
-        roles=[r for r in row["roles"].split(",") if r],
-        active=bool(row["active"]),
-        created_at=row["created_at"],
-    )
+def _staff_out(info: staff.StaffInfo) -> m.StaffOut:
+    return m.StaffOut.model_validate(info.to_json())
 
 
-@router.post("/staff", status_code=201, responses=_ERRORS, summary="Add a staff member")
+def _request_out(req: staff.RoleRequest | None) -> m.RoleRequestOut | None:
+    return None if req is None else m.RoleRequestOut.model_validate(req.to_json())
+
+
+StaffId = Annotated[str, Path(max_length=64, description="Staff id.")]
+
+
+@router.post(
+    "/staff",
+    status_code=201,
+    responses=_ERRORS,
+    summary="Add a staff member (decision_maker and admin may wait for a second admin)",
+)
 def add_staff(request: Request, data: m.StaffIn, who: Admin) -> m.StaffOut:
     state = state_of(request)
     with state.lock:
-        staff_id = state.body.add_staff(
-            data.name, roles=data.roles, email=data.email, actor=who.staff_id
+        staff_id, _pending = staff.add_staff(
+            state.body, data.name, roles=data.roles, email=data.email, actor=who.staff_id
         )
-        row = next(iter(state.body.db.query("SELECT * FROM staff WHERE id = ?", [staff_id])))
-    return _staff_out(row)
+        return _staff_out(staff.staff_info(state.body, staff_id))
 
 
-@router.get("/staff", responses=_ERRORS, summary="Staff members and their roles")
+@router.get("/staff", responses=_ERRORS, summary="Staff members, their roles, pending requests")
 def list_staff(request: Request, who: Admin) -> list[m.StaffOut]:
     state = state_of(request)
     with state.lock:
-        rows = list(state.body.db.query("SELECT * FROM staff ORDER BY created_at, id"))
-    return [_staff_out(r) for r in rows]
+        return [_staff_out(i) for i in staff.list_staff(state.body)]
+
+
+@router.post(
+    "/staff/{staff_id}/roles",
+    responses={**_ERRORS, 202: {"model": m.RoleChangeOut, "description": "Waiting for approval."}},
+    summary="Give a role (decision_maker and admin wait for a second admin under four eyes)",
+)
+def grant_role(
+    request: Request, staff_id: StaffId, data: m.RoleIn, who: Admin, response: Response
+) -> m.RoleChangeOut:
+    state = state_of(request)
+    with state.lock:
+        req = staff.grant_role(state.body, staff_id, data.role, actor=who.staff_id)
+        info = staff.staff_info(state.body, staff_id)
+    if req is not None:
+        response.status_code = 202
+    return m.RoleChangeOut(staff=_staff_out(info), request=_request_out(req))
+
+
+@router.delete(
+    "/staff/{staff_id}/roles/{role}",
+    responses=_ERRORS,
+    summary="Take a role away, at once, from the person and every token they hold",
+)
+def remove_role(request: Request, staff_id: StaffId, role: m.Role, who: Admin) -> m.RoleChangeOut:
+    state = state_of(request)
+    with state.lock:
+        staff.remove_role(state.body, staff_id, role, actor=who.staff_id)
+        return m.RoleChangeOut(staff=_staff_out(staff.staff_info(state.body, staff_id)))
+
+
+@router.post(
+    "/staff/{staff_id}/deactivate",
+    responses=_ERRORS,
+    summary="Deactivate at once: every token of the person is refused from now on",
+)
+def deactivate(
+    request: Request, staff_id: StaffId, who: Admin, data: m.DeactivateIn | None = None
+) -> m.RoleChangeOut:
+    state = state_of(request)
+    with state.lock:
+        staff.deactivate(
+            state.body, staff_id, actor=who.staff_id, reason=data.reason if data else ""
+        )
+        return m.RoleChangeOut(staff=_staff_out(staff.staff_info(state.body, staff_id)))
+
+
+@router.post(
+    "/staff/{staff_id}/reactivate",
+    responses={**_ERRORS, 202: {"model": m.RoleChangeOut, "description": "Waiting for approval."}},
+    summary="Re-activate (someone holding decision_maker or admin waits for a second admin)",
+)
+def reactivate(
+    request: Request, staff_id: StaffId, who: Admin, response: Response
+) -> m.RoleChangeOut:
+    state = state_of(request)
+    with state.lock:
+        req = staff.reactivate(state.body, staff_id, actor=who.staff_id)
+        info = staff.staff_info(state.body, staff_id)
+    if req is not None:
+        response.status_code = 202
+    return m.RoleChangeOut(staff=_staff_out(info), request=_request_out(req))
+
+
+@router.get("/role-requests", responses=_ERRORS, summary="Role requests waiting for approval")
+def role_requests(request: Request, who: Admin) -> list[m.RoleRequestOut]:
+    state = state_of(request)
+    with state.lock:
+        return [
+            m.RoleRequestOut.model_validate(r.to_json()) for r in staff.list_requests(state.body)
+        ]
+
+
+@router.post(
+    "/role-requests/{request_id}/approve",
+    responses=_ERRORS,
+    summary="Approve a role request (a second admin: not its requester, not its subject)",
+)
+def approve_role_request(
+    request: Request, who: Admin, request_id: str = Path(max_length=64)
+) -> m.RoleRequestOut:
+    state = state_of(request)
+    with state.lock:
+        req = staff.approve_request(state.body, request_id, actor=who.staff_id)
+    return m.RoleRequestOut.model_validate(req.to_json())
+
+
+@router.post(
+    "/role-requests/{request_id}/reject",
+    responses=_ERRORS,
+    summary="Reject a role request (any admin, its requester included)",
+)
+def reject_role_request(
+    request: Request, who: Admin, request_id: str = Path(max_length=64)
+) -> m.RoleRequestOut:
+    state = state_of(request)
+    with state.lock:
+        req = staff.reject_request(state.body, request_id, actor=who.staff_id)
+    return m.RoleRequestOut.model_validate(req.to_json())
+
+
+# --- tokens: each person's own; claims for a first token -----------------------------------
 
 
 @router.post(
     "/tokens",
     status_code=201,
     responses=_ERRORS,
-    summary="Make an API token for a staff member (the secret is shown once)",
+    summary="Make another token for yourself (the secret is shown once, to you)",
 )
-def make_token(request: Request, data: m.TokenIn, who: Admin) -> m.TokenCreated:
+def make_token(request: Request, data: m.TokenIn, who: Anyone) -> m.TokenCreated:
+    if data.staff_id is not None and data.staff_id != who.staff_id:
+        raise Refused(
+            "a token's secret is shown only to the person it belongs to: make a claim for "
+            f"them instead (POST /api/staff/{data.staff_id}/token-claims)"
+        )
     state = state_of(request)
     with state.lock:
-        info, secret = create_token(
+        info, secret = create_own_token(
             state.body,
-            data.staff_id,
+            who,
             name=data.name,
             roles=data.roles,
             lifetime=timedelta(days=data.lifetime_days),
-            actor=who.staff_id,
         )
     return m.TokenCreated(token=m.TokenOut.model_validate(info.to_json()), secret=secret)
 
@@ -316,12 +441,92 @@ def tokens(request: Request, who: Admin) -> list[m.TokenOut]:
         return [m.TokenOut.model_validate(t.to_json()) for t in list_tokens(state.body)]
 
 
-@router.delete("/tokens/{token_id}", responses=_ERRORS, summary="Revoke a token")
-def revoke(request: Request, who: Admin, token_id: str = Path(max_length=64)) -> m.TokenOut:
+@router.get("/tokens/mine", responses=_ERRORS, summary="Your own tokens (never their secrets)")
+def my_tokens(request: Request, who: Anyone) -> list[m.TokenOut]:
     state = state_of(request)
     with state.lock:
-        info = revoke_token(state.body, token_id, actor=who.staff_id)
+        rows = list_tokens(state.body, who.staff_id)
+    return [m.TokenOut.model_validate(t.to_json()) for t in rows]
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    responses=_ERRORS,
+    summary="Revoke a token (an admin: any; anyone: their own) and every token made with it",
+)
+def revoke(request: Request, who: Anyone, token_id: str = Path(max_length=64)) -> m.TokenOut:
+    state = state_of(request)
+    with state.lock:
+        info = revoke_token(
+            state.body,
+            token_id,
+            actor=who.staff_id,
+            owner=None if who.has_any(ADMIN) else who.staff_id,
+        )
     return m.TokenOut.model_validate(info.to_json())
+
+
+@router.post(
+    "/staff/{staff_id}/token-claims",
+    status_code=201,
+    responses=_ERRORS,
+    summary="A one-time claim code for a staff member's token (you never see the secret)",
+)
+def make_claim(request: Request, staff_id: StaffId, data: m.ClaimIn, who: Admin) -> m.ClaimCreated:
+    state = state_of(request)
+    with state.lock:
+        made = create_claim(
+            state.body,
+            staff_id,
+            name=data.name,
+            roles=data.roles,
+            lifetime=timedelta(days=data.lifetime_days),
+            wait=timedelta(days=data.wait_days),
+            actor=who.staff_id,
+        )
+    return m.ClaimCreated(claim=m.ClaimOut.model_validate(made.claim.to_json()), code=made.code)
+
+
+@router.get("/token-claims", responses=_ERRORS, summary="Token claims (never their codes)")
+def claims(request: Request, who: Admin) -> list[m.ClaimOut]:
+    state = state_of(request)
+    with state.lock:
+        return [m.ClaimOut.model_validate(c.to_json()) for c in list_claims(state.body)]
+
+
+@router.post(
+    "/token-claims/{claim_id}/approve",
+    responses=_ERRORS,
+    summary="Four eyes: a second admin approves a claim and receives its second code",
+)
+def approve_token_claim(
+    request: Request, who: Admin, claim_id: str = Path(max_length=64)
+) -> m.ClaimCreated:
+    state = state_of(request)
+    with state.lock:
+        made = approve_claim(state.body, claim_id, actor=who.staff_id)
+    return m.ClaimCreated(claim=m.ClaimOut.model_validate(made.claim.to_json()), code=made.code)
+
+
+@router.post(
+    "/token-claims/redeem",
+    status_code=201,
+    responses={
+        404: {"model": m.Problem, "description": "Unknown code."},
+        409: {
+            "model": m.Problem,
+            "description": "Already redeemed (the token it made is revoked now), expired, "
+            "cancelled, or waiting for approval.",
+        },
+        403: {"model": m.Problem, "description": "The second code is missing or wrong."},
+    },
+    summary="Redeem a claim code: your token's secret, shown to you alone (no token needed)",
+)
+def redeem(request: Request, data: m.RedeemIn) -> m.TokenCreated:
+    state = state_of(request)
+    with state.lock:
+        info, secret = redeem_claim(state.body, data.code, second_code=data.second_code)
+    return m.TokenCreated(token=m.TokenOut.model_validate(info.to_json()), secret=secret)
 
 
 @router.post(

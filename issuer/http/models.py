@@ -122,26 +122,69 @@ class Recorded(BaseModel):
 
 class StaffIn(Strict):
     name: Name
-    roles: list[Role] = Field(min_length=1, max_length=3)
+    roles: list[Role] = Field(
+        min_length=1,
+        max_length=3,
+        description="decision_maker and admin wait for a second admin's approval while the "
+        "body has two or more active admins (four eyes); see `pending` in the answer.",
+    )
     email: Name | None = None
+
+
+class RoleRequestOut(BaseModel):
+    id: str
+    staff_id: str
+    action: Literal["grant", "reactivate"]
+    role: str | None
+    requested_by: str | None = Field(description="Staff id; null: the operator's command line.")
+    requested_at: str
+    state: Literal["pending", "approved", "rejected", "cancelled"]
+    decided_by: str | None
+    decided_at: str | None
 
 
 class StaffOut(BaseModel):
     id: str
     name: str
     email: str | None
-    roles: list[str]
+    roles: list[str] = Field(description="Roles in force now (pending ones are not).")
     active: bool
     created_at: str
+    deactivated_at: str | None = None
+    pending: list[RoleRequestOut] = Field(
+        default=[], description="Requests waiting for a second admin's approval."
+    )
+
+
+class RoleIn(Strict):
+    role: Role
+
+
+class RoleChangeOut(BaseModel):
+    staff: StaffOut
+    request: RoleRequestOut | None = Field(
+        default=None,
+        description="Set when the change waits for a second admin (four eyes): approve with "
+        "POST /api/role-requests/{id}/approve.",
+    )
+
+
+class DeactivateIn(Strict):
+    reason: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
 class TokenIn(Strict):
-    staff_id: Id
     name: Name = Field(description="What the token is for, e.g. 'assessment import script'.")
     roles: list[Role] | None = Field(
-        default=None, description="A subset of the staff member's roles (default: all of them)."
+        default=None,
+        description="A subset of the roles of the token making this one (default: all of them).",
     )
     lifetime_days: int = Field(default=90, ge=1, le=366)
+    staff_id: Id | None = Field(
+        default=None,
+        description="Only your own staff id: a token's secret is shown only to its owner. "
+        "For somebody else, make a claim (POST /api/staff/{id}/token-claims).",
+    )
 
 
 class TokenOut(BaseModel):
@@ -159,6 +202,52 @@ class TokenCreated(BaseModel):
     token: TokenOut
     secret: str = Field(
         description="The bearer secret. Shown this once; certreg stores only its SHA-256."
+    )
+
+
+class ClaimIn(Strict):
+    name: Name = Field(description="The token's name, e.g. 'Dana laptop'.")
+    roles: list[Role] | None = Field(
+        default=None, description="A subset of the staff member's roles (default: all)."
+    )
+    lifetime_days: int = Field(default=90, ge=1, le=366, description="The token's lifetime.")
+    wait_days: int = Field(
+        default=3, ge=1, le=14, description="How long the claim code can wait to be redeemed."
+    )
+
+
+class ClaimOut(BaseModel):
+    id: str
+    staff_id: str
+    name: str
+    roles: list[str]
+    lifetime_days: int
+    created_by: str | None
+    created_at: str
+    expires_at: str
+    needs_second: bool = Field(
+        description="Four eyes: the claim is redeemed with this code and a second one, which "
+        "only the approving admin receives (POST /api/token-claims/{id}/approve)."
+    )
+    approved_by: str | None
+    approved_at: str | None
+    claimed_at: str | None
+    token_id: str | None
+    cancelled_at: str | None
+
+
+class ClaimCreated(BaseModel):
+    claim: ClaimOut
+    code: str = Field(
+        description="Give this to the staff member, who redeems it at "
+        "POST /api/token-claims/redeem. Shown once; certreg stores only its SHA-256."
+    )
+
+
+class RedeemIn(Strict):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    second_code: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The approving admin's code, when the claim needs_second."
     )
 
 
