@@ -931,7 +931,9 @@ def staff_requests_command(data: Path, state: str, as_json: bool) -> None:
         return
     for row in rows:
         row["who"] = _staff_name(body, row["staff_id"])
-        row["by"] = _staff_name(body, row["requested_by"])
+        row["by"] = (
+            _staff_name(body, row["requested_by"]) if row["requested_by"] else "operator (CLI)"
+        )
     echo_table(
         rows,
         [

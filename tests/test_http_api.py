@@ -312,9 +312,7 @@ def test_admin_manages_staff_and_tokens(env):
     assert r.status_code == 201 and r.json()["roles"] == ["officer"]
     nina = r.json()["id"]
     assert any(s["id"] == nina for s in env.get("/api/staff", "admin").json())
-    r = env.post(
-        f"/api/staff/{nina}/token-claims", "admin", {"name": "laptop", "lifetime_days": 7}
-    )
+    r = env.post(f"/api/staff/{nina}/token-claims", "admin", {"name": "laptop", "lifetime_days": 7})
     assert r.status_code == 201 and "secret" not in r.json()
     code = r.json()["code"]
     r = env.post("/api/token-claims/redeem", None, {"code": code})
