@@ -89,7 +89,9 @@ KEYWORDS = frozenset(
 _KEYWORD_LIKE = re.compile(r"^@[a-zA-Z]+$")
 _WHITESPACE = re.compile(r"\s")
 # Conservative shape of an absolute IRI whose expansion is the identity (see _iri_candidate).
-_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x20\x7f]*$")
+# \Z, not $: "$" also matches before a final newline, and an IRI ending in one broke the
+# N-Quads that canonicalisation writes (a Python exception instead of a reason).
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x20\x7f]*\Z")
 
 
 class CanonicalizationError(ValueError):
@@ -131,7 +133,23 @@ def jcs_reference(value: Any) -> bytes:
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
-        raise CanonicalizationError(f"the document cannot be canonicalised as JCS: {exc}") from None
+        # The package's own words name Python codecs and classes; say what is wrong instead.
+        raise CanonicalizationError(
+            f"the document cannot be canonicalised as JCS: it contains {_jcs_culprit(exc)}"
+        ) from None
+
+
+def _jcs_culprit(exc: Exception) -> str:
+    if isinstance(exc, rfc8785.IntegerDomainError):
+        return (
+            f"an integer beyond ±{_MAX_SAFE_INTEGER:,}, which JCS cannot write exactly "
+            "(RFC 8785 numbers are IEEE 754 doubles)"
+        )
+    if isinstance(exc, rfc8785.FloatDomainError):
+        return "a number JSON cannot hold (infinite or not a number)"
+    if isinstance(exc, rfc8785.CanonicalizationError | UnicodeError):
+        return "text that is not valid Unicode (a lone surrogate)"
+    return "a value that is not JSON"
 
 
 _MAX_SAFE_INTEGER = 2**53 - 1

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import socket
 import time
+import zlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,11 +31,13 @@ from verifier.result import plain_date
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_TIMEOUT",
+    "MAX_SAFE_INTEGER",
     "DidResolutionError",
     "DidResolver",
     "FetchError",
     "HttpFetcher",
     "Transport",
+    "json_value_problem",
     "key_lookup_for",
     "parse_json_object",
 ]
@@ -44,6 +48,23 @@ Transport = Callable[[str], bytes]
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_BYTES = 256 * 1024
 Clock = Callable[[], datetime]
+
+#: Largest integer JSON carries exactly between programs (RFC 7493 §2.2, I-JSON): beyond it a
+#: JavaScript verifier reads another number than Python does, and JCS (RFC 8785) cannot write it.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+#: Content encodings the fetcher inflates itself, within its size limit (zlib window bits).
+#: httpx would inflate a whole network read at once: 200 KB of gzip became 200 MB in memory
+#: before the size check saw it.
+_INFLATE_WBITS = {
+    "gzip": 16 + zlib.MAX_WBITS,
+    "x-gzip": 16 + zlib.MAX_WBITS,
+    "deflate": zlib.MAX_WBITS,
+}
+_ACCEPT_ENCODING = "gzip, deflate"
+# A host whose last label is a number is an IPv4 address to URL parsers and to inet_aton
+# (WHATWG URL "ends in a number"): 2130706433, 0x7f.1, 0177.0.0.1 all mean 127.0.0.1.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 
 
 def utc_now() -> datetime:
@@ -105,20 +126,30 @@ class HttpFetcher:
     def __call__(self, url: str) -> bytes:
         if not isinstance(url, str):
             raise FetchError("the address to fetch is not a string")
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+            parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+        except ValueError:
+            raise FetchError(f"{_shown(url)} is not a well-formed address") from None
         if parts.scheme == "http" and not self.allows_http(url):
-            raise FetchError(f"{url} is plain HTTP; only HTTPS addresses are fetched")
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise FetchError(f"{url!r} is not an https:// address")
+            raise FetchError(f"{_shown(url)} is plain HTTP; only HTTPS addresses are fetched")
+        if parts.scheme not in ("https", "http") or not hostname:
+            raise FetchError(f"{_shown(url)} is not an https:// address")
         if parts.username or parts.password:
-            raise FetchError(f"{url} carries a user name or password; refused")
+            raise FetchError(f"{_shown(url)} carries a user name or password; refused")
+        _check_numeric_host(hostname)
         deadline = time.monotonic() + self.timeout
         try:
             with (
                 httpx.Client(
                     timeout=self.timeout, follow_redirects=False, transport=self._transport()
                 ) as client,
-                client.stream("GET", url, headers={"Accept": self.accept}) as response,
+                client.stream(
+                    "GET",
+                    url,
+                    headers={"Accept": self.accept, "Accept-Encoding": _ACCEPT_ENCODING},
+                ) as response,
             ):
                 if response.is_redirect:
                     raise FetchError(f"{url} answered with a redirect; redirects are not followed")
@@ -127,18 +158,56 @@ class HttpFetcher:
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > self.max_bytes:
                     raise FetchError(f"{url} is larger than the {self.max_bytes}-byte limit")
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        raise FetchError(f"{url} is larger than the {self.max_bytes}-byte limit")
-                    if time.monotonic() > deadline:
-                        raise FetchError(f"{url} did not answer within {self.timeout:g} s")
-                return bytes(body)
+                return self._read_body(url, response, deadline)
         except httpx.TimeoutException:
             raise FetchError(f"{url} did not answer within {self.timeout:g} s") from None
         except httpx.HTTPError as exc:
-            raise FetchError(f"{url} could not be reached ({type(exc).__name__})") from None
+            raise FetchError(f"{url} could not be reached ({_network_words(exc)})") from None
+        except (httpx.InvalidURL, ValueError, UnicodeError):
+            # httpx refuses some hosts the URL parser let through (0177.0.0.1, a bad IDNA
+            # name): a refusal in words, never an exception for the caller to print.
+            raise FetchError(f"{_shown(url)} is not a well-formed address") from None
+
+    def _read_body(self, url: str, response: httpx.Response, deadline: float) -> bytes:
+        """The body, decoded, never more than ``max_bytes`` of it held: the raw bytes are
+        read, and a gzip or deflate body is inflated here at most one byte past the limit."""
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        inflater: Any = None
+        if encoding in _INFLATE_WBITS:
+            inflater = zlib.decompressobj(wbits=_INFLATE_WBITS[encoding])
+        elif encoding not in ("", "identity"):
+            raise FetchError(
+                f"{url} was sent with the content encoding {_shown(encoding)}, which the "
+                "verifier does not read (it asks for gzip, deflate or none)"
+            )
+        too_large = f"{url} is larger than the {self.max_bytes}-byte limit"
+        body = bytearray()
+        try:
+            for raw in response.iter_raw():
+                if inflater is None:
+                    body += raw
+                else:
+                    if inflater.eof and raw:
+                        raise FetchError(f"{url} sent data after the end of its {encoding} body")
+                    pending = raw
+                    while pending and not inflater.eof:
+                        # max_length is never 0 here (0 would mean "no limit"): the check below
+                        # stops as soon as the body is one byte over.
+                        body += inflater.decompress(pending, self.max_bytes + 1 - len(body))
+                        if len(body) > self.max_bytes:
+                            raise FetchError(too_large)
+                        pending = inflater.unconsumed_tail
+                    if inflater.unused_data:
+                        raise FetchError(f"{url} sent data after the end of its {encoding} body")
+                if len(body) > self.max_bytes:
+                    raise FetchError(too_large)
+                if time.monotonic() > deadline:
+                    raise FetchError(f"{url} did not answer within {self.timeout:g} s")
+        except zlib.error:
+            raise FetchError(f"{url} sent a body that is not valid {encoding} data") from None
+        if inflater is not None and not inflater.eof:
+            raise FetchError(f"{url} sent a {encoding} body that stops before its end")
+        return bytes(body)
 
     def _transport(self) -> httpx.BaseTransport | None:
         if not self.public_addresses_only:
@@ -175,7 +244,7 @@ class _PublicAddressesOnly(httpcore.SyncBackend):
             raise FetchError(f"the host name {host} could not be found") from None
         addresses = [info[4][0] for info in infos]
         for address in addresses:
-            if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+            if not _is_public(address):
                 raise FetchError(
                     f"{host} is a private or local address ({address}); only public "
                     "addresses are fetched"
@@ -183,6 +252,55 @@ class _PublicAddressesOnly(httpcore.SyncBackend):
         if not addresses:
             raise FetchError(f"the host name {host} could not be found")
         return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if not ip.is_global:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv6 address that carries an IPv4 one (mapped ::ffff:a.b.c.d, 6to4, Teredo) is
+        # only as public as the address it carries.
+        embedded = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None]
+        return all(v4 is None or v4.is_global for v4 in embedded)
+    return True
+
+
+def _check_numeric_host(host: str) -> None:
+    """Refuse an IPv4 address written any way but four decimal numbers (``0177.0.0.1``,
+    ``127.000.000.001``, ``2130706433``, ``0x7f.1``): such spellings exist to slip past address
+    checks, and libraries disagree about what they mean."""
+    if ":" in host:
+        return  # an IPv6 address: the connection check judges the address it carries
+    labels = host.lower().rstrip(".").split(".")
+    if not _NUMERIC_LABEL.fullmatch(labels[-1]):
+        return  # a host name
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        raise FetchError(
+            f"the host {_shown(host)} is an IP address written in an unusual form (octal, "
+            "hexadecimal, leading zeros or fewer than four parts); write it as four decimal "
+            "numbers, like 192.0.2.1"
+        ) from None
+
+
+def _network_words(exc: httpx.HTTPError) -> str:
+    """What went wrong on the network, in words rather than an exception's class name."""
+    if isinstance(exc, httpx.ConnectError):
+        return "the connection was refused or the host could not be found"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the server broke the HTTP protocol"
+    if isinstance(exc, httpx.NetworkError):
+        return "the connection failed"
+    return "the request failed"
+
+
+def _shown(value: str, limit: int = 200) -> str:
+    """A value from a document, safe to repeat: printable, without lone surrogates, short."""
+    text = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_json_object(data: bytes | str | Mapping[str, Any], what: str) -> dict[str, Any]:
@@ -204,11 +322,119 @@ def parse_json_object(data: bytes | str | Mapping[str, Any], what: str) -> dict[
     try:
         text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
         value = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError, TypeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{what} is not valid JSON (it is not UTF-8 text: byte {exc.object[exc.start]:#04x} "
+            f"at position {exc.start})"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{what} is not valid JSON ({exc.msg.lower()} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise ValueError(f"{what} is not valid JSON (it is nested too deeply)") from None
+    except (ValueError, TypeError) as exc:
+        if "integer string conversion" in str(exc):  # Python's 4,300-digit guard
+            raise ValueError(
+                f"{what} is not valid JSON that a verifier can read (it holds a number "
+                "thousands of digits long)"
+            ) from None
         raise ValueError(f"{what} is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise ValueError(f"{what} is not a JSON object")
+    problem = json_value_problem(value, what)
+    if problem is not None:
+        raise ValueError(problem)
     return value
+
+
+def json_value_problem(root: Any, what: str) -> str | None:
+    """Why ``root`` (parsed JSON, nesting already bounded) cannot be verified as written, in
+    plain words with the place (``credentialSubject.name``), or None.
+
+    - a lone surrogate (``"\\ud800"`` in JSON text) in a string or a key: not Unicode, so no
+      UTF-8 canonical form exists and no two programs agree on what was signed;
+    - an integer beyond ±:data:`MAX_SAFE_INTEGER`: JavaScript verifiers read another number
+      (RFC 7493 §2.2) and JCS cannot write it.
+    """
+    found = _first(root, _is_unsafe_integer)
+    if found is not None:
+        value, path, _ = found
+        digits = str(abs(value))
+        shown = digits if len(digits) <= 24 else f"{digits[:12]}… ({len(digits)} digits)"
+        sign = "-" if value < 0 else ""
+        return (
+            f"{what} contains the number {sign}{shown} at {path}, larger than JSON numbers can "
+            f"carry exactly between programs (at most {MAX_SAFE_INTEGER:,}): verifiers would "
+            "not agree on what was signed"
+        )
+    try:
+        # One pass in C over every string and key; the slow search below runs only on failure.
+        json.dumps(root, ensure_ascii=False).encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        pass
+    found = _first(root, _has_surrogate, keys=True)
+    if found is None:  # pragma: no cover - the encoder failed, so there is one
+        return f"{what} contains text that is not valid Unicode (a lone surrogate)"
+    value, path, is_key = found
+    code = next(ord(c) for c in value if 0xD800 <= ord(c) <= 0xDFFF)
+    where = f"in the name of the key at {path}" if is_key else f"at {path}"
+    return f"{what} contains a lone surrogate (\\u{code:04x}) {where}, which is not valid Unicode"
+
+
+def _is_unsafe_integer(value: Any) -> bool:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    )
+
+
+def _has_surrogate(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
+def _first(
+    root: Any, wanted: Callable[[Any], bool], *, keys: bool = False
+) -> tuple[Any, str, bool] | None:
+    """The first value (or, with ``keys``, key) for which ``wanted`` holds, with its path;
+    iterative, so any depth the parser accepted is walked."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            if keys and isinstance(key, str) and wanted(key):
+                return key, _path_words((*path, key)), True
+            if isinstance(value, dict | list):
+                stack.append((value, (*path, key)))
+            elif wanted(value):
+                return value, _path_words((*path, key)), False
+    return None
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_@$-]{1,64}")
+
+
+def _path_words(path: tuple[str | int, ...]) -> str:
+    """``credentialSubject.achievement[0].name``; odd keys quoted with JSON escapes."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            quoted = json.dumps(part[:64])  # ensure_ascii: a surrogate shows as \ud800
+            out += f"[{quoted}]"
+    return out or "the top level"
 
 
 @dataclass

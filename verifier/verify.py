@@ -65,10 +65,7 @@ V1 = "https://www.w3.org/2018/credentials/v1"
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
 #: What a reader is told when the verifier itself fails: never the exception's text, which
 #: means nothing to a reader and tells an attacker how the code broke; the log has it.
-_COULD_NOT_PROCESS = (
-    "the verifier could not process this input (an unexpected problem, recorded in the "
-    "verifier's log); it is not accepted"
-)
+_COULD_NOT_PROCESS = "the verifier could not process this input, so it is not accepted"
 _log = logging.getLogger(__name__)
 _log.addHandler(logging.NullHandler())  # a library: the application decides where logs go
 
