@@ -29,11 +29,12 @@ import base64
 import binascii
 import gzip
 import re
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -85,6 +86,8 @@ _NONZERO_BYTE = re.compile(rb"[^\x00]")
 # RFC 1952 allows concatenated members; real lists have one. The cap stops a list made of
 # a million empty members from costing a million decompressor set-ups.
 _MAX_GZIP_MEMBERS = 64
+# Inflate at most this much per call: the memory a hostile list costs is the limit plus this.
+_INFLATE_STEP = 1 << 20
 
 
 class StatusListError(ValueError):
@@ -274,13 +277,39 @@ class Bitstring:
         return f"Bitstring(entries={self._entries}, status_size={self._status_size})"
 
 
-@lru_cache(maxsize=32)
+#: Decoded lists kept for reuse, in total bytes. A count alone (32 lists) let anyone who can
+#: sign a list (any did:key issuer, through the public verify page) park 32 lists of 16 MiB,
+#: half a gigabyte, in a server's memory.
+_DECODED_BUDGET = 64 * 1024 * 1024
+_DECODED_MAX_LISTS = 32
+_decoded_lists: OrderedDict[tuple[str, int], Bitstring] = OrderedDict()
+_decoded_bytes = 0
+_decoded_lock = threading.Lock()
+
+
 def _decoded(encoded: str, status_size: int) -> Bitstring:
     """Decoded lists, kept: a verifier reads the same cached list for every credential it
     checks, and inflating 16 KiB each time was a tenth of a verification. Callers only read
     the result (read_status never sets a bit). A cache hit hashes the string once: Python
-    keeps a str's hash, and the cached list credential keeps the same str object."""
-    return Bitstring.decode(encoded, status_size)
+    keeps a str's hash, and the cached list credential keeps the same str object. The cache
+    holds at most :data:`_DECODED_BUDGET` bytes, least recently used first out."""
+    global _decoded_bytes
+    key = (encoded, status_size)
+    with _decoded_lock:
+        hit = _decoded_lists.get(key)
+        if hit is not None:
+            _decoded_lists.move_to_end(key)
+            return hit
+    bits = Bitstring.decode(encoded, status_size)
+    size = len(bits._bits)
+    with _decoded_lock:
+        if key not in _decoded_lists and size <= _DECODED_BUDGET:
+            _decoded_lists[key] = bits
+            _decoded_bytes += size
+            while _decoded_bytes > _DECODED_BUDGET or len(_decoded_lists) > _DECODED_MAX_LISTS:
+                _, evicted = _decoded_lists.popitem(last=False)
+                _decoded_bytes -= len(evicted._bits)
+    return bits
 
 
 def _expand(encoded: object) -> bytes:
@@ -339,8 +368,9 @@ def _gunzip_bounded(data: bytes, limit: int) -> bytes:
             while pending and not inflater.eof:
                 budget = limit - len(out)
                 # Ask for one byte more than allowed, so "exactly at the limit" and "over it"
-                # can be told apart without inflating anything else.
-                out += inflater.decompress(pending, budget + 1)
+                # can be told apart without inflating anything else; and at most a step at a
+                # time, so a bomb never holds the limit twice over (output + one huge piece).
+                out += inflater.decompress(pending, min(budget + 1, _INFLATE_STEP))
                 if len(out) > limit:
                     raise StatusListError(
                         f"the status list is larger than {limit} bytes uncompressed; refusing "
