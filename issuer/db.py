@@ -344,9 +344,9 @@ CREATE INDEX oid4vci_offers_by_share ON oid4vci_offers(share_id, created_at);
 # - role_requests: giving the decision_maker or admin role (or re-activating someone who holds
 #   one) waits for a second admin's approval while the body has two or more active admins.
 # - token_claims: an admin hands a staff member a one-time claim code instead of a secret; the
-#   secret is minted when the code is redeemed and shown only to whoever redeems it. For
-#   privileged staff under four eyes the claim needs a second code, minted for the approving
-#   admin, so that no single admin holds everything needed to redeem it. Codes: SHA-256 only.
+#   secret is minted when the code is redeemed and shown only to whoever redeems it. Under
+#   four eyes the claim needs a second code, minted for the approving admin, so that no
+#   single admin holds everything needed to redeem it. Codes: SHA-256 only.
 # - api_tokens.made_with: the token that made a self-service token, so that revoking a token
 #   obtained through a misused claim also revokes every token made with it.
 _V4 = """

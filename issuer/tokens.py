@@ -9,9 +9,9 @@
   while no admin holds a usable one.
 - A claim is redeemable once. An admin who keeps the code could redeem it first, so: (1) the
   staff member who then tries it is told it was already redeemed, and when, and that token
-  (and every token made with it) is revoked on the spot (``token_claim_reused``); (2) for a
-  decision-maker or an admin, while four eyes applies (``issuer.staff``), the claim also
-  needs a second code that only the approving admin receives: no single admin holds both.
+  (and every token made with it) is revoked on the spot (``token_claim_reused``); (2) while
+  four eyes applies (two or more active admins, ``issuer.staff``), every claim also needs a
+  second code that only the approving admin receives: no single admin holds both.
 - issuer.db keeps only the SHA-256 of secrets and codes (``api_tokens.token_hash``,
   ``token_claims.code_hash``). They have 256 bits of entropy, so a plain hash cannot be
   inverted.
@@ -442,9 +442,10 @@ def create_claim(
     """A one-time claim for ``staff_id``'s token; the code goes to the admin, who passes it
     on. The token's secret does not exist yet: it is minted when the code is redeemed.
 
-    For a decision-maker or admin while four eyes applies, the claim needs a second code,
-    minted for the approving admin (:func:`approve_claim`)."""
-    from issuer.staff import PRIVILEGED, four_eyes_applies  # staff imports service, not us
+    While four eyes applies (two or more active admins), every claim needs a second code,
+    minted for the approving admin (:func:`approve_claim`): not only a decision-maker's, since
+    an officer's identity records the assessments that decisions rest on."""
+    from issuer.staff import four_eyes_applies  # issuer.staff imports service, not us
 
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise Invalid("a token needs a name (up to 200 characters) saying what it is for")
@@ -468,7 +469,7 @@ def create_claim(
     now = _now(body)
     code = _new_code()
     with transaction(body.db):
-        needs_second = bool(PRIVILEGED & held) and four_eyes_applies(body)
+        needs_second = four_eyes_applies(body)
         row = {
             "id": str(uuid.uuid4()),
             "staff_id": staff_id,

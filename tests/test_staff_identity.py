@@ -148,6 +148,16 @@ def test_four_eyes_claim_needs_the_second_admins_code(env2):
     assert {"token_claim_refused", "token_claim_approved", "token_claimed"} <= set(events)
 
 
+def test_under_four_eyes_an_officers_claim_needs_a_second_admin_too(env2):
+    """An officer's token records the assessments decisions rest on: an admin alone must not
+    be able to redeem it either."""
+    env = env2
+    r = env.post(f"/api/staff/{env.staff['officer']}/token-claims", "admin", {"name": "o"})
+    assert r.json()["claim"]["needs_second"] is True
+    r = env.post("/api/token-claims/redeem", None, {"code": r.json()["code"]})
+    assert r.status_code == 409 and "second admin" in r.json()["detail"]
+
+
 def test_self_service_tokens_never_widen(env):
     # A token narrowed to officer cannot make one that decides.
     narrow = create_token(env.body, env.staff["examiner"], name="import", roles=["officer"])[1]
