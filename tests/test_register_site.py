@@ -453,7 +453,10 @@ def test_verify_another_issuers_credential(reg, tmp_path):
     r = post_verify(reg, data={"credential": json.dumps(add_proof(unsigned, signer))})
     assert r.status_code == 200
     assert "Not issued by Example Certification Body" in r.text
-    assert "VALID" in r.text and "Scope A1" in r.text
+    # A certificate on this body's page is this body's or nothing (issue 7): another issuer's
+    # is checked, named, and UNTRUSTED ISSUER, never VALID with its claims repeated.
+    assert "UNTRUSTED ISSUER" in r.text and "may not issue certificates here" in r.text
+    assert "Scope A1" not in r.text.split("<textarea", 1)[0]
 
 
 def test_verify_escapes_everything(reg):
@@ -489,8 +492,11 @@ def test_verify_escapes_a_signed_hostile_name(reg, tmp_path):
         valid_from="2026-01-01T00:00:00Z",
         valid_until="2030-01-01T00:00:00Z",
     )
+    # Not a certification (those are this body's or UNTRUSTED ISSUER here): an Open Badge
+    # whose signed names the page repeats once the signature verifies.
+    unsigned["credentialSubject"]["achievement"]["achievementType"] = "Badge"
     r = post_verify(reg, data={"credential": json.dumps(add_proof(unsigned, signer))})
-    assert r.status_code == 200 and "VALID" in r.text
+    assert r.status_code == 200 and 'class="status valid"' in r.text
     assert attack not in r.text and "&lt;img src=x" in r.text
 
 

@@ -246,6 +246,27 @@ def test_any_did_key_certificate_is_untrusted_on_the_bodys_pages(on):
     assert _vc_api_verify(env, forged).json()["verdict"] == "INVALID"
 
 
+def test_a_certificate_signed_with_the_bodys_key_but_without_a_decision_is_invalid_here(on):
+    """What the old oracle produced (or anyone who holds the body's key and writes their own
+    signing code): the body's signature, but no decision. The body's own verify routes check
+    its records: such a certificate is INVALID there, with the reason."""
+    env = on
+    cert = _withdrawn_certificate(env)
+    body_key = env.body.signer
+    forged = add_proof(_attack_credential(cert, issuer=cert["credential"]["issuer"]), body_key)
+    # A real certificate's id, re-signed with other contents, is not that certificate either.
+    resigned = copy.deepcopy(cert["credential"])
+    resigned.pop("proof")
+    resigned["credentialSubject"]["identifier"][0]["identityHash"] = "Mallory Forger"
+    resigned = add_proof(resigned, body_key)
+    for document in (forged, resigned):
+        for answer in (_vc_api_verify(env, document).json(), _verify_page(env, document).json()):
+            assert answer["verdict"] == "INVALID", answer["summary"]
+            assert "has no record of issuing this certificate" in answer["summary"]
+    # The certificate the decision signed is recognised (and is WITHDRAWN, as decided).
+    assert _vc_api_verify(env, cert["credential"]).json()["verdict"] == "WITHDRAWN"
+
+
 def test_the_vc_api_key_is_its_own_encrypted_and_kept_across_restarts(on, tmp_path):
     env = on
     state = env.client.app.state.certreg
@@ -378,7 +399,7 @@ def test_status_lists_are_never_certificates(on):
     vc_api = state.vc_api_issuer()
     lists += [vc_api.status_lists.latest(i) for (i,) in vc_api.db.execute(
         "SELECT id FROM status_lists")]  # fmt: skip
-    assert len(lists) == 4
+    assert len(lists) >= 4  # at least revocation and suspension, of each issuer
     for listed in lists:
         assert "BitstringStatusListCredential" in listed["type"] and not is_certification(listed)
         answer = _vc_api_verify(env, listed).json()

@@ -22,6 +22,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from fastapi import Request
 from sqlite_utils import Database
 
 from issuer.db import connect
+from issuer.http.ratelimit import bounded_fetcher
 from issuer.service import CertificationBody, Refused
 from issuer.statuslists import StatusListManager
 from keys.did import did_web_to_url
@@ -37,7 +39,9 @@ from keys.store import META_FILE, KeyStore, KeyStoreError
 from verifier import StatusListCache, Verifier
 from verifier.dataintegrity import Signer
 from verifier.did import DEFAULT_MAX_BYTES, DidResolver, FetchError, HttpFetcher
+from verifier.result import Check, Verdict, VerificationResult
 from verifier.statuslist import MIN_ENTRIES
+from verifier.verify import load_document
 
 __all__ = ["VC_API_DB", "VC_API_KEYS", "VC_API_STATUS_PATH", "AppState", "VcApiIssuer", "state_of"]
 
@@ -212,6 +216,9 @@ class AppState:
             accept="application/did+json, application/json",
             public_addresses_only=True,
         )
+        # Other issuers' documents: bounded in values, and for a public verification in number
+        # and time (issuer.http.ratelimit): the heavy input must not come in by the back door.
+        remote, remote_did = bounded_fetcher(remote), bounded_fetcher(remote_did)
         own_did = self.did
         own_did_url = did_web_to_url(own_did) if own_did.startswith("did:web:") else None
         prefix = self.status_prefix
@@ -246,7 +253,8 @@ class AppState:
                 return listed
             return remote(url)
 
-        return Verifier(
+        return _BodyVerifier(
+            self,
             trusted_issuers=None,
             # A certificate is this body's only if this body signed it (issue 7): not the VC
             # API's own issuer, not any other did:key that copies its contents.
@@ -257,6 +265,63 @@ class AppState:
             status_fetcher=status_fetcher,
             status_cache=_ForeignListCache(prefix, vc_api_prefix),
         )
+
+
+class _BodyVerifier(Verifier):
+    """The service's verifier, which can also ask issuer.db: a certificate of this body that
+    verifies is further checked against the body's records. One the records do not hold (same
+    id, same proof) was signed by the body's key without a decision (the VC API before issue
+    7, a hand-made signature, a stolen key): INVALID here, with the reason, whatever its proof
+    says. Only this body's own verify routes can know it; other verifiers rely on the status
+    lists, the register and the certificate's page."""
+
+    def __init__(self, state: AppState, **options: Any) -> None:
+        super().__init__(**options)
+        self._state = state
+
+    def verify_credential(
+        self, credential: Any, *, now: datetime | None = None
+    ) -> VerificationResult:
+        result = super().verify_credential(credential, now=now)
+        if (
+            result.facts is None
+            or result.verdict is Verdict.INVALID
+            or result.issuer != self._state.did
+        ):
+            return result
+        try:
+            document = load_document(credential)
+        except ValueError:
+            return result  # cannot happen: it verified; the verifier's answer stands
+        if self._recorded(document):
+            return result
+        check = Check(
+            "issuer's records",
+            False,
+            f"{self._state.body.info['legal_name']} has no record of issuing this certificate "
+            f"(credential {document.get('id')!r}): it was signed without a certification "
+            "decision, so it is not one of its certificates",
+        )
+        return VerificationResult(
+            Verdict.INVALID,
+            f"Invalid: {check.reason}.",
+            [*result.checks, check],
+            result.issuer,
+            None,
+            result.checked_at,
+        )
+
+    def _recorded(self, document: dict[str, Any]) -> bool:
+        credential_id = document.get("id")
+        if not isinstance(credential_id, str):
+            return False
+        with self._state.lock:
+            row = self._state.body.db.execute(
+                "SELECT document FROM credentials WHERE id = ? AND certification_id IS NOT NULL",
+                [credential_id],
+            ).fetchone()
+        # The same proof: a document re-signed with the body's key under a real id is not it.
+        return row is not None and json.loads(row[0]).get("proof") == document.get("proof")
 
 
 class _ForeignListCache(StatusListCache):
