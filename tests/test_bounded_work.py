@@ -18,12 +18,21 @@ from test_http_support import V2, Env, make_env
 
 import verifier.canonicalize as canonicalize
 from issuer import sharing
-from issuer.http.ratelimit import PublicGuards, PublicLimits, Rate, RateLimiter, client_key
+from issuer.http.ratelimit import (
+    PublicGuards,
+    PublicLimits,
+    Rate,
+    RateLimiter,
+    bounded_fetcher,
+    client_key,
+    fetch_budget,
+)
 from issuer.register_push import attach
 from keys.did import did_key_from_public, did_key_verification_method
 from keys.keypair import KeyPair
 from verifier import Verdict, Verifier
 from verifier.dataintegrity import add_proof
+from verifier.statuslist import Bitstring, status_list_credential, status_list_entry
 
 GRANT = sharing.PRE_AUTHORIZED_GRANT
 
@@ -387,3 +396,79 @@ def test_ipv6_clients_share_a_bucket_per_64():
     assert client_key(Req("2001:db8:1:3::5")) != client_key(Req("2001:db8:1:2::5"))  # type: ignore[arg-type]
     assert client_key(Req("::ffff:192.0.2.1")) == "192.0.2.1"  # type: ignore[arg-type]
     assert client_key(Req("192.0.2.1")) == "192.0.2.1"  # type: ignore[arg-type]
+
+
+# --- what a verification fetches from other issuers' servers ---------------------------------
+
+
+def _credential_with_lists(lists: dict[str, dict[str, Any]], did: str, kp: KeyPair) -> dict:
+    entries = [
+        status_list_entry(list_credential_url=url, index=5, purpose="revocation") for url in lists
+    ]
+    unsigned = {
+        "@context": [V2],
+        "type": ["VerifiableCredential"],
+        "issuer": did,
+        "validFrom": "2025-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:holder", "name": "Jane"},
+        "credentialStatus": entries[0] if len(entries) == 1 else entries,
+    }
+    return add_proof(unsigned, kp)
+
+
+def _status_list(url: str, did: str, kp: KeyPair, padding: int = 0) -> dict[str, Any]:
+    unsigned = status_list_credential(
+        id=url,
+        issuer=did,
+        purpose="revocation",
+        bitstring=Bitstring(),
+        valid_from="2025-01-01T00:00:00Z",
+        valid_until="2099-01-01T00:00:00Z",
+    )
+    if padding:
+        unsigned["credentialSubject"]["name"] = [f"padding {i}" for i in range(padding)]
+    return add_proof(unsigned, kp)
+
+
+def test_a_heavy_status_list_from_the_attackers_server_is_not_processed(to_rdf_calls):
+    # The heavy input moved from the request into a status list the attacker serves: a small
+    # credential, a 5,000-value list (1.8 s of CPU at 15,000). Refused before any JSON-LD work.
+    did, kp = _signer()
+    url = "https://attacker.example/status/1"
+    served = {url: json.dumps(_status_list(url, did, kp, padding=5000)).encode()}
+    credential = _credential_with_lists(served, did, kp)
+    canonicalize._SHAPES.clear()
+    to_rdf_calls[0] = 0
+    assert Verifier(check_status=False).verify_credential(credential).verdict is Verdict.VALID
+    credential_only, to_rdf_calls[0] = to_rdf_calls[0], 0
+    bounded = Verifier(status_fetcher=bounded_fetcher(lambda u: served[u]))
+    canonicalize._SHAPES.clear()
+    result = bounded.verify_credential(credential)
+    assert result.verdict is Verdict.STATUS_UNKNOWN
+    assert "more than 1,000 values" in result.summary
+    assert to_rdf_calls[0] == credential_only  # the 5,000-value list was never expanded
+    # A list of the usual size is read as before.
+    served[url] = json.dumps(_status_list(url, did, kp)).encode()
+    assert bounded.verify_credential(credential).verdict is Verdict.VALID
+
+
+def test_one_verification_fetches_a_bounded_number_of_documents():
+    did, kp = _signer()
+    lists = {f"https://slow.example/status/{i}": {} for i in range(4)}
+    served = {url: _status_list(url, did, kp) for url in lists}
+    fetched: list[str] = []
+
+    def fetch(url: str) -> Any:
+        fetched.append(url)
+        return served[url]
+
+    credential = _credential_with_lists(served, did, kp)
+    verifier = Verifier(status_fetcher=bounded_fetcher(fetch), status_cache=None)
+    with fetch_budget(2, 60.0):
+        result = verifier.verify_credential(credential)
+    assert len(fetched) == 2
+    assert result.verdict is Verdict.STATUS_UNKNOWN
+    assert "fetches at most 2 documents" in result.summary
+    fetched.clear()
+    assert verifier.verify_credential(credential).verdict is Verdict.VALID  # no budget: all four
+    assert len(fetched) <= 4

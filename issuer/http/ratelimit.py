@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import math
 import os
 import threading
@@ -44,6 +45,8 @@ from typing import Any, TypeVar
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from verifier.did import FetchError
+
 __all__ = [
     "LIMIT_RESPONSES",
     "LimitExceeded",
@@ -52,6 +55,7 @@ __all__ = [
     "Rate",
     "RateLimiter",
     "WorkSlots",
+    "bounded_fetcher",
     "client_key",
     "guards_of",
     "input_problem",
@@ -96,6 +100,10 @@ class PublicLimits:
     verify_max_proofs: int = 4
     verify_max_status_entries: int = 4
     verify_max_credentials: int = 10
+    #: Documents one verification may fetch (other issuers' DID documents and status lists),
+    #: and the seconds they may take together: a slot is not held for a slow server's sake.
+    verify_max_fetches: int = 8
+    verify_fetch_seconds: float = 10.0
     verify_slots: int = field(default_factory=_default_slots)
     verify_queue: int = 16
     verify_wait_seconds: float = 2.0
@@ -325,8 +333,14 @@ class PublicGuards:
                 "the verifier is busy with other requests: try again in a few seconds",
                 wait,
             )
+        limits = self.limits
+
+        def budgeted() -> T:
+            with fetch_budget(limits.verify_max_fetches, limits.verify_fetch_seconds):
+                return work()
+
         try:
-            return await run_in_threadpool(work)
+            return await run_in_threadpool(budgeted)
         finally:
             self.slots.release()
 
@@ -387,3 +401,60 @@ def input_problem(document: Any, limits: PublicLimits) -> str | None:
                 "verify larger documents with the certreg verify command or the verifier library"
             )
     return None
+
+
+# --- what a verification fetches ---------------------------------------------------------------
+
+#: A status list credential or a DID document has a few dozen values. One fetched from another
+#: issuer's server with many more is refused before any JSON-LD work: issue 7's heavy input,
+#: moved from the request to a status list the attacker serves (a 400-byte credential whose
+#: list had 15,000 values cost 1.8 s), would otherwise bypass the input limits.
+MAX_FETCHED_VALUES = 1_000
+
+_BUDGET = threading.local()
+
+
+@contextmanager
+def fetch_budget(max_fetches: int, seconds: float) -> Iterator[None]:
+    """Within this block (in this thread), :func:`bounded_fetcher` fetchers allow at most
+    ``max_fetches`` documents and stop once ``seconds`` have passed."""
+    outer = getattr(_BUDGET, "budget", None)
+    _BUDGET.budget = [max_fetches, time.monotonic() + seconds, max_fetches]
+    try:
+        yield
+    finally:
+        _BUDGET.budget = outer
+
+
+def bounded_fetcher(
+    fetch: Callable[[str], Any], *, max_values: int = MAX_FETCHED_VALUES
+) -> Callable[[str], Any]:
+    """``fetch`` (URL -> bytes or parsed JSON), refusing (:class:`FetchError`) a document of
+    more than ``max_values`` values, and, inside :func:`fetch_budget`, any fetch over its
+    budget."""
+    limits = PublicLimits(verify_max_values=max_values, verify_max_proofs=4, verify_slots=1)
+
+    def fetched(url: str) -> Any:
+        budget = getattr(_BUDGET, "budget", None)
+        if budget is not None:
+            if budget[0] <= 0:
+                raise FetchError(
+                    f"{url} was not fetched: one verification here fetches at most "
+                    f"{budget[2]} documents"
+                )
+            if time.monotonic() > budget[1]:
+                raise FetchError(f"{url} was not fetched: this verification ran out of time")
+            budget[0] -= 1
+        data = fetch(url)
+        try:
+            document = json.loads(data) if isinstance(data, bytes | str) else data
+        except ValueError:
+            return data  # not JSON: the verifier says so, at no cost
+        if input_problem(document, limits) is not None:
+            raise FetchError(
+                f"{url} has more than {max_values:,} values, far more than a status list or "
+                "DID document needs: refused"
+            )
+        return data
+
+    return fetched

@@ -30,6 +30,7 @@ from fastapi import Request
 from sqlite_utils import Database
 
 from issuer.db import connect
+from issuer.http.ratelimit import bounded_fetcher
 from issuer.service import CertificationBody, Refused
 from issuer.statuslists import StatusListManager
 from keys.did import did_web_to_url
@@ -215,6 +216,9 @@ class AppState:
             accept="application/did+json, application/json",
             public_addresses_only=True,
         )
+        # Other issuers' documents: bounded in values, and for a public verification in number
+        # and time (issuer.http.ratelimit): the heavy input must not come in by the back door.
+        remote, remote_did = bounded_fetcher(remote), bounded_fetcher(remote_did)
         own_did = self.did
         own_did_url = did_web_to_url(own_did) if own_did.startswith("did:web:") else None
         prefix = self.status_prefix
