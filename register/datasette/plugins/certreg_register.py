@@ -9,6 +9,12 @@
   directory, and a scheme's scope items on its page. Datasette's own facets are off: counted
   live over a large register they time out.
 - ``render_cell``: certificate numbers link to the certificate's stable page ``/c/NUMBER``.
+- ``asgi_wrapper``: of Datasette's ``/-/`` pages only the static files and ``/-/metadata`` are
+  served (``/-/databases.json`` showed the data folder's path on the server; ``versions``,
+  ``plugins``, ``settings``, ``threads`` and the debug pages serve no reader).
+- ``handle_exception``: a request the register cannot answer (``_sort`` on a missing column,
+  a ``_timelimit`` that is not a number, ``_through`` that is not JSON...) is a 400 with a
+  reason, not Datasette's 500; a real fault is a 500 that does not repeat the exception.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
 from datasette.handle_exception import handle_exception as _default_handle_exception
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import Base400
@@ -201,6 +208,14 @@ def _public_error(request: Any, exception: Exception) -> DatasetteError | None:
     does not repeat the exception's text. None keeps Datasette's own answer (404, 403, 400)."""
     if isinstance(exception, Base400):
         return None
+    if isinstance(exception, QueryInterrupted):
+        # Datasette says 400 for this on a table page, and 500 when a CSV stream is cut.
+        return DatasetteError(
+            "The query took longer than the register allows. Ask for fewer rows, a simpler "
+            "filter, or leave out _timelimit.",
+            title="Query interrupted",
+            status=400,
+        )
     if isinstance(exception, DatasetteError):
         if exception.status != 500:
             return None
@@ -225,12 +240,19 @@ def _public_error(request: Any, exception: Exception) -> DatasetteError | None:
         # Datasette's other 500-status errors are about the request too; keep the words.
         return DatasetteError(message, title=exception.title, status=400)
     args = getattr(request, "args", None)
-    if (
-        args is not None
-        and "_through" in args
-        and isinstance(exception, ValueError | LookupError | TypeError)
-    ):
-        return DatasetteError(_THROUGH_HELP, title="Bad request", status=400)
+    names = sorted(args.keys()) if args is not None else []
+    if names and isinstance(exception, ValueError | TypeError | LookupError | ArithmeticError):
+        # Over a read-only register these come from the query string: a _timelimit that is
+        # not a number, an __in filter that is not JSON, a number too large for SQLite...
+        if "_through" in names:
+            return DatasetteError(_THROUGH_HELP, title="Bad request", status=400)
+        shown = ", ".join(name[:40] for name in names[:8])
+        return DatasetteError(
+            f"This request could not be answered: one of its parameters ({shown}) has a value "
+            "the register cannot use. Check the values, or start again from the table's page.",
+            title="Bad request",
+            status=400,
+        )
     _log.error(
         "register: unexpected error on %s", getattr(request, "path", "?"), exc_info=exception
     )
