@@ -284,11 +284,23 @@ class KeyStore:
             raise KeyStoreError(
                 f"wrong passphrase for key store {self.path} (could not decrypt {record.id})"
             ) from None
+        # The public key is derived from the secret one and compared with both places that
+        # name it: keys.json (what the DID document publishes) and the key file itself. A file
+        # whose public key was replaced would otherwise load, and whatever reads that field
+        # would believe another key.
         public = KeyPair(seed).public_multibase if len(seed) == 32 else ""
         if not hmac.compare_digest(public.encode(), record.public_multibase.encode()):
             raise KeyStoreError(
                 f"key file {secret_path} is corrupt: its secret key does not "
                 f"match the public key recorded for {record.id}"
+            )
+        claimed = data.get("public_multibase")
+        if not isinstance(claimed, str) or not hmac.compare_digest(
+            public.encode(), claimed.encode()
+        ):
+            raise KeyStoreError(
+                f"key file {secret_path} is corrupt: the public key written in it is not the "
+                f"public key of the secret key it holds (it was changed); refusing {record.id}"
             )
         return seed
 

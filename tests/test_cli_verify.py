@@ -152,6 +152,7 @@ def test_sign_then_verify(
     )
     secret = tmp_path / "pass.txt"
     secret.write_text(PASSPHRASE + "\n")
+    secret.chmod(0o600)  # a passphrase file others can read is refused
     signed = runner.invoke(
         main,
         [
@@ -166,10 +167,13 @@ def test_sign_then_verify(
         ],
     )
     assert signed.exit_code == 0, signed.output
-    doc = json.loads(signed.output)
+    doc = json.loads(signed.stdout)
     assert doc["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    # On stderr, not in the JSON: which known verifiers cannot read eddsa-jcs-2022.
+    for verifier in ("DCC verifier-core", "Blockcerts", "openbadgeslib"):
+        assert verifier in signed.stderr
     path = tmp_path / "signed.json"
-    path.write_text(signed.output)
+    path.write_text(signed.stdout)
     assert runner.invoke(main, ["verify", str(path)]).exit_code == 0
 
     monkeypatch.setenv("CERTREG_PASSPHRASE", "wrong passphrase!")

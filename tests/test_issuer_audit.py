@@ -667,6 +667,7 @@ def body(tmp_path: Path) -> Path:
 def test_cli_checkpoint_signs_and_verify_checks_the_signature(body: Path, tmp_path: Path) -> None:
     pass_file = tmp_path / "pass.txt"
     pass_file.write_text(PASS + "\n")
+    pass_file.chmod(0o600)  # a passphrase file others can read is refused
     result = run("checkpoint", "--data", str(body), "--passphrase-file", str(pass_file))
     assert result.exit_code == 0, result.output
     signed = json.loads(result.stdout)

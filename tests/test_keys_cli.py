@@ -74,6 +74,7 @@ def test_new_prompt_confirmation_must_match(tmp_path: Path) -> None:
 def test_passphrase_file_and_short_passphrase_warning(tmp_path: Path) -> None:
     secret = tmp_path / "pass.txt"
     secret.write_text("short\n")
+    secret.chmod(0o600)  # a passphrase file others can read is refused
     result = run(
         "new",
         "--store",
@@ -188,6 +189,7 @@ def test_rotate_for_compromise_then_declare_older_key(store: Path) -> None:
 def test_wrong_passphrase_is_a_clear_error(store: Path, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong"
     wrong.write_text("not it\n")
+    wrong.chmod(0o600)
     result = run("rotate", "--store", str(store), "--passphrase-file", str(wrong))
     assert result.exit_code == 1
     assert "wrong passphrase for key store" in result.output
