@@ -52,7 +52,14 @@ from pathlib import Path
 from typing import Any
 
 from issuer import audit
-from issuer.credential import Body, NormativeReference, Scheme, ScopeItem, certification_credential
+from issuer.credential import (
+    Body,
+    NormativeReference,
+    Scheme,
+    ScopeItem,
+    certification_credential,
+    issued_form,
+)
 from issuer.db import transaction
 from issuer.numbers import new_number
 from issuer.register_push import RegisterBehind
@@ -64,6 +71,7 @@ from issuer.service import (
     ScopeGrant,
     add_months,
 )
+from issuer.statuslists import status_columns
 from keys.keypair import KeyPair
 from verifier.dataintegrity import add_proof
 from verifier.dates import format_datetime
@@ -559,7 +567,7 @@ def _sign_chunk(
                 status_entries=entries,
                 credential_id=credential_id,
             )
-            signed = add_proof(unsigned, _worker_signer, cryptosuite=_worker_suite)
+            signed = issued_form(add_proof(unsigned, _worker_signer, cryptosuite=_worker_suite))
         except Exception as exc:  # ProofError, CanonicalizationError: the row's text
             out.append(("", f"cannot be signed: {exc}"))
             continue
@@ -597,10 +605,6 @@ class _InlineFuture:
 
 # --------------------------------------------------------------------------------------------
 # Writing
-
-
-def _list_id(entry: dict[str, Any]) -> str:
-    return entry["statusListCredential"].rsplit("/", 1)[1]
 
 
 class _Writer:
@@ -736,8 +740,8 @@ class _Writer:
                     {"decision": r.decision_id, "effective": effective, "details": details},
                 )
             )
-            by_purpose = {e["statusPurpose"]: e for e in r.entries}
-            revocation, suspension = by_purpose["revocation"], by_purpose["suspension"]
+            # Where the revocation and the suspension are recorded, whatever the status form.
+            where = status_columns(r.entries)
             credentials.append(
                 (
                     r.credential_id,
@@ -745,10 +749,10 @@ class _Writer:
                     r.decision_id,
                     r.document,
                     self.cryptosuite,
-                    _list_id(revocation),
-                    int(revocation["statusListIndex"]),
-                    _list_id(suspension),
-                    int(suspension["statusListIndex"]),
+                    where["revocation_list"],
+                    where["revocation_index"],
+                    where["suspension_list"],
+                    where["suspension_index"],
                     now,
                     now,
                 )

@@ -310,6 +310,16 @@ def _scope_from_options(scope: Sequence[str], levels: Sequence[str]) -> list[tup
     help="Argon2id cost of unlocking the key: moderate 256 MiB, interactive 64 MiB "
     "(tests, small machines), sensitive 1 GiB.",
 )
+@click.option(
+    "--status-form",
+    type=click.Choice(["message", "two-entries"]),
+    default="message",
+    show_default=True,
+    help="How certificates carry their status. message: one 2-bit Bitstring Status List entry "
+    "(valid / suspended / withdrawn), the one status object the Open Badges 3.0 JSON Schema "
+    "accepts. two-entries: a revocation and a suspension entry (VC 2.0; the OB 3.0 schema "
+    "refuses it). See docs/credential.md.",
+)
 @passphrase_file_option
 def init_command(
     data: Path,
@@ -320,6 +330,7 @@ def init_command(
     accreditation_number: str | None,
     country: str | None,
     kdf: str,
+    status_form: str,
     passphrase_file: Path | None,
 ) -> None:
     """Create a new certification body in the data folder: its signing key (encrypted key
@@ -340,6 +351,7 @@ def init_command(
             country=country,
             kdf=kdf,
             clock=cli_common.clock,
+            status_form=status_form,
         )
         attach(body)("body")  # the register starts with the body's row, keys and schemes
         info = body.info

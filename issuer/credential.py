@@ -12,12 +12,18 @@ context (see docs/credential.md):
 - scope, with conditions or limitations: achievement.resultDescription[] (one per scope
   item) and credentialSubject.result[] (its status, and the conditions as ``value``)
 - effective date: validFrom; expiry date: validUntil
+
+Open Badges 3.0 conformance (1EdTech's AchievementCredential JSON Schema, unmodified, in
+tests/vectors/ob3-official/): ``credentialStatus`` is one object when the certificate has one
+status entry (certreg's default ``message`` form, issuer.statuslists) and ``proof`` is an array
+(:func:`issued_form`); the two-entry form stays available and is a list, which that schema
+refuses.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +140,31 @@ def certification_credential(
             "result": results,
         },
     }
-    if status_entries:
+    if len(status_entries) == 1:
+        # One object, not a one-element list: the OB 3.0 schema wants an object, and so do
+        # verifiers that look at credentialStatus.type without expanding JSON-LD.
+        credential["credentialStatus"] = dict(status_entries[0])
+    elif status_entries:
         credential["credentialStatus"] = list(status_entries)
     return credential
+
+
+def issued_form(signed: Mapping[str, Any]) -> dict[str, Any]:
+    """The signed certificate as certreg stores and hands it out: ``proof`` as an array.
+
+    The OB 3.0 AchievementCredential schema requires an array; to JSON-LD (and to every
+    verifier tried: certreg's, Digital Bazaar's, the DCC's) a one-element array is the same
+    proof, and the proof is not part of what it signs, so the signature is unchanged."""
+    document = dict(signed)
+    proof = document.get("proof")
+    if isinstance(proof, Mapping):
+        document["proof"] = [dict(proof)]
+    return document
+
+
+def cryptosuite_of(signed: Mapping[str, Any]) -> str:
+    """The cryptosuite of a certificate's (first) proof, whether ``proof`` is an object or an
+    array."""
+    proof = signed["proof"]
+    first = proof[0] if isinstance(proof, list) else proof
+    return str(first["cryptosuite"])

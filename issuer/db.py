@@ -17,7 +17,7 @@ public fields it may show (``register/``, issue 4).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -396,8 +396,43 @@ CREATE TABLE token_claims (
 CREATE INDEX token_claims_by_staff ON token_claims(staff_id, created_at);
 """
 
-#: Each migration is one SQL script, applied in one transaction.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+
+def _v5_message_lists(conn: sqlite3.Connection) -> None:
+    """status_lists.purpose may be 'message' (a certificate's whole status in one 2-bit entry,
+    issuer.statuslists). Only a CHECK constraint changes, which SQLite lets a migration edit in
+    place (https://sqlite.org/lang_altertable.html#otheralter): rebuilding the table is not
+    possible with foreign keys on, and status_entries and status_list_versions refer to it."""
+    old = "CHECK (purpose IN ('revocation', 'suspension'))"
+    new = "CHECK (purpose IN ('revocation', 'suspension', 'message'))"
+    (sql,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'status_lists'"
+    ).fetchone()
+    if old not in sql:
+        raise IssuerDbError("status_lists does not have the CHECK constraint migration 5 edits")
+    (cookie,) = conn.execute("PRAGMA schema_version").fetchone()
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'status_lists'",
+            (sql.replace(old, new),),
+        )
+        conn.execute(f"PRAGMA schema_version = {int(cookie) + 1}")  # others reload the schema
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+    (ok,) = conn.execute("PRAGMA integrity_check").fetchone()
+    if ok != "ok":
+        raise IssuerDbError(f"migration 5 left issuer.db inconsistent: {ok}")
+
+
+#: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
+#: connection), applied in one transaction.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
+    _V1,
+    _V2,
+    _V3,
+    _V4,
+    _v5_message_lists,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -417,8 +452,12 @@ def migrate(db: Database) -> int:
     for version in range(found + 1, SCHEMA_VERSION + 1):
         # Statement by statement: sqlite3's executescript would commit half-way.
         with transaction(db):
-            for statement in _statements(MIGRATIONS[version - 1]):
-                conn.execute(statement)
+            step = MIGRATIONS[version - 1]
+            if callable(step):
+                step(conn)
+            else:
+                for statement in _statements(step):
+                    conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
                 (version,),

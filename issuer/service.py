@@ -39,10 +39,23 @@ from typing import Any
 from sqlite_utils import Database
 
 from issuer import audit
-from issuer.credential import Body, NormativeReference, Scheme, ScopeItem, certification_credential
+from issuer.credential import (
+    Body,
+    NormativeReference,
+    Scheme,
+    ScopeItem,
+    certification_credential,
+    cryptosuite_of,
+    issued_form,
+)
 from issuer.db import connect, transaction
 from issuer.numbers import new_number, normalise
-from issuer.statuslists import StatusListManager
+from issuer.statuslists import (
+    DEFAULT_STATUS_FORM,
+    STATUS_FORMS,
+    StatusListManager,
+    status_columns,
+)
 from keys.did import did_web_from_url
 from keys.store import KeyStore
 from verifier.dataintegrity import CRYPTOSUITES, Signer, add_proof
@@ -223,8 +236,12 @@ class CertificationBody:
         country: str | None = None,
         kdf: str = "moderate",
         clock: Callable[[], datetime] = utc_now,
+        status_form: str = DEFAULT_STATUS_FORM,
     ) -> CertificationBody:
-        """Create a new body: data folder, key store, issuer.db, first status lists."""
+        """Create a new body: data folder, key store, issuer.db, first status lists.
+        ``status_form`` is how its certificates carry their status (issuer.statuslists)."""
+        if status_form not in STATUS_FORMS:
+            raise Invalid(f"status_form must be one of {', '.join(STATUS_FORMS)}")
         data = Path(data_dir)
         if (data / "issuer.db").exists():
             raise Conflict(f"{data} already holds a certification body")
@@ -256,6 +273,7 @@ class CertificationBody:
                     "created_at": now,
                 }
             )
+            db["settings"].insert({"key": "status_form", "value": status_form, "updated_at": now})
         body = cls(db, signer_factory=lambda: store.load_signer(passphrase), clock=clock)
         with transaction(db):
             body.status_lists.ensure_lists()
@@ -304,6 +322,14 @@ class CertificationBody:
         self._signer = None
 
     @property
+    def status_form(self) -> str:
+        """How new certificates carry their status: ``message`` (one entry, the default, which
+        the Open Badges 3.0 schema accepts) or ``two-entries`` (revocation + suspension).
+        Certificates already issued keep the form they were signed with."""
+        row = self.db.execute("SELECT value FROM settings WHERE key = 'status_form'").fetchone()
+        return row[0] if row and row[0] in STATUS_FORMS else DEFAULT_STATUS_FORM
+
+    @property
     def status_lists(self) -> StatusListManager:
         if self._lists is None:
             info = self.info
@@ -313,6 +339,7 @@ class CertificationBody:
                 base_url=info["public_url"],
                 signer=_LazySigner(self),
                 clock=self.clock,
+                status_form=self.status_form,
             )
         return self._lists
 
@@ -1440,13 +1467,13 @@ class CertificationBody:
             credential_id=credential_id,
         )
         signed = add_proof(unsigned, self.signer, cryptosuite=self.cryptosuite)
-        self._store_credential(certification_id, decision_id, signed)
-        return signed
+        return self._store_credential(certification_id, decision_id, signed)
 
     def _store_credential(
         self, certification_id: str, decision_id: str, signed: dict[str, Any]
-    ) -> None:
-        entries = {e["statusPurpose"]: e for e in signed["credentialStatus"]}
+    ) -> dict[str, Any]:
+        """Record a signed certificate in the form it is handed out (issued_form); return it."""
+        signed = issued_form(signed)
         revision = self.db.execute(
             "SELECT COALESCE(MAX(revision), 0) + 1 FROM credentials WHERE certification_id = ?",
             [certification_id],
@@ -1459,12 +1486,9 @@ class CertificationBody:
                 "revision": revision,
                 "decision_id": decision_id,
                 "document": json.dumps(signed, ensure_ascii=False),
-                "cryptosuite": signed["proof"]["cryptosuite"],
+                "cryptosuite": cryptosuite_of(signed),
                 "state": "current",
-                "revocation_list": _list_id(entries["revocation"]),
-                "revocation_index": int(entries["revocation"]["statusListIndex"]),
-                "suspension_list": _list_id(entries["suspension"]),
-                "suspension_index": int(entries["suspension"]["statusListIndex"]),
+                **status_columns(signed["credentialStatus"]),
                 "issued_at": now,
                 "state_changed_at": now,
             }
@@ -1475,6 +1499,7 @@ class CertificationBody:
             certification_id,
             {"credential": signed["id"], "revision": revision, "decision": decision_id},
         )
+        return signed
 
     def _retire_credentials(self, certification_id: str, state: str) -> None:
         """The current credential becomes ``state``; revoking also takes the superseded ones,
@@ -1500,7 +1525,9 @@ class CertificationBody:
             [certification_id],
         ).fetchall()
         for list_id, index in rows:
-            self.status_lists.set(list_id, index, value)
+            # A two-entry certificate has a list per purpose; a message-form one has one 2-bit
+            # entry named in both columns, and mark sets the purpose's bit of it.
+            self.status_lists.mark(list_id, index, purpose, bool(value))
         for list_id in {r[0] for r in rows}:
             self.status_lists.publish(list_id)
 
@@ -1519,10 +1546,6 @@ _VERSION_FIELDS = (
     "max_suspension_days",
     "publication_policy",
 )
-
-
-def _list_id(entry: dict[str, Any]) -> str:
-    return entry["statusListCredential"].rsplit("/", 1)[1]
 
 
 class _LazySigner:

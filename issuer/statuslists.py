@@ -21,6 +21,18 @@ Everything lives in issuer.db (``status_lists``, ``status_entries``, ``status_li
   decision that changes a bit and the list that shows it commit (or vanish) together. Every
   version is kept; ``status_lists.version`` names the latest, which is what ``/status/{id}``
   serves.
+- **Certificate status forms.** :data:`STATUS_FORMS`. ``message`` (the default): one
+  ``BitstringStatusListEntry`` per certificate, ``statusPurpose: "message"``, ``statusSize``
+  2 and a ``statusMessage`` table (0 valid, 1 suspended, 2 and 3 withdrawn), in ``message-<n>``
+  lists: the one status object the Open Badges 3.0 JSON Schema allows. ``two-entries``: a
+  ``revocation`` and a ``suspension`` entry, each in its own 1-bit list (the VC 2.0 form;
+  the OB 3.0 schema refuses its array).
+- **Readers that ignore statusSize.** Digital Bazaar's and the DCC's verifiers read every entry
+  as one bit at ``statusListIndex`` (they read bit *i*, not bits *2i* and *2i+1*). A message
+  list therefore has twice the entries a 1-bit list would, hands out indices only from its
+  upper half, and sets, for every entry that is not 0, the single bit at position *i*: that bit
+  falls inside the unused lower half, so a 2-bit reader sees the exact status of every
+  certificate and a 1-bit reader sees "set" exactly for the suspended and withdrawn ones.
 - **Freshness.** Each version is valid for ``validity`` (2 days) and tells caches to reuse it
   for ``ttl_ms`` (5 minutes). :meth:`~StatusListManager.refresh_due` re-signs lists whose
   ``validUntil`` comes within a margin, so a list never lapses while a stapled old copy stops
@@ -48,6 +60,7 @@ from verifier.dataintegrity import CRYPTOSUITES, Signer, add_proof
 from verifier.dates import format_datetime, parse_datetime
 from verifier.did import utc_now
 from verifier.statuslist import (
+    CERTIFICATE_STATUS_MESSAGES,
     MIN_ENTRIES,
     Bitstring,
     status_list_credential,
@@ -55,15 +68,33 @@ from verifier.statuslist import (
 )
 
 __all__ = [
+    "DEFAULT_STATUS_FORM",
     "ENTRIES",
     "FILL_LIMIT",
     "PURPOSES",
+    "STATUS_FORMS",
     "StatusListManager",
+    "status_columns",
     "utc_now",
 ]
 
-#: The purposes certreg issues: ``revocation`` (withdrawal, permanent) and ``suspension``.
-PURPOSES = ("revocation", "suspension")
+#: The purposes certreg issues: ``revocation`` (withdrawal, permanent), ``suspension`` and
+#: ``message`` (a certificate's whole status in one 2-bit entry, see the module text).
+PURPOSES = ("revocation", "suspension", "message")
+
+#: How a certificate carries its status: the purposes of its entries, in order.
+STATUS_FORMS: dict[str, tuple[str, ...]] = {
+    "message": ("message",),
+    "two-entries": ("revocation", "suspension"),
+}
+#: The form of a body that chose none: the one that passes the Open Badges 3.0 JSON Schema.
+DEFAULT_STATUS_FORM = "message"
+
+#: Bits of a message entry's value: the suspension (reversible) and the withdrawal (never
+#: cleared); see verifier.statuslist.CERTIFICATE_STATUS_MESSAGES.
+_SUSPENDED = 1
+_WITHDRAWN = 2
+_MESSAGE_SIZE = 2
 
 #: Entries per list: the spec's minimum, 16 KiB uncompressed.
 ENTRIES = 131_072
@@ -107,6 +138,7 @@ class StatusListManager:
         rng: random.Random | None = None,
         cryptosuite: str = "eddsa-rdfc-2022",
         allow_small: bool = False,
+        status_form: str = DEFAULT_STATUS_FORM,
     ) -> None:
         """``entries`` sets the size of lists opened from now on (existing lists keep theirs);
         fewer than 131,072 is refused unless ``allow_small`` (tests only: a small list betrays
@@ -136,7 +168,12 @@ class StatusListManager:
             raise ValueError(f"ttl_ms ({ttl_ms} ms) must be shorter than validity ({validity})")
         if cryptosuite not in CRYPTOSUITES:
             raise ValueError(f"unknown cryptosuite {cryptosuite!r}; use one of {CRYPTOSUITES}")
+        if status_form not in STATUS_FORMS:
+            raise ValueError(
+                f"unknown status form {status_form!r}; use one of {', '.join(STATUS_FORMS)}"
+            )
         self.db = db
+        self.status_form = status_form
         self.issuer_did = issuer_did
         self.base_url = base_url.rstrip("/")
         self.signer = signer
@@ -153,7 +190,8 @@ class StatusListManager:
             "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (_SET_BITS_INDEX,)
         ).fetchone()
         self._set_bits_sql = (
-            f"SELECT idx FROM status_entries {'INDEXED BY ' + _SET_BITS_INDEX if has_index else ''}"
+            f"SELECT idx, value FROM status_entries "
+            f"{'INDEXED BY ' + _SET_BITS_INDEX if has_index else ''}"
             " WHERE list_id = ? AND value != 0"
         )
 
@@ -190,7 +228,7 @@ class StatusListManager:
             index = self._draw(row, credential_id)
             if index is None:
                 row = self._repair_count(row)
-                if row.allocated >= _limit(row.entries):
+                if row.allocated >= _limit(row):
                     row = self._create_list(purpose)
                     index = self._draw(row, credential_id)
                 else:
@@ -202,10 +240,14 @@ class StatusListManager:
         return row.id, index
 
     def entries_for(
-        self, credential_id: str, purposes: Sequence[str] = PURPOSES
+        self, credential_id: str, purposes: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
         """One fresh index per purpose, as the credential's ``credentialStatus`` entries
-        (in the order of ``purposes``). Same transaction rule as :meth:`allocate`."""
+        (in the order of ``purposes``; by default those of the manager's ``status_form``).
+        A ``message`` entry is certreg's 2-bit certificate status. Same transaction rule as
+        :meth:`allocate`."""
+        if purposes is None:
+            purposes = STATUS_FORMS[self.status_form]
         if isinstance(purposes, str):
             purposes = (purposes,)  # a bare "revocation" would otherwise be read letter by letter
         if not purposes:
@@ -218,16 +260,24 @@ class StatusListManager:
         with transaction(self.db):
             for purpose in purposes:
                 list_id, index = self.allocate(purpose, credential_id)
-                entries.append(
-                    status_list_entry(
+                if purpose == "message":
+                    entry = status_list_entry(
+                        list_credential_url=self.url(list_id),
+                        index=index,
+                        purpose=purpose,
+                        status_size=_MESSAGE_SIZE,
+                        status_messages=list(CERTIFICATE_STATUS_MESSAGES),
+                    )
+                else:
+                    entry = status_list_entry(
                         list_credential_url=self.url(list_id), index=index, purpose=purpose
                     )
-                )
+                entries.append(entry)
         return entries
 
     def _open_list(self, purpose: str) -> _ListRow:
         row = self._last_list(purpose)
-        if row is None or row.allocated >= _limit(row.entries):
+        if row is None or row.allocated >= _limit(row):
             row = self._create_list(purpose)
         return row
 
@@ -253,20 +303,23 @@ class StatusListManager:
             if suffix.isdigit()
         ]
         list_id = f"{purpose}-{max(numbers, default=0) + 1}"
+        # A message list is twice as long: only its upper half is handed out (module text).
+        entries = self.entries * 2 if purpose == "message" else self.entries
         self.db.conn.execute(
             "INSERT INTO status_lists (id, purpose, entries, allocated, version, created_at) "
             "VALUES (?, ?, ?, 0, 0, ?)",
-            (list_id, purpose, self.entries, format_datetime(self._now())),
+            (list_id, purpose, entries, format_datetime(self._now())),
         )
-        row = _ListRow(list_id, purpose, self.entries, 0, 0)
-        self._sign_and_store(row, Bitstring(row.entries, allow_small=True))
-        return _ListRow(list_id, purpose, self.entries, 0, 1)
+        row = _ListRow(list_id, purpose, entries, 0, 0)
+        self._sign_and_store(row, _empty(row))
+        return _ListRow(list_id, purpose, entries, 0, 1)
 
     def _draw(self, row: _ListRow, credential_id: str) -> int | None:
         conn = self.db.conn
+        low = _first_index(row)
         randbelow = self._rng.randrange
         for _ in range(_MAX_DRAWS):
-            index = randbelow(row.entries)
+            index = low + randbelow(row.entries - low)
             # The primary key is the guarantee: an index used once, by anyone, is refused here.
             inserted = conn.execute(
                 "INSERT OR IGNORE INTO status_entries (list_id, idx, credential_id, value) "
@@ -296,7 +349,7 @@ class StatusListManager:
                 "SELECT idx FROM status_entries WHERE list_id = ?", (row.id,)
             )
         }
-        free = [i for i in range(row.entries) if i not in used]
+        free = [i for i in range(_first_index(row), row.entries) if i not in used]
         index = free[self._rng.randrange(len(free))]
         self.db.conn.execute(
             "INSERT INTO status_entries (list_id, idx, credential_id, value) VALUES (?, ?, ?, 0)",
@@ -308,13 +361,19 @@ class StatusListManager:
     # Recording a status
 
     def set(self, list_id: str, index: int, value: int) -> None:
-        """Record ``value`` (1 set, 0 cleared) for an allocated index. Publish in the same
-        transaction (:meth:`publish` or :meth:`publish_changed`) so the served list agrees."""
-        if isinstance(value, bool) or value not in (0, 1):
-            raise ValueError(f"a status value is 0 or 1, not {value!r}")
+        """Record ``value`` (1 set, 0 cleared; 0 to 3 in a message list) for an allocated
+        index. Publish in the same transaction (:meth:`publish` or :meth:`publish_changed`) so
+        the served list agrees."""
         conn = self.db.conn
         with transaction(self.db):
             row = self._list(list_id)
+            top = (1 << _MESSAGE_SIZE) - 1 if row.purpose == "message" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+                raise ValueError(
+                    f"a status value is 0 or 1, not {value!r}"
+                    if top == 1
+                    else f"a status value in message list {list_id} is 0 to {top}, not {value!r}"
+                )
             if isinstance(index, bool) or not isinstance(index, int):
                 raise ValueError(f"an index is a whole number, not {index!r}")
             if not 0 <= index < row.entries:
@@ -327,7 +386,9 @@ class StatusListManager:
             if found is None:
                 # Setting a bit nobody holds would mark whoever is given this index later.
                 raise ValueError(f"index {index} of list {list_id} was never allocated")
-            if row.purpose == "revocation" and found[0] == 1 and value == 0:
+            revoked = found[0] & _WITHDRAWN if row.purpose == "message" else found[0]
+            undone = not value & _WITHDRAWN if row.purpose == "message" else value == 0
+            if row.purpose in ("revocation", "message") and revoked and undone:
                 raise ValueError(
                     f"index {index} of {list_id} is revoked, and revocation cannot be undone "
                     "(reinstating needs a new credential with new indices)"
@@ -337,6 +398,28 @@ class StatusListManager:
                     "UPDATE status_entries SET value = ? WHERE list_id = ? AND idx = ?",
                     (value, list_id, index),
                 )
+
+    def mark(self, list_id: str, index: int, purpose: str, on: bool) -> None:
+        """Record that the credential at ``index`` is (``on``) or is no longer revoked
+        (``purpose`` "revocation") or suspended ("suspension"), whichever form its entry has:
+        in a 1-bit list of that purpose the bit itself, in a message list the matching bit of
+        the 2-bit value. Same transaction and publishing rule as :meth:`set`."""
+        if purpose not in ("revocation", "suspension"):
+            raise ValueError(f"mark records a revocation or a suspension, not {purpose!r}")
+        with transaction(self.db):
+            row = self._list(list_id)
+            if row.purpose == purpose:
+                self.set(list_id, index, 1 if on else 0)
+                return
+            if row.purpose != "message":
+                raise ValueError(f"list {list_id} holds {row.purpose} entries, not {purpose}")
+            found = self.db.conn.execute(
+                "SELECT value FROM status_entries WHERE list_id = ? AND idx = ?", (list_id, index)
+            ).fetchone()
+            if found is None:
+                raise ValueError(f"index {index} of list {list_id} was never allocated")
+            flag = _WITHDRAWN if purpose == "revocation" else _SUSPENDED
+            self.set(list_id, index, found[0] | flag if on else found[0] & ~flag)
 
     # ----------------------------------------------------------------------------------------
     # Publishing
@@ -387,7 +470,10 @@ class StatusListManager:
         """Open and publish the first list of each purpose if there is none, and publish any
         list that exists but was never published."""
         with transaction(self.db):
-            for purpose in PURPOSES:
+            # The 1-bit lists always (every body has published them since its first day;
+            # an empty one costs a few hundred bytes), and the form's own.
+            wanted = dict.fromkeys((*STATUS_FORMS["two-entries"], *STATUS_FORMS[self.status_form]))
+            for purpose in wanted:
                 if self._last_list(purpose) is None:
                     self._create_list(purpose)
             for row in self._all_lists():
@@ -441,9 +527,17 @@ class StatusListManager:
 
     def _current_bits(self, row: _ListRow) -> Bitstring:
         # Only the set bits are read: a handful of rows out of up to 65,536 allocated.
-        bits = Bitstring(row.entries, allow_small=True)  # the size was checked when opened
-        for (idx,) in self.db.conn.execute(self._set_bits_sql, (row.id,)):
-            bits.set(idx, 1)
+        bits = _empty(row)
+        message = row.purpose == "message"
+        for idx, value in self.db.conn.execute(self._set_bits_sql, (row.id,)):
+            if not message:
+                bits.set(idx, 1)
+                continue
+            bits.set(idx, value)
+            # The 1-bit reading's bit for this entry: bit ``idx`` of the string, which lies
+            # in 2-bit entry idx // 2 of the unused lower half (see the module text).
+            shadow = idx // _MESSAGE_SIZE
+            bits.set(shadow, bits.get(shadow) | (2 >> (idx % _MESSAGE_SIZE)))
         return bits
 
     def _latest_bits(self, row: _ListRow) -> bytes | None:
@@ -500,12 +594,49 @@ class StatusListManager:
         return signed
 
 
-def _limit(entries: int) -> int:
-    return int(entries * FILL_LIMIT)
+def _first_index(row: _ListRow) -> int:
+    """The lowest index handed out: a message list keeps its lower half for 1-bit readers."""
+    return row.entries // 2 if row.purpose == "message" else 0
+
+
+def _limit(row: _ListRow) -> int:
+    return int((row.entries - _first_index(row)) * FILL_LIMIT)
+
+
+def _empty(row: _ListRow) -> Bitstring:
+    # The size was checked when the manager was made (allow_small is the manager's choice).
+    size = _MESSAGE_SIZE if row.purpose == "message" else 1
+    return Bitstring(row.entries, size, allow_small=True)
+
+
+def status_columns(credential_status: Any) -> dict[str, Any]:
+    """The ``credentials`` row's status columns for a certificate's ``credentialStatus`` (one
+    entry or a list): where its revocation and its suspension are recorded. A message entry
+    records both, so both columns name it (:meth:`StatusListManager.mark` sets the right bit).
+    """
+    entries = credential_status if isinstance(credential_status, list) else [credential_status]
+    where: dict[str, tuple[str, int]] = {}
+    for entry in entries:
+        place = (entry["statusListCredential"].rsplit("/", 1)[1], int(entry["statusListIndex"]))
+        purpose = entry["statusPurpose"]
+        for recorded in ("revocation", "suspension") if purpose == "message" else (purpose,):
+            if recorded in where:
+                raise ValueError(f"the credential has two entries for its {recorded}")
+            where[recorded] = place
+    missing = {"revocation", "suspension"} - where.keys()
+    if missing:
+        raise ValueError(f"the credential has no entry for its {', '.join(sorted(missing))}")
+    return {
+        "revocation_list": where["revocation"][0],
+        "revocation_index": where["revocation"][1],
+        "suspension_list": where["suspension"][0],
+        "suspension_index": where["suspension"][1],
+    }
 
 
 def _check_purpose(purpose: object) -> None:
     if purpose not in PURPOSES:
         raise ValueError(
-            f"unknown status purpose {purpose!r}: certreg keeps 'revocation' and 'suspension' lists"
+            f"unknown status purpose {purpose!r}: certreg keeps 'revocation', 'suspension' "
+            "and 'message' lists"
         )

@@ -425,7 +425,7 @@ def test_kill_9_in_the_middle_then_run_again_issues_every_row_exactly_once(tmp_p
     # Indices reserved by the killed run are held by no credential, and never handed out again
     # (the primary key of status_entries): allocated >= used, and used indices are distinct.
     allocated = body.db.execute("SELECT COUNT(*) FROM status_entries").fetchone()[0]
-    assert allocated >= 2 * rows
+    assert allocated >= rows  # one status entry per certificate (the default message form)
 
 
 def _state(pid: int) -> str:

@@ -36,4 +36,6 @@ def test_refresh_resigns_lists_only_when_they_near_expiry(tmp_path: Path, monkey
     out = invoke("status", "refresh")
     assert "revocation-1" in out and "suspension-1" in out
     assert "every list is in date" in invoke("status", "refresh")
-    assert "re-signed: revocation-1, suspension-1" in invoke("status", "refresh", "--all")
+    assert "re-signed: message-1, revocation-1, suspension-1" in invoke(
+        "status", "refresh", "--all"
+    )

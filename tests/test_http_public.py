@@ -37,21 +37,22 @@ def test_did_key_body_has_no_document(env):
 
 
 def test_status_list_cache_headers_and_304(env):
-    r = env.get("/status/revocation-1")
+    r = env.get("/status/message-1")
     assert r.status_code == 200
     listed = r.json()
     assert listed["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
-    assert listed == env.body.status_lists.latest("revocation-1")
+    assert listed == env.body.status_lists.latest("message-1")
     ttl = listed["credentialSubject"]["ttl"] // 1000
     assert r.headers["Cache-Control"] == f"public, max-age={ttl}"
     etag = r.headers["ETag"]
-    again = env.get("/status/revocation-1", headers={"If-None-Match": etag})
+    again = env.get("/status/message-1", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
     assert again.headers["ETag"] == etag
-    # A decision re-publishes the list: the ETag changes, the old one no longer matches.
+    # A decision re-publishes the list (a certificate's one status entry is in message-1): the
+    # ETag changes, the old one no longer matches.
     cert = env.grant()
     env.post(f"/api/certifications/{cert['number']}/withdraw", "decider", {"reason": "fraud found"})
-    changed = env.get("/status/revocation-1", headers={"If-None-Match": etag})
+    changed = env.get("/status/message-1", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
 

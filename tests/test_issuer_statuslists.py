@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from issuer.db import connect, transaction
-from issuer.statuslists import ENTRIES, FILL_LIMIT, PURPOSES, StatusListManager
+from issuer.statuslists import ENTRIES, FILL_LIMIT, STATUS_FORMS, StatusListManager
 from keys.did import did_key_from_public
 from keys.keypair import KeyPair, PublicKey
 from keys.multikey import decode_public_key
@@ -61,6 +61,9 @@ def db_path(tmp_path) -> Path:
     return path
 
 
+TWO_ENTRIES = STATUS_FORMS["two-entries"]
+
+
 @pytest.fixture
 def make(db_path, signer):
     opened = []
@@ -69,6 +72,8 @@ def make(db_path, signer):
         db = connect(options.pop("path", db_path))
         opened.append(db)
         options.setdefault("clock", Clock())
+        # Most tests here are about the 1-bit lists; the message form has its own tests.
+        options.setdefault("status_form", "two-entries")
         if options.get("entries", ENTRIES) < ENTRIES:
             options["allow_small"] = True
         return StatusListManager(
@@ -128,8 +133,8 @@ def test_allocate_refuses_unknown_purpose_and_empty_credential(make):
 def test_entries_for_gives_one_entry_per_purpose(make):
     manager = make()
     entries = manager.entries_for("urn:uuid:abc")
-    assert [e["statusPurpose"] for e in entries] == list(PURPOSES)
-    for entry, purpose in zip(entries, PURPOSES, strict=True):
+    assert [e["statusPurpose"] for e in entries] == list(TWO_ENTRIES)
+    for entry, purpose in zip(entries, TWO_ENTRIES, strict=True):
         url = f"{BASE}/status/{purpose}-1"
         assert entry["type"] == "BitstringStatusListEntry"
         assert entry["statusListCredential"] == url == manager.url(f"{purpose}-1")
@@ -142,7 +147,7 @@ def test_entries_for_gives_one_entry_per_purpose(make):
             int(entry["statusListIndex"]),
         ) == [("urn:uuid:abc",)]
     # The lists were opened on demand and published, so the URLs answer at once.
-    assert all(manager.latest(f"{p}-1") is not None for p in PURPOSES)
+    assert all(manager.latest(f"{p}-1") is not None for p in TWO_ENTRIES)
     only = manager.entries_for("urn:uuid:def", purposes="suspension")
     assert [e["statusPurpose"] for e in only] == ["suspension"]
     with pytest.raises(ValueError, match="not one of this issuer's status list URLs"):
@@ -519,3 +524,148 @@ def test_bad_settings_are_refused_in_plain_words(db_path, signer, options, messa
     with pytest.raises(ValueError, match=message):
         StatusListManager(db, **options)
     db.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The message form: one 2-bit entry per certificate, readable by 1-bit readers too
+
+
+def one_bit_reading(listed: dict, index: int) -> int:
+    """What a verifier that ignores statusSize reads (Digital Bazaar's and the DCC's
+    vc-bitstring-status-list): the single bit at ``index``."""
+    return Bitstring.decode(listed["credentialSubject"]["encodedList"]).get(index)
+
+
+def test_message_entries_carry_suspension_and_withdrawal_in_one_entry(make):
+    manager = make(status_form="message")
+    manager.ensure_lists()
+    entries = {name: manager.entries_for(f"urn:uuid:{name}") for name in ("a", "b", "c", "d")}
+    for [entry] in entries.values():
+        assert entry["statusPurpose"] == "message"
+        assert entry["statusSize"] == 2
+        assert [m["message"] for m in entry["statusMessage"]] == [
+            "valid",
+            "suspended",
+            "withdrawn",
+            "withdrawn",
+        ]
+        # Handed out from the upper half only: the lower half holds the 1-bit readers' bits.
+        assert ENTRIES <= int(entry["statusListIndex"]) < 2 * ENTRIES
+    where = {n: (manager.list_id_from_url(e["statusListCredential"]), int(e["statusListIndex"]))
+             for n, [e] in entries.items()}  # fmt: skip
+    with transaction(manager.db):
+        manager.mark(*where["b"], "suspension", True)
+        manager.mark(*where["c"], "revocation", True)
+        manager.mark(*where["d"], "suspension", True)
+        manager.mark(*where["d"], "revocation", True)
+        published = manager.publish("message-1")
+    checks = verify_proofs(published, did_key_lookup, now=manager.clock())
+    assert checks and all(c.ok for c in checks)
+    assert published["credentialSubject"]["statusPurpose"] == "message"
+    readings = {n: read_status(published, e) for n, [e] in entries.items()}
+    assert {n: (r.value, r.message) for n, r in readings.items()} == {
+        "a": (0, "valid"),
+        "b": (1, "suspended"),
+        "c": (2, "withdrawn"),
+        "d": (3, "withdrawn"),
+    }
+    # A 1-bit reader sees "set" exactly for the certificates not in force.
+    assert {n: one_bit_reading(published, i) for n, (_, i) in where.items()} == {
+        "a": 0,
+        "b": 1,
+        "c": 1,
+        "d": 1,
+    }
+    # Reinstating clears the suspension (and the 1-bit reader's bit); a withdrawal stays.
+    with transaction(manager.db):
+        manager.mark(*where["b"], "suspension", False)
+        manager.mark(*where["d"], "suspension", False)
+        published = manager.publish("message-1")
+    assert read_status(published, entries["b"][0]).message == "valid"
+    assert read_status(published, entries["d"][0]).message == "withdrawn"
+    assert one_bit_reading(published, where["b"][1]) == 0
+    assert one_bit_reading(published, where["d"][1]) == 1
+
+
+def test_a_message_entrys_withdrawal_cannot_be_undone(make):
+    manager = make(status_form="message")
+    [entry] = manager.entries_for("urn:uuid:1")
+    list_id, index = (
+        manager.list_id_from_url(entry["statusListCredential"]),
+        int(entry["statusListIndex"]),
+    )
+    manager.mark(list_id, index, "revocation", True)
+    with pytest.raises(ValueError, match="revocation cannot be undone"):
+        manager.mark(list_id, index, "revocation", False)
+    with pytest.raises(ValueError, match="revocation cannot be undone"):
+        manager.set(list_id, index, 1)  # "suspended only" would clear the withdrawal
+    with pytest.raises(ValueError, match="is 0 to 3"):
+        manager.set(list_id, index, 4)
+    assert rows(manager, "SELECT value FROM status_entries") == [(2,)]
+
+
+def test_the_lower_half_of_a_message_list_is_never_handed_out(make):
+    """Otherwise a 1-bit reader's bit for one certificate could be another's 2-bit entry."""
+    manager = make(status_form="message", entries=SMALL)
+    indices = [int(manager.entries_for(f"urn:uuid:{i}")[0]["statusListIndex"]) for i in range(600)]
+    lists = rows(manager, "SELECT id, entries, allocated FROM status_lists ORDER BY id")
+    # 2 * SMALL entries per list, half of its upper half filled before the next one opens.
+    assert ("message-1", 2 * SMALL, SMALL // 2) in lists
+    assert ("message-2", 2 * SMALL, 600 - SMALL // 2) in lists
+    assert all(SMALL <= i < 2 * SMALL for i in indices)
+
+
+def test_mark_refuses_a_purpose_the_list_does_not_hold(make):
+    manager = make()
+    list_id, index = manager.allocate("suspension", "urn:uuid:1")
+    with pytest.raises(ValueError, match="holds suspension entries, not revocation"):
+        manager.mark(list_id, index, "revocation", True)
+    with pytest.raises(ValueError, match="revocation or a suspension"):
+        manager.mark(list_id, index, "message", True)
+
+
+def test_a_schema_4_database_gains_message_lists_and_keeps_its_data(tmp_path):
+    """Migration 5 edits one CHECK constraint in place; lists and entries stay, foreign keys
+    and the other constraints hold."""
+    import sqlite3
+
+    from issuer import db as issuer_db
+
+    path = tmp_path / "issuer.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
+    for version, script in enumerate(issuer_db.MIGRATIONS[:4], start=1):
+        for statement in issuer_db._statements(script):  # type: ignore[arg-type]
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, 'then')", (version,))
+    conn.execute(
+        "INSERT INTO status_lists (id, purpose, entries, created_at) "
+        "VALUES ('revocation-1', 'revocation', 8, 'then')"
+    )
+    conn.execute("INSERT INTO status_entries VALUES ('revocation-1', 3, 'urn:uuid:1', 1)")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute(
+            "INSERT INTO status_lists (id, purpose, entries, created_at) "
+            "VALUES ('message-1', 'message', 16, 'then')"
+        )
+    conn.close()
+
+    db = connect(path)
+    db.execute(
+        "INSERT INTO status_lists (id, purpose, entries, created_at) "
+        "VALUES ('message-1', 'message', 16, 'now')"
+    )
+    assert db.execute("SELECT * FROM status_entries").fetchall() == [
+        ("revocation-1", 3, "urn:uuid:1", 1)
+    ]
+    assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute(
+            "INSERT INTO status_lists (id, purpose, entries, created_at) "
+            "VALUES ('x-1', 'refresh', 8, 'now')"
+        )
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        db.execute("INSERT INTO status_entries VALUES ('nowhere-1', 1, 'urn:uuid:2', 0)")
+    assert db.execute("SELECT MAX(version) FROM schema_migrations").fetchone() == (5,)

@@ -107,6 +107,29 @@ def _as_fetcher(fetcher: StatusFetcher | Mapping[str, Any] | None) -> StatusFetc
 
 _PURPOSE_WORDS = {"revocation": "withdrawn", "suspension": "suspended"}
 
+#: The words of a ``message`` entry's signed ``statusMessage`` that say the certificate is not
+#: in force. certreg certificates carry one 2-bit message entry ("valid", "suspended",
+#: "withdrawn", see verifier.statuslist.CERTIFICATE_STATUS_MESSAGES); "revoked" is the VC word
+#: for a withdrawal. The issuer signed both the table and the list, so its words are its
+#: statement; any other message is reported and decides nothing.
+_MESSAGE_VERDICTS = {
+    "suspended": Verdict.SUSPENDED,
+    "withdrawn": Verdict.WITHDRAWN,
+    "revoked": Verdict.WITHDRAWN,
+}
+
+
+def _messages_of(entry: Mapping[str, Any]) -> set[str]:
+    """The lower-cased words of an entry's statusMessage table (read_status checked it)."""
+    table = entry.get("statusMessage")
+    if not isinstance(table, list):
+        return set()
+    return {
+        item["message"].strip().lower()
+        for item in table
+        if isinstance(item, Mapping) and isinstance(item.get("message"), str)
+    }
+
 
 class StatusChecker:
     """Checks every ``credentialStatus`` entry of a credential; see the module docstring."""
@@ -201,7 +224,22 @@ class StatusChecker:
             return Check(
                 name, True, f"not {word}, according to the issuer's {reading.purpose} list{when}"
             )
-        # refresh and message do not say the certificate is not in force; report them only.
+        if reading.purpose == "message" and reading.message is not None:
+            said = reading.message.strip().lower()
+            verdict = _MESSAGE_VERDICTS.get(said)
+            if verdict is not None:
+                return Check(
+                    name, False, f"{said}, according to the issuer's status list{when}", verdict
+                )
+            if _MESSAGE_VERDICTS.keys() & _messages_of(entry):
+                # A certificate status table, at a value that is not one of those words.
+                return Check(
+                    name,
+                    True,
+                    f"not suspended or withdrawn (status {reading.message!r}), "
+                    f"according to the issuer's status list{when}",
+                )
+        # refresh and other messages do not say the certificate is not in force; report only.
         text = reading.message or ("set" if reading.value else "unset")
         return Check(name, True, f"{reading.purpose} status: {text}")
 

@@ -38,6 +38,7 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "CERTIFICATE_STATUS_MESSAGES",
     "MAX_DECOMPRESSED_BYTES",
     "MAX_ENCODED_CHARS",
     "MAX_STATUS_SIZE",
@@ -500,6 +501,18 @@ def status_list_entry(
         _parse_messages(status_messages, status_size)
         entry["statusMessage"] = [dict(m) for m in status_messages]
     return entry
+
+
+#: The ``statusMessage`` table of a certreg certificate's one ``message`` entry (``statusSize``
+#: 2): the low bit is the suspension (cleared on reinstatement), the high bit the withdrawal
+#: (never cleared), so "withdrawn" wins over "suspended". A single entry is what the Open Badges
+#: 3.0 JSON Schema allows (``credentialStatus`` is one object); see docs/credential.md.
+CERTIFICATE_STATUS_MESSAGES: tuple[dict[str, str], ...] = (
+    {"status": "0x0", "message": "valid"},
+    {"status": "0x1", "message": "suspended"},
+    {"status": "0x2", "message": "withdrawn"},
+    {"status": "0x3", "message": "withdrawn"},
+)
 
 
 # --------------------------------------------------------------------------------------------
