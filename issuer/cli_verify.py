@@ -213,6 +213,14 @@ def _is_certificate(document: dict[str, Any]) -> bool:
     return _CERTIFICATION_QUAD.search(quads) is not None
 
 
+#: What `certreg sign --cryptosuite eddsa-jcs-2022` says (docs/credential.md, "eddsa-jcs-2022").
+JCS_WARNING = (
+    "note: signed with eddsa-jcs-2022. Of the known verifiers only Digital Bazaar's reads it; "
+    "DCC verifier-core (the Learner Credential Wallet), Blockcerts and openbadgeslib cannot. "
+    "Use eddsa-rdfc-2022 (the default) for anything a third party must verify."
+)
+
+
 @click.command("sign")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
@@ -227,6 +235,9 @@ def _is_certificate(document: dict[str, Any]) -> bool:
     type=click.Choice(["eddsa-rdfc-2022", "eddsa-jcs-2022"]),
     default="eddsa-rdfc-2022",
     show_default=True,
+    help="eddsa-jcs-2022 is faster but few verifiers read it: of those known, only Digital "
+    "Bazaar's does (DCC verifier-core, i.e. the Learner Credential Wallet, Blockcerts and "
+    "openbadgeslib cannot).",
 )
 @click.option(
     "--proof-purpose",
@@ -283,4 +294,7 @@ def sign_command(
         )
     except (KeyStoreError, ProofError) as exc:
         raise click.ClickException(getattr(exc, "reason", None) or str(exc)) from None
+    if cryptosuite == "eddsa-jcs-2022":
+        # On stderr, so that the signed JSON on stdout stays usable in a pipe.
+        click.echo(JCS_WARNING, err=True)
     click.echo(json.dumps(signed, indent=2, ensure_ascii=False))

@@ -473,7 +473,11 @@ def issuer_metadata(body: CertificationBody) -> dict[str, Any]:
                     "@context": [V2_CONTEXT, OB3_CONTEXT],
                     "type": ["VerifiableCredential", "OpenBadgeCredential"],
                 },
-                "credential_signing_alg_values_supported": ["eddsa-rdfc-2022", "eddsa-jcs-2022"],
+                # Only what the certificates are signed with by default. eddsa-jcs-2022 stays a
+                # library and CLI option: of the verifiers wallets use, only Digital Bazaar's
+                # reads it (DCC verifier-core, Blockcerts, openbadgeslib cannot; see
+                # docs/credential.md), so advertising it would invite unverifiable credentials.
+                "credential_signing_alg_values_supported": ["eddsa-rdfc-2022"],
                 "credential_metadata": {"display": display},
                 # Wallets written to OpenID4VCI drafts read display here.
                 "display": display,
