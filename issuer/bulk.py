@@ -12,7 +12,7 @@ How a run goes, batch by batch (``batch`` rows each)::
 - **plan**: every row is checked against the rules of ``CertificationBody.plan_grant`` using
   reference data read once (schemes, scope catalogues, staff) and a few queries per batch;
   a row that breaks one is reported with its row number and nothing of it is written.
-- **reserve**: the two status indices of every planned row, in one short transaction of their
+- **reserve**: the status indices of every planned row, in one short transaction of their
   own. A run killed after this leaves indices that nobody holds: they are never used, and
   never handed out again (the service's rule), which costs nothing but a few free bits.
 - **sign**: in worker processes (``ProcessPoolExecutor``), which receive the seed through their

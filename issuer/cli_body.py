@@ -334,7 +334,7 @@ def init_command(
     passphrase_file: Path | None,
 ) -> None:
     """Create a new certification body in the data folder: its signing key (encrypted key
-    store), its DID, issuer.db, and its first two status lists."""
+    store), its DID, issuer.db, and its first status lists."""
     if (data / "issuer.db").exists():
         raise click.ClickException(f"{data} already holds a certification body")
     passphrase = read_passphrase(passphrase_file, confirm=True)

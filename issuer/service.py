@@ -752,7 +752,8 @@ class CertificationBody:
         )
 
     def reserve_status(self, plan: GrantPlan) -> None:
-        """Allocate the plan's two status indices (joins the caller's transaction)."""
+        """Allocate the plan's status indices, in the body's status form (joins the caller's
+        transaction)."""
         with transaction(self.db):
             plan.entries = self.status_lists.entries_for(plan.credential_id)
 

@@ -422,3 +422,39 @@ def test_a_tampered_certificate_is_not_made_valid_by_the_schema(demo) -> None:
     doc["credentialSubject"]["licenseNumber"] = "CWI-FAKE-0000-0"
     assert errors(doc) == []
     assert verdict(body, doc, Clock()) is Verdict.INVALID
+
+
+@pytest.mark.parametrize("form", ["two-entries", "message", None])
+def test_certreg_init_records_the_status_form(tmp_path, monkeypatch, form) -> None:
+    """`certreg init --status-form`: the body's choice, recorded; message when not given."""
+    from click.testing import CliRunner
+
+    from issuer.cli import main
+
+    monkeypatch.setenv("CERTREG_DATA", str(tmp_path / "cb"))
+    monkeypatch.setenv("CERTREG_PASSPHRASE", PASSPHRASE)
+    args = ["init", "--name", "Example CB", "--public-url", "https://cb.example"]
+    args += ["--did-method", "key", "--kdf", "interactive"]
+    result = CliRunner().invoke(main, args + (["--status-form", form] if form else []))
+    assert result.exit_code == 0, result.output
+    body = CertificationBody.open(tmp_path / "cb")
+    assert body.status_form == (form or "message")
+    assert body.status_lists.status_form == (form or "message")
+    body.db.conn.close()
+
+
+def test_certreg_init_refuses_an_unknown_status_form(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from issuer.cli import main
+
+    monkeypatch.setenv("CERTREG_DATA", str(tmp_path / "cb"))
+    monkeypatch.setenv("CERTREG_PASSPHRASE", PASSPHRASE)
+    result = CliRunner().invoke(
+        main,
+        ["init", "--name", "CB", "--public-url", "https://cb.example", "--status-form", "one"],
+    )
+    assert result.exit_code == 2
+    assert "'one' is not one of 'message', 'two-entries'" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "cb" / "issuer.db").exists()
