@@ -472,3 +472,25 @@ def test_one_verification_fetches_a_bounded_number_of_documents():
     fetched.clear()
     assert verifier.verify_credential(credential).verdict is Verdict.VALID  # no budget: all four
     assert len(fetched) <= 4
+
+
+def test_a_declared_oversized_body_is_refused_before_it_is_read(tmp_path):
+    # 200 KiB of garbage, under the service's 1 MiB body limit: refused for its declared size
+    # (413), not parsed (which would answer 400 for the garbage).
+    env, _, _ = _env(tmp_path)
+    garbage = b"{" * (200 * 1024)
+    for path in ("/credentials/verify", "/presentations/verify"):
+        r = env.client.post(path, content=garbage, headers={"Content-Type": "application/json"})
+        assert r.status_code == 413, path
+        assert "the request is 204,800 bytes" in r.json()["detail"]
+    r = env.client.post(
+        "/verify",
+        content=garbage,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+    )
+    assert r.status_code == 413 and "<html" in r.text and "204,800 bytes" in r.text
+    # The same garbage, small: parsed, and refused for what it is.
+    r = env.client.post(
+        "/credentials/verify", content=b"{" * 100, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400

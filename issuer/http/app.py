@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 
 from issuer.http import admin, holder, public, register_routes, vcapi
 from issuer.http.errors import MAX_BODY_BYTES, install_handlers
-from issuer.http.ratelimit import PublicGuards, PublicLimits
+from issuer.http.ratelimit import PublicGuards, PublicLimits, PublicVerifyGate
 from issuer.http.state import AppState
 from issuer.service import CertificationBody
 from keys.store import KeyStore, KeyStoreError
@@ -113,4 +113,7 @@ def create_app(
     app.add_middleware(
         register_routes.FormAwareGuard, guard=holder.OAuthAwareGuard, max_bytes=max_body_bytes
     )
+    # Outermost: a public verification spends the client's rate limit, and one declaring an
+    # oversized body is refused, before any body is read (issuer.http.ratelimit).
+    app.add_middleware(PublicVerifyGate)
     return app

@@ -43,15 +43,19 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from verifier.did import FetchError
 
 __all__ = [
     "LIMIT_RESPONSES",
+    "PUBLIC_VERIFY_PATHS",
     "LimitExceeded",
     "PublicGuards",
     "PublicLimits",
+    "PublicVerifyGate",
     "Rate",
     "RateLimiter",
     "WorkSlots",
@@ -309,8 +313,8 @@ class PublicGuards:
                 wait,
             )
 
-    def check_size(self, size: int, what: str = "the credential") -> None:
-        limit = self.limits.verify_max_bytes
+    def check_size(self, size: int, what: str = "the credential", limit: int | None = None) -> None:
+        limit = self.limits.verify_max_bytes if limit is None else limit
         if size > limit:
             raise LimitExceeded(
                 413,
@@ -345,6 +349,65 @@ class PublicGuards:
             self.slots.release()
 
 
+#: The public verification endpoints: :class:`PublicVerifyGate` stands in front of them.
+PUBLIC_VERIFY_PATHS = frozenset({"/verify", "/credentials/verify", "/presentations/verify"})
+
+
+class PublicVerifyGate:
+    """ASGI middleware, outside the body guards: a POST to :data:`PUBLIC_VERIFY_PATHS` spends
+    one of the client's verification requests (429 past the limit), and one that declares a
+    body larger than any acceptable request is refused (413), before a byte of it is read or
+    parsed. (A body sent without Content-Length is bounded by the body guard, then by the
+    handler's own size check.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] not in PUBLIC_VERIFY_PATHS
+        ):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        guards = guards_of(request)
+        try:
+            guards.admit_verification(request)
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit():
+                guards.check_size(int(declared), "the request", _body_allowance(guards, request))
+        except LimitExceeded as exc:
+            await _refusal(request, exc)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _body_allowance(guards: PublicGuards, request: Request) -> int:
+    """The largest request body that can carry an acceptable credential: the credential plus
+    room for the request's other fields, or three times it for a URL-encoded form (where
+    ``{"`` is written ``%7B%22``)."""
+    limit = guards.limits.verify_max_bytes
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media == "application/x-www-form-urlencoded":
+        return 3 * limit + 4096
+    return limit + 64 * 1024
+
+
+def _refusal(request: Request, exc: LimitExceeded) -> JSONResponse | HTMLResponse:
+    if request.url.path == "/verify" and "text/html" in request.headers.get("accept", ""):
+        from register.pages import render_message
+
+        reason = exc.reason[:1].upper() + exc.reason[1:]
+        return HTMLResponse(
+            render_message("Not verified", [f"{reason}."]),
+            status_code=exc.status,
+            headers=exc.headers,
+        )
+    return JSONResponse({"detail": exc.reason}, status_code=exc.status, headers=exc.headers)
+
+
 def guards_of(request: Request) -> PublicGuards:
     """The app's guards (``create_app(public_limits=…)``), made with the defaults on first use
     by an app that was built without them."""
@@ -358,11 +421,12 @@ def guards_of(request: Request) -> PublicGuards:
 async def verify_publicly(
     request: Request, document: Any, work: Callable[[], T], *, what: str = "the credential"
 ) -> T:
-    """The whole gate for an anonymous verification whose JSON was already parsed: rate
-    limit, body size, value counts, then ``work`` in a slot. Raises :class:`LimitExceeded`."""
+    """An anonymous verification whose JSON was already parsed (the client's rate limit was
+    spent by :class:`PublicVerifyGate`): body size, value counts, then ``work`` in a slot.
+    Raises :class:`LimitExceeded`."""
     guards = guards_of(request)
-    guards.admit_verification(request)
-    guards.check_size(len(await request.body()), what)
+    # The document as JSON, without the request's own whitespace and fields.
+    guards.check_size(len(json.dumps(document, ensure_ascii=False).encode()), what)
     guards.check_document(document, what)
     return await guards.verify(work)
 

@@ -447,12 +447,9 @@ def _answer(
 @router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
 async def verify_submit(request: Request) -> Response:
     page = {"body_name": _body_name(request), "pasted": "", "given_url": ""}
+    # Anyone may post here: the client's rate limit was spent before the form was even read
+    # (issuer.http.ratelimit.PublicVerifyGate).
     guards = guards_of(request)
-    try:
-        # Anyone may post here: a rate limit per client first, before the form is even read.
-        guards.admit_verification(request)
-    except LimitExceeded as exc:
-        return _refused(request, page, exc)
     try:
         form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_FORM_BYTES)
     except Exception:
