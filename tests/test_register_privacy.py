@@ -30,13 +30,23 @@ PRIVATE = {
     "national_id": "NID-99887766554",
     "notes": "INTERNAL-NOTE-fraud-suspicion",
     "assessment_notes": "EXAMINER-REMARK-nervous-candidate",
-    "score": "93.25",
+    "score": "93.25718",
 }
 EVIDENCE = "EVIDENCE-file-confidential-4711"
 REASON = "REASON-drunk-at-work-incident"
 # Names that must never be readable: on_request holders, directory holders without consent,
-# number_lookup holders (sealed: present only encrypted), a consent withdrawn.
-HIDDEN_NAMES = ("Olivia Onrequest", "Ravi Nonconsent", "Nina Numberlookup", "Walter Wendelin")
+# number_lookup holders (sealed: present only encrypted), a consent withdrawn. Each word is a
+# marker of at least 9 letters: the files are searched case-insensitively, word by word (the
+# search index stores words), and hold kilobytes of random base64 and ciphertext. A 4-letter
+# word ("Nina") turned up in random base64 about one run in ten; a 9-letter one has a chance
+# of about 1 in 10^13 per kilobyte.
+OLIVIA = "Oliviannah Onrequestonly"
+RAVI = "Ravindrakumar Nonconsenting"
+NINA = "Ninabellamy Numberlookupper"
+WALTER = "Walterbrandt Wendelinsky"
+HIDDEN_NAMES = (OLIVIA, RAVI, NINA, WALTER)
+#: Shortest needle searched for; see HIDDEN_NAMES.
+MIN_NEEDLE = 8
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +56,10 @@ def populated(tmp_path_factory):
     people = {}
     for key, name, consent, schemes in [
         ("jane", "Jane Listed", True, ("cwi",)),
-        ("ravi", "Ravi Nonconsent", False, ("cwi",)),
-        ("nina", "Nina Numberlookup", True, ("ndt",)),
-        ("olivia", "Olivia Onrequest", True, ("sec",)),
-        ("walter", "Walter Wendelin", True, ("cwi",)),
+        ("ravi", RAVI, False, ("cwi",)),
+        ("nina", NINA, True, ("ndt",)),
+        ("olivia", OLIVIA, True, ("sec",)),
+        ("walter", WALTER, True, ("cwi",)),
         ("moving", "Mona Moving", True, ("cwi",)),
     ]:
         private = {**PRIVATE, "email": f"{key}-{PRIVATE['email']}"}
@@ -103,6 +113,12 @@ def _checkpoint(path: Path) -> None:
     conn.close()
 
 
+def _check_distinctive(needles: list[str]) -> None:
+    """A needle short enough to turn up in random bytes makes the test fail by chance."""
+    short = [n for n in needles if len(n) < MIN_NEEDLE]
+    assert not short, f"needles too short to be searched for in random bytes: {short}"
+
+
 def _assert_nothing_private(path: Path, secrets: list[str], numbers: dict[str, str]) -> None:
     _checkpoint(path)
     blobs = b"".join(p.read_bytes() for p in _files(path)).lower()
@@ -110,6 +126,7 @@ def _assert_nothing_private(path: Path, secrets: list[str], numbers: dict[str, s
     # numbers of on_request and number_lookup certificates.
     needles = [*secrets, *HIDDEN_NAMES, *(w for n in HIDDEN_NAMES for w in n.split())]
     needles += [numbers["olivia"], numbers["nina"]]
+    _check_distinctive(needles)
     for needle in needles:
         assert needle.lower().encode() not in blobs, f"{needle!r} is in the raw file {path}"
     # Every cell of every table, as text.
@@ -166,7 +183,7 @@ def test_each_policy_shows_what_it_should(populated):
         with pytest.raises(push.SealError):
             push.unseal(sealed, numbers[other], push.lookup_key(db))
     record = push.find(db, numbers["nina"])
-    assert record["holder_name"] == "Nina Numberlookup"
+    assert record["holder_name"] == NINA
     assert record["status"] == "WITHDRAWN"
     assert {"email", "birth_date", "reason", "evidence"}.isdisjoint(record)
     # The history says what was decided and when, never why.
@@ -202,5 +219,39 @@ def test_a_rebuilt_register_and_the_published_snapshot_hold_nothing_private(popu
     result = CliRunner().invoke(publish_command, [str(bundle), "--data", str(b.data)])
     assert result.exit_code == 0, result.output
     blobs = b"".join(p.read_bytes() for p in bundle.rglob("*") if p.is_file()).lower()
-    for needle in [*secrets, *HIDDEN_NAMES, numbers["olivia"], numbers["nina"]]:
+    needles = [*secrets, *HIDDEN_NAMES, numbers["olivia"], numbers["nina"]]
+    _check_distinctive(needles)
+    for needle in needles:
         assert needle.lower().encode() not in blobs, f"{needle!r} is in the published bundle"
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        # A hidden name in a listed row, as the search index would also hold it.
+        "UPDATE certifications SET holder_name = :name WHERE number = :number",
+        # Only one word of it, in lower case, in another table's text.
+        "UPDATE schemes SET description = description || ' ' || lower(:word)",
+        # A private value anywhere.
+        "UPDATE schemes SET description = description || ' ' || :private",
+    ],
+)
+def test_the_search_finds_a_planted_leak(populated, tmp_path, leak):
+    # The check above must fail when a private value is there: plant one in a copy.
+    b, _, numbers, secrets = populated
+    copy = tmp_path / "leaky.db"
+    source = sqlite3.connect(b.register)
+    target = sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    params = {
+        "name": NINA,
+        "word": NINA.split()[1],
+        "number": numbers["jane"],
+        "private": PRIVATE["national_id"],
+    }
+    target.execute(leak, {k: v for k, v in params.items() if f":{k}" in leak})
+    target.commit()
+    target.close()
+    with pytest.raises(AssertionError, match=r"is in the raw file|in table"):
+        _assert_nothing_private(copy, secrets, numbers)
