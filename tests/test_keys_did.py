@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import read_json
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keys import (
@@ -137,6 +137,7 @@ def test_did_web_to_url_refuses(did: str, why: str) -> None:
         did_web_to_url(did)
 
 
+@settings(deadline=None)  # hypothesis's default 200 ms deadline is a wall-clock test
 @given(
     st.lists(st.from_regex(r"[a-z0-9][a-z0-9_-]{0,10}", fullmatch=True), max_size=3),
     st.one_of(st.none(), st.integers(1, 65535)),

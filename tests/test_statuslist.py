@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 import struct
-import time
 import tracemalloc
 import zlib
 from typing import Any
@@ -174,15 +173,17 @@ def test_set_and_get_check_index_and_value() -> None:
         Bitstring().set(0, True)
 
 
-def test_encoding_is_fast_and_small() -> None:
+def test_encoding_is_gzip_level_6_and_small() -> None:
+    # Level 6, not 9: 9 was measured 13x slower for ~15% less (bench/bench_statuslist.py has
+    # the timings; a wall-clock bound here failed on a loaded machine, so the level is pinned).
     bits = Bitstring()
     for i in range(0, MIN_ENTRIES, 100):  # 1% set
         bits.set(i, 1)
-    start = time.perf_counter()
     encoded = bits.encode()
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.010, f"encode took {elapsed * 1000:.1f} ms"
     assert encoded.startswith("u") and "=" not in encoded
+    raw = base64.urlsafe_b64decode(encoded[1:] + "=" * (-len(encoded[1:]) % 4))
+    assert raw == gzip.compress(bits.to_bytes(), compresslevel=6, mtime=0)
+    assert len(raw) < 2048
 
 
 @settings(max_examples=60, deadline=None)
@@ -236,15 +237,15 @@ def test_gzip_bomb_is_refused_without_inflating_it() -> None:
     assert len(bomb) < 2 << 20
     encoded = _b64u(bomb)
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(StatusListError, match="larger than 16777216 bytes uncompressed"):
             Bitstring.decode(encoded)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 2
-    assert peak < 3 * MAX_DECOMPRESSED_BYTES + len(encoded) * 2
+    # Memory, not wall time, shows the 1 GiB was never inflated: the limit, one inflation
+    # step and the input (a time bound failed on a loaded machine).
+    assert peak < 1.5 * MAX_DECOMPRESSED_BYTES + len(encoded) * 2
 
 
 def test_a_list_of_exactly_the_maximum_size_is_accepted() -> None:
