@@ -8,7 +8,9 @@ by the test itself.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -313,8 +315,6 @@ def test_a_waiting_request_is_served_when_a_slot_frees(tmp_path):
     env, guards, _ = _env(tmp_path, verify_slots=1, verify_wait_seconds=30)
     doc = {"verifiableCredential": many_values(3, sign=False)}
     assert guards.slots.try_acquire()
-    import threading
-
     answers: list[int] = []
     worker = threading.Thread(
         target=lambda: answers.append(env.client.post("/credentials/verify", json=doc).status_code)
@@ -494,3 +494,36 @@ def test_a_declared_oversized_body_is_refused_before_it_is_read(tmp_path):
         "/credentials/verify", content=b"{" * 100, headers={"Content-Type": "application/json"}
     )
     assert r.status_code == 400
+
+
+def test_a_slow_status_server_does_not_hold_the_verification_slot():
+    # The attacker's credential points at a status list on a server that takes its time. While
+    # the verification waits on it, the slot is free for others; it is taken back to read it.
+    did, kp = _signer()
+    url = "https://slow.example/status/1"
+    served = {url: _status_list(url, did, kp)}
+    credential = _credential_with_lists(served, did, kp)
+    asked, answer = threading.Event(), threading.Event()
+
+    def slow(u: str) -> Any:
+        asked.set()
+        answer.wait(30)
+        return served[u]
+
+    guards = PublicGuards(PublicLimits(verify_slots=1, verify_wait_seconds=30))
+    verifier = Verifier(status_fetcher=bounded_fetcher(slow))
+    results: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: results.append(
+            asyncio.run(guards.verify(lambda: verifier.verify_credential(credential)))
+        )
+    )
+    worker.start()
+    assert asked.wait(30)
+    assert guards.slots.try_acquire()  # free while the verification waits on the server
+    guards.slots.release()
+    answer.set()
+    worker.join(30)
+    assert results and results[0].verdict is Verdict.VALID
+    assert guards.slots.try_acquire()  # and given back at the end
+    guards.slots.release()

@@ -15,6 +15,11 @@ showed one 165 KiB credential holding a core for 33 s. Three independent bounds 
   once (one per core but one, so the register's pages keep a core); a request waits at most
   ``verify_wait_seconds`` for a slot, and at most ``verify_queue`` requests wait; beyond that,
   503 with ``Retry-After``;
+- **what a verification fetches** (:func:`bounded_fetcher`): other issuers' DID documents and
+  status lists of at most 1,000 values (a heavy list on the attacker's server would bring the
+  heavy input in by the back door), at most ``verify_max_fetches`` documents within
+  ``verify_fetch_seconds`` per verification; while it waits on another server a verification
+  gives its slot up (at most ``verify_max_fetching`` at once), so a slow server holds no slot;
 - **per-client rate limits** (:class:`RateLimiter`, token buckets keyed by the client's
   address, an IPv6 client by its /64): verification requests (``verify_rate``) and *failed*
   attempts at share tokens, wallet offers, pre-authorized codes and access tokens
@@ -108,6 +113,9 @@ class PublicLimits:
     #: and the seconds they may take together: a slot is not held for a slow server's sake.
     verify_max_fetches: int = 8
     verify_fetch_seconds: float = 10.0
+    #: Verifications that may wait on other servers at once, their slot given up meanwhile
+    #: (a slow server must not hold the slot; and these waits hold worker threads).
+    verify_max_fetching: int = 8
     verify_slots: int = field(default_factory=_default_slots)
     verify_queue: int = 16
     verify_wait_seconds: float = 2.0
@@ -215,15 +223,19 @@ class WorkSlots:
     at most ``queue`` requests wait) for one. Thread-safe; waiting never blocks the event loop
     or a worker thread (it polls, every 10 ms, for the few requests allowed to wait)."""
 
-    def __init__(self, slots: int, *, queue: int = 16, wait_seconds: float = 2.0) -> None:
+    def __init__(
+        self, slots: int, *, queue: int = 16, wait_seconds: float = 2.0, max_fetching: int = 8
+    ) -> None:
         if slots < 1:
             raise ValueError("at least one verification slot is needed")
         self.slots = slots
         self.queue = queue
         self.wait_seconds = wait_seconds
+        self.max_fetching = max_fetching
         self._free = threading.BoundedSemaphore(slots)
         self._lock = threading.Lock()
         self._waiting = 0
+        self._fetching = 0
         self.busy_refusals = 0  # how many requests found every slot taken (for the operator)
 
     def try_acquire(self) -> bool:
@@ -252,6 +264,22 @@ class WorkSlots:
             with self._lock:
                 self._waiting -= 1
 
+    def start_fetch(self) -> bool:
+        """May one more verification give up its slot to wait on another server?"""
+        with self._lock:
+            if self._fetching >= self.max_fetching:
+                return False
+            self._fetching += 1
+            return True
+
+    def end_fetch(self) -> None:
+        with self._lock:
+            self._fetching -= 1
+
+    def reacquire(self) -> bool:
+        """Take a slot back after a fetch (in a worker thread: blocking, bounded)."""
+        return self._free.acquire(timeout=self.wait_seconds)
+
     @contextmanager
     def held(self) -> Iterator[None]:
         """Hold one slot (blocking); for tests and scripts that must saturate the service."""
@@ -279,7 +307,10 @@ class PublicGuards:
             limits.attempt_rate, max_clients=limits.max_clients, clock=clock
         )
         self.slots = WorkSlots(
-            limits.verify_slots, queue=limits.verify_queue, wait_seconds=limits.verify_wait_seconds
+            limits.verify_slots,
+            queue=limits.verify_queue,
+            wait_seconds=limits.verify_wait_seconds,
+            max_fetching=limits.verify_max_fetching,
         )
 
     # -- failed attempts at secrets in URLs and forms (share links, wallet codes) ------------
@@ -338,15 +369,17 @@ class PublicGuards:
                 wait,
             )
         limits = self.limits
+        budget = _Budget(limits.verify_max_fetches, limits.verify_fetch_seconds, self.slots)
 
         def budgeted() -> T:
-            with fetch_budget(limits.verify_max_fetches, limits.verify_fetch_seconds):
+            with fetch_budget(budget):
                 return work()
 
         try:
             return await run_in_threadpool(budgeted)
         finally:
-            self.slots.release()
+            if budget.holding:
+                self.slots.release()
 
 
 #: The public verification endpoints: :class:`PublicVerifyGate` stands in front of them.
@@ -478,14 +511,53 @@ MAX_FETCHED_VALUES = 1_000
 _BUDGET = threading.local()
 
 
+class _Budget:
+    """What one verification may still fetch; and the slot it holds, which it gives up while
+    it waits on another server (``slots``), and must take back before it goes on."""
+
+    def __init__(self, fetches: int, seconds: float, slots: WorkSlots | None = None) -> None:
+        self.total = self.left = fetches
+        self.deadline = time.monotonic() + seconds
+        self.slots = slots
+        self.holding = slots is not None
+
+    def fetch(self, url: str, fetch: Callable[[str], Any]) -> Any:
+        if self.left <= 0:
+            raise FetchError(
+                f"{url} was not fetched: one verification here fetches at most "
+                f"{self.total} documents"
+            )
+        if time.monotonic() > self.deadline:
+            raise FetchError(f"{url} was not fetched: this verification ran out of time")
+        self.left -= 1
+        slots = self.slots
+        if slots is None:
+            return fetch(url)
+        if not self.holding:
+            raise FetchError(f"{url} was not fetched: the verifier is too busy")
+        if not slots.start_fetch():
+            return fetch(url)  # too many waiting on servers already: wait holding the slot
+        slots.release()
+        self.holding = False
+        try:
+            return fetch(url)
+        finally:
+            slots.end_fetch()
+            self.holding = slots.reacquire()
+            if not self.holding:
+                raise FetchError(f"{url} was fetched, but the verifier is too busy to read it")
+
+
 @contextmanager
-def fetch_budget(max_fetches: int, seconds: float) -> Iterator[None]:
-    """Within this block (in this thread), :func:`bounded_fetcher` fetchers allow at most
-    ``max_fetches`` documents and stop once ``seconds`` have passed."""
+def fetch_budget(budget: _Budget | int, seconds: float = 10.0) -> Iterator[_Budget]:
+    """Within this block (in this thread), :func:`bounded_fetcher` fetchers keep to
+    ``budget`` (or a budget of that many documents within ``seconds``)."""
+    if isinstance(budget, int):
+        budget = _Budget(budget, seconds)
     outer = getattr(_BUDGET, "budget", None)
-    _BUDGET.budget = [max_fetches, time.monotonic() + seconds, max_fetches]
+    _BUDGET.budget = budget
     try:
-        yield
+        yield budget
     finally:
         _BUDGET.budget = outer
 
@@ -499,17 +571,8 @@ def bounded_fetcher(
     limits = PublicLimits(verify_max_values=max_values, verify_max_proofs=4, verify_slots=1)
 
     def fetched(url: str) -> Any:
-        budget = getattr(_BUDGET, "budget", None)
-        if budget is not None:
-            if budget[0] <= 0:
-                raise FetchError(
-                    f"{url} was not fetched: one verification here fetches at most "
-                    f"{budget[2]} documents"
-                )
-            if time.monotonic() > budget[1]:
-                raise FetchError(f"{url} was not fetched: this verification ran out of time")
-            budget[0] -= 1
-        data = fetch(url)
+        budget: _Budget | None = getattr(_BUDGET, "budget", None)
+        data = fetch(url) if budget is None else budget.fetch(url, fetch)
         try:
             document = json.loads(data) if isinstance(data, bytes | str) else data
         except ValueError:
