@@ -527,3 +527,21 @@ def test_a_slow_status_server_does_not_hold_the_verification_slot():
     assert results and results[0].verdict is Verdict.VALID
     assert guards.slots.try_acquire()  # and given back at the end
     guards.slots.release()
+
+
+def test_credentials_fetched_by_url_are_bounded_in_number_at_once(tmp_path):
+    env, guards, _ = _env(tmp_path, verify_max_fetching=1)
+    assert guards.slots.start_fetch()  # one fetch for a URL given to /verify is under way
+    try:
+        r = env.client.post(
+            "/verify",
+            data={"url": "https://slow.example/credential.json"},
+            headers={"Accept": "application/json"},
+        )
+        assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+    finally:
+        guards.slots.end_fetch()
+    r = env.client.post(
+        "/verify", data={"url": "http://127.0.0.1/x"}, headers={"Accept": "application/json"}
+    )
+    assert r.status_code == 422  # fetched (and refused: a private address), not "busy"

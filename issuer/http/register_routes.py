@@ -474,7 +474,14 @@ async def verify_submit(request: Request) -> Response:
     page["pasted"] = pasted if len(pasted) <= guards.limits.verify_max_bytes else ""
     page["given_url"] = given_url[:2000]
     if data is None and given_url:
-        fetched = await run_in_threadpool(_fetch, request, given_url)
+        # A slow server holds a worker thread: only so many such fetches at once.
+        if not guards.slots.start_fetch():
+            busy = "the verifier is busy with other requests: try again in a few seconds"
+            return _refused(request, page, LimitExceeded(503, busy, 1))
+        try:
+            fetched = await run_in_threadpool(_fetch, request, given_url)
+        finally:
+            guards.slots.end_fetch()
         if isinstance(fetched, str):
             return _answer(
                 request,
