@@ -342,13 +342,15 @@ def parse_json_object(data: bytes | str | Mapping[str, Any], what: str) -> dict[
         raise ValueError(f"{what} is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise ValueError(f"{what} is not a JSON object")
-    problem = json_value_problem(value, what)
+    problem = json_value_problem(value, what, text=text)
     if problem is not None:
         raise ValueError(problem)
     return value
 
 
-def json_value_problem(root: Any, what: str) -> str | None:
+def json_value_problem(
+    root: Any, what: str, *, text: str | None = None, integers: bool = True
+) -> str | None:
     """Why ``root`` (parsed JSON, nesting already bounded) cannot be verified as written, in
     plain words with the place (``credentialSubject.name``), or None.
 
@@ -356,8 +358,13 @@ def json_value_problem(root: Any, what: str) -> str | None:
       UTF-8 canonical form exists and no two programs agree on what was signed;
     - an integer beyond ±:data:`MAX_SAFE_INTEGER`: JavaScript verifiers read another number
       (RFC 7493 §2.2) and JCS cannot write it.
+
+    ``text``, the JSON text ``root`` was parsed from, lets both checks skip the walk when the
+    text cannot hold either (a scan in C); ``integers=False`` when the caller checked them.
     """
-    found = _first(root, _is_unsafe_integer)
+    found = None
+    if integers and (text is None or _LONG_DIGITS.search(text)):
+        found = _first(root, _is_unsafe_integer)
     if found is not None:
         value, path, _ = found
         digits = str(abs(value))
@@ -368,6 +375,12 @@ def json_value_problem(root: Any, what: str) -> str | None:
             f"carry exactly between programs (at most {MAX_SAFE_INTEGER:,}): verifiers would "
             "not agree on what was signed"
         )
+    if (
+        text is not None
+        and "\\u" not in text
+        and (text.isascii() or not _RAW_SURROGATE.search(text))
+    ):
+        return None  # no escape that could be \\uD800-\\uDFFF, no raw surrogate in the text
     try:
         # One pass in C over every string and key; the slow search below runs only on failure.
         json.dumps(root, ensure_ascii=False).encode("utf-8")
@@ -381,6 +394,12 @@ def json_value_problem(root: Any, what: str) -> str | None:
     code = next(ord(c) for c in value if 0xD800 <= ord(c) <= 0xDFFF)
     where = f"in the name of the key at {path}" if is_key else f"at {path}"
     return f"{what} contains a lone surrogate (\\u{code:04x}) {where}, which is not valid Unicode"
+
+
+# 16 digits or more: the shortest integer beyond MAX_SAFE_INTEGER (2**53 - 1, 16 digits).
+_LONG_DIGITS = re.compile(r"[0-9]{16}")
+# A raw surrogate in a str (bytes decoded as strict UTF-8 never hold one).
+_RAW_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _is_unsafe_integer(value: Any) -> bool:

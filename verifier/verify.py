@@ -21,6 +21,7 @@ from contexts import DEFAULT_LOADER, DocumentLoader
 from verifier.compact import reading_form
 from verifier.dataintegrity import verify_proofs
 from verifier.did import (
+    MAX_SAFE_INTEGER,
     Clock,
     DidResolver,
     Transport,
@@ -98,8 +99,9 @@ def load_document(data: Any, what: str = "the credential") -> dict[str, Any]:
         raise InputError(str(exc)) from None
     _check_json_tree(doc, what)
     if not isinstance(data, bytes | str):
-        # Text was checked while parsing; a mapping given directly is checked here.
-        problem = json_value_problem(doc, what)
+        # Text was checked while parsing; a mapping given directly is checked here (its
+        # integers by _check_json_tree's walk, its strings and keys in one pass of the encoder).
+        problem = json_value_problem(doc, what, integers=False)
         if problem is not None:
             raise InputError(problem)
         size = len(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
@@ -129,6 +131,10 @@ def _check_json_tree(root: Any, what: str) -> None:
         elif isinstance(value, float):
             if not math.isfinite(value):
                 raise InputError(f"{what} contains a number JSON cannot hold ({value})")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+                # Found in passing; the message (with the value's place) needs a second walk.
+                raise InputError(json_value_problem(root, what) or f"{what} holds a huge number")
         elif value is not None and not isinstance(value, str | int | bool):
             raise InputError(f"{what} contains a {type(value).__name__}, which is not JSON")
 
