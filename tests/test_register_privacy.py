@@ -38,8 +38,9 @@ REASON = "REASON-drunk-at-work-incident"
 # number_lookup holders (sealed: present only encrypted), a consent withdrawn. Each word is a
 # marker of at least 9 letters: the files are searched case-insensitively, word by word (the
 # search index stores words), and hold kilobytes of random base64 and ciphertext. A 4-letter
-# word ("Nina") turned up in random base64 about one run in ten; a 9-letter one has a chance
-# of about 1 in 10^13 per kilobyte.
+# word ("Nina") turned up in random base64 about one run in ten; a 9-letter one matches a
+# position of random base64 with odds of 32^-9, about 3 in 10^14: for 8 such words in a few
+# hundred kilobytes, one run in tens of millions.
 OLIVIA = "Oliviannah Onrequestonly"
 RAVI = "Ravindrakumar Nonconsenting"
 NINA = "Ninabellamy Numberlookupper"
