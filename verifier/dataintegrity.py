@@ -253,6 +253,10 @@ def _compact_form_problem(
     (see :mod:`verifier.compact`), or None. Checked before any proof is believed: otherwise
     a key renamed to the IRI it stands for keeps the signature valid but hides itself from
     every reader of the JSON."""
+    if "@context" not in unsecured:
+        # Not JSON-LD at all (an audit checkpoint signed with JCS, say): the JSON is what was
+        # signed, there is no other spelling of it. (rdfc cannot canonicalise such a document.)
+        return None
     parts: list[tuple[str, Mapping[str, Any]]] = [("the document", unsecured)]
     for proof in proofs:
         if isinstance(proof, Mapping):
