@@ -367,3 +367,14 @@ def test_the_signer_refuses_what_verifiers_would_refuse() -> None:
     unsigned = renamed(certificate(), (), "id", "@id")
     with pytest.raises(ProofError, match="compact form"):
         body.sign(unsigned)
+
+
+def test_a_proof_value_has_one_spelling() -> None:
+    """base58 decoders skip white space: a padded proofValue is a second spelling of the same
+    signature, so it is refused rather than accepted."""
+    body, verifier, now = body_in("valid")
+    signed = body.sign(certificate())
+    signed["proof"]["proofValue"] += " "
+    result = verifier.verify_credential(signed, now=now)
+    assert result.verdict is Verdict.INVALID
+    assert "base58btc" in result.summary

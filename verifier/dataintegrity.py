@@ -17,6 +17,8 @@ with a reason in plain words.
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -364,13 +366,20 @@ def _lookup(key_lookup: KeyLookup, proof: Mapping[str, Any]) -> PublicKey:
         return key_lookup(proof)
     except ProofError:
         raise
-    except Exception as exc:  # a resolver bug must not become an unhandled crash
-        raise ProofError(f"the signing key could not be obtained: {exc}") from None
+    except Exception:  # a resolver bug must not become an unhandled crash
+        logging.getLogger("certreg.verifier").exception("key lookup failed")
+        raise ProofError("the signing key could not be obtained") from None
+
+
+_BASE58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
 
 
 def _decode_proof_value(value: str) -> bytes:
     if not value.startswith("z"):
         raise ProofError("proofValue must be base58btc multibase (starting with 'z')")
+    if not _BASE58.fullmatch(value[1:]):
+        # base58 decoders skip white space; the signature must have exactly one spelling.
+        raise ProofError("proofValue is not valid base58btc")
     try:
         signature = base58.b58decode(value[1:])
     except ValueError:

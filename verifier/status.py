@@ -9,6 +9,7 @@ STATUS_UNKNOWN with the reason: never a guess in either direction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -104,6 +105,8 @@ def _as_fetcher(fetcher: StatusFetcher | Mapping[str, Any] | None) -> StatusFetc
         return from_table
     return fetcher
 
+
+_log = logging.getLogger("certreg.verifier")
 
 _PURPOSE_WORDS = {"revocation": "withdrawn", "suspension": "suspended"}
 
@@ -204,9 +207,13 @@ class StatusChecker:
             return Check(
                 name, False, f"the status list could not be read: {exc}", Verdict.STATUS_UNKNOWN
             )
-        except Exception as exc:  # a hostile list must never crash verification
+        except Exception:  # a hostile list must never crash verification
+            _log.exception("reading the status list %s failed", url)
             return Check(
-                name, False, f"the status list could not be read ({exc!r})", Verdict.STATUS_UNKNOWN
+                name,
+                False,
+                "the status list could not be read (it is not a list this verifier can process)",
+                Verdict.STATUS_UNKNOWN,
             )
         published = parse_datetime(listed.get("validFrom"))
         when = f" published {plain_date(published)}" if published else ""
@@ -256,8 +263,9 @@ class StatusChecker:
             raw = self.fetcher(url)
         except FetchError as exc:
             raise _Unknown(f"the status list could not be fetched: {exc.reason}") from None
-        except Exception as exc:
-            raise _Unknown(f"the status list {url} could not be fetched ({exc})") from None
+        except Exception:
+            _log.exception("fetching the status list %s failed", url)
+            raise _Unknown(f"the status list {url} could not be fetched") from None
         try:
             listed = parse_json_object(raw, f"the status list {url}")
         except ValueError as exc:
