@@ -116,6 +116,11 @@ class PublicLimits:
     #: Verifications that may wait on other servers at once, their slot given up meanwhile
     #: (a slow server must not hold the slot; and these waits hold worker threads).
     verify_max_fetching: int = 8
+    #: The share of the interpreter verification may use: after a verification its slot stays
+    #: taken, idle, for as long again as it computed (0.5). Verification is pure Python, and
+    #: under one GIL a busy verifier thread slows every page of the process; idle turns let the
+    #: register's pages run at full speed. 1.0: no pause.
+    verify_cpu_share: float = 0.5
     verify_slots: int = field(default_factory=_default_slots)
     verify_queue: int = 16
     verify_wait_seconds: float = 2.0
@@ -372,8 +377,14 @@ class PublicGuards:
         budget = _Budget(limits.verify_max_fetches, limits.verify_fetch_seconds, self.slots)
 
         def budgeted() -> T:
-            with fetch_budget(budget):
-                return work()
+            started = time.thread_time()
+            try:
+                with fetch_budget(budget):
+                    return work()
+            finally:
+                if 0 < limits.verify_cpu_share < 1 and budget.holding:
+                    spent = time.thread_time() - started
+                    time.sleep(min(5.0, spent * (1 / limits.verify_cpu_share - 1)))
 
         try:
             return await run_in_threadpool(budgeted)
