@@ -170,7 +170,7 @@ def build_demo(
     picks = iter([n for n in active if n in live])
 
     def take(count: int) -> list[str]:
-        return [next(picks) for _ in range(count)]
+        return [n for n, _ in zip(picks, range(count), strict=False)]
 
     for number in take(max(1, holders // 50)):
         body.withdraw(number, decided_by=second, reason="misuse of the certificate")
@@ -183,11 +183,16 @@ def build_demo(
     clock.now += timedelta(days=30)
     for number in numbers["suspended then reinstated"]:
         body.reinstate(number, decided_by=second, reason="surveillance passed")
-    for number in take(max(1, holders // 60)):
+    # Only a certification holding two or more scope items can lose one: look on until enough
+    # are found (taking a fixed count left the demo without any one run in a few).
+    wanted = max(1, holders // 60)
+    for number in picks:
         held = [s["code"] for s in body.certification(number).scope if s["status"] == "active"]
         if len(held) > 1:
             body.reduce_scope(number, decided_by=decider, remove=held[:1], reason="no practice")
             numbers.setdefault("reduced in scope", []).append(number)
+            if len(numbers["reduced in scope"]) == wanted:
+                break
     clock.now = real_now - timedelta(days=10)
     numbers["expired"].extend(body.expire_due())
     live = {
