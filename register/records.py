@@ -216,19 +216,23 @@ def _scheme_fields(conn: sqlite3.Connection, scheme_id: str) -> dict[str, Any]:
     }
 
 
-def find_certificate(conn: sqlite3.Connection, number: str) -> CertificateRecord | None:
+def find_certificate(
+    conn: sqlite3.Connection, number: str, *, sealed: bool = True
+) -> CertificateRecord | None:
     """The public record of certificate ``number``, or None when the register does not
-    publish it (unknown, or ``on_request``)."""
+    publish it (unknown, or ``on_request``). ``sealed=False`` looks in the directory only,
+    which costs a few indexed reads; a sealed (``number_lookup``) record costs an Argon2id
+    run (~8 ms) the first time its number is asked for."""
     number = normalise_number(number)
     if not number or len(number) > 64:
         return None
     rows = _rows(conn, "SELECT * FROM certifications WHERE number = ?", [number])
     if rows:
         return _directory_record(conn, rows[0])
-    sealed = _sealed_record(conn, number)
-    if sealed is None:
+    opened = _sealed_record(conn, number) if sealed else None
+    if opened is None:
         return None
-    return record_from_mapping(sealed, listing="number_lookup", conn=conn)
+    return record_from_mapping(opened, listing="number_lookup", conn=conn)
 
 
 def _directory_record(conn: sqlite3.Connection, row: dict[str, Any]) -> CertificateRecord:

@@ -545,3 +545,24 @@ def test_credentials_fetched_by_url_are_bounded_in_number_at_once(tmp_path):
         "/verify", data={"url": "http://127.0.0.1/x"}, headers={"Accept": "application/json"}
     )
     assert r.status_code == 422  # fetched (and refused: a private address), not "busy"
+
+
+def test_looking_up_unknown_numbers_is_rate_limited_and_directory_pages_are_not(tmp_path):
+    """A number not in the directory may be a sealed (number_lookup) record, and finding out
+    costs an Argon2id run: those look-ups spend the client's public-work budget (off the event
+    loop); pages of listed certificates never do."""
+    env, _, clock = _env(tmp_path, verify_rate=Rate(per_minute=6, burst=3))
+    attach(env.body)
+    number = env.grant()["number"]
+    attacker, employer = _client(env, "198.51.100.7"), _client(env, "203.0.113.9")
+    for guess in ("CWI-AAAA-AAAA-A", "CWI-BBBB-BBBB-B", "CWI-CCCC-CCCC-C"):
+        assert attacker.get(f"/c/{guess}").status_code == 404
+    r = attacker.get("/c/CWI-DDDD-DDDD-D")
+    assert r.status_code == 429 and "too many look-ups" in r.json()["detail"]
+    assert r.headers["Retry-After"] == "10"
+    assert attacker.get(f"/c/{number}/qr.svg").status_code == 200  # listed: no budget spent
+    for _ in range(5):
+        assert attacker.get(f"/c/{number}").status_code == 200
+    assert employer.get("/c/CWI-DDDD-DDDD-D").status_code == 404
+    clock.now += 10
+    assert attacker.get("/c/CWI-DDDD-DDDD-D").status_code == 404

@@ -335,6 +335,21 @@ class PublicGuards:
     def failed_attempt(self, request: Request) -> None:
         self.attempts.take(client_key(request))
 
+    # -- sealed (number_lookup) certificate pages ----------------------------------------
+
+    def admit_sealed_lookup(self, request: Request) -> None:
+        """Spend one of the client's public-work requests on a number that is not in the
+        directory: looking it up among the sealed records costs an Argon2id run. Refuse (429)
+        past the verification rate: a visitor reading real certificates never gets there."""
+        wait = self.verify_rate.take(client_key(request))
+        if wait:
+            raise LimitExceeded(
+                429,
+                "too many look-ups of certificate numbers from your address: "
+                f"try again in {wait} s",
+                wait,
+            )
+
     # -- verification -------------------------------------------------------------------
 
     def admit_verification(self, request: Request) -> None:

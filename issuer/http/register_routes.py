@@ -192,10 +192,19 @@ def _not_found(number: str, body_name: str | None) -> HTMLResponse:
     )
 
 
-def _lookup(request: Request, number: str) -> tuple[CertificateRecord | None, BodyInfo | None]:
+def _lookup(
+    request: Request, number: str, *, sealed: bool = True
+) -> tuple[CertificateRecord | None, BodyInfo | None]:
+    """The record of ``number`` and the body. A number that is not in the directory is looked
+    for among the sealed records (``sealed``), which costs an Argon2id run: that work is
+    rate-limited per client, and async routes must not do it on the event loop."""
     with _register(request).connect() as conn:
         body = read_body(conn)
-        record = find_certificate(conn, number)
+        record = find_certificate(conn, number, sealed=False)
+    if record is None and sealed:
+        guards_of(request).admit_sealed_lookup(request)
+        with _register(request).connect() as conn:
+            record = find_certificate(conn, number)
     return record, body
 
 
@@ -227,7 +236,9 @@ async def certificate_page(request: Request, number: Number) -> Response:
     redirect = _canonical(number)
     if redirect is not None:
         return redirect
-    record, body = _lookup(request, number)
+    record, body = _lookup(request, number, sealed=False)
+    if record is None:  # perhaps sealed: that costs an Argon2id run, off the event loop
+        record, body = await run_in_threadpool(_lookup, request, number)
     if record is None:
         return _not_found(number, body.legal_name if body else None)
     return HTMLResponse(
