@@ -21,7 +21,7 @@ from issuer.cli_common import data_option, passphrase_file_option, plain_errors,
 from issuer.db import connect
 from issuer.http import create_app, redact
 from issuer.http.state import AppState
-from issuer.register_push import attach
+from issuer.register_push import RegisterSync, attach
 from issuer.service import CertificationBody
 from keys.store import KeyStore
 
@@ -30,24 +30,37 @@ log = logging.getLogger("certreg.serve")
 #: How often the background thread looks for lists to re-sign, and how close to their
 #: validUntil a list is re-signed (lists are valid two days; see issuer.statuslists).
 REFRESH_EVERY_SECONDS = 3600
+#: How often it checks that register.db holds everything issuer.db committed: another process
+#: (a bulk run, a CLI decision) killed between its commit and its push leaves it behind, and a
+#: long-running server must not wait for the next command to publish what was decided.
+CATCH_UP_EVERY_SECONDS = 60
 
 
-def _refresher(state: AppState, stop: threading.Event) -> None:
-    body, lock = state.body, state.lock
+def _refresher(state: AppState, sync: RegisterSync, stop: threading.Event) -> None:
+    since_refresh = REFRESH_EVERY_SECONDS  # re-sign at once at start
     while True:
-        try:
-            with lock:
-                refreshed = body.status_lists.refresh_due()
-                # The VC API issuer's lists too, once it has issued (even if issuing has been
-                # turned off since: what it issued must keep a status that can be checked).
-                if state.vc_api_issuer_enabled or state.vc_api_lists() is not None:
-                    refreshed += state.vc_api_issuer().status_lists.refresh_due()
-            if refreshed:
-                log.info("re-signed status lists %s", ", ".join(refreshed))
-        except Exception:  # keep trying: a lapsed list is worse than a logged error
-            log.exception("could not re-sign the status lists")
-        if stop.wait(REFRESH_EVERY_SECONDS):
+        with state.lock:
+            sync.start()  # two reads when the register is up to date; logs, never raises
+        if since_refresh >= REFRESH_EVERY_SECONDS:
+            _refresh_lists(state)
+            since_refresh = 0.0
+        if stop.wait(CATCH_UP_EVERY_SECONDS):
             return
+        since_refresh += CATCH_UP_EVERY_SECONDS
+
+
+def _refresh_lists(state: AppState) -> None:
+    try:
+        with state.lock:
+            refreshed = state.body.status_lists.refresh_due()
+            # The VC API issuer's lists too, once it has issued (even if issuing has been
+            # turned off since: what it issued must keep a status that can be checked).
+            if state.vc_api_issuer_enabled or state.vc_api_lists() is not None:
+                refreshed += state.vc_api_issuer().status_lists.refresh_due()
+        if refreshed:
+            log.info("re-signed status lists %s", ", ".join(refreshed))
+    except Exception:  # keep trying: a lapsed list is worse than a logged error
+        log.exception("could not re-sign the status lists")
 
 
 @click.command("serve")
@@ -101,7 +114,7 @@ def serve_command(
             connect(data / "issuer.db"), signer_factory=lambda: store.load_signer(passphrase)
         )
         body.signer  # noqa: B018 -- unlock now: a wrong passphrase stops us before listening
-        attach(body)  # decisions taken through the API reach the register at once
+        sync = attach(body)  # decisions taken through the API reach the register at once
     app = create_app(
         body, passphrase=passphrase, key_store=store, enable_vc_api_issuer=enable_vc_api_issuer
     )
@@ -127,7 +140,7 @@ def serve_command(
             )
     stop = threading.Event()
     thread = threading.Thread(
-        target=_refresher, args=(state, stop), name="status-refresh", daemon=True
+        target=_refresher, args=(state, sync, stop), name="status-refresh", daemon=True
     )
     thread.start()
     # Everything built so far (Datasette, templates, contexts) lives as long as the server:

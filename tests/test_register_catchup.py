@@ -348,3 +348,23 @@ def test_two_processes_catching_up_at_once_leave_one_consistent_register(b, tmp_
     attach(first)
     attach(second)
     assert_agree(b, tmp_path)
+
+
+def test_a_running_server_catches_up_what_another_process_left_behind(b, tmp_path):
+    """certreg serve's background thread checks the register every minute: a bulk run killed
+    in another process is published without waiting for the next command."""
+    import threading
+    from types import SimpleNamespace
+
+    from issuer.cli_serve import _refresher
+
+    path = csv_file(b, tmp_path / "grants.csv")
+    killed_run(b, path, "after_commit", 1)
+    assert_behind(b)
+    state = SimpleNamespace(
+        lock=threading.Lock(), body=b.body, vc_api_issuer_enabled=False, vc_api_lists=lambda: None
+    )
+    stop = threading.Event()
+    stop.set()  # one round of the loop, then return
+    _refresher(state, b.sync, stop)  # type: ignore[arg-type]
+    assert_agree(b, tmp_path)
