@@ -2,7 +2,9 @@
 
 The verifier fetches things named by the document it is checking, i.e. by whoever wrote it.
 So every fetch is HTTPS only, never follows redirects, has a deadline and a size cap, and
-plain HTTP exists only through an explicit ``unsafe_allow_http_hosts`` allow-list for tests.
+plain HTTP exists only through an explicit ``unsafe_allow_http_hosts`` allow-list for tests, or,
+for a verifier run on one's own machine (``certreg verify``), to the loopback interface
+(``allow_loopback_http``): traffic that never leaves the machine.
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ __all__ = [
     "FetchError",
     "HttpFetcher",
     "Transport",
+    "is_loopback_host",
     "json_value_problem",
     "key_lookup_for",
     "parse_json_object",
+    "proof_controller",
 ]
 
 #: ``url -> response body``; raise :class:`FetchError` (or anything) when it cannot be had.
@@ -88,7 +92,10 @@ class DidResolutionError(Exception):
 class HttpFetcher:
     """GET a URL with the verifier's safety limits.
 
-    - HTTPS only, except hosts (``host`` or ``host:port``) in ``unsafe_allow_http_hosts``;
+    - HTTPS only, except hosts (``host`` or ``host:port``) in ``unsafe_allow_http_hosts``, and,
+      with ``allow_loopback_http``, a loopback host (127.0.0.0/8, ::1, ``localhost``) that
+      resolves to loopback addresses only: the connection is then made to a checked loopback
+      address, so a name cannot send plain HTTP off the machine (see :class:`_LoopbackOnly`);
     - no redirects (a redirect could take a did:web lookup to another domain);
     - ``timeout`` seconds for the whole exchange, not just per read (a server dripping one byte
       a second cannot hold the verifier);
@@ -110,18 +117,36 @@ class HttpFetcher:
         unsafe_allow_http_hosts: Collection[str] = (),
         accept: str = "application/json",
         public_addresses_only: bool = False,
+        allow_loopback_http: bool = False,
     ) -> None:
+        if public_addresses_only and allow_loopback_http:
+            # A server verifying what anyone submits must never reach its own machine.
+            raise ValueError("public_addresses_only and allow_loopback_http exclude each other")
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.unsafe_allow_http_hosts = frozenset(h.lower() for h in unsafe_allow_http_hosts)
         self.accept = accept
         self.public_addresses_only = public_addresses_only
+        self.allow_loopback_http = allow_loopback_http
 
-    def allows_http(self, url: str) -> bool:
+    def _listed(self, url: str) -> bool:
         parts = urlsplit(url)
         return parts.netloc.lower() in self.unsafe_allow_http_hosts or (
             (parts.hostname or "").lower() in self.unsafe_allow_http_hosts
         )
+
+    def _loopback_http(self, url: str) -> bool:
+        """Plain HTTP allowed by the loopback rule (and not by the explicit allow-list)."""
+        parts = urlsplit(url)
+        return (
+            self.allow_loopback_http
+            and parts.scheme == "http"
+            and is_loopback_host(parts.hostname or "")
+            and not self._listed(url)
+        )
+
+    def allows_http(self, url: str) -> bool:
+        return self._listed(url) or self._loopback_http(url)
 
     def __call__(self, url: str) -> bytes:
         if not isinstance(url, str):
@@ -143,7 +168,7 @@ class HttpFetcher:
         try:
             with (
                 httpx.Client(
-                    timeout=self.timeout, follow_redirects=False, transport=self._transport()
+                    timeout=self.timeout, follow_redirects=False, transport=self._transport(url)
                 ) as client,
                 client.stream(
                     "GET",
@@ -209,16 +234,64 @@ class HttpFetcher:
             raise FetchError(f"{url} sent a {encoding} body that stops before its end")
         return bytes(body)
 
-    def _transport(self) -> httpx.BaseTransport | None:
-        if not self.public_addresses_only:
+    def _transport(self, url: str) -> httpx.BaseTransport | None:
+        backend: httpcore.SyncBackend
+        if self._loopback_http(url):
+            backend = _LoopbackOnly()
+        elif self.public_addresses_only:
+            backend = _PublicAddressesOnly(self.unsafe_allow_http_hosts)
+        else:
             return None
         transport = httpx.HTTPTransport()
         # httpx 0.28 does not let a transport choose its network backend; httpcore's pool does.
         transport._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            network_backend=_PublicAddressesOnly(self.unsafe_allow_http_hosts),
+            ssl_context=httpx.create_ssl_context(), network_backend=backend
         )
         return transport
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine's loopback interface: an address in 127.0.0.0/8,
+    ``::1``, or ``localhost`` (RFC 6761: it never leaves the machine; the connection check
+    still verifies what it resolves to). The hosts W3C Secure Contexts treats as potentially
+    trustworthy over plain HTTP, for the same reason."""
+    host = host.lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _LoopbackOnly(httpcore.SyncBackend):
+    """A network backend for plain HTTP under the loopback rule: the host is resolved once,
+    every address must be a loopback one, and the connection is made to a checked address.
+    So ``localhost`` mapped elsewhere (a hosts file) or a name that resolves differently a
+    moment later cannot carry plain HTTP off the machine."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            raise FetchError(f"the host name {host} could not be found") from None
+        addresses = [info[4][0] for info in infos]
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%", 1)[0]).is_loopback:
+                raise FetchError(
+                    f"{host} resolves to {address}, not to this machine; plain HTTP is "
+                    "fetched from the loopback interface only"
+                )
+        if not addresses:
+            raise FetchError(f"the host name {host} could not be found")
+        return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
 
 
 class _PublicAddressesOnly(httpcore.SyncBackend):
@@ -557,17 +630,36 @@ def _instant(value: Any, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def key_lookup_for(controller: str, resolver: DidResolver) -> KeyLookup:
+def proof_controller(proof: Any) -> str | None:
+    """The DID whose key a proof names (its ``verificationMethod`` before the ``#``), or None.
+    Only a claim until the proof verifies: :func:`key_lookup_for` resolves that DID and takes
+    the key from its document, so a proof cannot borrow another party's name."""
+    if not isinstance(proof, Mapping):
+        return None
+    vm_id = proof.get("verificationMethod")
+    if not isinstance(vm_id, str) or "#" not in vm_id:
+        return None
+    did = vm_id.partition("#")[0]
+    return did if did.startswith("did:") else None
+
+
+def key_lookup_for(controller: str | None, resolver: DidResolver) -> KeyLookup:
     """A :data:`KeyLookup` accepting only keys of ``controller`` (the issuer, or the holder of
     a presentation), listed in its DID document under the proof's purpose, and neither retired
-    (``expires``) nor compromised (``revoked``) at the proof's ``created`` time."""
+    (``expires``) nor compromised (``revoked``) at the proof's ``created`` time.
+
+    ``controller`` None: the key of whichever DID the proof names, from *that* DID's document
+    (did:key offline, did:web through the resolver's guarded fetch), under the same rules. It
+    is for the other proofs of a proof set or chain (vc-data-integrity "Verify Proof Sets and
+    Chains": every proof must verify); whether such a proof is the issuer's is the caller's
+    question (:func:`proof_controller`), never answered by this lookup."""
 
     def lookup(proof: Mapping[str, Any]) -> PublicKey:
         vm_id = proof.get("verificationMethod")
         if not isinstance(vm_id, str) or "#" not in vm_id:
             raise ProofError("the proof does not name its key (verificationMethod)")
         did = vm_id.partition("#")[0]
-        if did != controller:
+        if controller is not None and did != controller:
             raise ProofError(f"the proof was made with a key of {did}, not of {controller}")
         purpose = proof.get("proofPurpose")
         if not isinstance(purpose, str) or purpose not in ("assertionMethod", "authentication"):

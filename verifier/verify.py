@@ -9,25 +9,32 @@ every check passed.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import math
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contexts import DEFAULT_LOADER, DocumentLoader
+import base58
+
+from contexts import DEFAULT_LOADER, DocumentLoader, context_file_bytes, pinned_contexts
 from verifier.compact import reading_form
 from verifier.dataintegrity import verify_proofs
 from verifier.did import (
     MAX_SAFE_INTEGER,
     Clock,
     DidResolver,
+    FetchError,
     Transport,
     json_value_problem,
     key_lookup_for,
     parse_json_object,
+    proof_controller,
     utc_now,
 )
 from verifier.facts import (
@@ -54,7 +61,9 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_INPUT_BYTES",
     "Verifier",
+    "digest_problem",
     "load_document",
+    "vc_rule_problems",
     "verify_credential",
     "verify_presentation",
 ]
@@ -181,32 +190,106 @@ def _credential_structure(doc: Mapping[str, Any]) -> tuple[list[str], int | None
         problems.append("type does not include VerifiableCredential")
     if "id" in doc and not _is_url(doc["id"]):
         problems.append("id is not a URL")
-    issuer = doc.get("issuer")
-    if issuer is None:
-        problems.append("there is no issuer")
-    elif isinstance(issuer, Mapping):
-        if not _is_url(issuer.get("id")):
-            problems.append("the issuer object has no id URL")
-    elif not _is_url(issuer):
-        problems.append("issuer is neither a URL nor an object with an id")
-    subject = doc.get("credentialSubject")
-    if isinstance(subject, Mapping):
-        pass
-    elif isinstance(subject, list) and subject and all(isinstance(s, Mapping) for s in subject):
-        pass
-    else:
-        problems.append("credentialSubject is missing or not an object")
+    problems += _issuer_and_subject_problems(doc)
     problems += _date_problems(doc, version)
-    status = doc.get("credentialStatus")
-    if status is not None:
-        entries = status if isinstance(status, list) else [status]
-        if not entries or not all(
-            isinstance(e, Mapping) and isinstance(e.get("type"), str) for e in entries
-        ):
-            problems.append("credentialStatus is not an object (or list of objects) with a type")
+    problems += vc_rule_problems(doc)
     if "proof" in doc and not isinstance(doc["proof"], Mapping | list):
         problems.append("proof is not an object or a list")
     return problems, version
+
+
+def _issuer_and_subject_problems(doc: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if "issuer" not in doc:
+        problems.append("there is no issuer")
+    else:
+        issuer = doc["issuer"]
+        if isinstance(issuer, Mapping):
+            if not _is_url(issuer.get("id")):
+                problems.append("the issuer object has no id URL (VC 2.0 §4.7)")
+        elif issuer is None:
+            problems.append("issuer is null: it must be a URL or an object with an id URL")
+        elif not _is_url(issuer):
+            problems.append("issuer is neither a URL nor an object with an id URL (VC 2.0 §4.7)")
+    subject = doc.get("credentialSubject")
+    subjects = subject if isinstance(subject, list) else [subject]
+    if subject is None or not subjects or not all(isinstance(s, Mapping) for s in subjects):
+        problems.append("credentialSubject is missing or not an object (or list of objects)")
+    elif any(not s for s in subjects):
+        # VC 2.0 §4.8: each subject object is the subject of one or more claims.
+        problems.append("credentialSubject holds an empty object: each subject needs a claim")
+    return problems
+
+
+#: VC 2.0 properties whose every object MUST say its type (§4.10, §4.11, §5.4-5.6).
+TYPED_PROPERTIES = (
+    "credentialStatus",
+    "termsOfUse",
+    "evidence",
+    "refreshService",
+    "credentialSchema",
+)
+
+
+def _has_type(node: Mapping[str, Any]) -> bool:
+    value = node.get("type")
+    return isinstance(value, str) or (
+        isinstance(value, list) and bool(value) and all(isinstance(t, str) for t in value)
+    )
+
+
+def vc_rule_problems(doc: Mapping[str, Any]) -> list[str]:
+    """The VC Data Model 2.0 rules on a credential's optional parts, checked at issue (VC API)
+    and at verify alike, each problem in words (empty when fine):
+
+    - every ``credentialStatus``, ``termsOfUse``, ``evidence``, ``refreshService`` and
+      ``credentialSchema`` object has a ``type`` (§4.10, §4.11, §5.4, §5.5, §5.6);
+    - ``credentialStatus.id``, when present, is one URL (§4.10 via §4.4);
+    - ``credentialSchema.id`` is a URL (§4.11);
+    - ``relatedResource`` is a list of objects, each with a URL ``id`` unique among them and
+      a ``digestSRI`` or ``digestMultibase`` (§5.3).
+    """
+    problems: list[str] = []
+    for name in TYPED_PROPERTIES:
+        if name not in doc:
+            continue
+        value = doc[name]
+        items = value if isinstance(value, list) else [value]
+        if not items or not all(isinstance(i, Mapping) for i in items):
+            problems.append(f"{name} must be an object or a list of objects")
+            continue
+        if not all(_has_type(i) for i in items):
+            problems.append(f"every {name} object must have a type (a string or strings)")
+        if name == "credentialStatus":
+            for item in items:
+                if "id" in item and not _is_url(item["id"]):
+                    problems.append("credentialStatus.id must be one URL")
+        if name == "credentialSchema":
+            for item in items:
+                if not _is_url(item.get("id")):
+                    problems.append("every credentialSchema object must have an id URL")
+    if "relatedResource" in doc:
+        problems += _related_resource_problems(doc["relatedResource"])
+    return problems
+
+
+def _related_resource_problems(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(i, Mapping) for i in items):
+        return ["relatedResource must be an object or a list of objects"]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for item in items:
+        rid = item.get("id")
+        if not _is_url(rid):
+            problems.append("every relatedResource object must have an id URL")
+            continue
+        if rid in seen:
+            problems.append(f"relatedResource names {rid} twice: each id must be unique")
+        seen.add(rid)
+        if not any(isinstance(item.get(k), str) for k in ("digestSRI", "digestMultibase")):
+            problems.append(f"relatedResource {rid} has neither a digestSRI nor a digestMultibase")
+    return problems
 
 
 def _date_problems(doc: Mapping[str, Any], version: int | None) -> list[str]:
@@ -258,6 +341,66 @@ def _window(doc: Mapping[str, Any], version: int, now: datetime) -> tuple[Check,
         ), end
     span = f"until {plain_date(end)}" if end else "with no end date"
     return Check("validity period", True, f"in force {span}"), end
+
+
+@dataclass(frozen=True)
+class _ProofOptions:
+    challenge: str | None = None
+    domain: str | None = None
+    purpose: str = "assertionMethod"
+
+
+#: At most this many related resources are fetched per credential (each fetch is bounded in
+#: time and size by the verifier's fetcher; anonymous verification must stay bounded too).
+MAX_RELATED_FETCHES = 4
+_SRI_HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
+#: multihash code -> (digest length, hash function)
+_MULTIHASHES = {0x12: (32, hashlib.sha256), 0x20: (48, hashlib.sha384), 0x13: (64, hashlib.sha512)}
+
+
+def digest_problem(item: Mapping[str, Any], data: bytes) -> str | None:
+    """Why ``data`` does not have the digest a ``relatedResource`` object gives (VC 2.0
+    §5.3: ``digestSRI`` as in Subresource Integrity, ``digestMultibase`` a multibase
+    multihash), or None when every digest given matches."""
+    sri = item.get("digestSRI")
+    if isinstance(sri, str):
+        tokens = [t.partition("?")[0] for t in sri.split()]
+        known = [t.partition("-") for t in tokens if t.partition("-")[0] in _SRI_HASHES]
+        if not known:
+            return f"its digestSRI {sri!r} uses no hash this verifier knows (sha256/384/512)"
+        strongest = max(known, key=lambda t: _SRI_HASHES[t[0]]().digest_size)[0]
+        actual = base64.b64encode(_SRI_HASHES[strongest](data).digest()).decode("ascii")
+        if not any(alg == strongest and value == actual for alg, _, value in known):
+            return (
+                f"the resource does not have the digest the issuer signed ({strongest}-{actual}"
+                f" is not {sri!r}): it was changed after the credential was issued"
+            )
+    multi = item.get("digestMultibase")
+    if isinstance(multi, str):
+        decoded = _multibase(multi)
+        if decoded is None or len(decoded) < 2 or decoded[0] not in _MULTIHASHES:
+            return f"its digestMultibase {multi!r} is not a sha2 multihash this verifier reads"
+        size, function = _MULTIHASHES[decoded[0]]
+        if decoded[1] != size or len(decoded) != size + 2:
+            return f"its digestMultibase {multi!r} is not a well-formed multihash"
+        if decoded[2:] != function(data).digest():
+            return (
+                "the resource does not have the digest the issuer signed (digestMultibase): "
+                "it was changed after the credential was issued"
+            )
+    return None
+
+
+def _multibase(value: str) -> bytes | None:
+    try:
+        if value.startswith("u"):
+            body = value[1:]
+            return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        if value.startswith("z"):
+            return base58.b58decode(value[1:])
+    except ValueError:
+        return None
+    return None
 
 
 # --- the verifier --------------------------------------------------------------------------
@@ -314,13 +457,22 @@ class Verifier:
     # -- credentials -----------------------------------------------------------------------
 
     def verify_credential(
-        self, credential: Any, *, now: datetime | None = None
+        self,
+        credential: Any,
+        *,
+        now: datetime | None = None,
+        challenge: str | None = None,
+        domain: str | None = None,
+        expected_proof_purpose: str = "assertionMethod",
     ) -> VerificationResult:
         """Verify one credential (dict, JSON text or bytes). ``now`` (aware datetime) moves the
-        validity-period check to another instant, for audits; status is always current."""
+        validity-period check to another instant, for audits; status is always current.
+        ``challenge``/``domain``, when given, must be those of every proof (the VC API's verify
+        options); ``expected_proof_purpose`` is what the issuer's proof must be made for."""
         at = self._now(now)
+        options = _ProofOptions(challenge, domain, expected_proof_purpose)
         try:
-            return self._credential(credential, at)
+            return self._credential(credential, at, options)
         except Exception:  # the contract: a result, never an exception
             _log.exception("verify_credential failed on its input")
             return _invalid([Check("verifier", False, _COULD_NOT_PROCESS)], None, at)
@@ -331,7 +483,110 @@ class Verifier:
             raise ValueError("now must be a timezone-aware datetime")
         return moment
 
-    def _credential(self, credential: Any, now: datetime) -> VerificationResult:
+    def _credential_proofs(
+        self, doc: Mapping[str, Any], issuer: str, now: datetime, options: _ProofOptions
+    ) -> tuple[list[Check], bool]:
+        """Every proof of a proof set or chain must verify, and one of them must be the
+        issuer's (vc-data-integrity, "Verify Proof Sets and Chains"). A proof by another key
+        is checked against the DID that key belongs to (did:key offline, did:web through the
+        guarded resolver): it may be there, but it never counts as the issuer's. A
+        ``previousProof`` that names no proof of the document fails its proof."""
+        proofs = verify_proofs(
+            doc,
+            key_lookup_for(None, self.resolver),
+            expected_purpose=options.purpose,
+            challenge=options.challenge,
+            domain=options.domain,
+            now=now,
+            loader=self.loader,
+        )
+        if not proofs:
+            return [Check("signature", False, "the credential has no proof")], False
+        checks: list[Check] = []
+        by_issuer = False
+        others: list[str] = []
+        for proof in proofs:
+            # The DID the proof's key belongs to; the lookup took the key from that DID's own
+            # document, so a proof that verified really is that DID's.
+            controller = proof_controller({"verificationMethod": proof.verification_method})
+            if controller is None or controller == issuer:
+                checks.append(_proof_check(proof))
+                by_issuer = by_issuer or proof.ok
+            else:
+                others.append(controller)
+                check = _proof_check(proof, "signature (another party)")
+                if proof.ok:
+                    check = Check(
+                        check.name,
+                        True,
+                        f"{check.reason}; made by {controller}, not the issuer: it is part "
+                        "of the proof chain, and does not vouch for the issuer",
+                    )
+                checks.append(check)
+        signed = all(p.ok for p in proofs)
+        if signed and not by_issuer:
+            checks.append(
+                Check(
+                    "signature",
+                    False,
+                    f"no proof was made with a key of the issuer {issuer}; the proofs there "
+                    f"are by {', '.join(sorted(set(others)))}, which cannot vouch for it",
+                )
+            )
+            signed = False
+        return checks, signed
+
+    def _related_resource_checks(self, value: Any) -> list[Check]:
+        items = value if isinstance(value, list) else [value]
+        checks = []
+        fetched = 0
+        for item in items:
+            rid = item["id"]
+            data: bytes | None = None
+            why = ""
+            if rid in pinned_contexts():
+                data = context_file_bytes(rid)  # offline: the pinned bytes are the resource
+            elif not self.check_status:
+                why = "online checks are turned off"
+            elif fetched >= MAX_RELATED_FETCHES:
+                why = f"only {MAX_RELATED_FETCHES} related resources are fetched per credential"
+            else:
+                fetched += 1
+                try:
+                    got = self.status.fetcher(rid)
+                    if isinstance(got, bytes | bytearray):
+                        data = bytes(got)
+                    else:
+                        why = "its bytes were not available to this verifier"
+                except FetchError as exc:
+                    why = exc.reason
+                except Exception:
+                    _log.exception("fetching the related resource %s failed", rid)
+                    why = "it could not be fetched"
+            if data is None:
+                checks.append(
+                    Check(
+                        "related resource",
+                        True,
+                        f"NOT CHECKED: the digest of {rid} could not be checked ({why}); "
+                        "nothing taken from it is vouched for by this credential",
+                        skipped=True,
+                    )
+                )
+                continue
+            problem = digest_problem(item, data)
+            if problem:
+                checks.append(Check("related resource", False, f"{rid}: {problem}"))
+            else:
+                checks.append(
+                    Check("related resource", True, f"{rid} matches the digest the issuer signed")
+                )
+        return checks
+
+    def _credential(
+        self, credential: Any, now: datetime, options: _ProofOptions | None = None
+    ) -> VerificationResult:
+        options = options or _ProofOptions()
         try:
             doc = load_document(credential)
         except InputError as exc:
@@ -398,17 +653,8 @@ class Verifier:
                     )
                 )
                 return self._result(doc, checks, issuer, None, now, trusted=False)
-        proofs = verify_proofs(
-            doc,
-            key_lookup_for(issuer, self.resolver),
-            expected_purpose="assertionMethod",
-            now=now,
-            loader=self.loader,
-        )
-        checks += [_proof_check(p) for p in proofs] or [
-            Check("signature", False, "the credential has no proof")
-        ]
-        signed = bool(proofs) and all(p.ok for p in proofs)
+        proof_checks, signed = self._credential_proofs(doc, issuer, now, options)
+        checks += proof_checks
         if not signed:
             return self._result(doc, checks, issuer, None, now, trusted=trusted)
         # From here on, read what was signed: the proofs held only for a document in the
@@ -417,6 +663,8 @@ class Verifier:
         doc = reading_form(doc)
         window, _ = _window(doc, version, now)
         checks.append(window)
+        if trusted and "relatedResource" in doc:
+            checks += self._related_resource_checks(doc["relatedResource"])
         if not trusted:
             pass  # the status list of an untrusted issuer cannot change the answer
         elif self.check_status:
