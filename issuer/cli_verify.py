@@ -23,14 +23,30 @@ from verifier.result import Check, PresentationResult, VerificationResult
 from verifier.verify import MAX_INPUT_BYTES, Verifier, load_document
 
 
+def _fetcher(unsafe_hosts: tuple[str, ...], accept: str, **limits: Any) -> HttpFetcher:
+    """The CLI's fetcher: HTTPS, plus plain HTTP to this machine's loopback interface.
+
+    Why loopback HTTP is safe here, though the credential (so possibly an attacker) names the
+    URLs: plain HTTP matters only when the bytes can be read or changed on the way, and traffic
+    to 127.0.0.0/8 or ::1 never leaves the machine (the connection is made to a checked
+    loopback address, whatever a name resolves to). What is fetched still has to carry the
+    issuer's signature to count. What the attacker gains is a blind GET, without cookies,
+    credentials or redirects, to a service on the verifying machine: less than any web page
+    opened in a browser can send, and its answer is never sent anywhere. The public verify
+    service keeps refusing loopback altogether (``public_addresses_only``), and a did:web
+    document is still fetched over HTTPS only.
+    """
+    return HttpFetcher(
+        unsafe_allow_http_hosts=unsafe_hosts, accept=accept, allow_loopback_http=True, **limits
+    )
+
+
 def _read_source(source: str, unsafe_hosts: tuple[str, ...]) -> bytes:
     if source == "-":
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     elif source.startswith(("https://", "http://")):
-        fetch = HttpFetcher(
-            max_bytes=MAX_INPUT_BYTES,
-            unsafe_allow_http_hosts=unsafe_hosts,
-            accept="application/vc+ld+json, application/json",
+        fetch = _fetcher(
+            unsafe_hosts, "application/vc+ld+json, application/json", max_bytes=MAX_INPUT_BYTES
         )
         try:
             data = fetch(source)
@@ -146,8 +162,10 @@ def _print_presentation(result: PresentationResult) -> None:
     "unsafe_hosts",
     multiple=True,
     metavar="HOST:PORT",
-    hidden=True,
-    help="Allow plain HTTP to this host. Tests only.",
+    help="UNSAFE: also fetch status lists and did:web documents over plain HTTP from this "
+    "host (repeatable), where anyone on the network path can change or replay them. Plain HTTP "
+    "to this machine's own loopback address (127.0.0.1, ::1, localhost), as the demo serves, "
+    "needs no option; did:web documents there still need this one.",
 )
 def verify_command(
     source: str,
@@ -171,6 +189,8 @@ def verify_command(
         trusted_issuers=trusted or None,
         check_status=not no_status,
         unsafe_allow_http_hosts=unsafe_hosts,
+        transport=_fetcher(unsafe_hosts, "application/did+json, application/json"),
+        status_fetcher=_fetcher(unsafe_hosts, "application/json"),
     )
     is_presentation = False
     try:

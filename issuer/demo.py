@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shlex
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from issuer.credential import (
     certification_credential,
 )
 from issuer.demo_body import build_demo
+from issuer.service import CertificationBody
 from keys.keypair import KeyPair
 from keys.store import KeyStore
 from verifier import Verifier
@@ -145,6 +147,14 @@ def demo_command(
             tour.append((f"{article} {state} certificate", f"{base}/c/{demo.numbers[state][0]}"))
     for label, url in tour:
         click.echo(f"  {label:45} {url}")
+    files = _write_certificates(data, demo.numbers)
+    if files:
+        click.echo(
+            "\nCheck a certificate file as an employer would (while the demo is served; its "
+            "status lists are read from it):"
+        )
+        for state, path in files.items():
+            click.echo(f"  certreg verify {shlex.quote(str(path))}   # {_EXPECTED[state]}")
     if no_serve:
         return
     click.echo("\nServing; Ctrl-C to stop.")
@@ -158,6 +168,32 @@ def demo_command(
         passphrase_file=secret,
         log_level="warning",
     )
+
+
+#: The certificate files the demo writes, and what `certreg verify` answers for each.
+_EXPECTED = {"valid": "VALID", "suspended": "SUSPENDED", "withdrawn": "WITHDRAWN"}
+
+
+def _write_certificates(data: Path, numbers: dict[str, list[str]]) -> dict[str, Path]:
+    """One signed certificate of each state in ``_EXPECTED``, as its holder would download it,
+    in DATA/certificates/<state>.json: the files the printed `certreg verify` commands check."""
+    folder = data / "certificates"
+    folder.mkdir(exist_ok=True)
+    body = CertificationBody.open(data)
+    written: dict[str, Path] = {}
+    try:
+        for state in _EXPECTED:
+            if not numbers.get(state):
+                continue
+            credential = body.certification(numbers[state][0]).credential
+            if credential is None:
+                continue
+            path = folder / f"{state}.json"
+            path.write_text(json.dumps(credential, indent=2, ensure_ascii=False), "utf-8")
+            written[state] = path
+    finally:
+        body.db.conn.close()
+    return written
 
 
 def _walkthrough(data: Path) -> None:
