@@ -106,9 +106,19 @@ def test_unsigned_presentation_is_invalid(body: Body, holder: KeyPair) -> None:
     assert body.verifier().verify_presentation(vp).verdict is Verdict.INVALID
 
 
-def test_presentation_without_holder(body: Body, holder: KeyPair) -> None:
-    vp = presentation(body, holder)
-    del vp["holder"]
+def test_presentation_without_holder_is_the_signers(body: Body, holder: KeyPair) -> None:
+    # VC 2.0 makes holder optional: the key of the authentication proof names who presented.
+    did = holder.verification_method.split("#")[0]
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [body.sign(certificate())],
+    }
+    signed = body.sign(vp, signer=holder, proof_purpose="authentication", challenge=CHALLENGE)
+    result = body.verifier().verify_presentation(signed, challenge=CHALLENGE)
+    assert result.verdict is Verdict.VALID, result.to_json()
+    assert result.holder == did
+    # Unsigned and without a holder: nobody whose key could be checked.
     result = body.verifier().verify_presentation(vp)
     assert result.verdict is Verdict.INVALID
     assert "holder" in result.summary

@@ -345,7 +345,8 @@ def _difference(written: Any, compact: Any, path: str) -> str | None:
         isinstance(written, dict)
         and set(written) == {"id"}
         and written["id"] == compact
-        and path.rsplit(".", 1)[-1] in _REFERENCE_OBJECTS
+        # The property's name, also for a member of a list ("credentialSubject[1]").
+        and path.rsplit(".", 1)[-1].partition("[")[0] in _REFERENCE_OBJECTS
     ):
         return None  # {"id": X} for X: both spellings are read alike there (verifier.facts)
     if json.dumps(written, sort_keys=True) != json.dumps(compact, sort_keys=True):

@@ -738,6 +738,8 @@ class Verifier:
             return _presentation_result(checks, None, [], now)
         problems = _presentation_structure(doc)
         holder = issuer_id({"issuer": doc.get("holder")})
+        if holder is None and not problems:
+            holder = _presentation_signer(doc)
         if problems:
             checks += [Check("structure", False, p) for p in problems]
             return _presentation_result(checks, holder, [], now)
@@ -789,16 +791,38 @@ def _presentation_structure(doc: Mapping[str, Any]) -> list[str]:
     problems = []
     if "VerifiablePresentation" not in types_of(doc):
         problems.append("type does not include VerifiablePresentation")
-    holder = doc.get("holder")
-    holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
-    if not isinstance(holder_id, str) or not holder_id.startswith("did:"):
-        # The holder's proof is what binds the presentation to a person; without a holder DID
-        # there is nobody whose key could be checked.
-        problems.append("the presentation does not name its holder (a DID)")
+    raw_type = doc.get("type")
+    if "type" not in doc or not (
+        isinstance(raw_type, str)
+        or (isinstance(raw_type, list) and raw_type and all(isinstance(t, str) for t in raw_type))
+    ):
+        problems.insert(0, "type is missing or not a string or list of strings")
+    if "id" in doc and not _is_url(doc["id"]):
+        problems.append("id is not a URL")
+    if "holder" in doc:
+        holder = doc["holder"]
+        holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
+        if not isinstance(holder_id, str) or not holder_id.startswith("did:"):
+            # The holder's proof is what binds the presentation to a person: a holder that
+            # is not a DID has no key that could be checked.
+            problems.append("the presentation's holder is not a DID")
+    elif _presentation_signer(doc) is None:
+        # VC 2.0 makes holder optional; the key of the authentication proof then names the
+        # one who presented. Without either there is nobody whose key could be checked.
+        problems.append("the presentation does not name its holder (a DID) and has no proof")
     vcs = doc.get("verifiableCredential")
     if vcs is not None and not all(isinstance(v, Mapping) for v in _as_list(vcs)):
         problems.append("verifiableCredential holds something other than credential objects")
     return problems
+
+
+def _presentation_signer(doc: Mapping[str, Any]) -> str | None:
+    """The DID of the one key that signed a presentation for ``authentication``, if exactly
+    one DID did (a presentation without ``holder``)."""
+    proofs = [p for p in _as_list(doc.get("proof")) if isinstance(p, Mapping)]
+    dids = {proof_controller(p) for p in proofs if p.get("proofPurpose") == "authentication"}
+    dids.discard(None)
+    return next(iter(dids)) if len(dids) == 1 else None
 
 
 def _binding_checks(proof: Any, challenge: str | None, domain: str | None) -> list[Check]:
