@@ -61,6 +61,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_INPUT_BYTES",
     "Verifier",
+    "credential_problems",
     "digest_problem",
     "load_document",
     "vc_rule_problems",
@@ -196,6 +197,13 @@ def _credential_structure(doc: Mapping[str, Any]) -> tuple[list[str], int | None
     if "proof" in doc and not isinstance(doc["proof"], Mapping | list):
         problems.append("proof is not an object or a list")
     return problems, version
+
+
+def credential_problems(doc: Mapping[str, Any]) -> list[str]:
+    """What makes ``doc`` not a well-formed VC 1.1/2.0 credential (the verifier's structure
+    check, proofs aside), each in words; empty when fine. The VC API runs it before signing,
+    so that certreg never signs what its own verifier would refuse."""
+    return _credential_structure(doc)[0]
 
 
 def _issuer_and_subject_problems(doc: Mapping[str, Any]) -> list[str]:

@@ -404,20 +404,55 @@ class StatusRequest(Strict):
     statusPurpose: Purpose = "revocation"
 
 
-class IssueOptions(Strict):
+#: What the VC API (and the W3C suites) may send in issue ``options``; anything else is
+#: refused with a reason that names it (see issuer.http.vcapi).
+ISSUE_OPTIONS = (
+    "type",
+    "cryptosuite",
+    "created",
+    "challenge",
+    "domain",
+    "credentialStatus",
+    "mandatoryPointers",
+    "credentialId",
+)
+
+Option = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class IssueOptions(BaseModel):
+    # Unknown options are kept (extra="allow") so that the route can refuse them by name,
+    # rather than with a generic validation error.
+    model_config = ConfigDict(extra="allow")
     # Sent by the W3C test suites and most VC API clients; DataIntegrityProof is the only
     # proof type certreg makes, so it is accepted and anything else refused.
     type: Literal["DataIntegrityProof"] | None = Field(
         default=None, description="The proof type: DataIntegrityProof (the only one)."
     )
     cryptosuite: Cryptosuite | None = Field(
-        default=None, description="Default: the body's cryptosuite (eddsa-rdfc-2022)."
+        default=None,
+        description="Default: the body's cryptosuite (eddsa-rdfc-2022). eddsa-jcs-2022 is "
+        "read by Digital Bazaar's verifiers, not by DCC verifier-core, Blockcerts or "
+        "openbadgeslib.",
     )
+    created: Option | None = Field(
+        default=None,
+        description="The proof's created date-time (XML Schema dateTimeStamp, with a time "
+        "zone); default: now.",
+    )
+    challenge: Option | None = Field(default=None, description="Written into the proof.")
+    domain: Option | None = Field(default=None, description="Written into the proof.")
     credentialStatus: list[StatusRequest] | StatusRequest | None = Field(
         default=None,
         description="Status entries to allocate (none by default). One per purpose.",
     )
-    credentialId: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+    mandatoryPointers: list[Annotated[str, StringConstraints(max_length=2000)]] | None = Field(
+        default=None,
+        max_length=1000,
+        description="JSON Pointers that must be disclosed. The EdDSA suites disclose the "
+        "whole credential, so each must only point at something in it.",
+    )
+    credentialId: Option | None = Field(
         default=None, description="The credential's id, if it has none (default: urn:uuid)."
     )
 
@@ -438,8 +473,15 @@ class VerifyOptions(BaseModel):
     # VC API clients send options certreg does not act on (e.g. ``checks``); they are accepted
     # and named in ``warnings`` rather than refused, so that standard clients work.
     model_config = ConfigDict(extra="allow")
-    challenge: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    domain: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    challenge: Option | None = Field(
+        default=None, description="Every proof must carry this challenge."
+    )
+    domain: Option | None = Field(default=None, description="Every proof must be for it.")
+    expectedProofPurpose: Literal["assertionMethod", "authentication"] | None = Field(
+        default=None,
+        description="What the proofs must be made for (default: assertionMethod for a "
+        "credential, authentication for a presentation's own proof).",
+    )
 
 
 class VerifyCredentialRequest(Strict):

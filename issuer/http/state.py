@@ -280,9 +280,10 @@ class _BodyVerifier(Verifier):
         self._state = state
 
     def verify_credential(
-        self, credential: Any, *, now: datetime | None = None
+        self, credential: Any, *, now: datetime | None = None, **options: Any
     ) -> VerificationResult:
-        result = super().verify_credential(credential, now=now)
+        # options: the VC API verify options (challenge, domain, expected proof purpose).
+        result = super().verify_credential(credential, now=now, **options)
         if (
             result.facts is None
             or result.verdict is Verdict.INVALID

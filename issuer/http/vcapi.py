@@ -48,6 +48,7 @@ from issuer.statuslists import StatusListManager
 from issuer.tokens import Principal
 from verifier.dataintegrity import ProofError, add_proof
 from verifier.dates import format_datetime, parse_datetime
+from verifier.verify import credential_problems
 
 router = APIRouter(tags=["VC API"])
 
@@ -121,9 +122,12 @@ def _check_unsigned(credential: dict[str, Any]) -> int:
         raise _bad("credentialSubject must be an object (or a list of objects)")
     if "proof" in credential:
         raise _bad("the credential already has a proof: send it unsigned")
-    if "credentialStatus" in credential:
+    statuses = _as_list(credential.get("credentialStatus"))
+    if any(isinstance(e, dict) and e.get("type") == "BitstringStatusListEntry" for e in statuses):
+        # An entry in a Bitstring list is allocated by the issuer (a list it publishes and
+        # signs); a status of another method is the caller's own, and is signed as given.
         raise _bad(
-            "credentialStatus is allocated by the issuer: ask for it with "
+            "a BitstringStatusListEntry is allocated by the issuer: ask for it with "
             'options.credentialStatus [{"type": "BitstringStatusListEntry", '
             '"statusPurpose": "revocation"}]'
         )
@@ -154,10 +158,12 @@ def _check_unsigned(credential: dict[str, Any]) -> int:
 
 def _set_issuer(credential: dict[str, Any], did: str, body_did: str) -> None:
     """``did`` (the VC API's own) as the issuer when none is given; refuse any other."""
-    issuer = credential.get("issuer")
-    if issuer is None:
+    if "issuer" not in credential:
         credential["issuer"] = did
         return
+    issuer = credential["issuer"]
+    if issuer is None:
+        raise _bad(f"issuer is null: leave it out, or give {did} (VC 2.0 §4.7: a URL)")
     given = issuer.get("id") if isinstance(issuer, dict) else issuer
     if not isinstance(given, str):
         raise _bad(f"issuer must be {did}, or an object whose id is {did} (or leave it out)")
@@ -169,6 +175,40 @@ def _set_issuer(credential: dict[str, Any], did: str, body_did: str) -> None:
         )
     if given != did:
         raise _bad(f"this service issues as {did}, not as {given}")
+
+
+def _check_proof_options(options: m.IssueOptions, credential: dict[str, Any]) -> None:
+    """422 naming the option: ``created`` must be an XML Schema dateTimeStamp; every
+    ``mandatoryPointers`` entry a JSON Pointer to something in the credential (the EdDSA
+    suites disclose everything, so a pointer only has to point somewhere real)."""
+    if options.created is not None:
+        try:
+            parse_datetime(options.created)
+        except ValueError:
+            raise Invalid(
+                "options.created must be a date-time with a time zone, e.g. 2026-01-15T00:00:00Z"
+            ) from None
+    for pointer in options.mandatoryPointers or []:
+        if not _points_into(credential, pointer):
+            raise Invalid(
+                f"options.mandatoryPointers: {pointer!r} does not point at anything in the "
+                "credential (a JSON Pointer such as /issuer or /credentialSubject/name)"
+            )
+
+
+def _points_into(document: Any, pointer: str) -> bool:
+    if not pointer.startswith("/"):
+        return False
+    node = document
+    for raw in pointer[1:].split("/"):
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return False
+    return True
 
 
 def _add_context(credential: dict[str, Any], url: str) -> None:
@@ -187,11 +227,18 @@ def _add_context(credential: dict[str, Any], url: str) -> None:
 def issue(request: Request, data: m.IssueRequest, who: GenericIssuer) -> JSONResponse:
     state = state_of(request)
     body = state.body
+    unknown = sorted(data.options.model_extra or {})
+    if unknown:
+        raise Invalid(
+            f"options.{unknown[0]} is not an issue option certreg knows; it knows "
+            f"{', '.join(m.ISSUE_OPTIONS)}"
+        )
     credential = dict(data.credential)
     version = _check_unsigned(credential)
     vc_api = state.vc_api_issuer()
     own_did = vc_api.did
     _set_issuer(credential, own_did, state.did)
+    _check_proof_options(data.options, credential)
     if "id" not in credential:
         if data.options.credentialId is not None and not _URL.fullmatch(data.options.credentialId):
             raise Invalid("options.credentialId must be a URL")
@@ -202,6 +249,11 @@ def issue(request: Request, data: m.IssueRequest, who: GenericIssuer) -> JSONRes
     purposes = [s.statusPurpose for s in ([] if requested is None else _as_list(requested))]
     if len(set(purposes)) != len(purposes):
         raise Invalid("options.credentialStatus asks for the same purpose twice")
+    if purposes and "credentialStatus" in credential:
+        raise _bad(
+            "the credential has its own credentialStatus and options.credentialStatus asks "
+            "for another: give one or the other"
+        )
     cryptosuite = data.options.cryptosuite or body.cryptosuite
     if version == 1:
         # A VC 1.1 context defines neither DataIntegrityProof nor the Bitstring terms; add the
@@ -211,6 +263,11 @@ def issue(request: Request, data: m.IssueRequest, who: GenericIssuer) -> JSONRes
         _add_context(credential, DI_CONTEXT)
         if purposes:
             _add_context(credential, STATUS_CONTEXT)
+    # The VC 2.0 rules the verifier enforces (issuer, subjects, typed status / terms /
+    # evidence / refresh / schema objects, relatedResource): refused here with the same words.
+    problems = credential_problems(credential)
+    if problems:
+        raise _bad("; ".join(problems))
     credential_id = credential["id"]
     with state.lock:
         for db in (vc_api.db, body.db):
@@ -225,7 +282,14 @@ def issue(request: Request, data: m.IssueRequest, who: GenericIssuer) -> JSONRes
                 if entries:
                     credential["credentialStatus"] = entries[0] if len(entries) == 1 else entries
                 # Never body.signer: the body's key signs certificates, at decisions only.
-                signed = add_proof(credential, vc_api.signer, cryptosuite=cryptosuite)
+                signed = add_proof(
+                    credential,
+                    vc_api.signer,
+                    cryptosuite=cryptosuite,
+                    created=data.options.created,
+                    challenge=data.options.challenge,
+                    domain=data.options.domain,
+                )
                 by_purpose = {e["statusPurpose"]: e for e in entries}
                 now = format_datetime(body.clock())
 
@@ -340,13 +404,18 @@ async def verify_credential(request: Request, data: m.VerifyCredentialRequest) -
     # Public and anonymous: rate-limited per client, bounded in size, run in a verification
     # slot (issue 7: one crafted credential held a core for 33 s).
     state = state_of(request)
-    credential = data.verifiableCredential
+    credential, options = data.verifiableCredential, data.options
     result = await verify_publicly(
-        request, credential, lambda: state.verifier.verify_credential(credential)
+        request,
+        credential,
+        lambda: state.verifier.verify_credential(
+            credential,
+            challenge=options.challenge,
+            domain=options.domain,
+            expected_proof_purpose=options.expectedProofPurpose or "assertionMethod",
+        ),
     )
-    out = _result_json(
-        result, [_TRUST_WARNING, *_option_warnings(data.options, ("challenge", "domain"))]
-    )
+    out = _result_json(result, [_TRUST_WARNING, *_option_warnings(options)])
     out["issuer"] = result.issuer
     return JSONResponse(out, status_code=200 if out["verified"] else 400)
 
@@ -371,7 +440,9 @@ async def verify_presentation(request: Request, data: m.VerifyPresentationReques
         ),
         what="the presentation",
     )
-    out = _result_json(result, [_TRUST_WARNING, *_option_warnings(data.options)])
+    out = _result_json(
+        result, [_TRUST_WARNING, *_option_warnings(options, ("expectedProofPurpose",))]
+    )
     out["holder"] = result.holder
     out["credentialResults"] = [
         {**_result_json(r, []), "issuer": r.issuer} for r in result.credentials
