@@ -165,3 +165,47 @@ def test_enveloped_credential_is_not_supported(body: Body, holder: KeyPair) -> N
 @pytest.mark.parametrize("junk", [None, 7, "vp", b"\x00", "[]", {"type": "x"}])
 def test_malformed_presentation(junk: object) -> None:
     assert verify_presentation(junk).verdict is Verdict.INVALID
+
+
+def test_presentation_with_id_extra_types_and_no_credentials(body: Body, holder: KeyPair) -> None:
+    did = holder.verification_method.split("#")[0]
+    vp = body.sign(
+        {
+            "@context": [
+                "https://www.w3.org/ns/credentials/v2",
+                {"ExamplePresentation": "https://example.org/#ExamplePresentation"},
+            ],
+            "id": "urn:uuid:7e0b9d9a-5d5b-4a0c-8f43-0c6f3f7d2a10",
+            "type": ["VerifiablePresentation", "ExamplePresentation"],
+            "holder": did,
+        },
+        signer=holder,
+        proof_purpose="authentication",
+        challenge=CHALLENGE,
+    )
+    result = body.verifier().verify_presentation(vp, challenge=CHALLENGE)
+    assert result.verdict is Verdict.VALID, result.to_json()
+    assert result.credentials == [] and "holds no credential" in result.summary
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"@context": None}, "no @context"),
+        ({"type": None}, "type is missing"),
+        ({"id": "not a url"}, "id is not a URL"),
+        ({"verifiableCredential": ["a string"]}, "something other than credential objects"),
+    ],
+)
+def test_malformed_presentation_is_refused_with_the_rule(
+    body: Body, holder: KeyPair, change: dict, words: str
+) -> None:
+    vp = presentation(body, holder, body.sign(certificate()))
+    for key, value in change.items():
+        if value is None:
+            del vp[key]
+        else:
+            vp[key] = value
+    result = body.verifier().verify_presentation(vp)
+    assert result.verdict is Verdict.INVALID
+    assert words in result.summary, result.summary
