@@ -491,6 +491,13 @@ class CertificationBody:
             raise Invalid("a person needs a name")
         person_id = _uuid()
         with transaction(self.db):
+            if (
+                external_id is not None
+                and self.db.execute(
+                    "SELECT 1 FROM persons WHERE external_id = ?", [external_id]
+                ).fetchone()
+            ):
+                raise Conflict(f"a person with the external id {external_id!r} exists already")
             self.db["persons"].insert(
                 {
                     "id": person_id,

@@ -536,3 +536,10 @@ def test_backup_and_restore_as_documented(
             f"decide withdraw {number} --as {body['decider']} --reason restored --data {restored}"
         )
         assert "is withdrawn" in withdrawn.stdout, how  # the restored key store still signs
+
+
+def test_a_second_person_with_the_same_external_id_is_refused_in_words(run, body) -> None:
+    again = run("person add 'Janet Doe' --external-id crm-17", code=1)
+    assert "external id 'crm-17' exists already" in again.output
+    assert "IntegrityError" not in again.output and "UNIQUE" not in again.output
+    assert len(as_json(run("person list --json"))) == 1
