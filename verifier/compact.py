@@ -72,10 +72,9 @@ def check_compact_form(document: Mapping[str, Any], loader: DocumentLoader) -> N
     if _is_presentation(document):
         document = {k: v for k, v in document.items() if k != "verifiableCredential"}
     contexts, scan = _preflight(document, loader)
-    _check_keywords(document)
     _check_inline_contexts(contexts, loader)
     if scan.marked:
-        _raise_if(_round_trip_problem(document, loader))
+        _raise_if(_keyword_problem(document) or _round_trip_problem(document, loader))
         return
     leaves = scan.leaves
     classes = _classes(leaves, contexts, loader)
@@ -86,13 +85,15 @@ def check_compact_form(document: Mapping[str, Any], loader: DocumentLoader) -> N
         for i, kind in enumerate(classes)
     ):
         # An IRI value some term or prefix could shorten: the shape's answer may not hold.
-        _raise_if(_round_trip_problem(document, loader))
+        _raise_if(_keyword_problem(document) or _round_trip_problem(document, loader))
         return
+    # The keys, the kinds of values and the values that are part of the shape decide the
+    # answer: the keyword rule and the round trip run once per shape.
     key = (scan.key, classes, id(loader), tuple(leaves[i] for i in sorted(concrete)))
     problem = _RESULTS.get(key)
     if problem is None:
         placeholders = _placeholder_document(document, classes, concrete)
-        problem = _round_trip_problem(placeholders, loader) or ""
+        problem = _keyword_problem(document) or _round_trip_problem(placeholders, loader) or ""
         _remember(_RESULTS, key, problem, _MAX_RESULTS)
     else:
         _RESULTS.move_to_end(key)
@@ -126,6 +127,14 @@ def _is_presentation(document: Mapping[str, Any]) -> bool:
 
 
 # --- 1. keywords ---------------------------------------------------------------------------
+
+
+def _keyword_problem(document: Mapping[str, Any]) -> str | None:
+    try:
+        _check_keywords(document)
+    except CanonicalizationError as exc:
+        return exc.reason
+    return None
 
 
 def _check_keywords(document: Mapping[str, Any]) -> None:
@@ -261,9 +270,23 @@ def _pinned_vocabulary(url: str, loader: DocumentLoader) -> tuple[frozenset[str]
     return _PINNED[cache_key]
 
 
+_PREFIXES: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+
 def _compaction_prefixes(contexts: list[Any], loader: DocumentLoader) -> tuple[str, ...]:
     """IRIs that compaction could turn a value into a term, compact IRI or @vocab suffix
     for: the IRIs of every term and vocabulary of the contexts."""
+    if all(isinstance(c, str) for c in contexts):  # the common case, remembered
+        cache_key = (id(loader), *contexts)
+        if cache_key not in _PREFIXES:
+            if len(_PREFIXES) >= _MAX_RESULTS:  # anyone may post context lists: bounded
+                _PREFIXES.clear()
+            _PREFIXES[cache_key] = _prefixes_of(contexts, loader)
+        return _PREFIXES[cache_key]
+    return _prefixes_of(contexts, loader)
+
+
+def _prefixes_of(contexts: list[Any], loader: DocumentLoader) -> tuple[str, ...]:
     iris: set[str] = set()
     for ctx in contexts:
         if isinstance(ctx, str):
