@@ -1,17 +1,20 @@
-"""docs/security.md names the test behind every promise: each name it cites must exist, so that
-a renamed or deleted test cannot leave the page promising what nothing checks any more."""
+"""docs/security.md and docs/conformance.md name the test behind every promise: each name they
+cite must exist, so that a renamed or deleted test cannot leave a page promising what nothing
+checks any more."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
-DOC = ROOT / "docs" / "security.md"
 
 
-def test_every_test_the_security_page_cites_exists() -> None:
-    text = DOC.read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", ["security.md", "conformance.md"])
+def test_every_test_the_page_cites_exists(page: str) -> None:
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
     files = set(re.findall(r"tests/(test_\w+\.py)", text))
     names = set(re.findall(r"\b(test_\w+)\b(?!\.py)", text))
     assert len(files) > 10 and len(names) > 20
