@@ -15,6 +15,7 @@ import click
 from sqlite_utils import Database
 
 from issuer.audit import AuditError, AuditReport, checkpoint, key_history_lookup, verify
+from issuer.cli_common import DATA_ENV
 from issuer.cli_keys import _passphrase, passphrase_file_option
 from issuer.db import IssuerDbError, connect
 from keys import KeyStore, KeyStoreError
@@ -27,7 +28,9 @@ data_option = click.option(
     "--data",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("data"),
+    envvar=DATA_ENV,  # as every other command: `export CERTREG_DATA=…` must reach the audit too
     show_default=True,
+    show_envvar=True,
     help=f"The body's data directory (holds {DB_FILE}).",
 )
 store_option = click.option(

@@ -117,6 +117,10 @@ def _resolve(db: Database, table: str, value: str, what: str, also: Sequence[str
         rows = db.execute(f"SELECT id FROM {table} WHERE {column} = ?", [value]).fetchall()
         if len(rows) == 1:
             return str(rows[0][0])
+        if len(rows) > 1:  # not "no such": there are several, and the id tells them apart
+            raise click.ClickException(
+                f"{value!r} names {len(rows)} {what}s ({column}): give the id"
+            )
     if len(value) >= _MIN_PREFIX:
         pattern = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = db.execute(
