@@ -41,6 +41,8 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 PASSPHRASE = "docs commands, not a secret"
 FENCE = re.compile(r"^(\s*)```(\w*)\s*$")
 SHELL_LANGUAGES = {"sh", "bash", "console", "shell"}
+#: In a ```sh block, the comment lines right after a command that show its answer.
+ANSWER_COMMENTS = ("# {", "# [", "# HTTP/")
 
 #: Commands that cannot run on this machine, by the start of their text: why, and where the
 #: same thing is tested instead.
@@ -105,6 +107,7 @@ def commands_of(path: Path) -> list[Command]:
 
 def _block_commands(doc: str, language: str, block: list[tuple[int, str]]) -> list[Command]:
     found: list[Command] = []
+    answer_to: int | None = None  # the command whose shown answer may follow, as comments
     k = 0
     while k < len(block):
         number, text = block[k]
@@ -116,6 +119,12 @@ def _block_commands(doc: str, language: str, block: list[tuple[int, str]]) -> li
                 continue
             text = text[2:]
         elif not text.strip() or text.lstrip().startswith("#"):
+            answer = found and found[-1].line == answer_to and text.startswith("#")
+            if answer and (found[-1].shown or text.startswith(ANSWER_COMMENTS)):
+                found[-1].shown.append(text[2:])  # the answer shown after it, as comments
+                k += 1
+                continue
+            answer_to = None
             k += 1
             continue
         while (text.endswith("\\") or _incomplete(text)) and k + 1 < len(block):
@@ -130,6 +139,7 @@ def _block_commands(doc: str, language: str, block: list[tuple[int, str]]) -> li
             k += 1
             text = "\n".join([text, *body, heredoc.group(1)])
         found.append(Command(doc, number, text))
+        answer_to = number
         k += 1
     return found
 
@@ -150,6 +160,8 @@ FROM_A_BODY = {"audit.md", "bulk-issuance.md", "http-api.md", "holder.md"}
 #: "{dana}" and "{erik}" are the demo body's decision-maker's and examiner's staff ids.
 READERS_OWN = {
     "README.md": {"STAFF_ID": "{dana}"},
+    "http-api.md": {"$DANA_ID": "{dana}"},
+    "holder.md": {"CWI-HR4B-9XDG-J": "{certificate}"},
     "bulk-issuance.md": {
         "session-2026-03.csv": "grants.csv",
         "--data /srv/certreg": "--data data",
@@ -167,30 +179,7 @@ SMALLER = {
 #: Commands that fail today when followed, each for the reason found by this test: a wrong
 #: document or a bug to fix. Each is still run, and must still fail: one that starts to work
 #: fails the test until it is taken off this list, so the list only shrinks.
-KNOWN_BROKEN = {
-    "operator.md:40": "a second `certreg init` in the same walk-through: the block above it "
-    "already made the body (the doc should say it replaces the first block's init)",
-    "operator.md:153": "the block assumes the staff of another example (Dana without an e-mail)",
-    "operator.md:155": "Erik is an officer in the walk-through, so has no decision_maker role",
-    "operator.md:166": "Olga Officer is never added",
-    "operator.md:169": "follows from operator.md:166",
-    "operator.md:296": "Jane Doe (crm-17) already exists, and the CLI shows a Python exception "
-    "(IntegrityError) instead of a reason: issuer/cli_body.py person add",
-    "operator.md:298": "`[--search Doe]` is usage notation, not a command",
-    "operator.md:300": "Olga Officer is never added",
-    "operator.md:301": "Tom, the trainer, is never added",
-    "operator.md:338": "Dana was deactivated at operator.md:153 in the same walk-through",
-    "operator.md:368": "the walk-through's body is did:web:cb.example, which cannot be fetched",
-    "operator.md:405": "the walk-through's data folder is /srv/certreg/data, not data",
-    "operator.md:406": "as operator.md:405",
-    "operator.md:407": "as operator.md:405",
-    "operator.md:408": "as operator.md:405",
-    "operator.md:475": "restores a backup dated 2026-03-10, which the backup script (dated "
-    "today) did not make",
-    "operator.md:476": "as operator.md:475",
-    "operator.md:477": "as operator.md:475",
-    "keys.md:136": "names a key id of its own example; the reader's is in `certreg keys list`",
-}
+KNOWN_BROKEN: dict[str, str] = {}
 
 #: Instants the documents give as examples of "when the key may have leaked": here, a moment
 #: after the key was made (a date before it is refused, rightly).
@@ -205,6 +194,24 @@ LEARNED = [
     ("2f50f2ad-0cd0-4138-9cf5-0bab29e713f7", r"Token (\S+) \("),
     ("TOKEN_ID", r"Token (\S+) \("),
     ("f8a05f43-6cf5-43f0-9d92-6e94f6b49b3b", r"request (\S+) "),
+    # keys.md: the first key of the store, and when it was made (a retired key declared
+    # compromised from its creation)
+    # http-api.md: what one answer holds and the next request uses
+    ("9f423de799e2f039794a862218715869", r'etag: "([0-9a-f]+)"'),
+    ("58b0…", r'"claim":\s*\{"id":\s*"([^"]+)"'),
+    ("certreg-claim_CoN3…", r'"code":\s*"(certreg-claim_[^"]+)"'),
+    ("certreg-claim_Qe7x…", r"(?m)^(certreg-claim_\S+)\s*$"),
+    ("certreg_UuhM…", r'"secret":\s*"(certreg_[^"]+)"'),
+    ("7da25781-…", r"person id (\S+)"),
+    ("did:web:cb.example", r"serving (did:\S+) on"),
+    (
+        "urn:uuid:2c8b5ac0-d274-47eb-923d-4c6c3eeb7801",
+        r'"verifiableCredential":\{.*?"id":"(urn:uuid:[^"]+)"',
+    ),
+    # holder.md: the share link made, by its id
+    ("7d2c…-…", r"Share link (\S+) for"),
+    ("key-20250101T090000Z-3f9a", r"Current key: \S+#(key-\S+)"),
+    ("2025-01-01T09:00:00Z", r"#key-\S+ +(?:current|retired) +(\d{4}-\d\d-\d\dT\S+Z)"),
 ]
 
 
@@ -217,6 +224,7 @@ class Reader:
     env: dict[str, str]
     learned: dict[str, str] = field(default_factory=dict)
     servers: list[subprocess.Popen] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
     last_rc: int = 0
     staff: dict[str, str] = field(default_factory=dict)
 
@@ -247,12 +255,12 @@ class Reader:
         if assignment and assignment.group(3).strip("'") in ("...", "…"):
             return 0, ""  # the reader's own secret: the one set for the run stands
         if assignment:
-            value = subprocess.run(
+            done = subprocess.run(
                 ["bash", "-c", f"printf %s {assignment.group(3)}"],
-                env=self.env, cwd=self.work, capture_output=True, text=True, check=True,
-            ).stdout  # fmt: skip
-            self.env[assignment.group(2)] = value
-            return 0, ""
+                env=self.env, cwd=self.work, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            self.env[assignment.group(2)] = done.stdout
+            return done.returncode, done.stderr  # what the reader sees; the value is kept
         words = shlex.split(text, comments=True)
         plain = words and words[0] == "certreg" and not set(";|&<>$`") & set(text.split("#")[0])
         if plain:
@@ -279,24 +287,30 @@ class Reader:
         return result.exit_code, result.output
 
     def serve(self, text: str) -> tuple[int, str]:
+        """`certreg serve` in the background. A later one replaces the one running, as a reader
+        stops the first (Ctrl-C) to start another: the answers then come from the new one."""
+        self.stop()
         words = [w for w in shlex.split(text, comments=True) if w != "&"]
         for option in ("--port", "--host"):
             if option in words:
                 at = words.index(option)
                 del words[at : at + 2]
-        server = subprocess.Popen(
-            [sys.executable, "-c", "from issuer.cli import main; main()", *words[1:],
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, cwd=self.work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+        log = self.work / f"serve-{len(self.logs)}.log"
+        self.logs.append(log)
+        with log.open("wb") as printed:  # a file, not a pipe nobody reads (it could fill)
+            server = subprocess.Popen(
+                [sys.executable, "-c", "from issuer.cli import main; main()", *words[1:],
+                 "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env, cwd=self.work, stdout=subprocess.DEVNULL, stderr=printed,
+            )  # fmt: skip
         self.servers.append(server)
         deadline = time.monotonic() + 60
         while True:
             if server.poll() is not None:
-                return server.returncode, server.stderr.read().decode() if server.stderr else ""
+                return server.returncode, log.read_text()
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return 0, ""
+                return 0, log.read_text()  # "certreg: serving DID on ...", learned from
             except OSError:
                 if time.monotonic() > deadline:
                     return 1, "certreg serve did not start listening within 60 s"
@@ -369,13 +383,58 @@ def test_every_command_of_the_document_runs(doc: str, reader: Reader, request) -
             if rc == 0:
                 failures.append(f"{command}\n  runs now: take it off KNOWN_BROKEN")
             continue
-        if command.text in EXIT:
-            ok = rc == EXIT[command.text][0]
+        if exit_rule := next((v for k, v in EXIT.items() if command.text.startswith(k)), None):
+            ok = rc == exit_rule[0]
         else:
             ok = (rc != 0) == command.expects_error
         if not ok:
             failures.append(f"{command}\n  exit {rc}: {output.strip()[-600:]}")
+        elif problem := answer_problem(command, output):
+            failures.append(f"{command}\n  {problem}")
     assert not failures, "\n\n".join(failures)
+
+
+def _is_curl(command: Command) -> bool:
+    return bool(re.match(r"(\w+=\S*\s+)?curl\s", command.text))
+
+
+def _first_json(lines: list[str]) -> str | None:
+    return next((line.strip() for line in lines if line.strip().startswith(("{", "["))), None)
+
+
+def _detail_start(answer: str) -> str:
+    """The fixed words a `{"detail": ...}` answer starts with: up to the first value that
+    differs from run to run (a number, a DID, an id) or the document's `…`."""
+    found = re.match(r'\{\s*"detail"\s*:\s*"([^"0-9…]*)', answer)
+    words = found.group(1) if found else ""
+    return re.split(r"did:|urn:|https?:", words)[0][:60]
+
+
+def answer_problem(command: Command, output: str) -> str | None:
+    """`curl -s` exits 0 whatever the HTTP status: so each answer is compared with the one the
+    document shows after the command (its status line; its first JSON key and, for an error, the
+    words of its reason), and a curl whose answer the document does not show must fail on an
+    HTTP error itself (`--fail-with-body`)."""
+    if not _is_curl(command):
+        return None
+    shown, got = command.shown, output.splitlines()
+    if not shown:
+        if re.search(r"\s(--fail-with-body|--fail|-\w*f\w*)(\s|$)", command.text):
+            return None
+        return "a curl whose answer the document neither shows nor checks (--fail-with-body)"
+    if shown[0].startswith("HTTP/"):
+        status = shown[0].split()[1]
+        if not got or got[0].split()[1:2] != [status]:
+            return f"the document shows {shown[0]!r}, the answer was {(got or [''])[0]!r}"
+    want, have = _first_json(shown), _first_json(got)
+    if want is None:
+        return None
+    key = re.match(r'[{\[]\s*"?([\w@]*)', want).group(1)
+    if have is None or re.match(r'[{\[]\s*"?([\w@]*)', have).group(1) != key:
+        return f"the document shows an answer starting {want[:60]!r}, the answer was {have!r}"
+    if key == "detail" and not _detail_start(have).startswith(_detail_start(want)):
+        return f"the document shows the reason {_detail_start(want)!r}…, the answer was {have}"
+    return None
 
 
 def _examiner_is(reader: Reader, staff_id: str) -> None:
@@ -392,6 +451,11 @@ EXIT = {
         "the README's body is did:web:cb.example, an example domain nobody can fetch "
         "the DID document of: a verdict is reached (exit 1), not VALID",
     ),
+    "certreg verify jane.json": (
+        1,
+        "the walk-through's body is did:web:cb.example, whose DID document nobody serves: "
+        "the document says it answers Invalid until `certreg serve` answers at that domain",
+    ),
 }
 
 
@@ -407,3 +471,20 @@ def test_the_commands_that_cannot_run_here_are_few_and_still_in_the_docs() -> No
     for start in NOT_HERE:  # a stale entry would hide nothing but mislead
         assert any(c.text.startswith(start) for c in ALL), start
     assert len(ALL) - len(skipped) >= 80  # the extraction finds the commands
+
+
+def test_a_curl_answer_unlike_the_documents_fails() -> None:
+    """`curl -s` exits 0 on a 401 or 404: the answer itself is what is compared."""
+    doc = [c for c in ALL if c.doc == "http-api.md" and _is_curl(c)]
+    turned_off = next(c for c in doc if c.shown and "turned off" in c.shown[0])
+    assert answer_problem(turned_off, turned_off.shown[0]) is None
+    # an empty $T gives another 4xx with a "detail": its words differ from the document's
+    assert answer_problem(turned_off, '{"detail":"the Authorization header must be ..."}')
+    claim = next(c for c in doc if "token-claims" in c.text and "redeem" not in c.text)
+    assert answer_problem(claim, '{"detail":"Not Found"}')  # an empty $DANA_ID
+    not_modified = next(c for c in doc if "If-None-Match" in c.text)
+    assert answer_problem(not_modified, "HTTP/1.1 200 OK")
+    # nothing shown: the document's curl must fail on an HTTP error itself
+    assert answer_problem(Command("x.md", 1, "curl -s http://127.0.0.1:1/"), "")
+    assert not answer_problem(Command("x.md", 1, "curl -s --fail-with-body http://x/"), "")
+    assert all(c.shown or "--fail" in c.text for c in ALL if _is_curl(c))
