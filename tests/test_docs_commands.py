@@ -8,8 +8,15 @@ docs/examples/ beside them). A command must exit 0, unless the document shows it
 (``Error:`` in the output shown after it). The values a document invents (a certificate number,
 a token id, `/srv/certreg`, port 8765) are replaced by the ones the run produced, learned from
 the output of the commands before; a document that starts from an existing body gets the demo
-body (`certreg demo --no-serve`, built once). `certreg serve` runs in the background on a free
-127.0.0.1 port until the document ends. Nothing leaves the machine.
+body (`certreg demo --no-serve`, built once). `certreg serve` (and a `datasette serve` replica)
+runs in the background on a free 127.0.0.1 port until the document ends or starts another; a
+`cd` moves the commands after it. Nothing leaves the machine.
+
+`curl -s` exits 0 whatever the HTTP status, so each curl's answer is compared with the one the
+document shows after it (in a console block, the lines after the command; in a sh block, the
+`# {...}` comment lines right after it): the status line, the first JSON key, and for an error
+the words of its reason. A curl whose answer the document does not show must say
+`--fail-with-body`, so that an HTTP error fails it.
 
 Commands that cannot run here are listed in NOT_HERE, each with its reason; every other command
 is run. A command in a document that is neither run nor listed cannot exist: the extraction is
@@ -57,6 +64,8 @@ NOT_HERE = {
     "npm ci": "installs from the npm registry (`make test` does it; "
     "tests/test_interop_js.py is the suite it installs for)",
     ".venv/bin/pytest tests/test_interop_js.py": "runs another module of this test suite",
+    "install -m 0640 -o root -g datasette": "gives the file to root and the group datasette: "
+    "needs root (the replica below runs without the secret, and says so in its log)",
 }
 
 
@@ -154,7 +163,7 @@ def not_here(command: Command) -> str | None:
 # -- what each document starts from, and the values it invents -----------------------------------
 
 #: Documents that start from an existing body: they get a copy of the demo body as `data`.
-FROM_A_BODY = {"audit.md", "bulk-issuance.md", "http-api.md", "holder.md"}
+FROM_A_BODY = {"audit.md", "bulk-issuance.md", "http-api.md", "holder.md", "register-operator.md"}
 
 #: What a document leaves to the reader (their own file, folder or staff id), by document.
 #: "{dana}" and "{erik}" are the demo body's decision-maker's and examiner's staff ids.
@@ -225,6 +234,16 @@ class Reader:
     learned: dict[str, str] = field(default_factory=dict)
     servers: list[subprocess.Popen] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    where: Path | None = None  # after a `cd` in the document
+
+    @property
+    def cwd(self) -> Path:
+        return self.where or self.work
+
+    @cwd.setter
+    def cwd(self, value: Path) -> None:
+        self.where = value
+
     last_rc: int = 0
     staff: dict[str, str] = field(default_factory=dict)
 
@@ -241,14 +260,19 @@ class Reader:
             text = text.replace(literal, later)
         for literal in NOW_ISH:
             text = text.replace(literal, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        for old in ("/srv/", "/run/secrets/"):
+        for old in ("/srv/", "/run/secrets/", "/etc/certreg/"):
             text = text.replace(old, f"{self.work}{old}")
-        return re.sub(r"127\.0\.0\.1:(8765|8000)\b", f"127.0.0.1:{self.port}", text)
+        return re.sub(r"127\.0\.0\.1:(8765|8000|8001)\b", f"127.0.0.1:{self.port}", text)
 
     def run(self, command: Command) -> tuple[int, str]:
         text = self.substitute(command.text, command.doc)
         if text.startswith("certreg serve"):
             return self.serve(text)
+        if re.match(r"(\w+=\S+\s+)*datasette serve\s", text):
+            return self.serve(text, datasette=True)
+        if text.startswith("cd "):  # the reader's shell moves; so do the commands after it
+            self.cwd = self.cwd / shlex.split(text)[1]
+            return (0, "") if self.cwd.is_dir() else (1, f"cd: {self.cwd}: no such folder")
         if text.strip() == "echo $?":
             return 0, f"{self.last_rc}\n"
         assignment = re.fullmatch(r"(export )?([A-Z_]+)=(.*)", text.split("  #")[0].strip())
@@ -257,7 +281,7 @@ class Reader:
         if assignment:
             done = subprocess.run(
                 ["bash", "-c", f"printf %s {assignment.group(3)}"],
-                env=self.env, cwd=self.work, capture_output=True, text=True, timeout=120,
+                env=self.env, cwd=self.cwd, capture_output=True, text=True, timeout=120,
             )  # fmt: skip
             self.env[assignment.group(2)] = done.stdout
             return done.returncode, done.stderr  # what the reader sees; the value is kept
@@ -265,7 +289,10 @@ class Reader:
         plain = words and words[0] == "certreg" and not set(";|&<>$`") & set(text.split("#")[0])
         if plain:
             return self.in_process(words[1:])
-        cwd = self.work
+        shell = self.shell_words(text)
+        if shell is not None:
+            return self.in_process(*shell)
+        cwd = self.cwd
         if text.startswith(".venv/bin/python "):  # from the checkout, as the document says
             text, cwd = f"{shlex.quote(sys.executable)} {text[len('.venv/bin/python ') :]}", ROOT
         done = subprocess.run(
@@ -274,35 +301,63 @@ class Reader:
         )  # fmt: skip
         return done.returncode, done.stdout + done.stderr
 
-    def in_process(self, args: list[str]) -> tuple[int, str]:
-        """`certreg ...` in this process: the same code, without an interpreter start each."""
+    def shell_words(self, text: str) -> tuple[list[str], Path | None] | None:
+        """A `certreg` command that needs the shell only for its `$VARIABLES` and a final
+        `> FILE`: its words as the shell expands them (bash does it, as the reader's would),
+        and the file, so that it runs in this process too (an interpreter start is a second)."""
+        redirect = re.search(r"\s>\s*([\w./-]+)(?=\s*(#.*)?$)", text)
+        rest = text[: redirect.start()] + text[redirect.end() :] if redirect else text
+        if not rest.startswith("certreg ") or re.search(r"[;|&<>`]|\$\(", rest):
+            return None
+        expanded = subprocess.run(
+            ["bash", "-c", f"printf '%s\\0' {rest}"], env=self.env, cwd=self.cwd,
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        if expanded.returncode != 0:
+            return None
+        target = self.cwd / redirect.group(1) if redirect else None
+        return expanded.stdout.split("\0")[1:-1], target
+
+    def in_process(self, args: list[str], stdout_to: Path | None = None) -> tuple[int, str]:
+        """`certreg ...` in this process: the same code, without an interpreter start each.
+        With `stdout_to`, standard output goes to that file and the rest is what is shown."""
         here = Path.cwd()
-        os.chdir(self.work)
+        os.chdir(self.cwd)
         try:
             result = CliRunner().invoke(main, args, env=self.env)
         finally:
             os.chdir(here)
+        shown = result.output
+        if stdout_to is not None:
+            stdout_to.write_text(result.stdout)
+            shown = result.stderr
         if result.exception is not None and not isinstance(result.exception, SystemExit):
-            return 1, f"{result.output}\n(a Python exception escaped: {result.exception!r})"
-        return result.exit_code, result.output
+            return 1, f"{shown}\n(a Python exception escaped: {result.exception!r})"
+        return result.exit_code, shown
 
-    def serve(self, text: str) -> tuple[int, str]:
-        """`certreg serve` in the background. A later one replaces the one running, as a reader
-        stops the first (Ctrl-C) to start another: the answers then come from the new one."""
+    def serve(self, text: str, datasette: bool = False) -> tuple[int, str]:
+        """`certreg serve` (or a `datasette serve` replica) in the background. A later one
+        replaces the one running, as a reader stops the first (Ctrl-C) to start another: the
+        answers then come from the new one."""
         self.stop()
         words = [w for w in shlex.split(text, comments=True) if w != "&"]
         for option in ("--port", "--host"):
             if option in words:
                 at = words.index(option)
                 del words[at : at + 2]
+        here = ["--host", "127.0.0.1", "--port", str(self.port)]
+        if datasette:  # VAR=value datasette serve ...: as the shell runs it
+            at = next(i for i, word in enumerate(words) if word == "datasette")
+            line = f"{shlex.join(words[:at])} exec {shlex.join(words[at:] + here)}"
+            argv = ["bash", "-c", line]
+        else:
+            argv = [sys.executable, "-c", "from issuer.cli import main; main()", *words[1:], *here]
         log = self.work / f"serve-{len(self.logs)}.log"
         self.logs.append(log)
         with log.open("wb") as printed:  # a file, not a pipe nobody reads (it could fill)
             server = subprocess.Popen(
-                [sys.executable, "-c", "from issuer.cli import main; main()", *words[1:],
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env, cwd=self.work, stdout=subprocess.DEVNULL, stderr=printed,
-            )  # fmt: skip
+                argv, env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=printed
+            )
         self.servers.append(server)
         deadline = time.monotonic() + 60
         while True:
@@ -363,6 +418,8 @@ def test_every_command_of_the_document_runs(doc: str, reader: Reader, request) -
         listed = reader.in_process(["staff", "list", "--data", "data"])[1]
         for key, name in (("dana", "Dana Decider"), ("erik", "Erik Examiner")):
             reader.staff[key] = re.search(rf"^(\S+)\s+{name}", listed, re.M).group(1)
+        persons = reader.in_process(["person", "list", "--data", "data"])[1]
+        reader.staff["certificate"] = re.search(r"CWI-\w{4}-\w{4}-\w", persons).group(0)
         _examiner_is(reader, reader.staff["erik"])
     failures = []
     for command in [c for c in ALL if c.doc == doc]:
