@@ -244,9 +244,12 @@ def add_staff(
     with transaction(body.db):
         # An e-mail names one person (`--as dana@cb.example`): a second staff member with it
         # would make that name match two rows, and every command naming it would fail.
-        if email and body.db.execute(
-            "SELECT 1 FROM staff WHERE lower(email) = lower(?)", [email]
-        ).fetchone():
+        if (
+            email
+            and body.db.execute(
+                "SELECT 1 FROM staff WHERE lower(email) = lower(?)", [email]
+            ).fetchone()
+        ):
             raise Conflict(f"a staff member with the e-mail {email!r} exists already")
         # Decided inside the write transaction: two admins created at once cannot both see
         # "fewer than two admins".
