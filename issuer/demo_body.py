@@ -167,10 +167,22 @@ def build_demo(
     live = {
         n for (n,) in body.db.execute("SELECT number FROM certifications WHERE status = 'ACTIVE'")
     }
-    picks = iter([n for n in active if n in live])
+    pool = [n for n in active if n in live]
 
-    def take(count: int) -> list[str]:
-        return [n for n, _ in zip(picks, range(count), strict=False)]
+    def take(count: int, fits: Callable[[str], bool] = lambda n: True) -> list[str]:
+        """Up to ``count`` certifications of the pool that ``fits`` allows, taken out of it:
+        each decision below needs one in a given state, and a small demo must still get one of
+        each (taking the next ones blindly left a 10-holder demo without a suspension now and
+        then)."""
+        chosen: list[str] = []
+        for number in pool:
+            if len(chosen) == count:
+                break
+            if fits(number):
+                chosen.append(number)
+        for number in chosen:
+            pool.remove(number)
+        return chosen
 
     for number in take(max(1, holders // 50)):
         body.withdraw(number, decided_by=second, reason="misuse of the certificate")
@@ -183,22 +195,24 @@ def build_demo(
     clock.now += timedelta(days=30)
     for number in numbers["suspended then reinstated"]:
         body.reinstate(number, decided_by=second, reason="surveillance passed")
-    # Only a certification holding two or more scope items can lose one: look on until enough
-    # are found (taking a fixed count left the demo without any one run in a few).
-    wanted = max(1, holders // 60)
-    for number in picks:
-        held = [s["code"] for s in body.certification(number).scope if s["status"] == "active"]
-        if len(held) > 1:
-            body.reduce_scope(number, decided_by=decider, remove=held[:1], reason="no practice")
-            numbers.setdefault("reduced in scope", []).append(number)
-            if len(numbers["reduced in scope"]) == wanted:
-                break
+
+    def held(number: str) -> list[str]:
+        return [s["code"] for s in body.certification(number).scope if s["status"] == "active"]
+
+    # Only a certification holding two or more scope items can lose one.
+    for number in take(max(1, holders // 60), lambda n: len(held(n)) > 1):
+        body.reduce_scope(number, decided_by=decider, remove=held(number)[:1], reason="no practice")
+        numbers.setdefault("reduced in scope", []).append(number)
     clock.now = real_now - timedelta(days=10)
     numbers["expired"].extend(body.expire_due())
     live = {
         n for (n,) in body.db.execute("SELECT number FROM certifications WHERE status = 'ACTIVE'")
     }
-    for number in [n for n in take(max(1, holders // 25)) if n in live]:
+    decided = {n for kind in numbers.values() for n in kind}
+    # A demo without a suspended certificate would show one verdict less: should the pool be
+    # used up (a very small demo), any certification still in force will do.
+    suspend = take(max(1, holders // 25), lambda n: n in live) or sorted(live - decided)[:1]
+    for number in suspend:
         body.suspend(
             number, decided_by=decider, reason="complaint under review", until=_day(clock.now, 60)
         )
