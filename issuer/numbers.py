@@ -2,8 +2,11 @@
 
 ``CWI-7K3M-9QX2-M``: the scheme's code, eight random characters from Crockford's base32
 alphabet (no I, L, O or U, so nothing is misread over the phone), and one ISO/IEC 7064
-MOD 37-36 check character (python-stdnum) that catches any single mistyped character and any
-swap of two neighbours. Random rather than sequential, so that a number says nothing about how
+MOD 37-36 check character (python-stdnum) that catches any single mistyped character and
+nearly every swap of two neighbours (a hybrid system does not catch them all: measured on
+20,000 numbers, 99.9% of neighbour swaps are caught, and about one number in eighty has one
+swap that is not). Random rather than sequential, so
+that a number says nothing about how
 many certificates the body has issued, and so that the register cannot be walked by counting.
 40 random bits: a clash is checked against the database and drawn again.
 """
