@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from issuer.bulk import BulkReport, issue_csv
-from issuer.service import CertificationBody
+from certreg.issuer.bulk import BulkReport, issue_csv
+from certreg.issuer.service import CertificationBody
 
 PASSPHRASE = "bench passphrase, not a secret"
 COLUMNS = ("external_id", "full_name", "email", "scheme", "scope", "assessed_on", "examiner")

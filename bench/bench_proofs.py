@@ -30,18 +30,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pyld import jsonld
 
-from contexts import DEFAULT_LOADER
-from issuer.credential import (
+from certreg.contexts import DEFAULT_LOADER
+from certreg.issuer.credential import (
     Body,
     NormativeReference,
     Scheme,
     ScopeItem,
     certification_credential,
 )
-from keys.did import did_key_from_public, did_key_verification_method
-from keys.keypair import KeyPair
-from verifier import canonicalize
-from verifier.dataintegrity import add_proof, hash_data
+from certreg.keys.did import did_key_from_public, did_key_verification_method
+from certreg.keys.keypair import KeyPair
+from certreg.verifier import canonicalize
+from certreg.verifier.dataintegrity import add_proof, hash_data
 
 SEED = bytes(range(32))
 SCHEME = Scheme(

@@ -39,9 +39,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from issuer.numbers import new_number  # noqa: E402
-from register.db import open_register  # noqa: E402
-from register.fts import enable_search  # noqa: E402
+from certreg.issuer.numbers import new_number  # noqa: E402
+from certreg.register.db import open_register  # noqa: E402
+from certreg.register.fts import enable_search  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
 SCHEMES = [
@@ -261,7 +261,7 @@ def plain(db: Path, numbers: list[str], args: argparse.Namespace) -> None:
 
 APP = (
     "import sys, uvicorn; from fastapi import FastAPI; "
-    "from issuer.http.register_routes import install; "
+    "from certreg.issuer.http.register_routes import install; "
     "app = FastAPI(); install(app, sys.argv[1]); import gc; gc.collect(); gc.freeze(); "
     "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
 )

@@ -25,10 +25,10 @@ from pathlib import Path
 # Runs from a plain checkout too, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from issuer.db import connect, transaction
-from issuer.statuslists import FILL_LIMIT, StatusListManager
-from keys.did import did_key_from_public
-from keys.keypair import KeyPair
+from certreg.issuer.db import connect, transaction
+from certreg.issuer.statuslists import FILL_LIMIT, StatusListManager
+from certreg.keys.did import did_key_from_public
+from certreg.keys.keypair import KeyPair
 
 N = 10_000
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from keys.did import did_key_from_public
-from keys.keypair import KeyPair
-from verifier import Verifier
-from verifier.dataintegrity import add_proof
-from verifier.result import VerificationResult
-from verifier.statuslist import Bitstring, status_list_credential
+from certreg.keys.did import did_key_from_public
+from certreg.keys.keypair import KeyPair
+from certreg.verifier import Verifier
+from certreg.verifier.dataintegrity import add_proof
+from certreg.verifier.result import VerificationResult
+from certreg.verifier.statuslist import Bitstring, status_list_credential
 
 
 def verifier_with_cached_lists(pair: KeyPair) -> Callable[[Any], VerificationResult]:

@@ -50,12 +50,12 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import verifier.canonicalize as canonicalize  # noqa: E402
-from issuer.http.ratelimit import PublicLimits, input_problem  # noqa: E402
-from keys.did import did_key_from_public, did_key_verification_method  # noqa: E402
-from keys.keypair import KeyPair  # noqa: E402
-from verifier import Verifier  # noqa: E402
-from verifier.dataintegrity import ProofError, add_proof  # noqa: E402
+import certreg.verifier.canonicalize as canonicalize  # noqa: E402
+from certreg.issuer.http.ratelimit import PublicLimits, input_problem  # noqa: E402
+from certreg.keys.did import did_key_from_public, did_key_verification_method  # noqa: E402
+from certreg.keys.keypair import KeyPair  # noqa: E402
+from certreg.verifier import Verifier  # noqa: E402
+from certreg.verifier.dataintegrity import ProofError, add_proof  # noqa: E402
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 VOCAB = "https://example.org/vocab#"
@@ -172,12 +172,12 @@ def timed_verification(doc: dict[str, Any], runs: int = 3) -> float:
 SERVER = f"""
 import sys, uvicorn
 sys.path.insert(0, sys.argv[1])
-from issuer.http import create_app
-from issuer.http.ratelimit import PublicLimits, Rate
-from issuer.register_push import attach
-from issuer.service import CertificationBody
-from issuer.db import connect
-from keys.store import KeyStore
+from certreg.issuer.http import create_app
+from certreg.issuer.http.ratelimit import PublicLimits, Rate
+from certreg.issuer.register_push import attach
+from certreg.issuer.service import CertificationBody
+from certreg.issuer.db import connect
+from certreg.keys.store import KeyStore
 from pathlib import Path
 PASSPHRASE = {PASSPHRASE!r}
 data, port, mode = Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -315,7 +315,7 @@ def main() -> None:
         return
 
     with tempfile.TemporaryDirectory() as tmp:
-        from issuer.demo_body import build_demo
+        from certreg.issuer.demo_body import build_demo
 
         demo = build_demo(
             Path(tmp) / "cb", public_url="https://cb.example", passphrase=PASSPHRASE, holders=40

@@ -27,13 +27,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from issuer.db import transaction
-from keys.did import KeyRecord
-from keys.keypair import PublicKey
-from keys.multikey import MultikeyError, decode_public_key
-from verifier.canonicalize import jcs
-from verifier.dataintegrity import KeyLookup, ProofError, Signer, add_proof, verify_proofs
-from verifier.dates import parse_datetime
+from certreg.issuer.db import transaction
+from certreg.keys.did import KeyRecord
+from certreg.keys.keypair import PublicKey
+from certreg.keys.multikey import MultikeyError, decode_public_key
+from certreg.verifier.canonicalize import jcs
+from certreg.verifier.dataintegrity import KeyLookup, ProofError, Signer, add_proof, verify_proofs
+from certreg.verifier.dates import parse_datetime
 
 __all__ = [
     "CHECKPOINT_TYPE",

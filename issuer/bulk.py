@@ -51,8 +51,8 @@ from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
 
-from issuer import audit
-from issuer.credential import (
+from certreg.issuer import audit
+from certreg.issuer.credential import (
     Body,
     NormativeReference,
     Scheme,
@@ -60,10 +60,10 @@ from issuer.credential import (
     certification_credential,
     issued_form,
 )
-from issuer.db import transaction
-from issuer.numbers import new_number
-from issuer.register_push import RegisterBehind
-from issuer.service import (
+from certreg.issuer.db import transaction
+from certreg.issuer.numbers import new_number
+from certreg.issuer.register_push import RegisterBehind
+from certreg.issuer.service import (
     CertificationBody,
     Invalid,
     NotFound,
@@ -71,10 +71,10 @@ from issuer.service import (
     ScopeGrant,
     add_months,
 )
-from issuer.statuslists import status_columns
-from keys.keypair import KeyPair
-from verifier.dataintegrity import add_proof
-from verifier.dates import format_datetime
+from certreg.issuer.statuslists import status_columns
+from certreg.keys.keypair import KeyPair
+from certreg.verifier.dataintegrity import add_proof
+from certreg.verifier.dates import format_datetime
 
 __all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "BulkReport", "issue_csv"]
 

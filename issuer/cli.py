@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from issuer.cli_audit import audit_group
-from issuer.cli_body import (
+from certreg.issuer.cli_audit import audit_group
+from certreg.issuer.cli_body import (
     assess_command,
     cert_command,
     decide_group,
@@ -17,16 +17,16 @@ from issuer.cli_body import (
     staff_group,
     train_command,
 )
-from issuer.cli_issue import issue_command
-from issuer.cli_keys import keys_group
-from issuer.cli_publish import publish_command
-from issuer.cli_register import register_group
-from issuer.cli_serve import serve_command
-from issuer.cli_share import share_group
-from issuer.cli_status import status_group
-from issuer.cli_tokens import tokens_group
-from issuer.cli_verify import sign_command, verify_command
-from issuer.demo import demo_command
+from certreg.issuer.cli_issue import issue_command
+from certreg.issuer.cli_keys import keys_group
+from certreg.issuer.cli_publish import publish_command
+from certreg.issuer.cli_register import register_group
+from certreg.issuer.cli_serve import serve_command
+from certreg.issuer.cli_share import share_group
+from certreg.issuer.cli_status import status_group
+from certreg.issuer.cli_tokens import tokens_group
+from certreg.issuer.cli_verify import sign_command, verify_command
+from certreg.issuer.demo import demo_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -14,13 +14,13 @@ from pathlib import Path
 import click
 from sqlite_utils import Database
 
-from issuer.audit import AuditError, AuditReport, checkpoint, key_history_lookup, verify
-from issuer.cli_common import DATA_ENV
-from issuer.cli_keys import _passphrase, passphrase_file_option
-from issuer.db import IssuerDbError, connect
-from keys import KeyStore, KeyStoreError
-from verifier.dataintegrity import KeyLookup
-from verifier.dates import format_datetime
+from certreg.issuer.audit import AuditError, AuditReport, checkpoint, key_history_lookup, verify
+from certreg.issuer.cli_common import DATA_ENV
+from certreg.issuer.cli_keys import _passphrase, passphrase_file_option
+from certreg.issuer.db import IssuerDbError, connect
+from certreg.keys import KeyStore, KeyStoreError
+from certreg.verifier.dataintegrity import KeyLookup
+from certreg.verifier.dates import format_datetime
 
 DB_FILE = "issuer.db"
 

@@ -25,8 +25,8 @@ from typing import Any
 import click
 from sqlite_utils import Database
 
-from issuer import audit, cli_common, staff
-from issuer.cli_common import (
+from certreg.issuer import audit, cli_common, staff
+from certreg.issuer.cli_common import (
     data_option,
     echo_fields,
     echo_json,
@@ -39,9 +39,9 @@ from issuer.cli_common import (
     unlock,
     warn_if_short,
 )
-from issuer.register_push import attach
-from issuer.service import POLICIES, ROLES, Certification, CertificationBody, ScopeGrant
-from keys import did_web_to_url
+from certreg.issuer.register_push import attach
+from certreg.issuer.service import POLICIES, ROLES, Certification, CertificationBody, ScopeGrant
+from certreg.keys import did_web_to_url
 
 __all__ = [
     "assess_command",

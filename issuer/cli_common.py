@@ -25,11 +25,11 @@ from typing import Any
 
 import click
 
-from issuer.db import IssuerDbError, connect
-from issuer.register_push import attach
-from issuer.service import CertificationBody, LifecycleError, Refused, utc_now
-from keys import DidError, KeyStore, KeyStoreError
-from verifier.dataintegrity import Signer
+from certreg.issuer.db import IssuerDbError, connect
+from certreg.issuer.register_push import attach
+from certreg.issuer.service import CertificationBody, LifecycleError, Refused, utc_now
+from certreg.keys import DidError, KeyStore, KeyStoreError
+from certreg.verifier.dataintegrity import Signer
 
 __all__ = [
     "DATA_ENV",

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from issuer.bulk import BulkReport, issue_csv
-from issuer.cli_common import data_option, open_body, passphrase_file_option, plain_errors
-from verifier.dataintegrity import CRYPTOSUITES
+from certreg.issuer.bulk import BulkReport, issue_csv
+from certreg.issuer.cli_common import data_option, open_body, passphrase_file_option, plain_errors
+from certreg.verifier.dataintegrity import CRYPTOSUITES
 
 __all__ = ["issue_command"]
 

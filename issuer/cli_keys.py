@@ -14,8 +14,15 @@ from pathlib import Path
 
 import click
 
-from issuer.cli_common import passphrase_file_option, read_passphrase, warn_if_short
-from keys import DidError, KeyRecord, KeyStore, KeyStoreError, did_web_from_url, did_web_to_url
+from certreg.issuer.cli_common import passphrase_file_option, read_passphrase, warn_if_short
+from certreg.keys import (
+    DidError,
+    KeyRecord,
+    KeyStore,
+    KeyStoreError,
+    did_web_from_url,
+    did_web_to_url,
+)
 
 __all__ = ["_passphrase", "keys_group", "passphrase_file_option", "store_option"]
 

@@ -33,12 +33,12 @@ from urllib.parse import urlsplit
 
 import click
 
-import register as register_package
-from contexts import context_file_bytes, pinned_contexts
-from issuer.cli_common import data_option, open_body, plain_errors
-from issuer.register_push import lookup_secret_path, rebuild
-from issuer.service import CertificationBody
-from keys.store import META_FILE, KeyStore
+from certreg import register as register_package
+from certreg.contexts import context_file_bytes, pinned_contexts
+from certreg.issuer.cli_common import data_option, open_body, plain_errors
+from certreg.issuer.register_push import lookup_secret_path, rebuild
+from certreg.issuer.service import CertificationBody
+from certreg.keys.store import META_FILE, KeyStore
 
 __all__ = ["build_bundle", "publish_command", "snapshot"]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from issuer.cli_common import data_option, open_body, plain_errors
-from issuer.register_push import rebuild, without_start_catch_up
+from certreg.issuer.cli_common import data_option, open_body, plain_errors
+from certreg.issuer.register_push import rebuild, without_start_catch_up
 
 
 @click.group("register")

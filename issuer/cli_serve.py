@@ -17,13 +17,18 @@ from pathlib import Path
 import click
 import uvicorn
 
-from issuer.cli_common import data_option, passphrase_file_option, plain_errors, read_passphrase
-from issuer.db import connect
-from issuer.http import create_app, redact
-from issuer.http.state import AppState
-from issuer.register_push import RegisterSync, attach
-from issuer.service import CertificationBody
-from keys.store import KeyStore
+from certreg.issuer.cli_common import (
+    data_option,
+    passphrase_file_option,
+    plain_errors,
+    read_passphrase,
+)
+from certreg.issuer.db import connect
+from certreg.issuer.http import create_app, redact
+from certreg.issuer.http.state import AppState
+from certreg.issuer.register_push import RegisterSync, attach
+from certreg.issuer.service import CertificationBody
+from certreg.keys.store import KeyStore
 
 log = logging.getLogger("certreg.serve")
 

@@ -12,9 +12,15 @@ from pathlib import Path
 
 import click
 
-from issuer import cli_common
-from issuer.cli_common import data_option, echo_json, echo_table, json_option, open_body
-from issuer.sharing import MAX_SHARE_DAYS, create_share, list_shares, revoke_share, share_url
+from certreg.issuer import cli_common
+from certreg.issuer.cli_common import data_option, echo_json, echo_table, json_option, open_body
+from certreg.issuer.sharing import (
+    MAX_SHARE_DAYS,
+    create_share,
+    list_shares,
+    revoke_share,
+    share_url,
+)
 
 
 @click.group("share")

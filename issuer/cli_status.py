@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from issuer.cli_common import (
+from certreg.issuer.cli_common import (
     data_option,
     echo_json,
     echo_table,
@@ -20,7 +20,7 @@ from issuer.cli_common import (
     passphrase_file_option,
     plain_errors,
 )
-from issuer.db import transaction
+from certreg.issuer.db import transaction
 
 
 @click.group("status")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from issuer.cli_common import (
+from certreg.issuer.cli_common import (
     data_option,
     echo_json,
     echo_table,
@@ -25,8 +25,8 @@ from issuer.cli_common import (
     open_body,
     plain_errors,
 )
-from issuer.service import ROLES, CertificationBody, Invalid, NotFound, Refused
-from issuer.tokens import (
+from certreg.issuer.service import ROLES, CertificationBody, Invalid, NotFound, Refused
+from certreg.issuer.tokens import (
     MAX_LIFETIME,
     approve_claim,
     bootstrap_allowed,

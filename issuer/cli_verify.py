@@ -15,12 +15,12 @@ from typing import Any
 
 import click
 
-from issuer.cli_common import passphrase_file_option, read_passphrase
-from verifier.canonicalize import rdfc
-from verifier.did import FetchError, HttpFetcher
-from verifier.facts import is_certification, parse_datetime, types_of
-from verifier.result import Check, PresentationResult, VerificationResult
-from verifier.verify import MAX_INPUT_BYTES, Verifier, load_document
+from certreg.issuer.cli_common import passphrase_file_option, read_passphrase
+from certreg.verifier.canonicalize import rdfc
+from certreg.verifier.did import FetchError, HttpFetcher
+from certreg.verifier.facts import is_certification, parse_datetime, types_of
+from certreg.verifier.result import Check, PresentationResult, VerificationResult
+from certreg.verifier.verify import MAX_INPUT_BYTES, Verifier, load_document
 
 
 def _fetcher(unsafe_hosts: tuple[str, ...], accept: str, **limits: Any) -> HttpFetcher:
@@ -285,8 +285,8 @@ def sign_command(
     Open Badges credential with achievementType Certification) is refused: certificates are
     signed only when a decision-maker grants one (`certreg decide` or the admin API).
     """
-    from keys.store import KeyStore, KeyStoreError
-    from verifier.dataintegrity import ProofError, add_proof
+    from certreg.keys.store import KeyStore, KeyStoreError
+    from certreg.verifier.dataintegrity import ProofError, add_proof
 
     raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     try:

@@ -20,22 +20,22 @@ from typing import Any
 
 import click
 
-from issuer.cli_serve import serve_command
-from issuer.credential import (
+from certreg.issuer.cli_serve import serve_command
+from certreg.issuer.credential import (
     Body,
     NormativeReference,
     Scheme,
     ScopeItem,
     certification_credential,
 )
-from issuer.demo_body import build_demo
-from issuer.service import CertificationBody
-from keys.keypair import KeyPair
-from keys.store import KeyStore
-from verifier import Verifier
-from verifier.dataintegrity import add_proof
-from verifier.dates import format_datetime
-from verifier.statuslist import Bitstring, status_list_credential, status_list_entry
+from certreg.issuer.demo_body import build_demo
+from certreg.issuer.service import CertificationBody
+from certreg.keys.keypair import KeyPair
+from certreg.keys.store import KeyStore
+from certreg.verifier import Verifier
+from certreg.verifier.dataintegrity import add_proof
+from certreg.verifier.dates import format_datetime
+from certreg.verifier.statuslist import Bitstring, status_list_credential, status_list_entry
 
 BASE = "https://certification-body.example"
 

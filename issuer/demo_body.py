@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from issuer.bulk import issue_csv
-from issuer.db import transaction
-from issuer.register_push import attach
-from issuer.service import CertificationBody
+from certreg.issuer.bulk import issue_csv
+from certreg.issuer.db import transaction
+from certreg.issuer.register_push import attach
+from certreg.issuer.service import CertificationBody
 
 FIRST_NAMES = (
     "Ana Ben Chloé Dmitri Eva Farid Greta Hiro Ines Jonas Kofi Lena Mateo Nora Olu Priya "

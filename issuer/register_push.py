@@ -43,15 +43,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from issuer.service import LifecycleError
-from keys.store import META_FILE, KeyStore
-from register import push
-from register.db import open_register
-from register.fts import enable_search
-from verifier.dates import format_datetime
+from certreg.issuer.service import LifecycleError
+from certreg.keys.store import META_FILE, KeyStore
+from certreg.register import push
+from certreg.register.db import open_register
+from certreg.register.fts import enable_search
+from certreg.verifier.dates import format_datetime
 
 if TYPE_CHECKING:
-    from issuer.service import CertificationBody
+    from certreg.issuer.service import CertificationBody
 
 __all__ = [
     "LOOKUP_SECRET_FILE",

@@ -38,8 +38,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from issuer import audit
-from issuer.credential import (
+from certreg.issuer import audit
+from certreg.issuer.credential import (
     Body,
     NormativeReference,
     Scheme,
@@ -48,18 +48,18 @@ from issuer.credential import (
     cryptosuite_of,
     issued_form,
 )
-from issuer.db import connect, transaction
-from issuer.numbers import new_number, normalise
-from issuer.statuslists import (
+from certreg.issuer.db import connect, transaction
+from certreg.issuer.numbers import new_number, normalise
+from certreg.issuer.statuslists import (
     DEFAULT_STATUS_FORM,
     STATUS_FORMS,
     StatusListManager,
     status_columns,
 )
-from keys.did import did_web_from_url
-from keys.store import KeyStore
-from verifier.dataintegrity import CRYPTOSUITES, Signer, add_proof
-from verifier.dates import format_datetime
+from certreg.keys.did import did_web_from_url
+from certreg.keys.store import KeyStore
+from certreg.verifier.dataintegrity import CRYPTOSUITES, Signer, add_proof
+from certreg.verifier.dates import format_datetime
 
 __all__ = [
     "Certification",
@@ -536,7 +536,7 @@ class CertificationBody:
     ) -> str:
         """A new staff member; returns the id. Under four eyes (``issuer.staff``) the
         decision_maker and admin roles wait for a second admin's approval."""
-        from issuer import staff  # issuer.staff builds on this module
+        from certreg.issuer import staff  # issuer.staff builds on this module
 
         staff_id, _pending = staff.add_staff(
             self, name, roles=list(roles), email=email, actor=actor

@@ -42,12 +42,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from issuer import audit
-from issuer.credential import OB3_CONTEXT, V2_CONTEXT
-from issuer.db import transaction
-from issuer.service import Certification, CertificationBody, Invalid, LifecycleError, NotFound
-from issuer.tokens import hash_secret
-from verifier.dates import format_datetime, parse_datetime
+from certreg.issuer import audit
+from certreg.issuer.credential import OB3_CONTEXT, V2_CONTEXT
+from certreg.issuer.db import transaction
+from certreg.issuer.service import (
+    Certification,
+    CertificationBody,
+    Invalid,
+    LifecycleError,
+    NotFound,
+)
+from certreg.issuer.tokens import hash_secret
+from certreg.verifier.dates import format_datetime, parse_datetime
 
 __all__ = [
     "ACCESS_TOKEN_LIFETIME",

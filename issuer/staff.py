@@ -29,10 +29,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from issuer import audit
-from issuer.db import transaction
-from issuer.service import ROLES, CertificationBody, Conflict, Invalid, NotFound, Refused
-from verifier.dates import format_datetime
+from certreg.issuer import audit
+from certreg.issuer.db import transaction
+from certreg.issuer.service import ROLES, CertificationBody, Conflict, Invalid, NotFound, Refused
+from certreg.verifier.dates import format_datetime
 
 __all__ = [
     "PRIVILEGED",

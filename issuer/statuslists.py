@@ -55,11 +55,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from issuer.db import transaction
-from verifier.dataintegrity import CRYPTOSUITES, Signer, add_proof
-from verifier.dates import format_datetime, parse_datetime
-from verifier.did import utc_now
-from verifier.statuslist import (
+from certreg.issuer.db import transaction
+from certreg.verifier.dataintegrity import CRYPTOSUITES, Signer, add_proof
+from certreg.verifier.dates import format_datetime, parse_datetime
+from certreg.verifier.did import utc_now
+from certreg.verifier.statuslist import (
     CERTIFICATE_STATUS_MESSAGES,
     MIN_ENTRIES,
     Bitstring,

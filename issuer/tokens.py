@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from issuer import audit
-from issuer.db import transaction
-from issuer.service import ROLES, CertificationBody, Conflict, Invalid, NotFound, Refused
-from verifier.dates import format_datetime, parse_datetime
+from certreg.issuer import audit
+from certreg.issuer.db import transaction
+from certreg.issuer.service import ROLES, CertificationBody, Conflict, Invalid, NotFound, Refused
+from certreg.verifier.dates import format_datetime, parse_datetime
 
 __all__ = [
     "CLAIM_PREFIX",
@@ -445,7 +445,7 @@ def create_claim(
     While four eyes applies (two or more active admins), every claim needs a second code,
     minted for the approving admin (:func:`approve_claim`): not only a decision-maker's, since
     an officer's identity records the assessments that decisions rest on."""
-    from issuer.staff import four_eyes_applies  # issuer.staff imports service, not us
+    from certreg.issuer.staff import four_eyes_applies  # issuer.staff imports service, not us
 
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise Invalid("a token needs a name (up to 200 characters) saying what it is for")

@@ -1,7 +1,7 @@
 """Ed25519 keys for certreg: Multikey and JWK encodings, did:key and did:web documents, and an
 encrypted key store with rotation history. Imports nothing else from certreg."""
 
-from keys.did import (
+from certreg.keys.did import (
     DID_CONTEXT,
     DidError,
     KeyRecord,
@@ -15,10 +15,10 @@ from keys.did import (
     parse_utc,
     verification_method_from_document,
 )
-from keys.jwk import JwkError, private_jwk, public_jwk, public_key_from_jwk
-from keys.keypair import KeyPair, PublicKey
-from keys.multikey import MultikeyError
-from keys.store import KDF_PROFILES, KeyStore, KeyStoreError
+from certreg.keys.jwk import JwkError, private_jwk, public_jwk, public_key_from_jwk
+from certreg.keys.keypair import KeyPair, PublicKey
+from certreg.keys.multikey import MultikeyError
+from certreg.keys.store import KDF_PROFILES, KeyStore, KeyStoreError
 
 __all__ = [
     "DID_CONTEXT",

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
-from keys.multikey import MultikeyError, decode_public_key
+from certreg.keys.multikey import MultikeyError, decode_public_key
 
 DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
 

@@ -8,7 +8,7 @@ from functools import cached_property
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
-from keys.multikey import decode_secret_key, encode_public_key, encode_secret_key
+from certreg.keys.multikey import decode_secret_key, encode_public_key, encode_secret_key
 
 
 @dataclass(frozen=True)

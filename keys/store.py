@@ -33,7 +33,7 @@ import nacl.pwhash.argon2id as argon2id
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 
-from keys.did import (
+from certreg.keys.did import (
     DidError,
     KeyRecord,
     build_did_web_document,
@@ -43,7 +43,7 @@ from keys.did import (
     format_utc,
     parse_utc,
 )
-from keys.keypair import KeyPair
+from certreg.keys.keypair import KeyPair
 
 KDF_PROFILES: dict[str, tuple[int, int]] = {
     "interactive": (argon2id.OPSLIMIT_INTERACTIVE, argon2id.MEMLIMIT_INTERACTIVE),  # 64 MiB

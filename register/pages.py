@@ -16,13 +16,13 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from register.records import (
+from certreg.register.records import (
     BodyInfo,
     CertificateRecord,
     plain_date,
     status_headline,
 )
-from register.site import TEMPLATES
+from certreg.register.site import TEMPLATES
 
 __all__ = [
     "VerifyOutcome",

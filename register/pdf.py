@@ -21,8 +21,8 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from register.qr import qr_png
-from register.records import BodyInfo, CertificateRecord, plain_date, status_headline
+from certreg.register.qr import qr_png
+from certreg.register.records import BodyInfo, CertificateRecord, plain_date, status_headline
 
 __all__ = ["certificate_pdf"]
 

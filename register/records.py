@@ -277,7 +277,7 @@ def _sealed_record(conn: sqlite3.Connection, number: str) -> dict[str, Any] | No
     and the key come from the number through Argon2id keyed by the register's lookup secret,
     which this process must hold; without it, None)."""
     try:
-        from register.push import find_sealed
+        from certreg.register.push import find_sealed
     except ImportError:  # the push side is not installed: nothing can be unsealed
         return None
     try:

@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from issuer.register_push import attach
-from issuer.service import CertificationBody, ScopeGrant
+from certreg.issuer.register_push import attach
+from certreg.issuer.service import CertificationBody, ScopeGrant
 
 PASSPHRASE = "browser tests, not a secret"
 ROOT = Path(__file__).parent.parent
@@ -47,7 +47,7 @@ class ServedBody:
     def certreg(self, *args: str) -> subprocess.CompletedProcess:
         """The CLI on the served body's data, as an operator would run it."""
         return subprocess.run(
-            [sys.executable, "-c", "from issuer.cli import main; main()", *args],
+            [sys.executable, "-c", "from certreg.issuer.cli import main; main()", *args],
             env=self.env(), capture_output=True, text=True, timeout=120, cwd=ROOT, check=True,
         )  # fmt: skip
 
@@ -97,7 +97,7 @@ def build_body(data: Path, base: str) -> ServedBody:
 
 def serve(data: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from issuer.cli import main; main()", "serve",
+        [sys.executable, "-c", "from certreg.issuer.cli import main; main()", "serve",
          "--data", str(data), "--port", str(port), "--log-level", "warning"],
         env={**os.environ, "CERTREG_PASSPHRASE": PASSPHRASE},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,

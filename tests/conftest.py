@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from contexts import DocumentLoader
+from certreg.contexts import DocumentLoader
 
 # In CI, hypothesis draws the same examples every run (derandomize): a test that passes once
 # passes every time, and one run in N never turns red on an example nobody changed code for.

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from issuer.register_push import RegisterSync, attach
-from issuer.service import CertificationBody, ScopeGrant
+from certreg.issuer.register_push import RegisterSync, attach
+from certreg.issuer.service import CertificationBody, ScopeGrant
 
 PASSPHRASE = "correct horse battery staple"
 

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from pyld import jsonld
 from test_http_support import V2, Env, make_env
 
-import verifier.canonicalize as canonicalize
-from issuer import sharing
-from issuer.http.ratelimit import (
+import certreg.verifier.canonicalize as canonicalize
+from certreg.issuer import sharing
+from certreg.issuer.http.ratelimit import (
     PublicGuards,
     PublicLimits,
     Rate,
@@ -29,12 +29,12 @@ from issuer.http.ratelimit import (
     client_key,
     fetch_budget,
 )
-from issuer.register_push import attach
-from keys.did import did_key_from_public, did_key_verification_method
-from keys.keypair import KeyPair
-from verifier import Verdict, Verifier
-from verifier.dataintegrity import add_proof
-from verifier.statuslist import Bitstring, status_list_credential, status_list_entry
+from certreg.issuer.register_push import attach
+from certreg.keys.did import did_key_from_public, did_key_verification_method
+from certreg.keys.keypair import KeyPair
+from certreg.verifier import Verdict, Verifier
+from certreg.verifier.dataintegrity import add_proof
+from certreg.verifier.statuslist import Bitstring, status_list_credential, status_list_entry
 
 GRANT = sharing.PRE_AUTHORIZED_GRANT
 

@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from issuer.service import CertificationBody
+from certreg.issuer.service import CertificationBody
 
 
 def in_days(days: int) -> str:

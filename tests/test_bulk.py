@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from issuer import audit
-from issuer.bulk import issue_csv
-from issuer.cli_issue import issue_command
-from issuer.service import CertificationBody, Invalid, NotFound, Refused, ScopeGrant
-from verifier import Verdict, Verifier
+from certreg.issuer import audit
+from certreg.issuer.bulk import issue_csv
+from certreg.issuer.cli_issue import issue_command
+from certreg.issuer.service import CertificationBody, Invalid, NotFound, Refused, ScopeGrant
+from certreg.verifier import Verdict, Verifier
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSPHRASE = "correct horse battery staple"
@@ -364,7 +364,7 @@ def test_the_command_reports_rows_and_exit_status(cb, tmp_path):
 # --------------------------------------------------------------------------------------------
 # A run killed with SIGKILL, then resumed; two writers at once.
 
-RUN_CLI = "from issuer.cli_issue import issue_command; issue_command()"
+RUN_CLI = "from certreg.issuer.cli_issue import issue_command; issue_command()"
 
 
 def cli_process(data: Path, path: Path, decider: str, *extra: str) -> subprocess.Popen:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verifier.canonicalize import CanonicalizationError, jcs, rdfc, rdfc_reference
+from certreg.verifier.canonicalize import CanonicalizationError, jcs, rdfc, rdfc_reference
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 OB = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -242,7 +242,7 @@ def test_the_undefined_terms_context_is_allowed_and_maps_terms():
     # VC 2.0's undefined-terms context sets @vocab deliberately: such terms are not dropped.
     from conftest import EXAMPLE_CONTEXTS, read_json
 
-    from contexts import DocumentLoader
+    from certreg.contexts import DocumentLoader
 
     url = "https://www.w3.org/ns/credentials/undefined-terms/v2"
     loader = DocumentLoader({url: read_json(f"contexts/{EXAMPLE_CONTEXTS[url]}")})
@@ -351,7 +351,7 @@ json_documents = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(json_documents)
 def test_jcs_fast_path_writes_exactly_what_rfc8785_writes(document):
-    from verifier.canonicalize import jcs_reference
+    from certreg.verifier.canonicalize import jcs_reference
 
     try:
         expected = jcs_reference(document)

@@ -20,9 +20,9 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from issuer import audit, cli_common
-from issuer.cli_audit import audit_group
-from issuer.cli_body import (
+from certreg.issuer import audit, cli_common
+from certreg.issuer.cli_audit import audit_group
+from certreg.issuer.cli_body import (
     assess_command,
     cert_command,
     decide_group,
@@ -34,8 +34,8 @@ from issuer.cli_body import (
     staff_group,
     train_command,
 )
-from issuer.service import CertificationBody
-from verifier import Verdict, Verifier
+from certreg.issuer.service import CertificationBody
+from certreg.verifier import Verdict, Verifier
 
 PASSPHRASE = "correct horse battery staple"
 

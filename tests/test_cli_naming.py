@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 from test_http_support import make_env
 
-from issuer.cli import main
+from certreg.issuer.cli import main
 
 PASSPHRASE = "naming staff, not a secret"
 

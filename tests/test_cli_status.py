@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from issuer import cli_common
-from issuer.cli import main
+from certreg.issuer import cli_common
+from certreg.issuer.cli import main
 
 PASSPHRASE = "correct horse battery staple"
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from test_verify_fixtures import Body, certificate, did_key_signer
 
-from issuer.cli import main
+from certreg.issuer.cli import main
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -139,7 +139,7 @@ def test_verify_url(runner: CliRunner, served: str, monkeypatch: pytest.MonkeyPa
 def test_sign_then_verify(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from keys.store import KeyStore
+    from certreg.keys.store import KeyStore
 
     store = KeyStore.create(tmp_path / "keys", "did:key", PASSPHRASE, kdf="interactive")
     issuer = store.current().controller

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pyld import jsonld
 
-import contexts
-from contexts import (
+from certreg import contexts
+from certreg.contexts import (
     DEFAULT_LOADER,
     ContextIntegrityError,
     ContextNotPinnedError,

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft201909Validator
 
-from issuer.credential import (
+from certreg.issuer.credential import (
     Body,
     NormativeReference,
     Scheme,
@@ -29,10 +29,10 @@ from issuer.credential import (
     certification_credential,
     issued_form,
 )
-from issuer.demo_body import build_demo
-from issuer.service import CertificationBody, ScopeGrant
-from verifier import Verdict, Verifier
-from verifier.statuslist import CERTIFICATE_STATUS_MESSAGES, status_list_entry
+from certreg.issuer.demo_body import build_demo
+from certreg.issuer.service import CertificationBody, ScopeGrant
+from certreg.verifier import Verdict, Verifier
+from certreg.verifier.statuslist import CERTIFICATE_STATUS_MESSAGES, status_list_entry
 
 VECTORS = Path(__file__).parent / "vectors"
 PASSPHRASE = "correct horse battery staple"
@@ -429,7 +429,7 @@ def test_certreg_init_records_the_status_form(tmp_path, monkeypatch, form) -> No
     """`certreg init --status-form`: the body's choice, recorded; message when not given."""
     from click.testing import CliRunner
 
-    from issuer.cli import main
+    from certreg.issuer.cli import main
 
     monkeypatch.setenv("CERTREG_DATA", str(tmp_path / "cb"))
     monkeypatch.setenv("CERTREG_PASSPHRASE", PASSPHRASE)
@@ -446,7 +446,7 @@ def test_certreg_init_records_the_status_form(tmp_path, monkeypatch, form) -> No
 def test_certreg_init_refuses_an_unknown_status_form(tmp_path, monkeypatch) -> None:
     from click.testing import CliRunner
 
-    from issuer.cli import main
+    from certreg.issuer.cli import main
 
     monkeypatch.setenv("CERTREG_DATA", str(tmp_path / "cb"))
     monkeypatch.setenv("CERTREG_PASSPHRASE", PASSPHRASE)

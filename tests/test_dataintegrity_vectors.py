@@ -10,10 +10,10 @@ import base58
 import pytest
 from conftest import VECTORS, read_json, read_text
 
-from keys.keypair import KeyPair, PublicKey
-from keys.multikey import decode_public_key
-from verifier.canonicalize import jcs, rdfc, rdfc_reference
-from verifier.dataintegrity import ProofError, add_proof, hash_data, verify_proofs
+from certreg.keys.keypair import KeyPair, PublicKey
+from certreg.keys.multikey import decode_public_key
+from certreg.verifier.canonicalize import jcs, rdfc, rdfc_reference
+from certreg.verifier.dataintegrity import ProofError, add_proof, hash_data, verify_proofs
 
 KEY = read_json("eddsa/keyPair.json")
 

@@ -24,11 +24,11 @@ from browser_support import free_port
 from click.testing import CliRunner
 from test_http_support import make_env
 
-from issuer.cli import main
-from keys.did import did_key_verification_method
-from keys.keypair import KeyPair
-from verifier.dataintegrity import add_proof
-from verifier.did import DidResolver, FetchError, HttpFetcher
+from certreg.issuer.cli import main
+from certreg.keys.did import did_key_verification_method
+from certreg.keys.keypair import KeyPair
+from certreg.verifier.dataintegrity import add_proof
+from certreg.verifier.did import DidResolver, FetchError, HttpFetcher
 
 ROOT = Path(__file__).parent.parent
 V2 = "https://www.w3.org/ns/credentials/v2"
@@ -73,7 +73,7 @@ def served_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("CERTREG_DATA", None)
     demo = subprocess.Popen(
-        [sys.executable, "-c", "from issuer.cli import main; main()", "demo",
+        [sys.executable, "-c", "from certreg.issuer.cli import main; main()", "demo",
          "--holders", "10", "--port", str(port), "--data", str(data)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

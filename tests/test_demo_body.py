@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from issuer import audit
-from issuer.db import connect
-from issuer.demo_body import build_demo
-from issuer.service import CertificationBody
-from verifier import Verdict, Verifier
+from certreg.issuer import audit
+from certreg.issuer.db import connect
+from certreg.issuer.demo_body import build_demo
+from certreg.issuer.service import CertificationBody
+from certreg.verifier import Verdict, Verifier
 
 
 def test_the_demo_body_has_every_state_and_an_intact_audit_chain(tmp_path):

@@ -41,7 +41,7 @@ import pytest
 from browser_support import free_port
 from click.testing import CliRunner
 
-from issuer.cli import main
+from certreg.issuer.cli import main
 
 ROOT = Path(__file__).parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -351,7 +351,13 @@ class Reader:
             line = f"{shlex.join(words[:at])} exec {shlex.join(words[at:] + here)}"
             argv = ["bash", "-c", line]
         else:
-            argv = [sys.executable, "-c", "from issuer.cli import main; main()", *words[1:], *here]
+            argv = [
+                sys.executable,
+                "-c",
+                "from certreg.issuer.cli import main; main()",
+                *words[1:],
+                *here,
+            ]
         log = self.work / f"serve-{len(self.logs)}.log"
         self.logs.append(log)
         with log.open("wb") as printed:  # a file, not a pipe nobody reads (it could fill)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from test_http_support import PASSPHRASE, Env, make_env
 
-from issuer.tokens import create_token, hash_secret, revoke_token
+from certreg.issuer.tokens import create_token, hash_secret, revoke_token
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ import pytest
 from fastapi.routing import APIRoute
 from test_http_support import make_env
 
-from issuer.http import MAX_BODY_BYTES
-from issuer.http.ratelimit import PublicGuards, PublicLimits, Rate
-from issuer.tokens import create_token
+from certreg.issuer.http import MAX_BODY_BYTES
+from certreg.issuer.http.ratelimit import PublicGuards, PublicLimits, Rate
+from certreg.issuer.tokens import create_token
 
 WEIRD = [None, 0, -1, 10**40, 1.5, True, "", "x", "a" * 20_000, [], [1, "x"], {}, {"a": {}}]
 

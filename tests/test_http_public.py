@@ -8,7 +8,7 @@ import json
 import pytest
 from test_http_support import Env, make_env
 
-from contexts import context_file_bytes, pinned_contexts
+from certreg.contexts import context_file_bytes, pinned_contexts
 
 
 @pytest.fixture

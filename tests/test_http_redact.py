@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from issuer.http.redact import RedactSecretPaths, install, redact_path
+from certreg.issuer.http.redact import RedactSecretPaths, install, redact_path
 
 TOKEN = "kX3vQ9wz_secret-token-value_0123456789abcdEF"
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from test_http_support import PASSPHRASE, make_env, plain_credential
 
-SERVE = "from issuer.cli_serve import serve_command; serve_command()"
+SERVE = "from certreg.issuer.cli_serve import serve_command; serve_command()"
 
 
 def _free_port() -> int:

@@ -13,9 +13,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from issuer.http import create_app
-from issuer.service import CertificationBody
-from issuer.tokens import create_token
+from certreg.issuer.http import create_app
+from certreg.issuer.service import CertificationBody
+from certreg.issuer.tokens import create_token
 
 PASSPHRASE = "correct horse battery staple"
 V2 = "https://www.w3.org/ns/credentials/v2"

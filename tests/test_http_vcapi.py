@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from test_http_support import V2, Env, make_env, plain_credential
 
-from keys.did import did_key_verification_method
-from keys.keypair import KeyPair
-from verifier.dataintegrity import add_proof
+from certreg.keys.did import did_key_verification_method
+from certreg.keys.keypair import KeyPair
+from certreg.verifier.dataintegrity import add_proof
 
 STATUS = [
     {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},

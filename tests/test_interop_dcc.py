@@ -29,8 +29,8 @@ from test_credential_schema import (
 )
 from test_interop_js import node
 
-from issuer.service import CertificationBody
-from verifier import Verdict, Verifier
+from certreg.issuer.service import CertificationBody
+from certreg.verifier import Verdict, Verifier
 
 INTEROP = Path(__file__).parent / "interop"
 
@@ -233,7 +233,7 @@ def test_dcc_cannot_verify_an_eddsa_jcs_2022_certificate(tmp_path) -> None:
 
 def test_the_wallet_metadata_offers_only_eddsa_rdfc_2022(tmp_path) -> None:
     """OpenID4VCI issuer metadata: a wallet is never invited to ask for eddsa-jcs-2022."""
-    from issuer.sharing import issuer_metadata
+    from certreg.issuer.sharing import issuer_metadata
 
     body, _ = make_body(tmp_path / "cb", Clock())
     [configuration] = issuer_metadata(body)["credential_configurations_supported"].values()

@@ -21,15 +21,21 @@ from typing import Any
 import pytest
 from conftest import EXAMPLE_CONTEXTS, read_json
 
-from contexts import DEFAULT_LOADER, DocumentLoader
-from issuer.credential import Body, NormativeReference, Scheme, ScopeItem, certification_credential
-from keys.did import did_key_from_public, did_key_verification_method
-from keys.keypair import KeyPair
-from verifier import Verdict, Verifier
-from verifier.canonicalize import CanonicalizationError, jcs, rdfc
-from verifier.dataintegrity import add_proof, verify_proofs
-from verifier.did import DidResolver, key_lookup_for
-from verifier.statuslist import Bitstring, status_list_credential, status_list_entry
+from certreg.contexts import DEFAULT_LOADER, DocumentLoader
+from certreg.issuer.credential import (
+    Body,
+    NormativeReference,
+    Scheme,
+    ScopeItem,
+    certification_credential,
+)
+from certreg.keys.did import did_key_from_public, did_key_verification_method
+from certreg.keys.keypair import KeyPair
+from certreg.verifier import Verdict, Verifier
+from certreg.verifier.canonicalize import CanonicalizationError, jcs, rdfc
+from certreg.verifier.dataintegrity import add_proof, verify_proofs
+from certreg.verifier.did import DidResolver, key_lookup_for
+from certreg.verifier.statuslist import Bitstring, status_list_credential, status_list_entry
 
 INTEROP = Path(__file__).parent / "interop"
 NODE = shutil.which("node")

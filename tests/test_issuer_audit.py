@@ -17,8 +17,8 @@ import pytest
 import rfc8785
 from click.testing import CliRunner, Result
 
-from issuer import audit
-from issuer.audit import (
+from certreg.issuer import audit
+from certreg.issuer.audit import (
     GENESIS,
     AuditError,
     append,
@@ -28,14 +28,14 @@ from issuer.audit import (
     key_history_lookup,
     verify,
 )
-from issuer.cli_audit import audit_group
-from issuer.db import connect, transaction
-from keys import KeyRecord, KeyStore
-from keys.did import did_key_verification_method
-from keys.keypair import KeyPair, PublicKey
-from keys.multikey import decode_public_key
-from verifier.dataintegrity import ProofError
-from verifier.dates import format_datetime
+from certreg.issuer.cli_audit import audit_group
+from certreg.issuer.db import connect, transaction
+from certreg.keys import KeyRecord, KeyStore
+from certreg.keys.did import did_key_verification_method
+from certreg.keys.keypair import KeyPair, PublicKey
+from certreg.keys.multikey import decode_public_key
+from certreg.verifier.dataintegrity import ProofError
+from certreg.verifier.dates import format_datetime
 
 T0 = datetime(2025, 3, 1, 9, 0, 0, tzinfo=UTC)
 N = 1000

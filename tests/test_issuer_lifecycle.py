@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from issuer import audit
-from issuer.service import (
+from certreg.issuer import audit
+from certreg.issuer.service import (
     CertificationBody,
     Conflict,
     Invalid,
@@ -23,7 +23,7 @@ from issuer.service import (
     ScopeGrant,
     add_months,
 )
-from verifier import Verdict, Verifier
+from certreg.verifier import Verdict, Verifier
 
 PASSPHRASE = "correct horse battery staple"
 

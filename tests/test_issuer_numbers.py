@@ -7,7 +7,7 @@ import random
 import pytest
 from stdnum.iso7064 import mod_37_36
 
-from issuer.numbers import CROCKFORD, is_valid, new_number, normalise
+from certreg.issuer.numbers import CROCKFORD, is_valid, new_number, normalise
 
 
 def test_numbers_have_the_scheme_code_and_a_valid_check_character():

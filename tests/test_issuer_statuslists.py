@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from issuer.db import connect, transaction
-from issuer.statuslists import ENTRIES, FILL_LIMIT, STATUS_FORMS, StatusListManager
-from keys.did import did_key_from_public
-from keys.keypair import KeyPair, PublicKey
-from keys.multikey import decode_public_key
-from verifier.dataintegrity import ProofError, verify_proofs
-from verifier.dates import parse_datetime
-from verifier.statuslist import Bitstring, read_status
+from certreg.issuer.db import connect, transaction
+from certreg.issuer.statuslists import ENTRIES, FILL_LIMIT, STATUS_FORMS, StatusListManager
+from certreg.keys.did import did_key_from_public
+from certreg.keys.keypair import KeyPair, PublicKey
+from certreg.keys.multikey import decode_public_key
+from certreg.verifier.dataintegrity import ProofError, verify_proofs
+from certreg.verifier.dates import parse_datetime
+from certreg.verifier.statuslist import Bitstring, read_status
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://cb.example"
@@ -268,9 +268,9 @@ def test_a_committed_index_is_never_reused_after_reopening(make, db_path):
 CHILD = textwrap.dedent(
     """
     import random, sys, time
-    from issuer.db import connect, transaction
-    from issuer.statuslists import StatusListManager
-    from keys.keypair import KeyPair
+    from certreg.issuer.db import connect, transaction
+    from certreg.issuer.statuslists import StatusListManager
+    from certreg.keys.keypair import KeyPair
 
     path, seed, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     db = connect(path)
@@ -629,7 +629,7 @@ def test_a_schema_4_database_gains_message_lists_and_keeps_its_data(tmp_path):
     and the other constraints hold."""
     import sqlite3
 
-    from issuer import db as issuer_db
+    from certreg.issuer import db as issuer_db
 
     path = tmp_path / "issuer.db"
     conn = sqlite3.connect(path, isolation_level=None)

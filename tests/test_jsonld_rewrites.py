@@ -34,9 +34,9 @@ from test_verify_fixtures import (
     did_key_signer,
 )
 
-from contexts import DEFAULT_LOADER
-from verifier import Verdict, Verifier
-from verifier.canonicalize import rdfc
+from certreg.contexts import DEFAULT_LOADER
+from certreg.verifier import Verdict, Verifier
+from certreg.verifier.canonicalize import rdfc
 
 OPTIONS = {"documentLoader": DEFAULT_LOADER}
 Path = tuple[Any, ...]
@@ -361,7 +361,7 @@ def test_a_keyword_like_key_with_a_space_is_refused() -> None:
 def test_the_signer_refuses_what_verifiers_would_refuse() -> None:
     """Signing a document that is not in its contexts' compact form would only produce a
     certificate nobody can verify: add_proof says why instead."""
-    from verifier.dataintegrity import ProofError
+    from certreg.verifier.dataintegrity import ProofError
 
     body = Body()
     unsigned = renamed(certificate(), (), "id", "@id")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from issuer.cli_keys import keys_group
-from keys import KeyStore
+from certreg.issuer.cli_keys import keys_group
+from certreg.keys import KeyStore
 
 PASS = "correct horse battery staple"
 

@@ -7,7 +7,7 @@ from conftest import read_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keys import (
+from certreg.keys import (
     DID_CONTEXT,
     DidError,
     KeyPair,

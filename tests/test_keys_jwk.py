@@ -10,7 +10,7 @@ from jwcrypto.common import base64url_decode
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
-from keys import JwkError, KeyPair, PublicKey, private_jwk, public_jwk, public_key_from_jwk
+from certreg.keys import JwkError, KeyPair, PublicKey, private_jwk, public_jwk, public_key_from_jwk
 
 
 def test_public_jwk_round_trip() -> None:
@@ -90,8 +90,8 @@ def test_wrong_lengths_refused() -> None:
 def test_secret_key_in_the_64_byte_form_digital_bazaar_exports():
     import base58
 
-    from keys.keypair import KeyPair
-    from keys.multikey import MultikeyError, decode_secret_key
+    from certreg.keys.keypair import KeyPair
+    from certreg.keys.multikey import MultikeyError, decode_secret_key
 
     pair = KeyPair.generate()
     long_form = "z" + base58.b58encode(b"\x80\x26" + pair.seed + pair.public_key.raw).decode()

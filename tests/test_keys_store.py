@@ -14,15 +14,15 @@ import base58
 import nacl.pwhash.argon2id as argon2id
 import pytest
 
-from keys import (
+from certreg.keys import (
     KDF_PROFILES,
     KeyStore,
     KeyStoreError,
     did_key_document,
     verification_method_from_document,
 )
-from keys.keypair import PublicKey
-from keys.multikey import decode_public_key
+from certreg.keys.keypair import PublicKey
+from certreg.keys.multikey import decode_public_key
 
 PASS = "correct horse battery staple"
 DID = "did:web:cb.example"

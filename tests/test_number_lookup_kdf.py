@@ -30,12 +30,12 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from register_support import Body, add_holder, grant, make_body
 
-from issuer.cli_publish import publish_command
-from issuer.http.app import create_app
-from issuer.register_push import attach, lookup_key_for, lookup_secret_path
-from issuer.service import CertificationBody
-from keys.store import KeyStore
-from register import push
+from certreg.issuer.cli_publish import publish_command
+from certreg.issuer.http.app import create_app
+from certreg.issuer.register_push import attach, lookup_key_for, lookup_secret_path
+from certreg.issuer.service import CertificationBody
+from certreg.keys.store import KeyStore
+from certreg.register import push
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("Nina Numberlookup", "Norbert Numberlookup", "Nadia Numberlookup")
@@ -187,7 +187,7 @@ def test_the_service_finds_number_lookup_certificates_by_their_number(published)
 
 REPLICA = r"""
 import asyncio, json, sys
-from register.site import make_datasette
+from certreg.register.site import make_datasette
 
 async def go():
     ds = make_datasette(sys.argv[1], immutable=True)
@@ -308,7 +308,7 @@ def test_a_lost_secret_means_a_new_one_and_a_rebuild(tmp_path):
     number = grant(b, person, "ndt")
     old = lookup_key_for(b.body).key_id
     lookup_secret_path(b.body).unlink()
-    import issuer.register_push as rp
+    import certreg.issuer.register_push as rp
 
     rp._keys.clear()  # a new process: it knows only what is on disk
     attach(CertificationBody.open(b.data))

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from test_http_support import Env, make_env
 
-from issuer import sharing
-from issuer.http import MAX_BODY_BYTES
-from verifier import Verifier
-from verifier.result import Verdict
+from certreg.issuer import sharing
+from certreg.issuer.http import MAX_BODY_BYTES
+from certreg.verifier import Verifier
+from certreg.verifier.result import Verdict
 
 BASE = "https://cb.example"
 GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_verify_fixtures import Body, certificate
 
-from verifier import Verdict
+from certreg.verifier import Verdict
 
 SUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
 

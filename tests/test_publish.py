@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from register_support import add_holder, grant, make_body
 
-from contexts import pinned_contexts
-from issuer.cli_publish import publish_command
-from issuer.http.app import create_app
-from keys.store import KeyStore
-from register import push
-from register.db import open_register
+from certreg.contexts import pinned_contexts
+from certreg.issuer.cli_publish import publish_command
+from certreg.issuer.http.app import create_app
+from certreg.keys.store import KeyStore
+from certreg.register import push
+from certreg.register.db import open_register
 
 
 @pytest.fixture

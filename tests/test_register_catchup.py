@@ -23,10 +23,10 @@ import pytest
 from click.testing import CliRunner
 from register_support import PASSPHRASE, Body, make_body
 
-from issuer.cli import main as certreg
-from issuer.register_push import attach, rebuild
-from issuer.service import CertificationBody
-from register import push
+from certreg.issuer.cli import main as certreg
+from certreg.issuer.register_push import attach, rebuild
+from certreg.issuer.service import CertificationBody
+from certreg.register import push
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 16
@@ -44,8 +44,8 @@ def maybe_die():
     if calls == n:
         os.kill(os.getpid(), signal.SIGKILL)
 
-import issuer.bulk as bulk
-import issuer.register_push as rp
+import certreg.issuer.bulk as bulk
+import certreg.issuer.register_push as rp
 
 if point == "after_commit":  # the batch committed to issuer.db, its push not begun
     real_call = rp.RegisterSync.__call__
@@ -69,7 +69,7 @@ elif point == "in_issuer_tx":  # rows written into issuer.db, not committed
 else:
     raise SystemExit(f"unknown point {point}")
 
-from issuer.cli import main
+from certreg.issuer.cli import main
 main(args, prog_name="certreg")
 """
 
@@ -281,7 +281,7 @@ def test_serve_start_catches_the_register_up_before_it_listens(b, tmp_path):
         [
             sys.executable,
             "-c",
-            "from issuer.cli import main; main(prog_name='certreg')",
+            "from certreg.issuer.cli import main; main(prog_name='certreg')",
             "serve",
             "--data",
             str(b.data),
@@ -356,7 +356,7 @@ def test_a_running_server_catches_up_what_another_process_left_behind(b, tmp_pat
     import threading
     from types import SimpleNamespace
 
-    from issuer.cli_serve import _refresher
+    from certreg.issuer.cli_serve import _refresher
 
     path = csv_file(b, tmp_path / "grants.csv")
     killed_run(b, path, "after_commit", 1)

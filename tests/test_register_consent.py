@@ -8,7 +8,7 @@ import sqlite3
 from click.testing import CliRunner
 from register_support import add_holder, grant, make_body
 
-from issuer.cli import main
+from certreg.issuer.cli import main
 
 
 def query(b, sql: str, *params: str) -> list:

@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 from register_support import add_holder, grant, make_body
 
-from issuer.cli_publish import publish_command
-from issuer.register_push import rebuild
-from issuer.service import Refused
-from issuer.tokens import create_token
-from register import push
-from register.db import open_register
+from certreg.issuer.cli_publish import publish_command
+from certreg.issuer.register_push import rebuild
+from certreg.issuer.service import Refused
+from certreg.issuer.tokens import create_token
+from certreg.register import push
+from certreg.register.db import open_register
 
 PRIVATE = {
     "email": "zz-private-mail@holder.example",

@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 from register_support import PASSPHRASE, add_holder, grant, make_body
 
-from issuer.bulk import issue_csv
-from issuer.cli_register import register_group
-from issuer.register_push import attach, rebuild
-from issuer.service import CertificationBody, ScopeGrant
-from register import push
-from register.db import open_register
+from certreg.issuer.bulk import issue_csv
+from certreg.issuer.cli_register import register_group
+from certreg.issuer.register_push import attach, rebuild
+from certreg.issuer.service import CertificationBody, ScopeGrant
+from certreg.register import push
+from certreg.register.db import open_register
 
 
 @pytest.fixture
@@ -318,7 +318,7 @@ def test_rebuild_gives_what_the_pushes_gave_and_swaps_atomically(b):
 def test_rebuild_catches_up_with_changes_made_while_it_ran(b, monkeypatch):
     jane = add_holder(b, "jane", "Jane Doe", consent=True)
     number = grant(b, jane)
-    import issuer.register_push as rp
+    import certreg.issuer.register_push as rp
 
     real = rp.push.refresh_facets
 
@@ -362,7 +362,7 @@ def test_a_failed_push_never_fails_the_decision_and_is_retried(b, caplog):
 
 
 def test_a_change_inside_a_callers_transaction_waits_for_its_commit(b):
-    from issuer.db import transaction
+    from certreg.issuer.db import transaction
 
     jane = add_holder(b, "jane", "Jane Doe", consent=True)
     number = grant(b, jane)

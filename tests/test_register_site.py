@@ -25,13 +25,18 @@ import zxingcpp
 from PIL import Image
 from register_support import PASSPHRASE, Body, add_holder, grant, make_body
 
-from issuer.credential import Body as CredentialBody
-from issuer.credential import NormativeReference, Scheme, ScopeItem, certification_credential
-from issuer.http import create_app
-from keys.store import KeyStore
-from register.records import plain_date
-from register.site import make_datasette
-from verifier.dataintegrity import add_proof
+from certreg.issuer.credential import Body as CredentialBody
+from certreg.issuer.credential import (
+    NormativeReference,
+    Scheme,
+    ScopeItem,
+    certification_credential,
+)
+from certreg.issuer.http import create_app
+from certreg.keys.store import KeyStore
+from certreg.register.records import plain_date
+from certreg.register.site import make_datasette
+from certreg.verifier.dataintegrity import add_proof
 
 
 @pytest.fixture(scope="module")
@@ -342,7 +347,7 @@ def test_public_pdf_needs_a_public_name(reg):
 
 
 def _staff_token(reg: Body) -> str:
-    from issuer.tokens import create_token
+    from certreg.issuer.tokens import create_token
 
     return create_token(reg.body, reg.examiner, name="register test")[1]
 
@@ -531,7 +536,7 @@ def test_verify_still_refuses_non_form_bodies_elsewhere(reg):
 def test_status_headlines_date_each_state_as_a_reader_expects():
     from datetime import date
 
-    from register.records import CertificateRecord, status_headline
+    from certreg.register.records import CertificateRecord, status_headline
 
     def record(status: str, since: str = "2026-11-21T04:00:00Z") -> CertificateRecord:
         return CertificateRecord(

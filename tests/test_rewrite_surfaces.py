@@ -79,7 +79,7 @@ def test_cli_verify_refuses_the_rewrite(withdrawn, tmp_path: Path) -> None:
     path.write_text(json.dumps(docs["attack"]), encoding="utf-8")
     port = body.base.rsplit(":", 1)[1]
     run = subprocess.run(
-        [sys.executable, "-c", "from issuer.cli import main; main()", "verify", str(path),
+        [sys.executable, "-c", "from certreg.issuer.cli import main; main()", "verify", str(path),
          "--json", "--unsafe-allow-http-host", f"127.0.0.1:{port}"],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )  # fmt: skip

@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 from test_http_support import Env, make_env
 
-from issuer import sharing
-from issuer.cli_share import share_group
-from issuer.service import ScopeGrant
-from issuer.tokens import hash_secret
-from verifier import Verifier
-from verifier.result import Verdict
+from certreg.issuer import sharing
+from certreg.issuer.cli_share import share_group
+from certreg.issuer.service import ScopeGrant
+from certreg.issuer.tokens import hash_secret
+from certreg.verifier import Verifier
+from certreg.verifier.result import Verdict
 
 
 @pytest.fixture

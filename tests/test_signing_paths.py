@@ -23,24 +23,24 @@ from click.testing import CliRunner
 from test_bulk import HEADER, row, write_csv
 from test_http_support import PASSPHRASE, V2, Env, make_env, plain_credential
 
-from issuer import audit, sharing
-from issuer.bulk import issue_csv
-from issuer.cli import main
-from issuer.credential import (
+from certreg.issuer import audit, sharing
+from certreg.issuer.bulk import issue_csv
+from certreg.issuer.cli import main
+from certreg.issuer.credential import (
     Body,
     NormativeReference,
     Scheme,
     ScopeItem,
     certification_credential,
 )
-from issuer.http import create_app
-from issuer.service import Refused
-from keys.did import did_key_verification_method
-from keys.keypair import KeyPair
-from verifier import Verifier
-from verifier.dataintegrity import add_proof
-from verifier.facts import is_certification
-from verifier.result import Verdict
+from certreg.issuer.http import create_app
+from certreg.issuer.service import Refused
+from certreg.keys.did import did_key_verification_method
+from certreg.keys.keypair import KeyPair
+from certreg.verifier import Verifier
+from certreg.verifier.dataintegrity import add_proof
+from certreg.verifier.facts import is_certification
+from certreg.verifier.result import Verdict
 
 BODY_DID = "did:web:cb.example"
 ACHIEVEMENT_TYPE_IRI = "https://purl.imsglobal.org/spec/vc/ob/vocab.html#achievementType"

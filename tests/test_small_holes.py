@@ -35,14 +35,14 @@ from test_http_support import PASSPHRASE, Env, make_env
 from test_ssrf import listener, signed_with_status  # noqa: F401 -- the fixture is used below
 from test_verify_fixtures import Body, certificate
 
-import verifier.verify as verify_module
-from issuer.cli import main
-from issuer.http.ratelimit import PublicGuards, PublicLimits, Rate
-from keys.keypair import KeyPair
-from keys.store import KeyStore, KeyStoreError
-from verifier import Verdict, Verifier
-from verifier.did import DEFAULT_MAX_BYTES, FetchError, HttpFetcher
-from verifier.statuslist import MAX_DECOMPRESSED_BYTES, Bitstring, StatusListError
+import certreg.verifier.verify as verify_module
+from certreg.issuer.cli import main
+from certreg.issuer.http.ratelimit import PublicGuards, PublicLimits, Rate
+from certreg.keys.keypair import KeyPair
+from certreg.keys.store import KeyStore, KeyStoreError
+from certreg.verifier import Verdict, Verifier
+from certreg.verifier.did import DEFAULT_MAX_BYTES, FetchError, HttpFetcher
+from certreg.verifier.statuslist import MAX_DECOMPRESSED_BYTES, Bitstring, StatusListError
 
 # --------------------------------------------------------------------------------------------
 # Shared
@@ -190,7 +190,7 @@ def test_an_encoded_list_bomb_costs_at_most_the_limit_and_a_step() -> None:
 
 
 def test_decoded_lists_are_cached_within_a_byte_budget() -> None:
-    from verifier import statuslist
+    from certreg.verifier import statuslist
 
     statuslist._decoded_lists.clear()
     statuslist._decoded_bytes = 0
@@ -270,7 +270,7 @@ def test_certreg_verify_says_why_without_a_traceback(
 
 
 def test_public_addresses_written_normally_are_still_allowed() -> None:
-    from verifier.did import _check_numeric_host, _is_public
+    from certreg.verifier.did import _check_numeric_host, _is_public
 
     for host in ("192.0.2.1", "cb.example", "cafe.be", "a1.example", "[2001:db8::1]"):
         _check_numeric_host(host)  # no refusal
@@ -443,7 +443,7 @@ def test_a_passphrase_from_a_pipe_is_accepted(tmp_path: Path) -> None:
     # --passphrase-file <(pass show certreg): a pipe has no other reader; no mode to check.
     store = _store(tmp_path)
     script = (
-        "import sys; from issuer.cli import main; "
+        "import sys; from certreg.issuer.cli import main; "
         f"sys.argv = ['certreg', 'keys', 'rotate', '--store', {str(store)!r}, "
         "'--passphrase-file', '/dev/stdin']; main()"
     )

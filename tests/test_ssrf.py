@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import pytest
 from test_http_support import make_env
 
-from keys.did import did_key_verification_method
-from keys.keypair import KeyPair
-from verifier.dataintegrity import add_proof
-from verifier.did import FetchError, HttpFetcher
+from certreg.keys.did import did_key_verification_method
+from certreg.keys.keypair import KeyPair
+from certreg.verifier.dataintegrity import add_proof
+from certreg.verifier.did import FetchError, HttpFetcher
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 

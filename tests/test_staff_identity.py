@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner, Result
 from test_http_support import PASSPHRASE, Env, make_env
 
-from issuer import audit, staff
-from issuer.cli import main as certreg
-from issuer.service import Invalid
-from issuer.tokens import create_token
+from certreg.issuer import audit, staff
+from certreg.issuer.cli import main as certreg
+from certreg.issuer.service import Invalid
+from certreg.issuer.tokens import create_token
 
 GRANT = {
     "scope": [{"code": "UT2"}],

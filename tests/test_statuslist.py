@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier.statuslist import (
+from certreg.verifier.statuslist import (
     MAX_DECOMPRESSED_BYTES,
     MIN_ENTRIES,
     PURPOSES,
@@ -448,7 +448,7 @@ def test_every_term_survives_json_ld_expansion_with_the_vc2_context() -> None:
     """Nothing we emit may be silently dropped from what gets signed."""
     from pyld import jsonld
 
-    from contexts import DEFAULT_LOADER
+    from certreg.contexts import DEFAULT_LOADER
 
     vc = _list(ttl_ms=1000)
     vc["credentialStatus"] = _entry(7, "message", status_size=2, status_messages=_messages(2))

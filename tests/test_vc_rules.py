@@ -16,11 +16,11 @@ import pytest
 from test_http_support import V2, make_env
 from test_verify_fixtures import Body, Clock, certificate, did_key_signer
 
-from contexts import context_file_bytes
-from keys.keypair import KeyPair
-from verifier import Verdict, Verifier
-from verifier.dataintegrity import add_proof
-from verifier.did import FetchError
+from certreg.contexts import context_file_bytes
+from certreg.keys.keypair import KeyPair
+from certreg.verifier import Verdict, Verifier
+from certreg.verifier.dataintegrity import add_proof
+from certreg.verifier.did import FetchError
 
 ISSUER = did_key_signer()
 ISSUER_DID = ISSUER.verification_method.split("#")[0]

@@ -9,8 +9,8 @@ import json
 import pytest
 from test_verify_fixtures import DID, Body, Clock, at, certificate, did_key_signer
 
-from keys.keypair import KeyPair
-from verifier import Verdict, Verifier, verify_credential
+from certreg.keys.keypair import KeyPair
+from certreg.verifier import Verdict, Verifier, verify_credential
 
 
 @pytest.fixture

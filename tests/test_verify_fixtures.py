@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from keys.did import KeyRecord, build_did_web_document, did_key_verification_method
-from keys.keypair import KeyPair
-from verifier import Verifier
-from verifier.dataintegrity import add_proof
-from verifier.statuslist import Bitstring, status_list_credential
+from certreg.keys.did import KeyRecord, build_did_web_document, did_key_verification_method
+from certreg.keys.keypair import KeyPair
+from certreg.verifier import Verifier
+from certreg.verifier.dataintegrity import add_proof
+from certreg.verifier.statuslist import Bitstring, status_list_credential
 
 DID = "did:web:cb.example"
 REVOCATION_URL = "https://cb.example/status/revocation/1"

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from test_verify_fixtures import Body, Clock, certificate
 
-from verifier import FetchError, HttpFetcher, Verdict, Verifier
-from verifier.did import DidResolutionError, DidResolver
+from certreg.verifier import FetchError, HttpFetcher, Verdict, Verifier
+from certreg.verifier.did import DidResolutionError, DidResolver
 
 ROUTES: dict[str, bytes] = {}
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_verify_fixtures import Body, certificate
 
-from verifier import Verdict, Verifier
+from certreg.verifier import Verdict, Verifier
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from test_verify_fixtures import Body, certificate, did_key_signer
 
-from keys.keypair import KeyPair
-from verifier import Verdict, verify_presentation
+from certreg.keys.keypair import KeyPair
+from certreg.verifier import Verdict, verify_presentation
 
 CHALLENGE = "c0ffee-1234"
 DOMAIN = "employer.example"

@@ -19,8 +19,8 @@ from test_verify_fixtures import (
     did_key_signer,
 )
 
-from keys.keypair import KeyPair
-from verifier import Verdict, Verifier
+from certreg.keys.keypair import KeyPair
+from certreg.verifier import Verdict, Verifier
 
 
 @pytest.fixture
@@ -238,7 +238,7 @@ def test_list_without_ttl_is_reused_for_five_minutes(body: Body) -> None:
 
 
 def test_message_purpose_is_reported_but_does_not_change_the_verdict(body: Body) -> None:
-    from verifier.statuslist import Bitstring, status_list_credential
+    from certreg.verifier.statuslist import Bitstring, status_list_credential
 
     url = "https://cb.example/status/message/1"
     messages = [

@@ -41,13 +41,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert sdist.stat().st_size > 0
     names = zipfile.ZipFile(wheel).namelist()
     for needed in (
-        "issuer/http/app.py",
-        "register/metadata.json",
-        "register/datasette/plugins/certreg_register.py",
-        "register/datasette/templates/certreg_certificate.html",
-        "contexts/files/index.json",
+        "certreg/issuer/http/app.py",
+        "certreg/register/metadata.json",
+        "certreg/register/datasette/plugins/certreg_register.py",
+        "certreg/register/datasette/templates/certreg_certificate.html",
+        "certreg/contexts/files/index.json",
     ):
         assert needed in names, needed
+    # One top-level import name: certreg claims no generic name (`register`, `contexts` and
+    # `verifier` are other PyPI distributions; a user's own keys.py must not shadow ours).
+    top_level = {name.split("/")[0] for name in names if ".dist-info/" not in name}
+    assert top_level == {"certreg"}, top_level
     target = out / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
@@ -68,13 +72,20 @@ def run(target: Path, cwd: Path, *args: str, **kwargs) -> subprocess.CompletedPr
 
 
 def test_the_installed_package_is_the_wheel(installed: Path, tmp_path: Path) -> None:
-    code = "import issuer, register, verifier; print(issuer.__file__, register.__file__)"
+    code = (
+        "import certreg.issuer, certreg.register, certreg.verifier, certreg.keys; "
+        "print(certreg.issuer.__file__, certreg.register.__file__, certreg.keys.__file__)"
+    )
+    # A user's own modules named like certreg's folders, in the folder Python starts from (which
+    # `python -c` puts first on sys.path), are not what certreg imports.
+    for name in ("issuer", "verifier", "register", "keys", "contexts"):
+        (tmp_path / f"{name}.py").write_text("raise SystemExit('shadowed: the user\'s module')\n")
     env = {**os.environ, "PYTHONPATH": str(installed)}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
         check=True,
     ).stdout  # fmt: skip
-    assert out.count(str(installed)) == 2, out
+    assert out.count(str(installed)) == 3, out
 
 
 def test_demo_serve_and_verify_from_the_wheel(installed: Path, tmp_path: Path) -> None:

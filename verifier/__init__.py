@@ -3,7 +3,7 @@ that certified them?
 
 Public API (everything else in this package is an implementation detail)::
 
-    from verifier import Verifier, Verdict
+    from certreg.verifier import Verifier, Verdict
     result = Verifier(trusted_issuers={"did:web:cb.example"}).verify_credential(data)
     result.verdict, result.summary, result.facts, result.checks, result.to_json()
 
@@ -12,7 +12,7 @@ Public API (everything else in this package is an implementation detail)::
 - :class:`CertificationFacts`, :class:`ScopeItem`, :class:`NormativeReference`
 - :class:`DidResolver`, :class:`HttpFetcher`, :class:`FetchError`, :class:`StatusListCache`
 
-Names are loaded lazily so that ``import verifier.statuslist`` (used by the issuer) does not
+Names are loaded lazily so that ``import certreg.verifier.statuslist`` (used by the issuer) does not
 pull in the whole verifier.
 """
 
@@ -22,20 +22,20 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "Verifier": "verifier.verify",
-    "verify_credential": "verifier.verify",
-    "verify_presentation": "verifier.verify",
-    "Verdict": "verifier.result",
-    "Check": "verifier.result",
-    "VerificationResult": "verifier.result",
-    "PresentationResult": "verifier.result",
-    "CertificationFacts": "verifier.facts",
-    "ScopeItem": "verifier.facts",
-    "NormativeReference": "verifier.facts",
-    "DidResolver": "verifier.did",
-    "HttpFetcher": "verifier.did",
-    "FetchError": "verifier.did",
-    "StatusListCache": "verifier.status",
+    "Verifier": "certreg.verifier.verify",
+    "verify_credential": "certreg.verifier.verify",
+    "verify_presentation": "certreg.verifier.verify",
+    "Verdict": "certreg.verifier.result",
+    "Check": "certreg.verifier.result",
+    "VerificationResult": "certreg.verifier.result",
+    "PresentationResult": "certreg.verifier.result",
+    "CertificationFacts": "certreg.verifier.facts",
+    "ScopeItem": "certreg.verifier.facts",
+    "NormativeReference": "certreg.verifier.facts",
+    "DidResolver": "certreg.verifier.did",
+    "HttpFetcher": "certreg.verifier.did",
+    "FetchError": "certreg.verifier.did",
+    "StatusListCache": "certreg.verifier.status",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -44,7 +44,7 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'verifier' has no attribute {name!r}")
+        raise AttributeError(f"module 'certreg.verifier' has no attribute {name!r}")
     value = getattr(import_module(module), name)
     globals()[name] = value
     return value

@@ -54,9 +54,9 @@ import rfc8785
 from pyld import jsonld
 from pyld.canon import URDNA2015
 
-from contexts import DEFAULT_LOADER, ContextError, DocumentLoader
-from verifier import _pyld_fix
-from verifier._pyld_fix import rdfc_escape
+from certreg.contexts import DEFAULT_LOADER, ContextError, DocumentLoader
+from certreg.verifier import _pyld_fix
+from certreg.verifier._pyld_fix import rdfc_escape
 
 __all__ = [
     "MAX_DEPTH",

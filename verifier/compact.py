@@ -40,8 +40,8 @@ from typing import Any
 
 from pyld import jsonld
 
-from contexts import ContextError, DocumentLoader
-from verifier.canonicalize import (
+from certreg.contexts import ContextError, DocumentLoader
+from certreg.verifier.canonicalize import (
     CanonicalizationError,
     _classes,
     _context_list,

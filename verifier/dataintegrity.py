@@ -26,11 +26,11 @@ from typing import Any, Protocol
 
 import base58
 
-from contexts import DEFAULT_LOADER, DocumentLoader
-from keys.keypair import PublicKey
-from verifier.canonicalize import CanonicalizationError, jcs, rdfc
-from verifier.compact import check_compact_form
-from verifier.dates import parse_datetime
+from certreg.contexts import DEFAULT_LOADER, DocumentLoader
+from certreg.keys.keypair import PublicKey
+from certreg.verifier.canonicalize import CanonicalizationError, jcs, rdfc
+from certreg.verifier.compact import check_compact_form
+from certreg.verifier.dates import parse_datetime
 
 __all__ = [
     "CRYPTOSUITES",

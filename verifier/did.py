@@ -24,11 +24,16 @@ from urllib.parse import urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from keys.did import DidError, did_key_document, did_web_to_url, verification_method_from_document
-from keys.keypair import PublicKey
-from keys.multikey import MultikeyError, decode_public_key
-from verifier.dataintegrity import KeyLookup, ProofError
-from verifier.result import plain_date
+from certreg.keys.did import (
+    DidError,
+    did_key_document,
+    did_web_to_url,
+    verification_method_from_document,
+)
+from certreg.keys.keypair import PublicKey
+from certreg.keys.multikey import MultikeyError, decode_public_key
+from certreg.verifier.dataintegrity import KeyLookup, ProofError
+from certreg.verifier.result import plain_date
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

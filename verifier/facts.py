@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from verifier import dates
+from certreg.verifier import dates
 
 __all__ = [
     "CertificationFacts",

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from verifier.facts import CertificationFacts
+    from certreg.verifier.facts import CertificationFacts
 
 
 class Verdict(StrEnum):

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from contexts import DEFAULT_LOADER, DocumentLoader
-from verifier.compact import reading_form
-from verifier.dataintegrity import verify_proofs
-from verifier.did import (
+from certreg.contexts import DEFAULT_LOADER, DocumentLoader
+from certreg.verifier.compact import reading_form
+from certreg.verifier.dataintegrity import verify_proofs
+from certreg.verifier.did import (
     DEFAULT_MAX_BYTES,
     Clock,
     DidResolver,
@@ -28,9 +28,9 @@ from verifier.did import (
     parse_json_object,
     utc_now,
 )
-from verifier.facts import issuer_id, parse_datetime
-from verifier.result import Check, Verdict, plain_date
-from verifier.statuslist import StatusListError, read_status
+from certreg.verifier.facts import issuer_id, parse_datetime
+from certreg.verifier.result import Check, Verdict, plain_date
+from certreg.verifier.statuslist import StatusListError, read_status
 
 __all__ = [
     "DEFAULT_TTL_SECONDS",

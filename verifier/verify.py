@@ -22,10 +22,10 @@ from typing import Any
 
 import base58
 
-from contexts import DEFAULT_LOADER, DocumentLoader, context_file_bytes, pinned_contexts
-from verifier.compact import reading_form
-from verifier.dataintegrity import verify_proofs
-from verifier.did import (
+from certreg.contexts import DEFAULT_LOADER, DocumentLoader, context_file_bytes, pinned_contexts
+from certreg.verifier.compact import reading_form
+from certreg.verifier.dataintegrity import verify_proofs
+from certreg.verifier.did import (
     MAX_SAFE_INTEGER,
     Clock,
     DidResolver,
@@ -37,7 +37,7 @@ from verifier.did import (
     proof_controller,
     utc_now,
 )
-from verifier.facts import (
+from certreg.verifier.facts import (
     CertificationFacts,
     extract_facts,
     is_certification,
@@ -46,7 +46,7 @@ from verifier.facts import (
     parse_datetime,
     types_of,
 )
-from verifier.result import (
+from certreg.verifier.result import (
     Check,
     PresentationResult,
     Verdict,
@@ -55,7 +55,7 @@ from verifier.result import (
     verdict_of,
     worst,
 )
-from verifier.status import StatusChecker, StatusFetcher, StatusListCache
+from certreg.verifier.status import StatusChecker, StatusFetcher, StatusListCache
 
 __all__ = [
     "MAX_DEPTH",
@@ -455,7 +455,7 @@ class Verifier:
             transport, unsafe_allow_http_hosts=unsafe_allow_http_hosts
         )
         if status_fetcher is None and unsafe_allow_http_hosts:
-            from verifier.did import HttpFetcher
+            from certreg.verifier.did import HttpFetcher
 
             status_fetcher = HttpFetcher(unsafe_allow_http_hosts=unsafe_allow_http_hosts)
         self.status = StatusChecker(

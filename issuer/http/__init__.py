@@ -3,6 +3,6 @@ FastAPI application (see docs/http-api.md). ``certreg serve`` runs it on uvicorn
 
 from __future__ import annotations
 
-from issuer.http.app import MAX_BODY_BYTES, create_app
+from certreg.issuer.http.app import MAX_BODY_BYTES, create_app
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]

@@ -29,13 +29,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from issuer import audit, staff
-from issuer.db import transaction
-from issuer.http import models as m
-from issuer.http.auth import ADMIN, ANY_ROLE, DECIDER, OFFICER, require
-from issuer.http.state import state_of
-from issuer.service import Certification, Conflict, Invalid, Refused, ScopeGrant
-from issuer.tokens import (
+from certreg.issuer import audit, staff
+from certreg.issuer.db import transaction
+from certreg.issuer.http import models as m
+from certreg.issuer.http.auth import ADMIN, ANY_ROLE, DECIDER, OFFICER, require
+from certreg.issuer.http.state import state_of
+from certreg.issuer.service import Certification, Conflict, Invalid, Refused, ScopeGrant
+from certreg.issuer.tokens import (
     Principal,
     approve_claim,
     create_claim,
@@ -45,8 +45,8 @@ from issuer.tokens import (
     redeem_claim,
     revoke_token,
 )
-from keys.store import KeyStoreError
-from verifier.dates import format_datetime
+from certreg.keys.store import KeyStoreError
+from certreg.verifier.dates import format_datetime
 
 router = APIRouter(prefix="/api", tags=["admin"])
 

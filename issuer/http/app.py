@@ -13,12 +13,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from issuer.http import admin, holder, public, register_routes, vcapi
-from issuer.http.errors import MAX_BODY_BYTES, install_handlers
-from issuer.http.ratelimit import PublicGuards, PublicLimits, PublicVerifyGate
-from issuer.http.state import AppState
-from issuer.service import CertificationBody
-from keys.store import KeyStore, KeyStoreError
+from certreg.issuer.http import admin, holder, public, register_routes, vcapi
+from certreg.issuer.http.errors import MAX_BODY_BYTES, install_handlers
+from certreg.issuer.http.ratelimit import PublicGuards, PublicLimits, PublicVerifyGate
+from certreg.issuer.http.state import AppState
+from certreg.issuer.service import CertificationBody
+from certreg.keys.store import KeyStore, KeyStoreError
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 

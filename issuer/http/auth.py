@@ -16,8 +16,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from issuer.http.state import state_of
-from issuer.tokens import AuthError, Principal, authenticate
+from certreg.issuer.http.state import state_of
+from certreg.issuer.tokens import AuthError, Principal, authenticate
 
 __all__ = ["ADMIN", "ANY_ROLE", "DECIDER", "OFFICER", "require"]
 

@@ -26,10 +26,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from issuer.http.ratelimit import LimitExceeded
-from issuer.http.redact import redact_path
-from issuer.service import LifecycleError
-from verifier.verify import InputError, load_document
+from certreg.issuer.http.ratelimit import LimitExceeded
+from certreg.issuer.http.redact import redact_path
+from certreg.issuer.service import LifecycleError
+from certreg.verifier.verify import InputError, load_document
 
 __all__ = ["MAX_BODY_BYTES", "RequestGuard", "install_handlers"]
 

@@ -38,21 +38,21 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from issuer import sharing
-from issuer.http.auth import ADMIN, ANY_ROLE, OFFICER, require
-from issuer.http.errors import (
+from certreg.issuer import sharing
+from certreg.issuer.http.auth import ADMIN, ANY_ROLE, OFFICER, require
+from certreg.issuer.http.errors import (
     MAX_BODY_BYTES,
     BodyTooLarge,
     RequestGuard,
     read_bounded_body,
     replaying,
 )
-from issuer.http.ratelimit import LimitExceeded, guards_of
-from issuer.http.state import state_of
-from issuer.service import CertificationBody
-from issuer.sharing import OAuthError, SharedCertificate, ShareUnavailable
-from issuer.tokens import Principal
-from verifier.verify import InputError, load_document
+from certreg.issuer.http.ratelimit import LimitExceeded, guards_of
+from certreg.issuer.http.state import state_of
+from certreg.issuer.service import CertificationBody
+from certreg.issuer.sharing import OAuthError, SharedCertificate, ShareUnavailable
+from certreg.issuer.tokens import Principal
+from certreg.verifier.verify import InputError, load_document
 
 __all__ = ["OAUTH_PATHS", "OAuthAwareGuard", "router"]
 

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
-from contexts import context_file_bytes, pinned_contexts
-from issuer.http.models import Problem
-from issuer.http.state import state_of
+from certreg.contexts import context_file_bytes, pinned_contexts
+from certreg.issuer.http.models import Problem
+from certreg.issuer.http.state import state_of
 
 router = APIRouter(tags=["public"])
 

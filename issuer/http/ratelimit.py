@@ -52,7 +52,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from verifier.did import FetchError
+from certreg.verifier.did import FetchError
 
 __all__ = [
     "LIMIT_RESPONSES",
@@ -456,7 +456,7 @@ def _body_allowance(guards: PublicGuards, request: Request) -> int:
 
 def _refusal(request: Request, exc: LimitExceeded) -> JSONResponse | HTMLResponse:
     if request.url.path == "/verify" and "text/html" in request.headers.get("accept", ""):
-        from register.pages import render_message
+        from certreg.register.pages import render_message
 
         reason = exc.reason[:1].upper() + exc.reason[1:]
         return HTMLResponse(

@@ -29,30 +29,30 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from issuer.http.auth import ANY_ROLE, require
-from issuer.http.errors import (
+from certreg.issuer.http.auth import ANY_ROLE, require
+from certreg.issuer.http.errors import (
     MAX_BODY_BYTES,
     BodyTooLarge,
     RequestGuard,
     read_bounded_body,
     replaying,
 )
-from issuer.http.ratelimit import LimitExceeded, guards_of
-from issuer.http.state import state_of
-from issuer.service import Certification, NotFound
-from issuer.tokens import Principal
-from register.db import open_register
-from register.fts import enable_search
-from register.pages import (
+from certreg.issuer.http.ratelimit import LimitExceeded, guards_of
+from certreg.issuer.http.state import state_of
+from certreg.issuer.service import Certification, NotFound
+from certreg.issuer.tokens import Principal
+from certreg.register.db import open_register
+from certreg.register.fts import enable_search
+from certreg.register.pages import (
     VerifyOutcome,
     outcome_of,
     render_certificate,
     render_message,
     render_verify,
 )
-from register.pdf import certificate_pdf
-from register.qr import qr_png, qr_svg
-from register.records import (
+from certreg.register.pdf import certificate_pdf
+from certreg.register.qr import qr_png, qr_svg
+from certreg.register.records import (
     BodyInfo,
     CertificateRecord,
     ScopeLine,
@@ -61,9 +61,9 @@ from register.records import (
     normalise_number,
     read_body,
 )
-from register.site import make_datasette
-from verifier.did import FetchError, HttpFetcher
-from verifier.verify import MAX_INPUT_BYTES, InputError, load_document
+from certreg.register.site import make_datasette
+from certreg.verifier.did import FetchError, HttpFetcher
+from certreg.verifier.verify import MAX_INPUT_BYTES, InputError, load_document
 
 __all__ = ["FormAwareGuard", "RegisterState", "install"]
 

@@ -29,19 +29,19 @@ from typing import Any
 from fastapi import Request
 from sqlite_utils import Database
 
-from issuer.db import connect
-from issuer.http.ratelimit import bounded_fetcher
-from issuer.service import CertificationBody, Refused
-from issuer.statuslists import StatusListManager
-from keys.did import did_web_to_url
-from keys.keypair import KeyPair
-from keys.store import META_FILE, KeyStore, KeyStoreError
-from verifier import StatusListCache, Verifier
-from verifier.dataintegrity import Signer
-from verifier.did import DEFAULT_MAX_BYTES, DidResolver, FetchError, HttpFetcher
-from verifier.result import Check, Verdict, VerificationResult
-from verifier.statuslist import MIN_ENTRIES
-from verifier.verify import load_document
+from certreg.issuer.db import connect
+from certreg.issuer.http.ratelimit import bounded_fetcher
+from certreg.issuer.service import CertificationBody, Refused
+from certreg.issuer.statuslists import StatusListManager
+from certreg.keys.did import did_web_to_url
+from certreg.keys.keypair import KeyPair
+from certreg.keys.store import META_FILE, KeyStore, KeyStoreError
+from certreg.verifier import StatusListCache, Verifier
+from certreg.verifier.dataintegrity import Signer
+from certreg.verifier.did import DEFAULT_MAX_BYTES, DidResolver, FetchError, HttpFetcher
+from certreg.verifier.result import Check, Verdict, VerificationResult
+from certreg.verifier.statuslist import MIN_ENTRIES
+from certreg.verifier.verify import load_document
 
 __all__ = ["VC_API_DB", "VC_API_KEYS", "VC_API_STATUS_PATH", "AppState", "VcApiIssuer", "state_of"]
 

@@ -37,18 +37,18 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, Response
 from sqlite_utils import Database
 
-from issuer import audit
-from issuer.db import transaction
-from issuer.http import models as m
-from issuer.http.auth import ADMIN, OFFICER, require
-from issuer.http.ratelimit import LIMIT_RESPONSES, verify_publicly
-from issuer.http.state import VC_API_STATUS_PATH, AppState, state_of
-from issuer.service import Conflict, Invalid, NotFound
-from issuer.statuslists import StatusListManager
-from issuer.tokens import Principal
-from verifier.dataintegrity import ProofError, add_proof
-from verifier.dates import format_datetime, parse_datetime
-from verifier.verify import credential_problems
+from certreg.issuer import audit
+from certreg.issuer.db import transaction
+from certreg.issuer.http import models as m
+from certreg.issuer.http.auth import ADMIN, OFFICER, require
+from certreg.issuer.http.ratelimit import LIMIT_RESPONSES, verify_publicly
+from certreg.issuer.http.state import VC_API_STATUS_PATH, AppState, state_of
+from certreg.issuer.service import Conflict, Invalid, NotFound
+from certreg.issuer.statuslists import StatusListManager
+from certreg.issuer.tokens import Principal
+from certreg.verifier.dataintegrity import ProofError, add_proof
+from certreg.verifier.dates import format_datetime, parse_datetime
+from certreg.verifier.verify import credential_problems
 
 router = APIRouter(tags=["VC API"])
 

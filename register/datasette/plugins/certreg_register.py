@@ -34,8 +34,8 @@ from datasette.utils.asgi import Base400
 from datasette.views.base import DatasetteError
 from markupsafe import Markup, escape
 
-from register.push import find_sealed, normalise
-from register.site import DATABASE
+from certreg.register.push import find_sealed, normalise
+from certreg.register.site import DATABASE
 
 FACET_ORDER = ("status", "scheme", "scope", "country")
 FACET_TITLES = {
