@@ -2,7 +2,8 @@
 
 Every change the issuer commits is pushed to register.db at once (``issuer.register_push``);
 ``rebuild`` makes the whole file again from issuer.db: after restoring a backup, after a push
-failed (the log says so), or to move the register elsewhere.
+failed (the log says so), or to move the register elsewhere. ``serve`` (defined in
+``register.web.cli``) runs the keyless public site over a bundle written by ``certreg publish``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import click
 
 from certreg.issuer.cli_common import data_option, open_body, plain_errors
 from certreg.issuer.register_push import rebuild, without_start_catch_up
+from certreg.register.web.cli import serve_command
 
 
 @click.group("register")
@@ -43,3 +45,6 @@ def rebuild_command(data: Path, out: Path | None) -> None:
         f"{counts['number_lookup']} found by number only, {counts['on_request']} not published "
         f"(on request), {counts['schemes']} schemes"
     )
+
+
+register_group.add_command(serve_command)

@@ -20,19 +20,20 @@ Admin (bearer token, officer or admin): ``POST|GET /api/certifications/{number}/
 Pages carry ``Referrer-Policy: no-referrer`` (the token is in the URL), ``Cache-Control:
 no-store``, ``X-Robots-Tag: noindex`` and a Content-Security-Policy without scripts; every
 value written into HTML is escaped.
+
+The share page, its download and its messages are rendered by the keyless public site's code
+(:mod:`register.web.share`), so that both show a certificate in the same words; only this
+server adds what needs the issuer's state: the wallet offer and "Revoke this link".
 """
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable
 from datetime import timedelta
 from html import escape
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
-import qrcode
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,9 +53,18 @@ from certreg.issuer.http.state import state_of
 from certreg.issuer.service import CertificationBody
 from certreg.issuer.sharing import OAuthError, SharedCertificate, ShareUnavailable
 from certreg.issuer.tokens import Principal
+from certreg.register.web.share import (
+    credential_download,
+    html_page,
+    qr_png_response,
+    render_share_page,
+    status_words,
+    too_many_page,
+    unavailable_page,
+)
 from certreg.verifier.verify import InputError, load_document
 
-__all__ = ["OAUTH_PATHS", "OAuthAwareGuard", "router"]
+__all__ = ["OAUTH_PATHS", "OAuthAwareGuard", "router", "status_words"]
 
 router = APIRouter()
 
@@ -65,16 +75,6 @@ CREDENTIAL_PATH = "/oid4vci/credential"
 #: only; every other path goes through :class:`issuer.http.errors.RequestGuard`.
 OAUTH_PATHS = frozenset({TOKEN_PATH, CREDENTIAL_PATH})
 
-_PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -128,191 +128,7 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").partition(";")[0].strip().lower()
 
 
-# --- HTML ---------------------------------------------------------------------------------
-
-_STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:46rem;margin:1.5rem auto;
-padding:0 1rem;color:#1b1b1b;line-height:1.45}
-h1{font-size:1.5rem;margin:.2rem 0}.muted{color:#555}
-.status{font-size:2rem;font-weight:700;padding:.6rem 1rem;border-radius:.4rem;color:#fff}
-.ok{background:#1a7f37}.warn{background:#b35900}.bad{background:#b42318}.grey{background:#57606a}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.35rem .5rem;
-border-bottom:1px solid #ddd;vertical-align:top}th{width:11rem;font-weight:600}
-section{margin:1.6rem 0}.qr{width:220px;height:220px;image-rendering:pixelated}
-.button{display:inline-block;padding:.5rem .9rem;border-radius:.3rem;background:#0a66c2;
-color:#fff;text-decoration:none;font-weight:600;border:0;font-size:1rem;cursor:pointer}
-.danger{background:#b42318}code{word-break:break-all;background:#f3f3f3;padding:.1rem .25rem}
-"""
-
-
-def _html(title: str, body_html: str, status: int = 200) -> HTMLResponse:
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="robots" content="noindex, nofollow">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body>{body_html}</body></html>"
-    )
-    return HTMLResponse(page, status_code=status, headers=_PAGE_HEADERS)
-
-
-def _day(value: str | None) -> str:
-    return escape((value or "")[:10])
-
-
-def status_words(shared: SharedCertificate, today: str) -> tuple[str, str, str]:
-    """(headline, sentence, css class) for the certification's status, in plain words."""
-    cert = shared.certification
-    since = _day(cert.status_since)
-    if cert.status == "WITHDRAWN":
-        return (
-            f"WITHDRAWN on {since}",
-            "The certification body has withdrawn this certification: it is no longer valid.",
-            "bad",
-        )
-    if cert.status == "EXPIRED" or cert.valid_until < today:
-        return (
-            f"EXPIRED on {_day(cert.valid_until)}",
-            "This certification has passed its expiry date and is no longer valid.",
-            "grey",
-        )
-    if cert.status == "SUSPENDED":
-        until = (
-            f" The suspension ends at the latest on {_day(cert.suspended_until)}."
-            if cert.suspended_until
-            else ""
-        )
-        return (
-            f"SUSPENDED since {since}",
-            "The certification body has suspended this certification: while suspended it is "
-            f"not valid.{until}",
-            "warn",
-        )
-    if cert.valid_from > today:
-        return (
-            f"VALID from {_day(cert.valid_from)}",
-            "This certification has been granted and takes effect on that date.",
-            "ok",
-        )
-    return (
-        "VALID",
-        f"This certification is in force until {_day(cert.valid_until)}.",
-        "ok",
-    )
-
-
-def _scope_rows(shared: SharedCertificate) -> str:
-    rows = []
-    for item in shared.certification.scope:
-        conditions = item.get("conditions") or "No conditions or limitations"
-        if item.get("status") == "active":
-            state = "included"
-        else:
-            state = f"removed on {_day(item.get('since'))}"
-        rows.append(
-            f"<tr><td>{escape(str(item.get('label') or item.get('code')))}"
-            f' <span class="muted">({escape(str(item.get("code")))})</span></td>'
-            f"<td>{escape(str(conditions))}</td><td>{state}</td></tr>"
-        )
-    return "".join(rows)
-
-
-def _share_page(
-    request: Request, shared: SharedCertificate, token: str, offer: sharing.Offer
-) -> HTMLResponse:
-    state = state_of(request)
-    body = state.body
-    cert = shared.certification
-    today = body.clock().date().isoformat()
-    headline, sentence, css = status_words(shared, today)
-    base = str(shared.body["public_url"]).rstrip("/")
-    page_url = sharing.share_url(body, token)
-    interact = f"{page_url}/interact"
-    linkedin = sharing.linkedin_for(shared, token, base)
-    scheme = shared.scheme
-    accreditation = ""
-    if shared.body.get("accreditation_body"):
-        number = shared.body.get("accreditation_number")
-        accredited_by = escape(str(shared.body["accreditation_body"]))
-        accreditation = (
-            f"<br><span class='muted'>Accredited by {accredited_by}"
-            + (f", accreditation {escape(str(number))}" if number else "")
-            + "</span>"
-        )
-    expiry = ""
-    if shared.share.expires_at:
-        expiry = f" This link works until {_day(shared.share.expires_at)}."
-    public_page = ""
-    if scheme["publication_policy"] != "on_request":
-        public_url = f"{base}/c/{quote(cert.number, safe='')}"
-        public_page = (
-            f"<p>The certification body's public page for this certificate: <a href=\""
-            f'{escape(public_url)}">{escape(public_url)}</a></p>'
-        )
-    html = f"""
-<p class="muted">Certificate shared by its holder</p>
-<h1>{escape(cert.holder_name)}</h1>
-<p>holds the certification <strong>{escape(str(scheme["name"]))}</strong>
-{f"({escape(str(scheme['normative_reference']))})" if scheme.get("normative_reference") else ""}
-issued by <strong>{escape(str(shared.body["legal_name"]))}</strong>.{accreditation}</p>
-<p class="status {css}">{headline}</p>
-<p>{sentence} Status as recorded by the certification body on {escape(today)}.</p>
-<section><table>
-<tr><th>Certificate number</th><td>{escape(cert.number)}</td></tr>
-<tr><th>Valid from</th><td>{_day(cert.valid_from)}</td></tr>
-<tr><th>Valid until</th><td>{_day(cert.valid_until)}</td></tr>
-<tr><th>Issued by</th><td>{escape(str(shared.body["legal_name"]))}<br>
-<code>{escape(str(shared.body["did"]))}</code></td></tr>
-</table></section>
-<section><h2>Scope</h2><table><tr><th>Item</th><th>Conditions or limitations</th>
-<th>Status</th></tr>{_scope_rows(shared)}</table></section>
-{public_page}
-<section><h2>The signed certificate</h2>
-<p><a class="button" href="/share/{escape(token)}/credential.json" download>Download the
-credential (JSON)</a></p>
-<p class="muted">A W3C Verifiable Credential signed by the certification body. Anyone can check
-it, including its current status, at the body's verify page or with any VC verifier.</p></section>
-<section><h2>Show this page</h2>
-<img class="qr" src="/share/{escape(token)}/qr.png" alt="QR code of this page">
-<p>Address of this page: <code>{escape(page_url)}</code></p></section>
-<section><h2>Add to LinkedIn</h2>
-<p><a class="button" href="{escape(linkedin)}" target="_blank"
-rel="noopener noreferrer">Add to LinkedIn profile</a></p></section>
-<section><h2>Put it in a wallet</h2>
-<p>OpenID4VCI wallets: scan the code or open the link on the phone that holds the wallet.
-The offer can be used once and for 15 minutes; reload this page for a new one.</p>
-<img class="qr" src="/share/{escape(token)}/wallet-qr.png" alt="QR code of the wallet offer">
-<p><a class="button" href="{escape(offer.uri)}">Open in wallet</a></p>
-<p>Wallets that speak the W3C VC API: interaction URL <code>{escape(interact)}</code></p>
-</section>
-<section><h2>Stop sharing</h2>
-<p>Anyone with this link sees this page.{expiry} If you no longer want that, revoke the link:
-this page, its download and its wallet offers stop working at once.</p>
-<p><a class="button danger" href="/share/{escape(token)}/revoke">Revoke this link</a></p>
-</section>
-"""
-    return _html(f"{cert.holder_name}: {scheme['name']}", html)
-
-
-def _unavailable(exc: ShareUnavailable) -> HTMLResponse:
-    title = "Link revoked or expired" if exc.status == 410 else "Link not found"
-    return _html(
-        title,
-        f"<h1>{escape(title)}</h1><p>{escape(str(exc).capitalize())}.</p>"
-        "<p>Ask the certificate holder for a new link.</p>",
-        exc.status,
-    )
-
-
-def _png(data: str) -> Response:
-    image = qrcode.make(data, box_size=8, border=4)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return Response(
-        out.getvalue(),
-        media_type="image/png",
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
+# --- HTML: the share page and its messages are the public site's (register.web.share) -------
 
 
 # --- attempts at the secrets in these URLs and forms -----------------------------------------
@@ -338,16 +154,6 @@ def _failed(request: Request, exc: Exception) -> None:
         guards_of(request).failed_attempt(request)
 
 
-def _too_many_page(exc: LimitExceeded) -> HTMLResponse:
-    page = _html(
-        "Too many attempts",
-        f"<h1>Too many attempts</h1><p>{escape(exc.reason.capitalize())}.</p>",
-        exc.status,
-    )
-    page.headers.update(exc.headers)
-    return page
-
-
 def _too_many_json(exc: LimitExceeded) -> JSONResponse:
     return JSONResponse(
         {"detail": exc.reason}, status_code=exc.status, headers=_NO_STORE | exc.headers
@@ -363,7 +169,7 @@ def _with_share(
 ) -> Any:
     refused = _attempts_left(request)
     if refused is not None:
-        return _too_many_page(refused)
+        return too_many_page(refused)
     state = state_of(request)
     try:
         with state.lock:
@@ -371,7 +177,7 @@ def _with_share(
             return render(state.body, shared)
     except ShareUnavailable as exc:
         _failed(request, exc)
-        return _unavailable(exc)
+        return unavailable_page(exc.status, str(exc))
 
 
 # --- share pages --------------------------------------------------------------------------
@@ -385,7 +191,12 @@ def _with_share(
 )
 def share_page(request: Request, token: str) -> Response:
     def render(body: CertificationBody, shared: SharedCertificate) -> Response:
-        return _share_page(request, shared, token, sharing.current_offer(body, token))
+        return render_share_page(
+            shared,
+            token,
+            today=body.clock().date().isoformat(),
+            wallet_offer_uri=sharing.current_offer(body, token).uri,
+        )
 
     return _with_share(request, token, render)
 
@@ -396,25 +207,14 @@ def share_page(request: Request, token: str) -> Response:
     summary="The signed credential, as the certification body issued it",
 )
 def share_credential(request: Request, token: str) -> Response:
-    def render(body: CertificationBody, shared: SharedCertificate) -> Response:
-        number = shared.certification.number
-        data = json.dumps(shared.certification.credential, ensure_ascii=False, indent=2)
-        return Response(
-            data.encode("utf-8"),
-            media_type="application/json",
-            headers={
-                "Content-Disposition": f'attachment; filename="certificate-{quote(number)}.json"',
-                "Cache-Control": "no-store",
-                "Referrer-Policy": "no-referrer",
-            },
-        )
-
-    return _with_share(request, token, render)
+    return _with_share(request, token, lambda body, shared: credential_download(shared))
 
 
 @router.get("/share/{token}/qr.png", tags=["holder"], summary="QR code of the share page")
 def share_qr(request: Request, token: str) -> Response:
-    return _with_share(request, token, lambda body, _: _png(sharing.share_url(body, token)))
+    return _with_share(
+        request, token, lambda body, _: qr_png_response(sharing.share_url(body, token))
+    )
 
 
 @router.get(
@@ -423,7 +223,9 @@ def share_qr(request: Request, token: str) -> Response:
     summary="QR code of the current OpenID4VCI credential offer",
 )
 def share_wallet_qr(request: Request, token: str) -> Response:
-    return _with_share(request, token, lambda body, _: _png(sharing.current_offer(body, token).uri))
+    return _with_share(
+        request, token, lambda body, _: qr_png_response(sharing.current_offer(body, token).uri)
+    )
 
 
 @router.get(
@@ -434,7 +236,7 @@ def share_wallet_qr(request: Request, token: str) -> Response:
 )
 def share_revoke_confirm(request: Request, token: str) -> Response:
     def render(body: CertificationBody, shared: SharedCertificate) -> Response:
-        return _html(
+        return html_page(
             "Revoke this link?",
             "<h1>Revoke this link?</h1><p>The page, its download and its wallet offers stop "
             "working at once, for everyone. This cannot be undone; you can ask the "
@@ -456,15 +258,15 @@ def share_revoke_confirm(request: Request, token: str) -> Response:
 def share_revoke(request: Request, token: str) -> Response:
     refused = _attempts_left(request)
     if refused is not None:
-        return _too_many_page(refused)
+        return too_many_page(refused)
     state = state_of(request)
     try:
         with state.lock:
             share = sharing.revoke_share_by_token(state.body, token)
     except ShareUnavailable as exc:
         _failed(request, exc)
-        return _unavailable(exc)
-    return _html(
+        return unavailable_page(exc.status, str(exc))
+    return html_page(
         "Link revoked",
         f"<h1>Link revoked</h1><p>The link stopped working on {escape(str(share.revoked_at))}."
         "</p><p>Ask the certification body if you need a new one.</p>",

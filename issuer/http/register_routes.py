@@ -1,217 +1,71 @@
-"""The public register inside ``certreg serve``: Datasette at ``/register/``, the certificate's
-stable page ``/c/{number}`` (with its QR codes and printable PDF), the verify page
-``/verify``, and the staff's QR/PDF endpoints ``/api/certifications/{number}/...``.
+"""The public register inside ``certreg serve``: the keyless public site's pages
+(:mod:`register.web`: Datasette at ``/register/``, ``/c/{number}`` with its QR codes and PDF,
+``/verify``) mounted on the service's one port, and the staff's QR/PDF endpoints
+``/api/certifications/{number}/...``, which read issuer.db (the holder's name is printed on a
+certificate even where the register may not show it).
 
-Public pages read register.db only (public fields by construction): a certificate whose
-scheme is ``on_request`` is not there, and ``/c/{number}`` answers 404 for it as for an
-unknown number; its holder shares it through a share link. The staff endpoints read issuer.db
-(the holder's name is printed on a certificate even where the register may not show it).
-
-:class:`FormAwareGuard` is the app's request guard (:class:`issuer.http.errors.RequestGuard`)
-with one exception: the verify page's HTML form posts ``multipart/form-data`` or
-``application/x-www-form-urlencoded`` to ``/verify``, bounded in size like every body.
+The public pages read register.db, as on the keyless site; the service lends them what it knows
+better (:func:`install`): the body's row before the first push, its verifier (which also checks
+the body's records) and the date each status took effect. The share pages stay the service's
+own (``issuer.http.holder``): there they also offer the wallet and "revoke".
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
-from starlette.types import ASGIApp, Receive, Scope, Send
+from fastapi.responses import Response
 
 from certreg.issuer.http.auth import ANY_ROLE, require
-from certreg.issuer.http.errors import (
-    MAX_BODY_BYTES,
-    BodyTooLarge,
-    RequestGuard,
-    read_bounded_body,
-    replaying,
-)
-from certreg.issuer.http.ratelimit import LimitExceeded, guards_of
-from certreg.issuer.http.state import state_of
+from certreg.issuer.http.state import AppState, state_of
 from certreg.issuer.service import Certification, NotFound
 from certreg.issuer.tokens import Principal
-from certreg.register.db import open_register
-from certreg.register.fts import enable_search
-from certreg.register.pages import (
-    VerifyOutcome,
-    outcome_of,
-    render_certificate,
-    render_message,
-    render_verify,
-)
 from certreg.register.pdf import certificate_pdf
-from certreg.register.qr import qr_png, qr_svg
-from certreg.register.records import (
-    BodyInfo,
-    CertificateRecord,
-    ScopeLine,
-    connect_readonly,
-    find_certificate,
-    normalise_number,
-    read_body,
-)
-from certreg.register.site import make_datasette
-from certreg.verifier.did import FetchError, HttpFetcher
-from certreg.verifier.verify import MAX_INPUT_BYTES, InputError, load_document
+from certreg.register.records import BodyInfo, CertificateRecord, ScopeLine
+from certreg.register.web import app as public_site
+from certreg.register.web.certificates import FormAwareGuard, pdf_response, qr_response
 
-__all__ = ["FormAwareGuard", "RegisterState", "install"]
+__all__ = ["FormAwareGuard", "install", "router"]
 
 router = APIRouter(tags=["register"])
 Number = Annotated[str, PathParam(min_length=1, max_length=64, description="Certificate number.")]
 Anyone = Annotated[Principal, Depends(require(ANY_ROLE))]
 
-_FORM_PATHS = frozenset({"/verify"})
-_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-#: A form carrying a credential of the verifier's maximum size, plus its multipart framing.
-MAX_FORM_BYTES = MAX_INPUT_BYTES + 64 * 1024
-
-
-@dataclass
-class RegisterState:
-    path: Path
-
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        conn = connect_readonly(self.path)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-
-def _register(request: Request) -> RegisterState:
-    return request.app.state.certreg_register
-
 
 def install(app: FastAPI, register_path: str | Path) -> None:
-    """Add the register's pages to ``app`` and mount Datasette at ``/register/``. register.db
-    is created (empty, with its schema and search index) if it does not exist yet."""
-    path = Path(register_path)
-    enable_search(open_register(path, create=True))
-    app.state.certreg_register = RegisterState(path)
+    """Add the public site's pages (over register.db at ``register_path``, created if missing)
+    and the staff endpoints to ``app``. With the service's state (``app.state.certreg``) the
+    pages get its answers; without it (a bare app, e.g. bench/bench_register.py) they read
+    register.db alone."""
+    state: AppState | None = getattr(app.state, "certreg", None)
     app.include_router(router)
-    datasette = make_datasette(path, base_url="/register/", certificate_url_prefix="/c/")
-    app.add_api_route(
-        "/register", lambda: RedirectResponse("/register/", 308), include_in_schema=False
-    )
-    # The site's front door is the public register (a person typing the bare address).
-    app.add_api_route("/", lambda: RedirectResponse("/register/", 307), include_in_schema=False)
-    app.mount("/register", _as_behind_a_proxy("/register", datasette.app()), name="register")
-
-
-def _as_behind_a_proxy(prefix: str, app: Any) -> Any:
-    """Datasette's ``base_url`` is made for a proxy that strips the prefix before Datasette sees
-    the request. Starlette's Mount keeps it in the path, and Datasette then adds ``base_url``
-    once more where it builds URLs from the request path: the search form's redirect and the
-    CSV link pointed to /register/register/register/... (found by tests/test_browser.py).
-    Strip it here, as such a proxy would."""
-
-    async def stripped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket") and scope["path"].startswith(prefix):
-            scope = dict(scope)
-            scope["path"] = scope["path"][len(prefix) :] or "/"
-            raw = scope.get("raw_path")
-            if raw is not None and raw.startswith(prefix.encode()):
-                scope["raw_path"] = raw[len(prefix) :] or b"/"
-            scope["root_path"] = ""
-        await app(scope, receive, send)
-
-    return stripped
-
-
-class FormAwareGuard:
-    """The app's request guard (``guard``, by default :class:`RequestGuard`), letting the verify
-    page's HTML form through to the app, size-bounded (:data:`MAX_FORM_BYTES`)."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        guard: Callable[..., ASGIApp] = RequestGuard,
-        max_bytes: int = MAX_BODY_BYTES,
-    ) -> None:
-        self.app = app
-        self.guarded = guard(app, max_bytes=max_bytes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in _FORM_PATHS and scope["method"] == "POST":
-            headers = dict(scope["headers"])
-            content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-            if content_type.startswith(_FORM_TYPES):
-                await self._form(scope, receive, send)
-                return
-        await self.guarded(scope, receive, send)
-
-    async def _form(self, scope: Scope, receive: Receive, send: Send) -> None:
-        too_big = HTMLResponse(
-            render_message(
-                "That file is too large",
-                [f"A credential is at most {MAX_INPUT_BYTES:,} bytes."],
-            ),
-            status_code=413,
-        )
-        try:
-            body = await read_bounded_body(scope, receive, MAX_FORM_BYTES)
-        except BodyTooLarge:
-            await too_big(scope, receive, send)
-            return
-        if body is not None:
-            await self.app(scope, replaying(body, receive), send)
-
-
-# --- public: the certificate page ---------------------------------------------------------
-
-
-def _not_found(number: str, body_name: str | None) -> HTMLResponse:
-    return HTMLResponse(
-        render_message(
-            "No published certificate has this number",
-            [
-                f"The register does not publish a certificate numbered {number}.",
-                "Check the number as printed on the certificate (letters and digits, with its "
-                "dashes). Some certificates are not published in the register at all: their "
-                "holders share them with a personal link, which you can ask them for.",
-                "A certificate that is not published here is not thereby invalid, and one that "
-                "is published is valid only if its page says VALID.",
-            ],
-            body_name=body_name,
-        ),
-        status_code=404,
-        headers={"Cache-Control": "no-cache"},
+    if state is None:
+        public_site.install(app, register_path)
+        return
+    public_site.install(
+        app,
+        register_path,
+        share_pages=False,  # issuer.http.holder serves them, with the wallet and "revoke"
+        fallback_body=lambda: _body_info(state.body.info),
+        verifier_factory=lambda: state.verifier,
+        status_of=lambda number: _status_of(state, number),
+        unsafe_allow_http_hosts=state.unsafe_allow_http_hosts,
     )
 
 
-def _lookup(
-    request: Request, number: str, *, sealed: bool = True
-) -> tuple[CertificateRecord | None, BodyInfo | None]:
-    """The record of ``number`` and the body. A number that is not in the directory is looked
-    for among the sealed records (``sealed``), which costs an Argon2id run: that work is
-    rate-limited per client, and async routes must not do it on the event loop."""
-    with _register(request).connect() as conn:
-        body = read_body(conn)
-        record = find_certificate(conn, number, sealed=False)
-    if record is None and sealed:
-        guards_of(request).admit_sealed_lookup(request)
-        with _register(request).connect() as conn:
-            record = find_certificate(conn, number)
-    return record, body
+def _status_of(state: AppState, number: str) -> tuple[str, str] | None:
+    try:
+        with state.lock:
+            cert = state.body.certification(number)
+    except NotFound:
+        return None
+    return cert.status, cert.status_since
 
 
-def _body_info(request: Request, body: BodyInfo | None) -> BodyInfo:
-    if body is not None:
-        return body
-    info = state_of(request).body.info  # a register not pushed to yet: the body's own row
+def _body_info(info: dict[str, Any]) -> BodyInfo:
     return BodyInfo(
         legal_name=info["legal_name"],
         public_url=info["public_url"],
@@ -219,109 +73,6 @@ def _body_info(request: Request, body: BodyInfo | None) -> BodyInfo:
         accreditation_body=info.get("accreditation_body"),
         accreditation_number=info.get("accreditation_number"),
         country=info.get("country"),
-    )
-
-
-def _canonical(number: str, suffix: str = "") -> RedirectResponse | None:
-    canonical = normalise_number(number)
-    if canonical != number and canonical:
-        return RedirectResponse(f"/c/{quote(canonical, safe='')}{suffix}", 301)
-    return None
-
-
-# async: the page is a few indexed SQLite reads (~0.6 ms); run on the event loop, it is cheaper
-# than the hop to the thread pool a sync route takes (measured: 2.4 -> 1.6 ms a page).
-@router.get("/c/{number}", response_class=HTMLResponse, include_in_schema=False)
-async def certificate_page(request: Request, number: Number) -> Response:
-    redirect = _canonical(number)
-    if redirect is not None:
-        return redirect
-    record, body = _lookup(request, number, sealed=False)
-    if record is None:  # perhaps sealed: that costs an Argon2id run, off the event loop
-        record, body = await run_in_threadpool(_lookup, request, number)
-    if record is None:
-        return _not_found(number, body.legal_name if body else None)
-    return HTMLResponse(
-        render_certificate(record, _body_info(request, body)),
-        headers={"Cache-Control": "no-cache"},
-    )
-
-
-def _qr_response(url: str, kind: str) -> Response:
-    if kind == "png":
-        return Response(qr_png(url), media_type="image/png", headers=_QR_CACHE)
-    return Response(qr_svg(url), media_type="image/svg+xml", headers=_QR_CACHE)
-
-
-# The QR code depends only on the number and the body's address: cache it for a day.
-_QR_CACHE = {"Cache-Control": "public, max-age=86400"}
-
-
-@router.get(
-    "/c/{number}/qr.png",
-    summary="QR code (PNG) of a published certificate's page",
-    responses={200: {"content": {"image/png": {}}}, 404: {"description": "Not published."}},
-)
-def certificate_qr_png(request: Request, number: Number) -> Response:
-    return _public_qr(request, number, "png")
-
-
-@router.get(
-    "/c/{number}/qr.svg",
-    summary="QR code (SVG) of a published certificate's page",
-    responses={200: {"content": {"image/svg+xml": {}}}, 404: {"description": "Not published."}},
-)
-def certificate_qr_svg(request: Request, number: Number) -> Response:
-    return _public_qr(request, number, "svg")
-
-
-def _public_qr(request: Request, number: Number, kind: str) -> Response:
-    redirect = _canonical(number, f"/qr.{kind}")
-    if redirect is not None:
-        return redirect
-    record, body = _lookup(request, number)
-    if record is None:
-        return _not_found(number, body.legal_name if body else None)
-    return _qr_response(_body_info(request, body).certificate_url(record.number), kind)
-
-
-@router.get(
-    "/c/{number}/certificate.pdf",
-    summary="Printable certificate (PDF) of a published certificate whose holder is named",
-    responses={200: {"content": {"application/pdf": {}}}, 404: {"description": "Not published."}},
-)
-def certificate_pdf_public(request: Request, number: Number) -> Response:
-    redirect = _canonical(number, "/certificate.pdf")
-    if redirect is not None:
-        return redirect
-    record, body = _lookup(request, number)
-    if record is None:
-        return _not_found(number, body.legal_name if body else None)
-    info = _body_info(request, body)
-    if not record.holder_name:
-        return HTMLResponse(
-            render_message(
-                "No printable certificate here",
-                [
-                    "A certificate carries its holder's name, and this holder's name is not "
-                    "published in the register.",
-                    "The holder can ask the certification body for the printable certificate.",
-                ],
-                body_name=info.legal_name,
-            ),
-            status_code=404,
-        )
-    return _pdf_response(certificate_pdf(record, info), record.number)
-
-
-def _pdf_response(data: bytes, number: str) -> Response:
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="certificate-{number}.pdf"',
-            "Cache-Control": "no-cache",
-        },
     )
 
 
@@ -359,15 +110,7 @@ def _issuer_record(request: Request, number: str) -> tuple[CertificateRecord, Bo
         ),
         listing="issuer",
     )
-    body = BodyInfo(
-        legal_name=info["legal_name"],
-        public_url=info["public_url"],
-        did=info["did"],
-        accreditation_body=info.get("accreditation_body"),
-        accreditation_number=info.get("accreditation_number"),
-        country=info.get("country"),
-    )
-    return record, body
+    return record, _body_info(info)
 
 
 _ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -384,7 +127,7 @@ _ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
 )
 def admin_certificate_pdf(request: Request, number: Number, who: Anyone) -> Response:
     record, body = _issuer_record(request, number)
-    return _pdf_response(certificate_pdf(record, body), record.number)
+    return pdf_response(certificate_pdf(record, body), record.number)
 
 
 @router.get(
@@ -395,7 +138,7 @@ def admin_certificate_pdf(request: Request, number: Number, who: Anyone) -> Resp
 )
 def admin_qr_png(request: Request, number: Number, who: Anyone) -> Response:
     record, body = _issuer_record(request, number)
-    return _qr_response(body.certificate_url(record.number), "png")
+    return qr_response(body.certificate_url(record.number), "png")
 
 
 @router.get(
@@ -406,154 +149,4 @@ def admin_qr_png(request: Request, number: Number, who: Anyone) -> Response:
 )
 def admin_qr_svg(request: Request, number: Number, who: Anyone) -> Response:
     record, body = _issuer_record(request, number)
-    return _qr_response(body.certificate_url(record.number), "svg")
-
-
-# --- public: the verify page ----------------------------------------------------------------
-
-
-def _body_name(request: Request) -> str | None:
-    state = state_of(request)
-    with state.lock:
-        return state.body.info["legal_name"]
-
-
-@router.get("/verify", response_class=HTMLResponse, include_in_schema=False)
-def verify_form(request: Request) -> HTMLResponse:
-    return HTMLResponse(render_verify(body_name=_body_name(request)))
-
-
-def _text_field(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _wants_html(request: Request) -> bool:
-    """Browsers ask for HTML; a program posting the form (no ``text/html`` in Accept) gets
-    JSON: ``{"detail": …}`` for a problem, the verifier's result otherwise."""
-    return "text/html" in request.headers.get("accept", "")
-
-
-def _answer(
-    request: Request,
-    page: dict[str, Any],
-    *,
-    problem: str | None = None,
-    status_code: int = 200,
-    outcome: VerifyOutcome | None = None,
-    result: Any = None,
-) -> Response:
-    if not _wants_html(request):
-        if problem is not None:
-            return JSONResponse({"detail": problem}, status_code=status_code)
-        assert outcome is not None and result is not None
-        return JSONResponse(
-            {"headline": outcome.headline, "issued_by_this_body": outcome.ours} | result.to_json()
-        )
-    return HTMLResponse(
-        render_verify(problem=problem, outcome=outcome, **page), status_code=status_code
-    )
-
-
-@router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
-async def verify_submit(request: Request) -> Response:
-    page = {"body_name": _body_name(request), "pasted": "", "given_url": ""}
-    # Anyone may post here: the client's rate limit was spent before the form was even read
-    # (issuer.http.ratelimit.PublicVerifyGate).
-    guards = guards_of(request)
-    try:
-        form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_FORM_BYTES)
-    except Exception:
-        return _answer(
-            request,
-            page,
-            problem="The form could not be read. Paste the credential, choose a file or "
-            "give an address, then press Verify.",
-            status_code=400,
-        )
-    pasted = _text_field(form, "credential")
-    given_url = _text_field(form, "url")
-    upload = form.get("file")
-    data: bytes | str | None = None
-    if isinstance(upload, UploadFile) and upload.filename:
-        data = await upload.read(MAX_INPUT_BYTES + 1)
-        if not data.strip():
-            data = None
-    if data is None and pasted:
-        data = pasted
-    # Echoed back into the form (escaped), unless too large to be verified here.
-    page["pasted"] = pasted if len(pasted) <= guards.limits.verify_max_bytes else ""
-    page["given_url"] = given_url[:2000]
-    if data is None and given_url:
-        # A slow server holds a worker thread: only so many such fetches at once.
-        if not guards.slots.start_fetch():
-            busy = "the verifier is busy with other requests: try again in a few seconds"
-            return _refused(request, page, LimitExceeded(503, busy, 1))
-        try:
-            fetched = await run_in_threadpool(_fetch, request, given_url)
-        finally:
-            guards.slots.end_fetch()
-        if isinstance(fetched, str):
-            return _answer(
-                request,
-                page,
-                problem=f"The credential could not be fetched: {fetched}.",
-                status_code=422,
-            )
-        data = fetched
-    if data is None:
-        return _answer(
-            request,
-            page,
-            problem="Nothing to verify: paste the credential, choose its file, or give its "
-            "address.",
-            status_code=422,
-        )
-    try:
-        size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "replace"))
-        guards.check_size(size)
-        try:
-            guards.check_document(load_document(data))
-        except InputError:
-            pass  # not JSON within the verifier's limits: the verifier says why, cheaply
-        verified = data
-        return await guards.verify(lambda: _verify(request, page, verified))
-    except LimitExceeded as exc:
-        return _refused(request, page, exc)
-
-
-def _refused(request: Request, page: dict[str, Any], exc: LimitExceeded) -> Response:
-    reason = exc.reason[:1].upper() + exc.reason[1:]
-    response = _answer(request, page, problem=f"{reason}.", status_code=exc.status)
-    response.headers.update(exc.headers)
-    return response
-
-
-def _fetch(request: Request, given_url: str) -> bytes | str:
-    """The credential at ``given_url`` (bytes), or why it could not be fetched (str)."""
-    state = state_of(request)
-    try:
-        return HttpFetcher(
-            max_bytes=guards_of(request).limits.verify_max_bytes,
-            unsafe_allow_http_hosts=state.unsafe_allow_http_hosts,
-            public_addresses_only=True,
-            accept="application/vc+ld+json, application/ld+json, application/json",
-        )(given_url)
-    except (FetchError, ValueError) as exc:
-        return exc.reason if isinstance(exc, FetchError) else str(exc)
-
-
-def _verify(request: Request, page: dict[str, Any], data: bytes | str) -> Response:
-    state = state_of(request)
-    result = state.verifier.verify_credential(data)
-
-    def status_of(number: str) -> tuple[str, str] | None:
-        try:
-            with state.lock:
-                cert = state.body.certification(number)
-        except NotFound:
-            return None
-        return cert.status, cert.status_since
-
-    outcome = outcome_of(result, own_did=state.did, status_of=status_of)
-    return _answer(request, page, outcome=outcome, result=result)
+    return qr_response(body.certificate_url(record.number), "svg")
