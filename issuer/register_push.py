@@ -27,7 +27,9 @@ needs a copy (``certreg publish`` says how).
 
 What is read from issuer.db is chosen here and in ``register.push`` by column name; persons'
 e-mail, birth date, address, national id and notes, assessments, refusals, evidence, reasons
-and tokens are never selected.
+and tokens are never selected. Holders' share links are pushed sealed, each with a key derived
+from its own token (:func:`push_share_pages`, ``register.shares``): the public site serves
+them to whoever has the link, and to nobody else.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from certreg.issuer import sharing
 from certreg.issuer.service import LifecycleError
 from certreg.keys.store import META_FILE, KeyStore
 from certreg.register import push
@@ -66,6 +69,7 @@ __all__ = [
     "push_certifications",
     "push_checkpoints",
     "push_scheme",
+    "push_share_pages",
     "rebuild",
     "register_path_for",
     "without_start_catch_up",
@@ -255,8 +259,22 @@ def push_certifications(
         publics.update(found)
         everything |= set(found)
     reg = _register(body, register)
-    push.write_certifications(reg, everything, publics, at=_now(body))
+    with push.transaction(reg.conn):
+        push.write_certifications(reg, everything, publics, at=_now(body))
+        push_share_pages(body, reg, everything)
     return len(everything)
+
+
+def push_share_pages(
+    body: CertificationBody, register: Database, numbers: Iterable[str] | None = None
+) -> int:
+    """The share links of certifications ``numbers`` (None: all), sealed for the public site
+    (``issuer.sharing.share_pages``): a share link's creation and revocation are audit events
+    about its certification, so every push that touches a certification re-seals its links
+    with its current status and credential. Returns how many links were written."""
+    rows = sharing.share_pages(body, numbers)
+    push.write_share_pages(register, rows)
+    return len(rows)
 
 
 def push_certification(
@@ -395,6 +413,7 @@ def rebuild(body: CertificationBody, register_path: str | Path) -> dict[str, int
             for number in ids:
                 public = publics.get(number)
                 counts[public.policy if public else "on_request"] += 1
+        push_share_pages(body, reg)
         push.refresh_facets(reg)
         enable_search(reg)  # indexes the rows written above in one pass
         reg.conn.execute("PRAGMA synchronous = FULL")

@@ -36,9 +36,9 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -53,12 +53,15 @@ from certreg.issuer.service import (
     NotFound,
 )
 from certreg.issuer.tokens import hash_secret
+from certreg.register import shares
+from certreg.register.shares import LINKEDIN_ADD, linkedin_for, linkedin_url, plausible_token
 from certreg.verifier.dates import format_datetime, parse_datetime
 
 __all__ = [
     "ACCESS_TOKEN_LIFETIME",
     "CONFIGURATION_ID",
     "EXCHANGE_WORKFLOW",
+    "LINKEDIN_ADD",
     "MAX_SHARE_DAYS",
     "OFFER_LIFETIME",
     "PRE_AUTHORIZED_GRANT",
@@ -76,12 +79,15 @@ __all__ = [
     "exchange_url",
     "interaction_protocols",
     "issuer_metadata",
+    "linkedin_for",
     "linkedin_url",
     "list_shares",
     "open_share",
     "open_share_by_exchange",
+    "page_data",
     "revoke_share",
     "revoke_share_by_token",
+    "share_pages",
     "share_url",
 ]
 
@@ -97,9 +103,9 @@ OFFER_LIFETIME = timedelta(minutes=15)
 OFFER_REFRESH = timedelta(minutes=5)
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=5)
 MAX_SHARE_DAYS = 3650
-LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
-
-_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+#: issuer.db's own table of each share link's seal key (register.shares.seal_key): the push
+#: seals the link's page again whenever its certification changes, and the token is not kept.
+SEAL_KEYS = "share_seal_keys"
 
 
 class ShareUnavailable(LifecycleError):
@@ -190,7 +196,7 @@ def _derive(secret: str, label: str) -> str:
 
 
 def _plausible(secret: object) -> bool:
-    return isinstance(secret, str) and 20 <= len(secret) <= 200 and set(secret) <= _TOKEN_CHARS
+    return plausible_token(secret)
 
 
 def _find(body: CertificationBody, table: str, column: str, secret: str) -> dict[str, Any] | None:
@@ -232,12 +238,10 @@ def _live(body: CertificationBody, row: Mapping[str, Any] | None) -> ShareLink:
     if row is None:
         raise ShareUnavailable("there is no share link at this address", 404)
     share = _share(row, _number(body, row["certification_id"]))
-    state = share.state(_now(body))
-    if state == "revoked":
-        who = "the holder" if share.revoked_by == "holder" else "the certification body"
-        raise ShareUnavailable(f"this share link was revoked by {who} on {share.revoked_at}", 410)
-    if state == "expired":
-        raise ShareUnavailable(f"this share link expired on {share.expires_at}", 410)
+    # The same words as the public site's (register.shares.unavailable).
+    problem = shares.unavailable(share.revoked_at, share.revoked_by, share.expires_at, _now(body))
+    if problem is not None:
+        raise ShareUnavailable(problem[1], problem[0])
     return share
 
 
@@ -286,6 +290,7 @@ def create_share(
     }
     with transaction(body.db):
         body.db["share_links"].insert(row)
+        _keep_seal_key(body, row["id"], token)
         audit.append(
             body.db,
             "share_link_created",
@@ -295,6 +300,17 @@ def create_share(
             at=row["created_at"],
         )
     return _share(row, cert.number), token
+
+
+def _keep_seal_key(body: CertificationBody, share_id: str, token: str) -> None:
+    body.db.execute(
+        f"CREATE TABLE IF NOT EXISTS {SEAL_KEYS} ("
+        "share_id TEXT PRIMARY KEY REFERENCES share_links(id), seal_key TEXT NOT NULL)"
+    )
+    body.db.execute(
+        f"INSERT INTO {SEAL_KEYS} (share_id, seal_key) VALUES (?, ?)",
+        [share_id, shares.seal_key(token).hex()],
+    )
 
 
 def list_shares(body: CertificationBody, number: str) -> list[ShareLink]:
@@ -379,6 +395,76 @@ def _shared(body: CertificationBody, share: ShareLink) -> SharedCertificate:
     )
 
 
+def page_data(shared: SharedCertificate) -> dict[str, Any]:
+    """What the share page and its download show (register.shares.SharePage), as JSON."""
+    cert = shared.certification
+    return {
+        "share": {"expires_at": shared.share.expires_at},
+        "certification": {
+            "number": cert.number,
+            "holder_name": cert.holder_name,
+            "status": cert.status,
+            "status_since": cert.status_since,
+            "valid_from": cert.valid_from,
+            "valid_until": cert.valid_until,
+            "suspended_until": cert.suspended_until,
+            "scope": cert.scope,
+            "credential": cert.credential,
+        },
+        "scheme": shared.scheme,
+        "body": shared.body,
+    }
+
+
+def share_pages(
+    body: CertificationBody, numbers: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """The register's rows (table ``share_pages``, :mod:`register.shares`) of the share links
+    of certifications ``numbers`` (None: every link): a live link's page sealed with its own
+    key, a revoked or expired one's terms only. Links made before their seal key was kept
+    (older certreg) are left out: only the body's own server can serve them."""
+    has_keys = body.db.execute(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)",
+        [SEAL_KEYS],
+    ).fetchone()[0]
+    if not has_keys:
+        return []
+    sql = (
+        "SELECT l.*, c.number, k.seal_key FROM share_links l "
+        "JOIN certifications c ON c.id = l.certification_id "
+        f"JOIN {SEAL_KEYS} k ON k.share_id = l.id"
+    )
+    if numbers is None:
+        rows = list(body.db.query(sql + " ORDER BY l.id"))
+    else:
+        wanted = sorted(set(numbers))
+        rows = []
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += body.db.query(f"{sql} WHERE c.number IN ({marks})", chunk)
+    now = _now(body)
+    out = []
+    for row in rows:
+        share = _share(row, row["number"])
+        gone = shares.unavailable(share.revoked_at, share.revoked_by, share.expires_at, now)
+        sealed = None
+        if gone is None:
+            page = page_data(_shared(body, share))
+            sealed = shares.seal_page(bytes.fromhex(row["seal_key"]), page)
+        out.append(
+            {
+                "id": row["token_hash"],
+                "sealed": sealed,
+                "expires_at": share.expires_at,
+                "revoked_at": share.revoked_at,
+                "revoked_by": share.revoked_by,
+                "updated_at": format_datetime(now),
+            }
+        )
+    return out
+
+
 def open_share(body: CertificationBody, token: str) -> SharedCertificate:
     """What a live share link shows; :class:`ShareUnavailable` otherwise."""
     row = _find(body, "share_links", "token_hash", token) if _plausible(token) else None
@@ -392,66 +478,7 @@ def open_share_by_exchange(body: CertificationBody, exchange_id: str) -> SharedC
     return _shared(body, _live(body, row))
 
 
-# --- LinkedIn -----------------------------------------------------------------------------------
-
-
-def _year_month(value: str | date) -> tuple[int, int]:
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    day = date.fromisoformat(text[:10])
-    return day.year, day.month
-
-
-def linkedin_url(
-    *,
-    name: str,
-    issued: str | date,
-    cert_url: str,
-    cert_id: str,
-    organization_name: str | None = None,
-    organization_id: str | None = None,
-    expires: str | date | None = None,
-) -> str:
-    """LinkedIn's "Add to profile" URL for a certification, every value percent-encoded.
-
-    ``organization_id`` (the body's LinkedIn company id) links the entry to the company page;
-    without it ``organization_name`` is shown as text. Months are 1-12, as LinkedIn expects."""
-    if not organization_id and not organization_name:
-        raise ValueError("LinkedIn needs organizationId or organizationName")
-    params: list[tuple[str, str]] = [("startTask", "CERTIFICATION_NAME"), ("name", name)]
-    if organization_id:
-        params.append(("organizationId", str(organization_id)))
-    else:
-        params.append(("organizationName", str(organization_name)))
-    year, month = _year_month(issued)
-    params += [("issueYear", str(year)), ("issueMonth", str(month))]
-    if expires is not None:
-        year, month = _year_month(expires)
-        params += [("expirationYear", str(year)), ("expirationMonth", str(month))]
-    params += [("certUrl", cert_url), ("certId", cert_id)]
-    return f"{LINKEDIN_ADD}?{urlencode(params, quote_via=quote, safe='')}"
-
-
-def linkedin_for(
-    shared: SharedCertificate, token: str, base_url: str, *, organization_id: str | None = None
-) -> str:
-    """ "Add to LinkedIn" for a share link. certUrl is the certificate's stable public page
-    ``/c/{number}`` when the scheme publishes one, else (``on_request``) the share page."""
-    cert = shared.certification
-    doc = cert.credential or {}
-    base = base_url.rstrip("/")
-    if shared.scheme["publication_policy"] == "on_request":
-        cert_url = f"{base}/share/{token}"
-    else:
-        cert_url = f"{base}/c/{quote(cert.number, safe='')}"
-    return linkedin_url(
-        name=str(doc.get("name") or shared.scheme["name"]),
-        organization_name=str(shared.body["legal_name"]),
-        organization_id=organization_id,
-        issued=str(doc.get("validFrom") or cert.valid_from),
-        expires=str(doc.get("validUntil") or cert.valid_until),
-        cert_url=cert_url,
-        cert_id=cert.number,
-    )
+# --- LinkedIn: register.shares.linkedin_url and linkedin_for (re-exported above) -------------
 
 
 # --- OpenID4VCI: metadata -----------------------------------------------------------------------

@@ -130,6 +130,15 @@ CREATE TABLE IF NOT EXISTS facet_counts (   -- precomputed: facets on 1,000,000 
     PRIMARY KEY (facet, value)
 );
 
+CREATE TABLE IF NOT EXISTS share_pages (     -- holders' share links, sealed: see register.shares
+    id TEXT PRIMARY KEY,                      -- SHA-256 of the link's token (hex)
+    sealed BLOB,                              -- the page, sealed with the token; NULL once revoked
+    expires_at TEXT,
+    revoked_at TEXT,
+    revoked_by TEXT,                          -- holder | body
+    updated_at TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS register_meta (  -- last_updated, format, applied_event_seq (the
     key TEXT PRIMARY KEY,                     -- issuer's watermark), lookup_kdf (no secret)
     value TEXT NOT NULL

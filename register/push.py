@@ -982,6 +982,17 @@ def write_checkpoints(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
+def write_share_pages(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Replace the share pages of ``rows`` (``register.shares``: id, sealed, expires_at,
+    revoked_at, revoked_by, updated_at)."""
+    if not rows:
+        return
+    conn = db.conn
+    with transaction(conn):
+        conn.executemany("DELETE FROM share_pages WHERE id = ?", [(r["id"],) for r in rows])
+        _insert(conn, "share_pages", rows)
+
+
 def _insert(conn: sqlite3.Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
         return
