@@ -266,7 +266,7 @@ class Reader:
 
     def run(self, command: Command) -> tuple[int, str]:
         text = self.substitute(command.text, command.doc)
-        if text.startswith("certreg serve"):
+        if text.startswith(("certreg serve", "certreg register serve")):
             return self.serve(text)
         if re.match(r"(\w+=\S+\s+)*datasette serve\s", text):
             return self.serve(text, datasette=True)
