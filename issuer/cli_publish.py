@@ -11,6 +11,10 @@ Everything a verifier or a member of the public fetches, none of which needs the
   ``datasette/`` (plugins, templates, static files) as found in ``register/``;
 - ``README.txt`` (how to serve it) and ``SHA256SUMS``.
 
+``certreg register serve DIR`` (``register.web``) serves the whole public site from it, with
+no key and no issuer.db: the certificate pages, the share pages (pushed sealed into
+register.db), the verify page and the register, besides the files above.
+
 Never in the bundle: the lookup secret (``DATA/register-lookup.secret``) that number_lookup
 records are found and sealed with. A replica that answers lookups by number needs a copy,
 passed to it privately; README.txt and the command's output say how.
@@ -215,6 +219,15 @@ DID: {info["did"]}
 Public URL: {info["public_url"]}
 
 Everything here is public. Serve it at {info["public_url"]} (the folder is the site's root).
+
+0. The whole public site, on a machine with no key and no issuer.db
+
+       certreg register serve /path/to/this/folder --host 127.0.0.1 --port 8080
+
+   serves, from this folder alone, every address a certificate, its QR code or a share link
+   prints (/c/<number> with its QR codes and PDF, /share/<token>, /verify), the register at
+   /register/, and the files below. Put a TLS proxy in front, at the public URL. Or serve
+   the parts yourself, as 1 to 3 say.
 
 1. Static files (any web server or CDN)
 

@@ -15,6 +15,11 @@ starts (every ``certreg`` command, ``certreg serve``), so the next command after
 catches the register up before it does anything else. A register without a watermark, of an
 older format, or sealed with another lookup secret is rebuilt (:func:`rebuild`).
 
+Pushing, catching up after a crash and rebuilding are one function, :func:`sync`, run from a
+different starting point: the register's watermark for the first two, the start of the log
+(``since=0``, into an empty file) for a rebuild. The hook also pushes the keys its caller
+names (:func:`catch_up`), for a change made without an audit event.
+
 A push that fails (register.db locked for 30 s, disk full) never undoes or fails the decision,
 which has committed: it is logged, and the next push (of this process or the next command)
 applies it from the watermark; ``certreg register rebuild`` rebuilds everything from issuer.db
@@ -72,6 +77,7 @@ __all__ = [
     "push_share_pages",
     "rebuild",
     "register_path_for",
+    "sync",
     "without_start_catch_up",
 ]
 
@@ -367,54 +373,26 @@ def rebuild(body: CertificationBody, register_path: str | Path) -> dict[str, int
     """Build register.db afresh from issuer.db and swap it in atomically (temp file +
     os.replace): a reader opens either the old register or the new one, never half of one.
 
-    Changes committed while it runs (by a running ``certreg serve``) are pushed again into the
-    new file afterwards: they may have gone to the old one.
+    The new file is filled by :func:`sync` from the start of the audit log (``since=0``): the
+    same function that pushes each change and catches up after a crash. Changes committed
+    while it runs (by a running ``certreg serve``) are applied again to the new file
+    afterwards, from its watermark: they may have gone to the old one.
     """
     target = Path(register_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.rebuild-{os.getpid()}")
     for leftover in _sqlite_files(temp):
         leftover.unlink(missing_ok=True)
-    db = body.db
-    counts = {"directory": 0, "number_lookup": 0, "on_request": 0, "schemes": 0}
+    counts: dict[str, int] = {}
     try:
         reg = open_register(temp, create=True)  # the search index comes last, in one pass
         # A fresh private file nobody reads yet: no journal needed until it is swapped in.
         reg.conn.execute("PRAGMA journal_mode = OFF")
         reg.conn.execute("PRAGMA synchronous = OFF")
-        since = _head(body)
-        # Its format, its lookup key (public parameters only) and its watermark: the events up
-        # to ``since`` are all in what is read below, which is read after it.
+        # Its format and lookup key (public parameters only), then everything.
         push.set_format(reg)
         push.set_lookup_key(reg, lookup_key_for(body))
-        push.set_applied_seq(reg, since)
-        push_body(body, reg)
-        for (scheme_id,) in db.execute("SELECT id FROM schemes ORDER BY id").fetchall():
-            # Its certifications are all written below, once.
-            push_scheme(body, scheme_id, reg, with_certifications=False)
-            counts["schemes"] += 1
-        schemes = _schemes(db)
-        now = _now(body)
-        last = ""
-        while True:
-            ids = [
-                r[0]
-                for r in db.execute(
-                    "SELECT number FROM certifications WHERE number > ? ORDER BY number LIMIT ?",
-                    [last, 5000],
-                )
-            ]
-            if not ids:
-                break
-            last = ids[-1]
-            marks = ",".join("?" * len(ids))
-            publics = _publics(db, f"c.number IN ({marks})", ids, schemes)
-            push.write_certifications(reg, ids, publics, at=now)
-            for number in ids:
-                public = publics.get(number)
-                counts[public.policy if public else "on_request"] += 1
-        push_share_pages(body, reg)
-        push.refresh_facets(reg)
+        sync(body, reg, since=0, counts=counts)
         enable_search(reg)  # indexes the rows written above in one pass
         reg.conn.execute("PRAGMA synchronous = FULL")
         reg.conn.execute("PRAGMA journal_mode = WAL")
@@ -428,7 +406,7 @@ def rebuild(body: CertificationBody, register_path: str | Path) -> dict[str, int
     # Catch up with what was committed meanwhile (it may have gone to the replaced file).
     reg = open_for_push(target, lookup_key_for(body))
     try:
-        catch_up(body, reg)
+        sync(body, reg)
     finally:
         reg.conn.close()
     return counts
@@ -474,6 +452,45 @@ def rebuild_reason(body: CertificationBody, reg: Database) -> str | None:
     return None
 
 
+def sync(
+    body: CertificationBody,
+    register: Database,
+    *,
+    since: int | None = None,
+    with_body: bool = False,
+    counts: dict[str, int] | None = None,
+) -> int:
+    """The one way register.db follows issuer.db: apply every change the audit log shows after
+    event ``since``, then set the register's watermark to the log's head, in one register
+    transaction. Returns how many certifications were pushed.
+
+    Only the starting point differs between its three uses:
+
+    - **a push** after a commit, and **a catch-up** after a crash (a process killed between its
+      commit and its push): ``since`` None, the register's own watermark, read inside its write
+      transaction: two processes syncing at once take turns, and the later one reads issuer.db
+      later, so an older view never overwrites a newer one. Events are numbered under
+      issuer.db's write lock, in commit order: an event seen means every earlier one has
+      committed too;
+    - **a rebuild** (:func:`rebuild`, into an empty file): ``since=0``, before the first event,
+      which is everything: the body, every scheme, every certification (5,000 at a time) and
+      every share link. ``counts`` (given) receives what was written, by policy.
+
+    ``with_body``: push the body's row and keys even if the log shows no change of them (a key
+    rotation is not an audit event: the caller notices the key store's change)."""
+    with push.applying(register) as reg:
+        start = push.applied_seq(reg) if since is None else since
+        if start is None:
+            raise RegisterBehind("register.db has no watermark: rebuild it")
+        head = _head(body)
+        if start == 0:
+            pushed = _push_everything(body, reg, counts if counts is not None else {})
+        else:
+            pushed = _push_changes(body, reg, start, head, with_body=with_body)
+        push.set_applied_seq(reg, head)
+    return pushed
+
+
 def catch_up(
     body: CertificationBody,
     register: Database,
@@ -483,71 +500,119 @@ def catch_up(
     schemes: Iterable[str] = (),
     with_body: bool = False,
 ) -> int:
-    """Apply to ``register`` every change the audit log shows after its watermark (and the
-    given keys), move the watermark, in one register transaction; returns how many
-    certifications were pushed.
-
-    The watermark is read, and issuer.db after it, inside the register's write transaction:
-    two processes catching up at once take turns, and the later one reads issuer.db later, so
-    an older view never overwrites a newer one. Events are numbered under issuer.db's write
-    lock, in commit order: an event seen means every earlier one has committed too."""
-    db = body.db
+    """:func:`sync` from the register's watermark, with these keys pushed as well, in the same
+    register transaction: what a caller names may have changed without an audit event."""
     with push.applying(register) as reg:
-        since = push.applied_seq(reg)
-        if since is None:
-            raise RegisterBehind("register.db has no watermark: rebuild it")
-        head = _head(body)
-        wanted_numbers = set(numbers)
-        wanted_persons = set(persons)
-        wanted_schemes = set(schemes)
-        if head > since:
-            subjects = [
-                r[0]
-                for r in db.execute(
-                    "SELECT DISTINCT subject FROM events WHERE seq > ? AND seq <= ? "
-                    "AND subject IS NOT NULL",
-                    [since, head],
-                )
-            ]
-            for chunk in _chunks(subjects):
-                marks = ",".join("?" * len(chunk))
-                # A subject is a certification (id or number), a person or a scheme.
-                wanted_numbers |= {
-                    r[0]
-                    for r in db.execute(
-                        f"SELECT number FROM certifications WHERE id IN ({marks}) "
-                        f"OR number IN ({marks})",
-                        [*chunk, *chunk],
-                    )
-                }
-                wanted_persons |= {
-                    r[0] for r in db.execute(f"SELECT id FROM persons WHERE id IN ({marks})", chunk)
-                }
-                wanted_schemes |= {
-                    r[0] for r in db.execute(f"SELECT id FROM schemes WHERE id IN ({marks})", chunk)
-                }
-            with_body = with_body or bool(
-                db.execute(
-                    "SELECT EXISTS (SELECT 1 FROM events WHERE seq > ? AND seq <= ? "
-                    "AND kind LIKE 'body%')",
-                    [since, head],
-                ).fetchone()[0]
+        if numbers or persons or schemes:
+            pushed = _push_keys(body, reg, set(numbers), set(persons), set(schemes), False)
+        else:
+            pushed = 0
+        return pushed + sync(body, reg, with_body=with_body)
+
+
+def _push_everything(body: CertificationBody, reg: Database, counts: dict[str, int]) -> int:
+    """Every public row of issuer.db: what :func:`sync` does from the start of the log."""
+    db = body.db
+    counts.update({"directory": 0, "number_lookup": 0, "on_request": 0, "schemes": 0})
+    push_body(body, reg)
+    for (scheme_id,) in db.execute("SELECT id FROM schemes ORDER BY id").fetchall():
+        # Its certifications are all written below, once.
+        push_scheme(body, scheme_id, reg, with_certifications=False)
+        counts["schemes"] += 1
+    schemes = _schemes(db)
+    now = _now(body)
+    last = ""
+    pushed = 0
+    while True:
+        ids = [
+            r[0]
+            for r in db.execute(
+                "SELECT number FROM certifications WHERE number > ? ORDER BY number LIMIT ?",
+                [last, 5000],
             )
-        for chunk in _chunks(sorted(wanted_persons)):
+        ]
+        if not ids:
+            break
+        last = ids[-1]
+        marks = ",".join("?" * len(ids))
+        publics = _publics(db, f"c.number IN ({marks})", ids, schemes)
+        push.write_certifications(reg, ids, publics, at=now)
+        pushed += len(ids)
+        for number in ids:
+            public = publics.get(number)
+            counts[public.policy if public else "on_request"] += 1
+    push_share_pages(body, reg)
+    push.refresh_facets(reg)
+    return pushed
+
+
+def _push_changes(
+    body: CertificationBody, reg: Database, since: int, head: int, *, with_body: bool
+) -> int:
+    """What the audit log's events after ``since`` (up to ``head``) name: their subjects are
+    certifications (id or number), persons and schemes; a ``body…`` event is the body."""
+    db = body.db
+    numbers: set[str] = set()
+    persons: set[str] = set()
+    schemes: set[str] = set()
+    if head > since:
+        subjects = [
+            r[0]
+            for r in db.execute(
+                "SELECT DISTINCT subject FROM events WHERE seq > ? AND seq <= ? "
+                "AND subject IS NOT NULL",
+                [since, head],
+            )
+        ]
+        for chunk in _chunks(subjects):
             marks = ",".join("?" * len(chunk))
-            wanted_numbers |= {
+            numbers |= {
                 r[0]
                 for r in db.execute(
-                    f"SELECT number FROM certifications WHERE person_id IN ({marks})", chunk
+                    f"SELECT number FROM certifications WHERE id IN ({marks}) "
+                    f"OR number IN ({marks})",
+                    [*chunk, *chunk],
                 )
             }
-        if with_body:
-            push_body(body, reg)
-        for scheme_id in sorted(wanted_schemes):
-            push_scheme(body, scheme_id, reg)
-        pushed = push_certifications(body, wanted_numbers, reg) if wanted_numbers else 0
-        push_checkpoints(body, reg)  # e.g. `certreg audit checkpoint` meanwhile
-        push.set_applied_seq(reg, head)
+            persons |= {
+                r[0] for r in db.execute(f"SELECT id FROM persons WHERE id IN ({marks})", chunk)
+            }
+            schemes |= {
+                r[0] for r in db.execute(f"SELECT id FROM schemes WHERE id IN ({marks})", chunk)
+            }
+        with_body = with_body or bool(
+            db.execute(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE seq > ? AND seq <= ? "
+                "AND kind LIKE 'body%')",
+                [since, head],
+            ).fetchone()[0]
+        )
+    return _push_keys(body, reg, numbers, persons, schemes, with_body)
+
+
+def _push_keys(
+    body: CertificationBody,
+    reg: Database,
+    numbers: set[str],
+    persons: set[str],
+    schemes: set[str],
+    with_body: bool,
+) -> int:
+    db = body.db
+    for chunk in _chunks(sorted(persons)):
+        marks = ",".join("?" * len(chunk))
+        numbers |= {
+            r[0]
+            for r in db.execute(
+                f"SELECT number FROM certifications WHERE person_id IN ({marks})", chunk
+            )
+        }
+    if with_body:
+        push_body(body, reg)
+    for scheme_id in sorted(schemes):
+        push_scheme(body, scheme_id, reg)
+    pushed = push_certifications(body, numbers, reg) if numbers else 0
+    push_checkpoints(body, reg)  # e.g. `certreg audit checkpoint` meanwhile
     return pushed
 
 
@@ -556,8 +621,10 @@ def catch_up(
 
 
 class RegisterSync:
-    """The body's ``on_change`` hook: ``sync(kind, *keys)`` pushes what changed, and whatever
-    else issuer.db's audit log shows after the register's watermark (:func:`catch_up`).
+    """The body's ``on_change`` hook: ``hook(kind, *keys)`` after a commit applies what
+    issuer.db's audit log shows after the register's watermark (:func:`sync`), which names
+    every change the lifecycle commits, and the keys it is given: a change made without an
+    audit event (a correction in SQL, a test) is pushed because the caller names it.
 
     Kinds: ``"certification"`` (numbers), ``"person"`` (person ids: consent or name changed),
     ``"scheme"`` (scheme ids), ``"body"`` (the body, its keys, checkpoints).
@@ -590,8 +657,8 @@ class RegisterSync:
                 )
 
     def flush(self) -> None:
-        """Bring the register up to date with every committed change: what earlier calls left
-        pending and what any process committed without pushing (a crash). Raises
+        """Bring the register up to date with every committed change, this process's and any
+        other's that was not pushed (a crash). Raises
         :class:`RegisterBehind` when it cannot."""
         with self._lock:
             try:
@@ -683,7 +750,7 @@ class RegisterSync:
             self._close()
             raise
         pending = self._pending
-        body_changed = bool(pending.pop("body", None)) or not self._checked_body
+        body_changed = "body" in pending or not self._checked_body
         keys_file = _data_dir(self.body) / "keys" / META_FILE
         mtime = keys_file.stat().st_mtime if keys_file.exists() else None
         with_body = body_changed or mtime != self._keys_mtime  # e.g. `certreg keys rotate`
