@@ -39,6 +39,7 @@ them to whoever has the link, and to nobody else.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -54,6 +55,7 @@ from certreg.issuer import sharing
 from certreg.issuer.service import LifecycleError
 from certreg.keys.store import META_FILE, KeyStore
 from certreg.register import push
+from certreg.register.credentials import proof_digest
 from certreg.register.db import open_register
 from certreg.register.fts import enable_search
 from certreg.verifier.dates import format_datetime
@@ -73,6 +75,7 @@ __all__ = [
     "push_certification",
     "push_certifications",
     "push_checkpoints",
+    "push_issued_credentials",
     "push_scheme",
     "push_share_pages",
     "rebuild",
@@ -268,7 +271,36 @@ def push_certifications(
     with push.transaction(reg.conn):
         push.write_certifications(reg, everything, publics, at=_now(body))
         push_share_pages(body, reg, everything)
+        push_issued_credentials(body, reg, everything)
     return len(everything)
+
+
+def push_issued_credentials(
+    body: CertificationBody, register: Database, numbers: Iterable[str] | None = None
+) -> int:
+    """The id and proof digest of every credential signed for certifications ``numbers`` (None:
+    all), so that the public site's verifier knows what the body issued by a decision
+    (``register.credentials``). Returns how many were written."""
+    sql = (
+        "SELECT cr.id, cr.document FROM credentials cr "
+        "JOIN certifications c ON c.id = cr.certification_id"
+    )
+    if numbers is None:
+        queries = [(sql, [])]
+    else:
+        queries = [
+            (f"{sql} WHERE c.number IN ({','.join('?' * len(chunk))})", list(chunk))
+            for chunk in _chunks(sorted(set(numbers)))
+        ]
+    written = 0
+    for query, params in queries:
+        cursor = body.db.execute(query, params)
+        # A rebuild reads every credential: a few thousand documents in memory at a time.
+        while batch := cursor.fetchmany(_CHUNK):
+            rows = [{"id": i, "proof_sha256": proof_digest(json.loads(doc))} for i, doc in batch]
+            push.write_issued_credentials(register, rows)
+            written += len(rows)
+    return written
 
 
 def push_share_pages(
@@ -542,6 +574,7 @@ def _push_everything(body: CertificationBody, reg: Database, counts: dict[str, i
             public = publics.get(number)
             counts[public.policy if public else "on_request"] += 1
     push_share_pages(body, reg)
+    push_issued_credentials(body, reg)
     push.refresh_facets(reg)
     return pushed
 

@@ -139,6 +139,11 @@ CREATE TABLE IF NOT EXISTS share_pages (     -- holders' share links, sealed: se
     updated_at TEXT NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS issued_credentials ( -- every certificate credential the body signed
+    id TEXT PRIMARY KEY,                      -- the credential's id (urn:uuid:...)
+    proof_sha256 TEXT NOT NULL                -- of its proof (register.credentials.proof_digest)
+);
+
 CREATE TABLE IF NOT EXISTS register_meta (  -- last_updated, format, applied_event_seq (the
     key TEXT PRIMARY KEY,                     -- issuer's watermark), lookup_kdf (no secret)
     value TEXT NOT NULL

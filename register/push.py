@@ -993,6 +993,19 @@ def write_share_pages(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
         _insert(conn, "share_pages", rows)
 
 
+def write_issued_credentials(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record certificate credentials the body signed (``register.credentials``: id,
+    proof_sha256); a credential is never unsigned, so rows are only added or replaced."""
+    if not rows:
+        return
+    conn = db.conn
+    with transaction(conn):
+        conn.executemany(
+            "INSERT OR REPLACE INTO issued_credentials (id, proof_sha256) VALUES (?, ?)",
+            [(r["id"], r["proof_sha256"]) for r in rows],
+        )
+
+
 def _insert(conn: sqlite3.Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
         return

@@ -14,6 +14,7 @@ Also: register/ never imports certreg.issuer (a subprocess's sys.modules, and an
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +38,7 @@ from certreg.issuer import sharing
 from certreg.issuer.cli_publish import publish_command
 from certreg.issuer.cli_register import register_group
 from certreg.register.web.app import create_public_app
+from certreg.verifier.dataintegrity import add_proof
 
 ROOT = Path(__file__).parent.parent
 REGISTER = ROOT / "register"
@@ -100,6 +103,7 @@ class Sites:
     opened_log: Path
     numbers: dict[str, str]
     tokens: dict[str, str]
+    forged: str  # a certificate signed with the body's key without a decision
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +133,11 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     share, revoked = sharing.create_share(b.body, numbers["on_request"])
     sharing.revoke_share(b.body, share.id)
     tokens["revoked"] = revoked
+    # The body's key signs a copy under a new id: a certificate no decision made.
+    copy = dict(b.body.certification(numbers["directory"]).credential or {})
+    copy.pop("proof")
+    copy["id"] = f"urn:uuid:{uuid.uuid4()}"
+    forged = json.dumps(add_proof(copy, b.body.signer))
     # The servers run on the real clock: the lists are re-signed for it first, as `certreg
     # serve` would at its start, so that the bundle holds the lists the body server serves.
     b.clock.now = datetime.now(UTC)
@@ -169,7 +178,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
             httpx.Client(base_url=f"http://127.0.0.1:{body_port}", timeout=30) as on_body,
             httpx.Client(base_url=f"http://127.0.0.1:{keyless_port}", timeout=30) as on_site,
         ):
-            yield Sites(on_body, on_site, b.data, bundle, opened_log, numbers, tokens)
+            yield Sites(on_body, on_site, b.data, bundle, opened_log, numbers, tokens, forged)
     finally:
         _stop(keyless)
         _stop(body_server)
@@ -264,8 +273,9 @@ def test_revoked_expired_and_unknown_links_answer_alike(sites, kind):
 
 
 def test_the_share_table_is_not_served_by_datasette(sites):
-    for path in ("/register/public/share_pages", "/register/public/share_pages.json"):
-        assert sites.keyless.get(path).status_code == 403
+    for table in ("share_pages", "issued_credentials"):
+        for path in (f"/register/public/{table}", f"/register/public/{table}.json"):
+            assert sites.keyless.get(path).status_code == 403
     assert "share_pages" not in sites.keyless.get("/register/public").text
 
 
@@ -315,6 +325,17 @@ def test_the_verify_page_gives_the_same_verdict(sites):
         assert theirs["verdict"] == ours["verdict"] == verdict, theirs
         assert theirs["headline"] == ours["headline"]
         assert theirs["issued_by_this_body"] is True
+
+
+def test_a_certificate_signed_without_a_decision_is_invalid_on_both(sites):
+    answers = [
+        site.post("/verify", data={"credential": sites.forged}, headers={"Accept": "*/*"})
+        for site in (sites.body_server, sites.keyless)
+    ]
+    ours, theirs = (a.json() for a in answers)
+    assert ours["verdict"] == theirs["verdict"] == "INVALID"
+    assert "no record of issuing this certificate" in theirs["summary"]
+    assert theirs["summary"] == ours["summary"] and theirs["headline"] == ours["headline"]
 
 
 def test_every_anonymous_request_is_bounded(sites):

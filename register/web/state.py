@@ -24,6 +24,7 @@ from typing import Any
 
 from fastapi import Request
 
+from certreg.register.credentials import RecordedVerifier
 from certreg.register.records import BodyInfo, connect_readonly, find_certificate, read_body
 from certreg.register.web.ratelimit import bounded_fetcher
 from certreg.verifier import StatusListCache, Verifier
@@ -113,7 +114,8 @@ class SiteState:
         """The verifier of a site with no issuer at hand: the body's own DID document and status
         lists are read from the bundle (fresh each time: a newer bundle may have replaced them),
         everything else fetched, bounded as for any anonymous verification. A certificate is
-        the body's only if the body's DID signed it."""
+        the body's only if the body's DID signed it and register.db records it as issued
+        (:mod:`register.credentials`)."""
         body = self.body()
         own_did = body.did if body is not None else ""
         public_url = body.public_url.rstrip("/") if body is not None else ""
@@ -150,7 +152,10 @@ class SiteState:
                 return listed
             return remote(url)
 
-        return Verifier(
+        return RecordedVerifier(
+            own_did=own_did,
+            body_name=body.legal_name if body is not None else "The certification body",
+            connect=lambda: connect_readonly(self.register_path),
             trusted_issuers=None,
             certification_issuers={own_did},
             resolver=DidResolver(
