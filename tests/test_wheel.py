@@ -42,6 +42,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     names = zipfile.ZipFile(wheel).namelist()
     for needed in (
         "certreg/issuer/http/app.py",
+        "certreg/register/web/app.py",
         "certreg/register/metadata.json",
         "certreg/register/datasette/plugins/certreg_register.py",
         "certreg/register/datasette/templates/certreg_certificate.html",

@@ -1,7 +1,10 @@
 """``create_app(body)``: the one ASGI application ``certreg serve`` runs.
 
 Routers: :mod:`issuer.http.public` (DID document, status lists, contexts),
-:mod:`issuer.http.admin` (``/api/...``), :mod:`issuer.http.vcapi` (W3C CCG VC API).
+:mod:`issuer.http.admin` (``/api/...``), :mod:`issuer.http.vcapi` (W3C CCG VC API),
+:mod:`issuer.http.holder` (share pages, wallets), and the keyless public site's pages
+(:mod:`register.web`: ``/c/{number}``, ``/verify``, Datasette at ``/register/``) mounted by
+:mod:`issuer.http.register_routes`, the same pages ``certreg register serve`` runs alone.
 :mod:`issuer.http.errors` guards every request body and maps errors to status codes.
 """
 
