@@ -163,7 +163,7 @@ def set_four_eyes(body: CertificationBody, on: bool, *, actor: str | None = None
     """Turn the four-eyes rule on or off. Only the operator's command line calls this: an
     admin who could turn it off over the API would need no second admin."""
     with transaction(body.db):
-        body.db["settings"].upsert(
+        body.db.table("settings").upsert(
             {"key": "four_eyes", "value": "on" if on else "off", "updated_at": _now(body)},
             pk="key",
         )
@@ -207,7 +207,7 @@ def _new_request(
         "decided_by": None,
         "decided_at": None,
     }
-    body.db["role_requests"].insert(row)
+    body.db.table("role_requests").insert(row)
     kind = "staff_role_requested" if action == "grant" else "staff_reactivation_requested"
     _event(body, kind, actor, staff_id, {"request": row["id"], "role": role})
     return _request(row)
@@ -255,7 +255,7 @@ def add_staff(
         # "fewer than two admins".
         waiting = four_eyes_applies(body)
         now_roles = [r for r in wanted if not (waiting and r in PRIVILEGED)]
-        body.db["staff"].insert(
+        body.db.table("staff").insert(
             {
                 "id": staff_id,
                 "name": name,

@@ -194,7 +194,7 @@ def create_token(
         "made_with": made_with,
     }
     with transaction(body.db):
-        body.db["api_tokens"].insert(row)
+        body.db.table("api_tokens").insert(row)
         audit.append(
             body.db,
             "token_created",
@@ -488,7 +488,7 @@ def create_claim(
             "token_id": None,
             "cancelled_at": None,
         }
-        body.db["token_claims"].insert(row)
+        body.db.table("token_claims").insert(row)
         audit.append(
             body.db,
             "token_claim_created",
