@@ -39,7 +39,9 @@ _DECISIONS = {
     "suspend": "Suspended",
     "reinstate": "Reinstated",
     "withdraw": "Withdrawn",
-    "expire": "Expired",
+    # Dated by the first day it is no longer valid (the status change), the day after the
+    # date of expiry the headline gives: say so, so that the two dates do not look contradictory.
+    "expire": "Past its date of expiry",
     "reduce_scope": "Scope reduced",
     "extend_scope": "Scope extended",
     "recertify": "Recertified",

@@ -27,6 +27,7 @@ from typing import Any
 from certreg.verifier.standing import (
     CertificateRecord,
     HistoryLine,
+    Policy,
     ScopeLine,
     headline,
     plain_date,
@@ -150,7 +151,7 @@ def find_certificate(
     opened = _sealed_record(conn, number) if sealed else None
     if opened is None:
         return None
-    return record_from_mapping(opened, listing="number_lookup", conn=conn)
+    return record_from_mapping(opened, listing=Policy.NUMBER_LOOKUP, conn=conn)
 
 
 def _directory_record(conn: sqlite3.Connection, row: dict[str, Any]) -> CertificateRecord:
@@ -185,7 +186,7 @@ def _directory_record(conn: sqlite3.Connection, row: dict[str, Any]) -> Certific
         country=row.get("country"),
         scope=scope,
         history=history,
-        listing="directory",
+        listing=Policy.DIRECTORY,
         **_scheme_fields(conn, row["scheme_id"]),
     )
 

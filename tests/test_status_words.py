@@ -191,6 +191,7 @@ class Surfaces:
             "verify page": verify_page.headline,
             "verifier": result.headline,
             "summary": result.summary,
+            "page": page,
         }
 
     def agree(self, number: str, expected: str) -> dict[str, str]:
@@ -240,7 +241,9 @@ def test_one_certification_reads_the_same_everywhere(surfaces: Surfaces) -> None
     # Once the expiry job has recorded it, nothing changes in the words.
     assert b.body.expire_due() == [number]
     b.clock.advance(days=20)
-    surfaces.agree(number, "EXPIRED on 9 March 2029")
+    seen = surfaces.agree(number, "EXPIRED on 9 March 2029")
+    # The history dates the status change by its first day; it says so rather than "Expired".
+    assert "<td>10 March 2029</td><td>Past its date of expiry</td>" in seen["page"]
 
 
 def test_suspended_and_withdrawn_read_the_same_everywhere(surfaces: Surfaces) -> None:

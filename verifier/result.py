@@ -47,6 +47,10 @@ PRECEDENCE: tuple[Verdict, ...] = (
 )
 
 
+#: The verdicts that are also a certificate's public standing (verifier.standing.Standing).
+_STANDINGS = frozenset(s.value for s in standing.Standing)
+
+
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
     """The most serious verdict (VALID when there are none)."""
     found = set(verdicts)
@@ -112,13 +116,14 @@ class VerificationResult:
         (:mod:`verifier.standing`): ``VALID until 14 January 2029``, ``EXPIRED on …``,
         ``NOT YET VALID: from …``; ``SUSPENDED`` and ``WITHDRAWN`` carry no date, because a
         status list says only *that* a bit is set, not since when."""
-        if self.verdict.value in standing.Standing.__members__:
-            return standing.words(
-                self.verdict.value,
-                valid_from=self.facts.valid_from if self.facts is not None else None,
-                valid_until=self.facts.valid_until if self.facts is not None else None,
-            )
-        return self.verdict.value.replace("_", " ")
+        if self.verdict.value not in _STANDINGS:  # INVALID, UNTRUSTED_ISSUER, STATUS_UNKNOWN
+            return self.verdict.value.replace("_", " ")
+        facts = self.facts
+        return standing.words(
+            self.verdict.value,
+            valid_from=facts.valid_from if facts is not None else None,
+            valid_until=facts.valid_until if facts is not None else None,
+        )
 
     def failed(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]

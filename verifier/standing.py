@@ -286,7 +286,7 @@ class CertificateRecord:
     normative_reference_url: str | None = None
     scope: tuple[ScopeLine, ...] = ()
     history: tuple[HistoryLine, ...] = ()
-    listing: str = "directory"  # directory, number_lookup, issuer (the body's own data)
+    listing: str = Policy.DIRECTORY  # a Policy, or "issuer" (drawn from the body's own data)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def effective_status(self, today: date | None = None) -> str:
