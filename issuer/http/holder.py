@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote
@@ -52,6 +52,7 @@ from certreg.issuer.http.state import state_of
 from certreg.issuer.service import CertificationBody
 from certreg.issuer.sharing import OAuthError, SharedCertificate, ShareUnavailable
 from certreg.issuer.tokens import Principal
+from certreg.verifier.standing import Standing, headline
 from certreg.verifier.verify import InputError, load_document
 
 __all__ = ["OAUTH_PATHS", "OAuthAwareGuard", "router"]
@@ -160,45 +161,41 @@ def _day(value: str | None) -> str:
     return escape((value or "")[:10])
 
 
-def status_words(shared: SharedCertificate, today: str) -> tuple[str, str, str]:
-    """(headline, sentence, css class) for the certification's status, in plain words."""
+#: The page's colour for each standing (the headline's words come from verifier.standing).
+_HOLDER_CSS = {
+    Standing.VALID: "ok",
+    Standing.NOT_YET_VALID: "ok",
+    Standing.SUSPENDED: "warn",
+    Standing.WITHDRAWN: "bad",
+    Standing.EXPIRED: "grey",
+}
+
+
+def status_words(shared: SharedCertificate, now: datetime) -> tuple[str, str, str]:
+    """(headline, sentence, css class) for the certification's status, in plain words; the
+    headline is the one the public page, the PDF and the verifier give."""
     cert = shared.certification
-    since = _day(cert.status_since)
-    if cert.status == "WITHDRAWN":
-        return (
-            f"WITHDRAWN on {since}",
-            "The certification body has withdrawn this certification: it is no longer valid.",
-            "bad",
-        )
-    if cert.status == "EXPIRED" or cert.valid_until < today:
-        return (
-            f"EXPIRED on {_day(cert.valid_until)}",
-            "This certification has passed its expiry date and is no longer valid.",
-            "grey",
-        )
-    if cert.status == "SUSPENDED":
+    line = headline(cert, now)
+    if line.standing is Standing.WITHDRAWN:
+        sentence = "The certification body has withdrawn this certification: it is no longer valid."
+    elif line.standing is Standing.EXPIRED:
+        sentence = "This certification has passed its expiry date and is no longer valid."
+    elif line.standing is Standing.SUSPENDED:
         until = (
             f" The suspension ends at the latest on {_day(cert.suspended_until)}."
             if cert.suspended_until
             else ""
         )
-        return (
-            f"SUSPENDED since {since}",
+        sentence = (
             "The certification body has suspended this certification: while suspended it is "
-            f"not valid.{until}",
-            "warn",
+            f"not valid.{until}"
         )
-    if cert.valid_from > today:
-        return (
-            f"VALID from {_day(cert.valid_from)}",
-            "This certification has been granted and takes effect on that date.",
-            "ok",
-        )
-    return (
-        "VALID",
-        f"This certification is in force until {_day(cert.valid_until)}.",
-        "ok",
-    )
+    elif line.standing is Standing.NOT_YET_VALID:
+        sentence = "This certification has been granted and takes effect on that date."
+    else:
+        sentence = f"This certification is in force until {_day(cert.valid_until)}."
+    css = _HOLDER_CSS[line.standing] if line.standing is not None else "grey"
+    return escape(line.text), sentence, css
 
 
 def _scope_rows(shared: SharedCertificate) -> str:
@@ -223,8 +220,9 @@ def _share_page(
     state = state_of(request)
     body = state.body
     cert = shared.certification
-    today = body.clock().date().isoformat()
-    headline, sentence, css = status_words(shared, today)
+    now = body.clock()
+    today = now.date().isoformat()
+    status_line, sentence, css = status_words(shared, now)
     base = str(shared.body["public_url"]).rstrip("/")
     page_url = sharing.share_url(body, token)
     interact = f"{page_url}/interact"
@@ -255,7 +253,7 @@ def _share_page(
 <p>holds the certification <strong>{escape(str(scheme["name"]))}</strong>
 {f"({escape(str(scheme['normative_reference']))})" if scheme.get("normative_reference") else ""}
 issued by <strong>{escape(str(shared.body["legal_name"]))}</strong>.{accreditation}</p>
-<p class="status {css}">{headline}</p>
+<p class="status {css}">{status_line}</p>
 <p>{sentence} Status as recorded by the certification body on {escape(today)}.</p>
 <section><table>
 <tr><th>Certificate number</th><td>{escape(cert.number)}</td></tr>
