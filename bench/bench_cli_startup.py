@@ -1,0 +1,130 @@
+"""How long a ``certreg`` command takes to start, and how many modules it loads.
+
+    .venv/bin/python bench/bench_cli_startup.py [--runs N] [--compare OTHER_PYTHON ...]
+
+Each command runs ``--runs`` times in a fresh process (what a user waits for at a prompt); the
+table gives the median wall time and the number of modules imported (``-X importtime``). The
+first rows are baselines: ``python -c pass`` is the interpreter alone, ``certreg --version``
+the click entry point with no subcommand loaded.
+
+``--compare`` adds a column per interpreter of another installation, e.g. the main checkout's
+``/work/main/.venv/bin/python`` (an editable install of the code before a change): the same
+commands, side by side. The credential ``verify FILE`` reads is a certificate signed by a
+did:key issuer with no status entries, so that no network is involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from certreg.issuer.credential import (
+    Body,
+    NormativeReference,
+    Scheme,
+    ScopeItem,
+    certification_credential,
+)
+from certreg.keys.did import did_key_from_public, did_key_verification_method
+from certreg.keys.keypair import KeyPair
+from certreg.verifier.issuing import add_proof
+
+
+def offline_certificate(folder: Path) -> Path:
+    """A signed certificate that verifies without the network (did:key, no status list)."""
+    pair = KeyPair(bytes(range(32)))
+    signer = pair.with_verification_method(did_key_verification_method(pair.public_multibase))
+    credential = certification_credential(
+        body=Body(did_key_from_public(pair.public_multibase), "Example Certification Body"),
+        scheme=Scheme(
+            id="https://cb.example/schemes/cwi/3",
+            code="CWI",
+            name="Certified Welding Inspector",
+            version="3",
+            description="Inspection of fusion welds in steel structures.",
+            criteria="Written and practical examination under ISO 9712.",
+            normative_reference=NormativeReference(
+                "ISO 9712:2021", "https://www.iso.org/standard/74629.html"
+            ),
+        ),
+        holder_name="Jane Doe",
+        certificate_number="CB-00000001",
+        scope=[ScopeItem("UT2", "Ultrasonic testing, level 2")],
+        valid_from="2026-01-15T00:00:00Z",
+        valid_until="2099-01-14T23:59:59Z",
+    )
+    path = folder / "certificate.json"
+    path.write_text(json.dumps(add_proof(credential, signer)), encoding="utf-8")
+    return path
+
+
+def commands(python: Path, certificate: Path) -> list[tuple[str, list[str]]]:
+    """(label, argv) of each measured command, run by ``python``'s installation."""
+    script = str(python.parent / "certreg")  # the console script pip wrote, as a user runs it
+    return [
+        ("python -c pass", [str(python), "-c", "pass"]),
+        ("certreg --version", [str(python), script, "--version"]),
+        ("certreg --help", [str(python), script, "--help"]),
+        ("certreg verify --help", [str(python), script, "verify", "--help"]),
+        ("certreg verify FILE", [str(python), script, "verify", str(certificate)]),
+        ("certreg keys --help", [str(python), script, "keys", "--help"]),
+        ("certreg sign --help", [str(python), script, "sign", "--help"]),
+    ]
+
+
+def median_seconds(argv: list[str], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, check=False, capture_output=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def module_count(argv: list[str]) -> int:
+    """Modules the command imports, as ``-X importtime`` lists them (one line each)."""
+    done = subprocess.run(
+        [argv[0], "-X", "importtime", *argv[1:]], check=False, capture_output=True, text=True
+    )
+    return sum(1 for line in done.stderr.splitlines() if line.startswith("import time:")) - 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per command (median)")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PYTHON",
+        help="another installation's python, measured side by side (repeatable)",
+    )
+    args = parser.parse_args()
+    pythons = [Path(sys.executable), *args.compare]
+    with tempfile.TemporaryDirectory() as tmp:
+        certificate = offline_certificate(Path(tmp))
+        table = {
+            python: [
+                (label, median_seconds(argv, args.runs), module_count(argv))
+                for label, argv in commands(python, certificate)
+            ]
+            for python in pythons
+        }
+    labels = [label for label, _ in commands(pythons[0], Path("x"))]
+    print(f"median of {args.runs} runs; modules from -X importtime")
+    header = f"{'command':<24}" + "".join(f"{'ms':>8}{'modules':>9}  " for _ in pythons)
+    print(header + "  ".join(str(p) for p in pythons))
+    for row, label in enumerate(labels):
+        cells = "".join(f"{table[p][row][1] * 1000:>8.0f}{table[p][row][2]:>9}  " for p in pythons)
+        print(f"{label:<24}{cells}")
+
+
+if __name__ == "__main__":
+    main()
