@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_cli_startup.py [--runs N] [--compare OTHER_PYTHON ...]
 
 Each command runs ``--runs`` times in a fresh process (what a user waits for at a prompt); the
-table gives the median wall time and the number of modules imported (``-X importtime``). The
+table gives the median wall time and the number of modules in ``sys.modules`` when the command
+exits (``-X importtime`` would miss those the lazy group loads with ``import_module``). The
 first rows are baselines: ``python -c pass`` is the interpreter alone, ``certreg --version``
 the click entry point with no subcommand loaded.
 
@@ -87,12 +88,26 @@ def median_seconds(argv: list[str], runs: int) -> float:
     return statistics.median(samples)
 
 
+#: Runs ``python ARGS`` (a script or ``-c CODE``) and prints len(sys.modules) to stderr at exit.
+PROBE = """
+import atexit, runpy, sys
+atexit.register(lambda: print("modules:", len(sys.modules), file=sys.stderr))
+sys.argv = sys.argv[1:]
+if sys.argv[0] == "-c":
+    sys.argv = sys.argv[1:]
+    exec(sys.argv[0] if sys.argv else "")
+else:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def module_count(argv: list[str]) -> int:
-    """Modules the command imports, as ``-X importtime`` lists them (one line each)."""
+    """How many modules are loaded when the command exits (``sys.modules``)."""
     done = subprocess.run(
-        [argv[0], "-X", "importtime", *argv[1:]], check=False, capture_output=True, text=True
+        [argv[0], "-c", PROBE, *argv[1:]], check=False, capture_output=True, text=True
     )
-    return sum(1 for line in done.stderr.splitlines() if line.startswith("import time:")) - 1
+    counts = [line for line in done.stderr.splitlines() if line.startswith("modules:")]
+    return int(counts[-1].split()[1])
 
 
 def main() -> None:
@@ -118,11 +133,16 @@ def main() -> None:
             for python in pythons
         }
     labels = [label for label, _ in commands(pythons[0], Path("x"))]
-    print(f"median of {args.runs} runs; modules from -X importtime")
-    header = f"{'command':<24}" + "".join(f"{'ms':>8}{'modules':>9}  " for _ in pythons)
-    print(header + "  ".join(str(p) for p in pythons))
+    names = "ABCDEFGH"
+    print(f"median of {args.runs} runs; modules: len(sys.modules) at exit")
+    for name, python in zip(names, pythons, strict=False):
+        print(f"  {name}: {python}")
+    print(
+        f"{'command':<24}"
+        + "".join(f"{n + ' ms':>8}{n + ' modules':>11}" for n in names[: len(pythons)])
+    )
     for row, label in enumerate(labels):
-        cells = "".join(f"{table[p][row][1] * 1000:>8.0f}{table[p][row][2]:>9}  " for p in pythons)
+        cells = "".join(f"{table[p][row][1] * 1000:>8.0f}{table[p][row][2]:>11}" for p in pythons)
         print(f"{label:<24}{cells}")
 
 
