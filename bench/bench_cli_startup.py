@@ -3,9 +3,9 @@
     .venv/bin/python bench/bench_cli_startup.py [--runs N] [--compare OTHER_PYTHON ...]
 
 Each command runs ``--runs`` times in a fresh process (what a user waits for at a prompt); the
-table gives the median wall time and the number of modules in ``sys.modules`` when the command
-exits (``-X importtime`` would miss those the lazy group loads with ``import_module``). The
-first rows are baselines: ``python -c pass`` is the interpreter alone, ``certreg --version``
+table gives the median wall and CPU time and the number of modules in ``sys.modules`` when the
+command exits (``-X importtime`` would miss those the lazy group loads with ``import_module``).
+The first rows are baselines: ``python -c pass`` is the interpreter alone, ``certreg --version``
 the click entry point with no subcommand loaded.
 
 ``--compare`` adds a column per interpreter of another installation, e.g. the main checkout's
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -79,13 +80,20 @@ def commands(python: Path, certificate: Path) -> list[tuple[str, list[str]]]:
     ]
 
 
-def median_seconds(argv: list[str], runs: int) -> float:
-    samples = []
+def median_times(argv: list[str], runs: int) -> tuple[float, float]:
+    """Median wall-clock seconds and median CPU seconds (user + system) of one run.
+
+    CPU time is the steadier figure on a busy machine: waiting for a core counts in the wall
+    time, not in the CPU time."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(argv, check=False, capture_output=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 #: Runs ``python ARGS`` (a script or ``-c CODE``) and prints len(sys.modules) to stderr at exit.
@@ -127,22 +135,27 @@ def main() -> None:
         certificate = offline_certificate(Path(tmp))
         table = {
             python: [
-                (label, median_seconds(argv, args.runs), module_count(argv))
+                (label, *median_times(argv, args.runs), module_count(argv))
                 for label, argv in commands(python, certificate)
             ]
             for python in pythons
         }
     labels = [label for label, _ in commands(pythons[0], Path("x"))]
     names = "ABCDEFGH"
-    print(f"median of {args.runs} runs; modules: len(sys.modules) at exit")
+    print(f"median of {args.runs} runs: wall and CPU (user + system) ms; len(sys.modules) at exit")
     for name, python in zip(names, pythons, strict=False):
         print(f"  {name}: {python}")
     print(
         f"{'command':<24}"
-        + "".join(f"{n + ' ms':>8}{n + ' modules':>11}" for n in names[: len(pythons)])
+        + "".join(
+            f"{n + ' wall':>8}{n + ' cpu':>7}{n + ' modules':>11}" for n in names[: len(pythons)]
+        )
     )
     for row, label in enumerate(labels):
-        cells = "".join(f"{table[p][row][1] * 1000:>8.0f}{table[p][row][2]:>11}" for p in pythons)
+        cells = "".join(
+            f"{table[p][row][1] * 1000:>8.0f}{table[p][row][2] * 1000:>7.0f}{table[p][row][3]:>11}"
+            for p in pythons
+        )
         print(f"{label:<24}{cells}")
 
 
