@@ -7,7 +7,7 @@ verdict could be reached at all (bad options, unreadable file, URL that cannot b
 package imports nothing of the verifier. Neither command imports anything of the issuer or the
 register.
 
-The verifier's modules (pyld, httpx, the key store) are imported inside the commands, not at
+The verifier's modules (and with them pyld and httpx) are imported inside the commands, not at
 the top: ``certreg verify --help`` loads this module to print the options, and should not wait
 for a JSON-LD processor it will not use.
 """
