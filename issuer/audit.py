@@ -31,9 +31,15 @@ from certreg.issuer.db import transaction
 from certreg.keys.did import KeyRecord
 from certreg.keys.keypair import PublicKey
 from certreg.keys.multikey import MultikeyError, decode_public_key
-from certreg.verifier.canonicalize import jcs
-from certreg.verifier.dataintegrity import KeyLookup, ProofError, Signer, add_proof, verify_proofs
-from certreg.verifier.dates import parse_datetime
+from certreg.verifier.issuing import (
+    KeyLookup,
+    ProofError,
+    Signer,
+    add_proof,
+    jcs,
+    parse_datetime,
+    verify_proofs,
+)
 
 __all__ = [
     "CHECKPOINT_TYPE",

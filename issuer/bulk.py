@@ -73,8 +73,7 @@ from certreg.issuer.service import (
 )
 from certreg.issuer.statuslists import status_columns
 from certreg.keys.keypair import KeyPair
-from certreg.verifier.dataintegrity import add_proof
-from certreg.verifier.dates import format_datetime
+from certreg.verifier.issuing import add_proof, format_datetime
 
 __all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "BulkReport", "issue_csv"]
 

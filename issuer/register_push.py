@@ -48,7 +48,7 @@ from certreg.keys.store import META_FILE, KeyStore
 from certreg.register import push
 from certreg.register.db import open_register
 from certreg.register.fts import enable_search
-from certreg.verifier.dates import format_datetime
+from certreg.verifier.issuing import format_datetime
 
 if TYPE_CHECKING:
     from certreg.issuer.service import CertificationBody

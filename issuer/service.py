@@ -58,8 +58,7 @@ from certreg.issuer.statuslists import (
 )
 from certreg.keys.did import did_web_from_url
 from certreg.keys.store import KeyStore
-from certreg.verifier.dataintegrity import CRYPTOSUITES, Signer, add_proof
-from certreg.verifier.dates import format_datetime
+from certreg.verifier.issuing import CRYPTOSUITES, Signer, add_proof, format_datetime
 
 __all__ = [
     "Certification",

@@ -53,7 +53,7 @@ from certreg.issuer.service import (
     NotFound,
 )
 from certreg.issuer.tokens import hash_secret
-from certreg.verifier.dates import format_datetime, parse_datetime
+from certreg.verifier.issuing import format_datetime, parse_datetime
 
 __all__ = [
     "ACCESS_TOKEN_LIFETIME",

@@ -32,7 +32,7 @@ from typing import Any
 from certreg.issuer import audit
 from certreg.issuer.db import transaction
 from certreg.issuer.service import ROLES, CertificationBody, Conflict, Invalid, NotFound, Refused
-from certreg.verifier.dates import format_datetime
+from certreg.verifier.issuing import format_datetime
 
 __all__ = [
     "PRIVILEGED",
