@@ -1098,49 +1098,13 @@ def train_command(data: Path, person: str, trainer: str, actor: str | None) -> N
 
 # -- decisions --------------------------------------------------------------------------------
 # Generated from the table of decisions (issuer.lifecycle.table), as the admin API's routes are:
-# the options are its inputs, in its order; what each command prints is said here.
+# the options are its inputs, in its order, and the sentence each prints is the table's too.
 
 
 @click.group("decide")
 def decide_group() -> None:
     """Certification decisions (ISO/IEC 17024 clause 9). Each is signed, recorded for good
     and published through the status lists; each needs --as DECISION_MAKER."""
-
-
-def _done_sentence(name: str, cert: Certification, inputs: dict[str, Any]) -> str:
-    """What the command says once the decision is taken."""
-    who = f"{cert.number} ({cert.holder_name})"
-    if name == "grant":
-        return (
-            f"Granted: {cert.holder_name} is certified, certificate {cert.number}, "
-            f"valid until {cert.valid_until}."
-        )
-    if name == "suspend":
-        return (
-            f"Suspended: certificate {who} is suspended until {cert.suspended_until}; "
-            "verifiers now see it as suspended."
-        )
-    if name == "reinstate":
-        return f"Reinstated: certificate {who} is active again."
-    if name == "withdraw":
-        return f"Withdrawn: certificate {who} is withdrawn; its credentials are revoked."
-    if name == "reduce_scope":
-        return (
-            f"Scope reduced: certificate {cert.number} no longer covers "
-            f"{', '.join(inputs['remove'])}; a new credential was issued and the earlier ones "
-            "revoked."
-        )
-    if name == "extend_scope":
-        return (
-            f"Scope extended: certificate {cert.number} now also covers "
-            f"{', '.join(g.code for g in inputs['add'])}."
-        )
-    if name == "recertify":
-        return (
-            f"Recertified: certificate {who} starts cycle {cert.cycle}, "
-            f"valid until {cert.valid_until}."
-        )
-    return f"Corrected: certificate {cert.number} has a new revision; the old one is superseded."
 
 
 def _option(item: table.Input) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -1208,7 +1172,7 @@ def _decision_command(spec: table.DecisionSpec) -> click.Command:
         with plain_errors():
             unlock(body)
             cert = table.decide(body, spec, subject, decided_by, inputs)
-        _outcome(body, cert, _done_sentence(spec.name, cert, inputs), as_json)
+        _outcome(body, cert, table.done_sentence(spec, cert, inputs), as_json)
 
     command.__doc__ = spec.help
     command.__name__ = f"{spec.name}_command"

@@ -41,6 +41,7 @@ class DecisionSpec:
     summary: str  # the route's summary in the OpenAPI document
     model: str  # the request model's name in issuer.http.models
     help: str  # the command's help
+    done: str  # what the command says once done: Certification fields, {codes} of the inputs
     inputs: tuple[Input, ...]
     role: str = "decision_maker"
     on_number: bool = True  # a decision on certification NUMBER (else a grant)
@@ -78,6 +79,8 @@ _EFFECTIVE = "--effective"
 DECISIONS: tuple[DecisionSpec, ...] = (
     DecisionSpec(
         name="grant",
+        done="Granted: {holder_name} is certified, certificate {number}, "
+        "valid until {valid_until}.",
         command="grant",
         path="/certifications",
         summary="Grant a certification (decided by the token's staff member)",
@@ -115,6 +118,8 @@ DECISIONS: tuple[DecisionSpec, ...] = (
     ),
     DecisionSpec(
         name="suspend",
+        done="Suspended: certificate {number} ({holder_name}) is suspended until "
+        "{suspended_until}; verifiers now see it as suspended.",
         command="suspend",
         path="/certifications/{number}/suspend",
         summary="Suspend",
@@ -139,6 +144,7 @@ DECISIONS: tuple[DecisionSpec, ...] = (
     ),
     DecisionSpec(
         name="reinstate",
+        done="Reinstated: certificate {number} ({holder_name}) is active again.",
         command="reinstate",
         path="/certifications/{number}/reinstate",
         summary="Reinstate",
@@ -148,6 +154,8 @@ DECISIONS: tuple[DecisionSpec, ...] = (
     ),
     DecisionSpec(
         name="withdraw",
+        done="Withdrawn: certificate {number} ({holder_name}) is withdrawn; its credentials are "
+        "revoked.",
         command="withdraw",
         path="/certifications/{number}/withdraw",
         summary="Withdraw (final)",
@@ -158,6 +166,8 @@ DECISIONS: tuple[DecisionSpec, ...] = (
     ),
     DecisionSpec(
         name="reduce_scope",
+        done="Scope reduced: certificate {number} no longer covers {codes}; a new credential was "
+        "issued and the earlier ones revoked.",
         command="reduce-scope",
         path="/certifications/{number}/reduce-scope",
         summary="Reduce scope",
@@ -181,6 +191,7 @@ DECISIONS: tuple[DecisionSpec, ...] = (
     ),
     DecisionSpec(
         name="extend_scope",
+        done="Scope extended: certificate {number} now also covers {codes}.",
         command="extend-scope",
         path="/certifications/{number}/extend-scope",
         summary="Extend scope",
@@ -204,6 +215,8 @@ DECISIONS: tuple[DecisionSpec, ...] = (
     ),
     DecisionSpec(
         name="recertify",
+        done="Recertified: certificate {number} ({holder_name}) starts cycle {cycle}, valid until "
+        "{valid_until}.",
         command="recertify",
         path="/certifications/{number}/recertify",
         summary="Recertify",
@@ -220,6 +233,7 @@ DECISIONS: tuple[DecisionSpec, ...] = (
     ),
     DecisionSpec(
         name="correct",
+        done="Corrected: certificate {number} has a new revision; the old one is superseded.",
         command="correct",
         path="/certifications/{number}/correct",
         summary="Correct the holder's name or a scope condition (new revision)",
@@ -245,6 +259,18 @@ DECISIONS: tuple[DecisionSpec, ...] = (
 BY_NAME: dict[str, DecisionSpec] = {d.name: d for d in DECISIONS}
 
 
+def done_sentence(spec: DecisionSpec, cert: Certification, inputs: Mapping[str, Any]) -> str:
+    """What the command says once the decision is taken; ``{codes}`` are the scope codes
+    the decision removed or added."""
+    codes = [
+        getattr(code, "code", code)
+        for item in spec.inputs
+        if item.shape in ("scope", "codes") and item.name != "scope"
+        for code in inputs[item.name]
+    ]
+    return spec.done.format(**cert.__dict__, codes=", ".join(codes))
+
+
 def decide(
     body: Any,
     spec: DecisionSpec,
@@ -265,4 +291,4 @@ def decide(
     )
 
 
-__all__ = ["BY_NAME", "DECISIONS", "DecisionSpec", "Input", "ScopeGrant", "decide"]
+__all__ = ["BY_NAME", "DECISIONS", "DecisionSpec", "Input", "ScopeGrant", "decide", "done_sentence"]
