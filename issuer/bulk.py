@@ -165,7 +165,7 @@ class _Row:
 class _Batch:
     rows: list[_Row]
     refusals: list[tuple[str | None, dict[str, Any]]]  # decision_refused events to log
-    futures: list[Future] = field(default_factory=list)
+    futures: list[Future[Any] | _InlineFuture] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -602,7 +602,7 @@ class _Writer:
                 self.body.db,
                 "certifications",
                 "external_id",
-                [r.plan.external_id for r in batch.rows],
+                [r.plan.external_id for r in batch.rows if r.plan.external_id is not None],
             )
             rows = [r for r in batch.rows if r.plan.external_id not in issued]
             report.skipped_already_issued += len(batch.rows) - len(rows)

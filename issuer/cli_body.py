@@ -1150,7 +1150,7 @@ def _decision_command(spec: table.DecisionSpec) -> click.Command:
             click.argument("scheme_id", metavar="SCHEME"),
         ]
     )
-    decorators = [
+    decorators: list[Callable[[Any], Any]] = [
         data_option,
         *subject_args,
         *(_option(i) for i in spec.inputs),

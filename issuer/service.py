@@ -119,7 +119,7 @@ class CertificationBody(Grants, Decisions, ReferenceData):
         db = connect(data / "issuer.db", create=True)
         now = format_datetime(clock())
         with transaction(db):
-            db["body"].insert(
+            db.table("body").insert(
                 {
                     "id": 1,
                     "legal_name": legal_name,
@@ -132,7 +132,9 @@ class CertificationBody(Grants, Decisions, ReferenceData):
                     "created_at": now,
                 }
             )
-            db["settings"].insert({"key": "status_form", "value": status_form, "updated_at": now})
+            db.table("settings").insert(
+                {"key": "status_form", "value": status_form, "updated_at": now}
+            )
         body = cls(db, signer_factory=lambda: store.load_signer(passphrase), clock=clock)
         with transaction(db):
             body.status_lists.ensure_lists()

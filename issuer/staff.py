@@ -26,6 +26,7 @@ can always bypass the code: the audit chain is what shows it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,7 +229,7 @@ def add_staff(
     body: CertificationBody,
     name: str,
     *,
-    roles: list[str] | tuple[str, ...] | set[str],
+    roles: Collection[str],
     email: str | None = None,
     actor: str | None = None,
 ) -> tuple[str, list[RoleRequest]]:

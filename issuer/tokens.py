@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,7 +145,7 @@ def create_token(
     staff_id: str,
     *,
     name: str,
-    roles: list[str] | None = None,
+    roles: Sequence[str] | None = None,
     lifetime: timedelta | None = DEFAULT_LIFETIME,
     actor: str | None = None,
     via: str = "operator",
@@ -325,7 +326,7 @@ def create_own_token(
     principal: Principal,
     *,
     name: str,
-    roles: list[str] | None = None,
+    roles: Sequence[str] | None = None,
     lifetime: timedelta | None = DEFAULT_LIFETIME,
 ) -> tuple[TokenInfo, str]:
     """A staff member makes another token for themselves with a token they hold. The new
@@ -434,7 +435,7 @@ def create_claim(
     staff_id: str,
     *,
     name: str,
-    roles: list[str] | None = None,
+    roles: Sequence[str] | None = None,
     lifetime: timedelta = DEFAULT_LIFETIME,
     wait: timedelta = CLAIM_WAIT,
     actor: str | None,

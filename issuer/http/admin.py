@@ -59,7 +59,7 @@ Admin = Annotated[Principal, Depends(require(ADMIN))]
 Anyone = Annotated[Principal, Depends(require(ANY_ROLE))]
 Number = Annotated[str, Path(min_length=1, max_length=64, description="Certificate number.")]
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": m.Problem, "description": "No, unknown, revoked or expired token."},
     403: {"model": m.Problem, "description": "Wrong role, or a rule of ISO/IEC 17024 forbids it."},
     404: {"model": m.Problem},

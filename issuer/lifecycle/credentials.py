@@ -104,7 +104,7 @@ class Credentials(BodyBase):
             [certification_id],
         ).fetchone()[0]
         now = self._now()
-        self.db["credentials"].insert(
+        self.db.table("credentials").insert(
             {
                 "id": signed["id"],
                 "certification_id": certification_id,

@@ -182,7 +182,7 @@ class Decisions(Credentials, Queries):
                 appeal_of=appeal_of,
             )
             for g in grants:
-                self.db["certification_scope"].upsert(
+                self.db.table("certification_scope").upsert(
                     {
                         "certification_id": cert["id"],
                         "scope_code": g.code,
@@ -356,7 +356,7 @@ class Decisions(Credentials, Queries):
         self._check_appeal_of(appeal_of)
         decision_id = new_id()
         now = self._now()
-        self.db["decisions"].insert(
+        self.db.table("decisions").insert(
             {
                 "id": decision_id,
                 "type": type_,

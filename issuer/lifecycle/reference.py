@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from certreg.issuer.db import transaction
 from certreg.issuer.lifecycle.base import BodyBase
 from certreg.issuer.lifecycle.errors import Conflict, Invalid
 from certreg.issuer.lifecycle.records import POLICIES, new_id, parse_day
+
+if TYPE_CHECKING:
+    from certreg.issuer.service import CertificationBody
 
 #: The fields of a scheme version (a new version copies the latest and changes some).
 VERSION_FIELDS = (
@@ -61,12 +64,12 @@ class ReferenceData(BodyBase):
             raise Invalid("a scheme needs at least one scope item")
         now = self._now()
         with transaction(self.db):
-            self.db["schemes"].insert(
+            self.db.table("schemes").insert(
                 {"id": scheme_id, "code": code, "accredited": int(accredited), "created_at": now}
             )
             for item in scope:
                 code_, label, *level = item
-                self.db["scope_items"].insert(
+                self.db.table("scope_items").insert(
                     {
                         "scheme_id": scheme_id,
                         "code": code_,
@@ -115,7 +118,7 @@ class ReferenceData(BodyBase):
         for key in ("validity_months", "max_suspension_days"):
             if not isinstance(fields[key], int) or fields[key] <= 0:
                 raise Invalid(f"{key} must be a positive whole number")
-        self.db["scheme_versions"].insert(
+        self.db.table("scheme_versions").insert(
             {
                 "scheme_id": scheme_id,
                 "version": version,
@@ -151,7 +154,7 @@ class ReferenceData(BodyBase):
                 ).fetchone()
             ):
                 raise Conflict(f"a person with the external id {external_id!r} exists already")
-            self.db["persons"].insert(
+            self.db.table("persons").insert(
                 {
                     "id": person_id,
                     "external_id": external_id,
@@ -191,8 +194,11 @@ class ReferenceData(BodyBase):
         decision_maker and admin roles wait for a second admin's approval."""
         from certreg.issuer import staff  # issuer.staff builds on this module
 
+        # ReferenceData is one part of CertificationBody (issuer.service assembles them); the
+        # staff module works on the whole body.
+        body = cast("CertificationBody", self)
         staff_id, _pending = staff.add_staff(
-            self, name, roles=list(roles), email=email, actor=actor
+            body, name, roles=list(roles), email=email, actor=actor
         )
         return staff_id
 
@@ -225,7 +231,7 @@ class ReferenceData(BodyBase):
         with transaction(self.db):
             for staff_id in [*examiners, *trainers]:
                 self._staff(staff_id)
-            self.db["assessments"].insert(
+            self.db.table("assessments").insert(
                 {
                     "id": assessment_id,
                     "person_id": person_id,
@@ -242,7 +248,7 @@ class ReferenceData(BodyBase):
             )
             for role, people in (("examiner", examiners), ("trainer", trainers)):
                 for staff_id in people:
-                    self.db["involvements"].insert(
+                    self.db.table("involvements").insert(
                         {
                             "person_id": person_id,
                             "staff_id": staff_id,
@@ -264,7 +270,7 @@ class ReferenceData(BodyBase):
         self._person(person_id)
         self._staff(trainer_id)
         with transaction(self.db):
-            self.db["involvements"].insert(
+            self.db.table("involvements").insert(
                 {
                     "person_id": person_id,
                     "staff_id": trainer_id,

@@ -284,9 +284,9 @@ def decide(
     kwargs = {k: v for k, v in inputs.items() if k != "decided_by"}
     method = getattr(body, spec.name)
     if spec.on_number:
-        return method(subject["number"], decided_by=decided_by, **kwargs)  # type: ignore[no-any-return]
+        return method(subject["number"], decided_by=decided_by, **kwargs)
     scope = kwargs.pop("scope")
-    return method(  # type: ignore[no-any-return]
+    return method(
         subject["person_id"], subject["scheme_id"], scope, decided_by=decided_by, **kwargs
     )
 
