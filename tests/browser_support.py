@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,18 +19,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from factories import free_port
 
 from certreg.issuer.register_push import attach
 from certreg.issuer.service import CertificationBody, ScopeGrant
 
 PASSPHRASE = "browser tests, not a secret"
 ROOT = Path(__file__).parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
