@@ -41,7 +41,8 @@ from certreg.issuer.credential import (
 from certreg.keys.did import did_key_from_public, did_key_verification_method
 from certreg.keys.keypair import KeyPair
 from certreg.verifier import canonicalize
-from certreg.verifier.dataintegrity import add_proof, hash_data
+from certreg.verifier.dataintegrity import hash_data  # the breakdown times the internals
+from certreg.verifier.issuing import add_proof
 
 SEED = bytes(range(32))
 SCHEME = Scheme(

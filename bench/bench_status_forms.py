@@ -15,7 +15,7 @@ import random
 import statistics
 import time
 
-from certreg.verifier.statuslist import Bitstring
+from certreg.verifier.issuing import Bitstring
 
 ENTRIES = 131_072
 CERTIFICATES = 65_536

@@ -21,7 +21,7 @@ from pathlib import Path
 # Runs from a plain checkout too, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from certreg.verifier.statuslist import Bitstring
+from certreg.verifier.issuing import Bitstring
 
 SIZES = (131_072, 1_048_576)
 FILLS = (0.001, 0.01, 0.10)

@@ -7,10 +7,8 @@ from typing import Any
 
 from certreg.keys.did import did_key_from_public
 from certreg.keys.keypair import KeyPair
-from certreg.verifier import Verifier
-from certreg.verifier.dataintegrity import add_proof
-from certreg.verifier.result import VerificationResult
-from certreg.verifier.statuslist import Bitstring, status_list_credential
+from certreg.verifier import VerificationResult, Verifier
+from certreg.verifier.issuing import Bitstring, add_proof, status_list_credential
 
 
 def verifier_with_cached_lists(pair: KeyPair) -> Callable[[Any], VerificationResult]:

@@ -55,7 +55,7 @@ from certreg.issuer.http.ratelimit import PublicLimits, input_problem  # noqa: E
 from certreg.keys.did import did_key_from_public, did_key_verification_method  # noqa: E402
 from certreg.keys.keypair import KeyPair  # noqa: E402
 from certreg.verifier import Verifier  # noqa: E402
-from certreg.verifier.dataintegrity import ProofError, add_proof  # noqa: E402
+from certreg.verifier.issuing import ProofError, add_proof  # noqa: E402
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 VOCAB = "https://example.org/vocab#"

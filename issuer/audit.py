@@ -31,9 +31,15 @@ from certreg.issuer.db import transaction
 from certreg.keys.did import KeyRecord
 from certreg.keys.keypair import PublicKey
 from certreg.keys.multikey import MultikeyError, decode_public_key
-from certreg.verifier.canonicalize import jcs
-from certreg.verifier.dataintegrity import KeyLookup, ProofError, Signer, add_proof, verify_proofs
-from certreg.verifier.dates import parse_datetime
+from certreg.verifier.issuing import (
+    KeyLookup,
+    ProofError,
+    Signer,
+    add_proof,
+    jcs,
+    parse_datetime,
+    verify_proofs,
+)
 
 __all__ = [
     "CHECKPOINT_TYPE",
@@ -184,6 +190,10 @@ def _check_text(value: object, what: str, *, optional: bool) -> None:
         raise AuditError(f"an event's {what} must be a non-empty string, not {value!r}")
 
 
+#: An event to append: (kind, actor, subject, payload).
+NewEvent = tuple[str, str | None, str | None, Mapping[str, Any]]
+
+
 def append(
     db: Database,
     kind: str,
@@ -193,43 +203,98 @@ def append(
     payload: Mapping[str, Any],
     at: str,
 ) -> Event:
-    """Append one event after the current head and return it.
+    """Append one event after the current head and return it (see :func:`append_many`)."""
+    return append_many(db, [(kind, actor, subject, payload)], at=at)[0]
 
-    Call it inside the transaction that makes the change the event records, so that the two
-    commit or roll back together; called outside one, it opens its own. The head is read
+
+def append_many(db: Database, events: Iterable[NewEvent], *, at: str) -> list[Event]:
+    """Append events, in order, after the current head; return them. The one writer of the
+    chain: a single decision appends its two or three events, bulk issuance a whole batch's.
+
+    Call it inside the transaction that makes the change the events record, so that the two
+    commit or roll back together; called outside one, it opens its own. The head is read once,
     inside that BEGIN IMMEDIATE transaction, which holds the write lock: two processes cannot
     both read the same head and fork the chain (and if a caller's transaction were only
     deferred, the primary key on ``seq`` would refuse the second of two equal sequence numbers
-    rather than let the chain fork).
+    rather than let the chain fork). Every event is checked before anything is written.
     """
-    _check_text(kind, "kind", optional=False)
-    _check_text(actor, "actor", optional=True)
-    _check_text(subject, "subject", optional=True)
     if not isinstance(at, str):
         raise AuditError(f"an event's time must be a date-time string, not {at!r}")
     try:
         parse_datetime(at)
     except ValueError as exc:
         raise AuditError(f"an event's time: {exc}") from None
-    if not isinstance(payload, Mapping):
-        raise AuditError("an event's payload must be a JSON object")
-    payload = dict(payload)
-    try:
-        canonical_payload = jcs(payload)
-    except Exception as exc:  # the canonicaliser refuses NaN, non-string keys, odd types
-        raise AuditError(f"an event's payload cannot be written as canonical JSON: {exc}") from None
-
+    checked: list[tuple[str, str | None, str | None, dict[str, Any], bytes]] = []
+    for kind, actor, subject, payload in events:
+        _check_text(kind, "kind", optional=False)
+        _check_text(actor, "actor", optional=True)
+        _check_text(subject, "subject", optional=True)
+        if not isinstance(payload, Mapping):
+            raise AuditError("an event's payload must be a JSON object")
+        payload = dict(payload)
+        checked.append((kind, actor, subject, payload, _canonical(payload)))
+    out: list[Event] = []
     with transaction(db):
         conn = db.conn
         last = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev_hash = (1, GENESIS) if last is None else (last[0] + 1, last[1])
-        digest = _hash(seq, at, kind, actor, subject, canonical_payload, prev_hash)
-        conn.execute(
+        seq, prev_hash = (0, GENESIS) if last is None else (last[0], last[1])
+        rows = []
+        for kind, actor, subject, payload, canonical_payload in checked:
+            seq += 1
+            digest = _hash(seq, at, kind, actor, subject, canonical_payload, prev_hash)
+            rows.append(
+                (
+                    seq,
+                    at,
+                    kind,
+                    actor,
+                    subject,
+                    canonical_payload.decode("utf-8"),
+                    prev_hash,
+                    digest,
+                )
+            )
+            out.append(Event(seq, at, kind, actor, subject, payload, prev_hash, digest))
+            prev_hash = digest
+        conn.executemany(
             "INSERT INTO events (seq, at, kind, actor, subject, payload, prev_hash, hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, at, kind, actor, subject, canonical_payload.decode("utf-8"), prev_hash, digest),
+            rows,
         )
-    return Event(seq, at, kind, actor, subject, payload, prev_hash, digest)
+    return out
+
+
+def _simple(value: object) -> bool:
+    """Whether the standard library writes ``value`` exactly as JCS does: strings, whole
+    numbers within JSON's safe range, booleans, null, and lists and objects of them."""
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return -(2**53) < value < 2**53  # type: ignore[operator]
+    if kind is list:
+        return all(_simple(v) for v in value)  # type: ignore[attr-defined]
+    if kind is dict:
+        # ASCII keys: JCS orders keys by UTF-16 code units, Python by code points.
+        items = value.items()  # type: ignore[attr-defined]
+        return all(type(k) is str and k.isascii() and _simple(v) for k, v in items)
+    return False
+
+
+def _canonical(payload: dict[str, Any]) -> bytes:
+    """The JCS form of a payload. What certreg writes (strings, whole numbers, null, lists)
+    the standard library encodes exactly as JCS does, far faster than the generic
+    canonicaliser (bulk issuance appends three events a certificate); anything else (a float,
+    an odd key) goes through full JCS, which refuses what it cannot write."""
+    if _simple(payload):
+        try:
+            return _ENCODER.encode(payload).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: full JCS refuses it with a reason
+    try:
+        return jcs(payload)
+    except Exception as exc:  # the canonicaliser refuses NaN, non-string keys, odd types
+        raise AuditError(f"an event's payload cannot be written as canonical JSON: {exc}") from None
 
 
 def checkpoint(db: Database, signer: Signer, *, issuer: str, at: str) -> dict[str, Any]:

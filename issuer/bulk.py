@@ -9,7 +9,7 @@ How a run goes, batch by batch (``batch`` rows each)::
     main process:  plan k   reserve k   |  plan k+1   reserve k+1  |  write k   ...
     workers:                            |  sign k (both cores) ........|
 
-- **plan**: every row is checked against the rules of ``CertificationBody.plan_grant`` using
+- **plan**: every row is checked against the rules ``CertificationBody.plan_grant`` checks, using
   reference data read once (schemes, scope catalogues, staff) and a few queries per batch;
   a row that breaks one is reported with its row number and nothing of it is written.
 - **reserve**: the status indices of every planned row, in one short transaction of their
@@ -26,10 +26,12 @@ Idempotent and resumable: ``certifications.external_id`` is UNIQUE and a row who
 external id is already issued is skipped, so running the same file again after a crash (or
 twice) issues each row exactly once.
 
-Why the writes are not ``CertificationBody.write_grant``: that call costs ~0.8 ms a row, most
-of it in sqlite-utils' per-insert table introspection, and each audit event re-reads the chain
-head. This module writes the same rows and the same events with one ``executemany`` per table
-and one chain read per batch (~0.15 ms a row); tests/test_bulk.py holds the two equal.
+The rules are the service's own (``issuer.lifecycle.rules``), given facts read once per run
+or per batch; the grants are written by the service's writer
+(``issuer.lifecycle.grants.write_grants``, one ``executemany`` per table for the whole batch)
+and the events by ``audit.append_many`` (one chain read per batch), so a single grant and a
+bulk grant cannot drift apart. What is bulk's own: reading the CSV, creating the persons and
+recording the assessments the rows name, and signing in worker processes.
 """
 
 from __future__ import annotations
@@ -47,34 +49,28 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
 from certreg.issuer import audit
 from certreg.issuer.credential import (
     Body,
-    NormativeReference,
     Scheme,
     ScopeItem,
     certification_credential,
     issued_form,
 )
 from certreg.issuer.db import transaction
+from certreg.issuer.lifecycle import rules
+from certreg.issuer.lifecycle.credentials import credential_scheme
+from certreg.issuer.lifecycle.errors import enforce
+from certreg.issuer.lifecycle.grants import grant_events, write_grants
 from certreg.issuer.numbers import new_number
 from certreg.issuer.register_push import RegisterBehind
-from certreg.issuer.service import (
-    CertificationBody,
-    Invalid,
-    NotFound,
-    Refused,
-    ScopeGrant,
-    add_months,
-)
-from certreg.issuer.statuslists import status_columns
+from certreg.issuer.service import CertificationBody, GrantPlan, Invalid, NotFound, ScopeGrant
 from certreg.keys.keypair import KeyPair
-from certreg.verifier.dataintegrity import add_proof
-from certreg.verifier.dates import format_datetime
+from certreg.verifier.issuing import add_proof, format_datetime
 
 __all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "BulkReport", "issue_csv"]
 
@@ -131,6 +127,14 @@ class _RowError(Exception):
     """A row that cannot be issued; the message names the column and the value."""
 
 
+def _check(refusal: rules.Refusal | None) -> None:
+    """A broken rule makes the row's error, worded as the service words it (a refusal of
+    ISO/IEC 17024 says so: ``refused: ...``)."""
+    if refusal is not None:
+        prefix = "refused: " if refusal.kind == "refused" else ""
+        raise _RowError(prefix + refusal.reason)
+
+
 @dataclass
 class _SchemeInfo:
     scheme_id: str
@@ -141,30 +145,19 @@ class _SchemeInfo:
 
 @dataclass
 class _Row:
-    """One planned grant: everything the write needs, decided before signing."""
+    """One planned grant: the service's GrantPlan, and what bulk records besides (the person
+    it may create, the assessment it rests on), decided before signing."""
 
     row: int
-    external_id: str
-    person_id: str
+    plan: GrantPlan
     new_person: bool  # this row creates the person
     person_external_id: str | None
-    full_name: str
     email: str | None
     consent: bool
     scheme: _SchemeInfo
-    grants: list[ScopeGrant]
-    effective: date
-    until: date
     assessed_on: str
     examiners: list[str]
-    evidence: str
-    reason: str
     assessment_id: str
-    certification_id: str
-    decision_id: str
-    number: str
-    credential_id: str
-    entries: list[dict[str, Any]] = field(default_factory=list)
     document: str = ""  # the signed credential, JSON
 
 
@@ -172,7 +165,7 @@ class _Row:
 class _Batch:
     rows: list[_Row]
     refusals: list[tuple[str | None, dict[str, Any]]]  # decision_refused events to log
-    futures: list[Future] = field(default_factory=list)
+    futures: list[Future[Any] | _InlineFuture] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,15 +274,14 @@ class _Planner:
         decider = self.staff.get(decided_by)
         if decider is None:
             raise NotFound(f"no staff member {decided_by!r} (give --decided-by a staff id)")
-        if not decider["active"]:
-            raise Refused(f"{decider['name']} is no longer active")
-        if "decision_maker" not in decider["roles"].split(","):
-            raise Refused(f"{decider['name']} is not a decision-maker")
-        self.decider_name = decider["name"]
+        # An inactive decider, or one without the role, may decide nothing: the whole run
+        # stops. Whether they examined or trained a candidate is checked row by row.
+        enforce(rules.impartial_decider(decider, None))
+        self.decider = decider
         self.schemes: dict[str, _SchemeInfo | None] = {}
         self.row_of_external_id: dict[str, int] = {}
         self.persons: dict[str, tuple[str, str]] = {}  # person_external_id -> (id, name)
-        self.granted: set[tuple[str, str]] = set()  # (person id, scheme) granted this run
+        self.granted: dict[tuple[str, str], str] = {}  # (person id, scheme) -> number, this run
         self.examined: dict[str, set[str]] = {}  # person id -> examiners recorded this run
         self.numbers: set[str] = set()
 
@@ -302,20 +294,7 @@ class _Planner:
             else:
                 catalogue = self.body._scope_catalogue(scheme_id)
                 self.schemes[scheme_id] = _SchemeInfo(
-                    scheme_id,
-                    version,
-                    catalogue,
-                    Scheme(
-                        id=f"{self.public_url}/schemes/{scheme_id}/{version['version']}",
-                        code=version["code"],
-                        name=version["name"],
-                        version=str(version["version"]),
-                        description=version["description"],
-                        criteria=version["process"] or version["description"],
-                        normative_reference=NormativeReference(
-                            version["normative_reference"], version["normative_reference_url"]
-                        ),
-                    ),
+                    scheme_id, version, catalogue, credential_scheme(self.public_url, version)
                 )
         found = self.schemes[scheme_id]
         if found is None:
@@ -374,27 +353,15 @@ class _Planner:
         scheme = self.scheme(_text(cells, "scheme", required=True))
         grants = _scope(_text(cells, "scope", required=True))
         codes = [g.code for g in grants]
-        if len(set(codes)) != len(codes):
-            raise _RowError("a scope item is listed twice")
-        unknown = [c for c in codes if c not in scheme.catalogue or scheme.catalogue[c]["retired"]]
-        if unknown:
-            raise _RowError(
-                f"scope items {unknown} are not in the catalogue of {scheme.scheme_id!r} "
-                f"(it has {sorted(c for c, i in scheme.catalogue.items() if not i['retired'])})"
-            )
+        refusal = rules.scope_in_catalogue(scheme.scheme_id, codes, scheme.catalogue)
+        if refusal is not None:
+            held = sorted(c for c, i in scheme.catalogue.items() if not i["retired"])
+            raise _RowError(f"{refusal.reason} (it has {held})")
         effective_text = _text(cells, "effective_date", required=False)
         effective = _day(effective_text, "effective_date") if effective_text else today
-        if effective < today:
-            raise _RowError(
-                f"the effective date {effective.isoformat()} is before the decision "
-                f"({today.isoformat()}): a decision cannot take effect in the past"
-            )
+        _check(rules.effective_date(effective, today))
         assessed = _day(_text(cells, "assessed_on", required=True), "assessed_on")
-        if assessed > today:
-            raise _RowError(
-                f"assessed_on {assessed.isoformat()} is in the future: a grant rests on an "
-                "assessment already passed"
-            )
+        _check(rules.assessed_before_grant(assessed, today))
         examiners = [e.strip() for e in _text(cells, "examiner", required=True).split(";")]
         examiners = [e for e in examiners if e]
         if not examiners:
@@ -402,7 +369,10 @@ class _Planner:
         for staff_id in examiners:
             if staff_id not in self.staff:
                 raise _RowError(f"examiner {staff_id!r} is not a staff member")
-        evidence = _text(cells, "evidence", required=True)
+        evidence = _text(cells, "evidence", required=False)
+        _check(rules.evidence_cited("grant", evidence))
+        # ISO/IEC 17024 9.3: the grant rests on the passed assessment this row records.
+        _check(rules.scope_assessed(codes, [set(codes)]))
         reason = _text(cells, "reason", required=False)
 
         person_ext = _text(cells, "person_external_id", required=False) or None
@@ -419,73 +389,71 @@ class _Planner:
             )
 
         # ISO/IEC 17024 9.4: who examined or trained the candidate does not decide.
-        involved = self.decided_by in examiners or self.decided_by in self.examined.get(
-            person_id, ()
-        )
-        verb = "examined"
-        if not involved and not new_person:
+        involvement = None
+        if self.decided_by in examiners or self.decided_by in self.examined.get(person_id, ()):
+            involvement = "examiner"
+        elif not new_person:
             found = self.db.execute(
                 "SELECT role FROM involvements WHERE person_id = ? AND staff_id = ? LIMIT 1",
                 [person_id, self.decided_by],
             ).fetchone()
-            if found:
-                involved, verb = True, "examined" if found[0] == "examiner" else "trained"
-        if involved:
-            problem = (
-                f"{self.decider_name} {verb} this candidate; ISO/IEC 17024 (9.4) requires "
-                "the certification decision to be taken by someone who did not"
-            )
+            involvement = None if found is None else str(found[0])
+        refusal = rules.impartial_decider(self.decider, involvement)
+        if refusal is not None:
             # Logged like the service's refusals: a refused attempt is part of the record.
             batch.refusals.append(
                 (
                     None if new_person else person_id,
-                    {"decision": "grant", "reason": problem, "external_id": external_id},
+                    {"decision": "grant", "reason": refusal.reason, "external_id": external_id},
                 )
             )
-            raise _RowError(f"refused: {problem}")
+            _check(refusal)
 
-        if (person_id, scheme.scheme_id) in self.granted or (
-            not new_person
-            and self.db.execute(
-                "SELECT 1 FROM certifications WHERE person_id = ? AND scheme_id = ? "
+        open_number = self.granted.get((person_id, scheme.scheme_id))
+        if open_number is None and not new_person:
+            found = self.db.execute(
+                "SELECT number FROM certifications WHERE person_id = ? AND scheme_id = ? "
                 "AND status IN ('ACTIVE', 'SUSPENDED')",
                 [person_id, scheme.scheme_id],
             ).fetchone()
-        ):
-            raise _RowError(
-                f"{full_name} already holds a certification in {scheme.scheme_id!r}: "
-                "extend its scope or recertify it instead"
-            )
+            open_number = None if found is None else str(found[0])
+        _check(rules.one_open_certification(full_name, open_number))
 
         number = self._number(scheme.version["code"])
+        plan = GrantPlan(
+            person_id=person_id,
+            holder_name=full_name,
+            scheme_id=scheme.scheme_id,
+            version=scheme.version,
+            effective=effective,
+            until=rules.last_valid_day(effective, scheme.version["validity_months"]),
+            grants=grants,
+            decided_by=self.decided_by,
+            evidence=evidence,
+            reason=reason,
+            external_id=external_id,
+            appeal_of=None,
+            certification_id=str(uuid.uuid4()),
+            number=number,
+            credential_id=f"urn:uuid:{uuid.uuid4()}",
+        )
         row = _Row(
             row=line,
-            external_id=external_id,
-            person_id=person_id,
+            plan=plan,
             new_person=new_person,
             person_external_id=person_ext,
-            full_name=full_name,
             email=email,
             consent=consent_text in _TRUE,
             scheme=scheme,
-            grants=grants,
-            effective=effective,
-            until=add_months(effective, scheme.version["validity_months"]) - timedelta(days=1),
             assessed_on=assessed.isoformat(),
             examiners=examiners,
-            evidence=evidence,
-            reason=reason,
             assessment_id=str(uuid.uuid4()),
-            certification_id=str(uuid.uuid4()),
-            decision_id=str(uuid.uuid4()),
-            number=number,
-            credential_id=f"urn:uuid:{uuid.uuid4()}",
         )
         # Only a planned row changes the run's state: a refused row creates nobody.
         self.row_of_external_id[external_id] = line
         if person_ext is not None:
             self.persons[person_ext] = (person_id, full_name)
-        self.granted.add((person_id, scheme.scheme_id))
+        self.granted[(person_id, scheme.scheme_id)] = number
         self.examined.setdefault(person_id, set()).update(examiners)
         return row
 
@@ -576,16 +544,20 @@ def _sign_chunk(
 
 
 def _task(row: _Row) -> _SignTask:
-    catalogue = row.scheme.catalogue
+    catalogue, plan = row.scheme.catalogue, row.plan
+    assert plan.entries is not None
     return (
-        row.credential_id,
-        row.full_name,
-        row.number,
-        row.scheme.scheme_id,
-        [(g.code, catalogue[g.code]["label"], g.conditions) for g in sorted(row.grants, key=_code)],
-        f"{row.effective.isoformat()}T00:00:00Z",
-        f"{row.until.isoformat()}T23:59:59Z",
-        row.entries,
+        plan.credential_id,
+        plan.holder_name,
+        plan.number,
+        plan.scheme_id,
+        [
+            (g.code, catalogue[g.code]["label"], g.conditions)
+            for g in sorted(plan.grants, key=_code)
+        ],
+        f"{plan.effective.isoformat()}T00:00:00Z",
+        f"{plan.until.isoformat()}T23:59:59Z",
+        plan.entries,
     )
 
 
@@ -619,21 +591,20 @@ class _Writer:
         concurrent writer) is retried alone, so it cannot take the others down with it."""
         with transaction(self.body.db):
             now = format_datetime(self.body.clock())
-            for subject, payload in batch.refusals:
-                audit.append(
-                    self.body.db,
-                    "decision_refused",
-                    actor=self.decided_by,
-                    subject=subject,
-                    payload=payload,
-                    at=now,
-                )
+            audit.append_many(
+                self.body.db,
+                [("decision_refused", self.decided_by, s, p) for s, p in batch.refusals],
+                at=now,
+            )
             # Checked again under the write lock: another run of the same file may have
             # issued some of these rows since they were planned.
             issued = _existing(
-                self.body.db, "certifications", "external_id", [r.external_id for r in batch.rows]
+                self.body.db,
+                "certifications",
+                "external_id",
+                [r.plan.external_id for r in batch.rows if r.plan.external_id is not None],
             )
-            rows = [r for r in batch.rows if r.external_id not in issued]
+            rows = [r for r in batch.rows if r.plan.external_id not in issued]
             report.skipped_already_issued += len(batch.rows) - len(rows)
             written = rows
             try:
@@ -653,7 +624,7 @@ class _Writer:
         # these rows' events, and the next push or certreg command applies them
         # (issuer.register_push.catch_up).
         if written:
-            self.body._changed("certification", *(r.number for r in written))
+            self.body._changed("certification", *(r.plan.number for r in written))
 
     def _savepoint(self, rows: list[_Row], now: str) -> None:
         self.conn.execute("SAVEPOINT bulk_rows")
@@ -666,105 +637,48 @@ class _Writer:
         self.conn.execute("RELEASE bulk_rows")
 
     def _insert(self, rows: list[_Row], now: str) -> None:
+        """The persons and assessments the rows record, then their grants through the
+        service's writer, and every event in one append, in the order a row happens."""
         conn = self.conn
         actor = self.decided_by
-        events: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
+        events: list[audit.NewEvent] = []
         persons, assessments, involvements = [], [], []
-        certifications, scopes, decisions, credentials = [], [], [], []
         for r in rows:
-            scheme_id = r.scheme.scheme_id
-            version = r.scheme.version["version"]
+            plan = r.plan
             if r.new_person:
                 persons.append(
-                    (r.person_id, r.person_external_id, r.full_name, r.email, int(r.consent), now)
+                    (
+                        plan.person_id,
+                        r.person_external_id,
+                        plan.holder_name,
+                        r.email,
+                        int(r.consent),
+                        now,
+                    )
                 )
                 # The audit log names the person by id only: it holds no private data.
-                events.append(("person_added", actor, r.person_id, {}))
-            codes = [g.code for g in r.grants]
+                events.append(("person_added", actor, plan.person_id, {}))
             assessments.append(
                 (
                     r.assessment_id,
-                    r.person_id,
-                    scheme_id,
-                    version,
+                    plan.person_id,
+                    plan.scheme_id,
+                    plan.version["version"],
                     r.assessed_on,
-                    ",".join(codes),
+                    ",".join(g.code for g in plan.grants),
                     now,
                 )
             )
-            involvements += [(r.person_id, e, r.assessment_id, now) for e in r.examiners]
+            involvements += [(plan.person_id, e, r.assessment_id, now) for e in r.examiners]
             events.append(
                 (
                     "assessment_recorded",
                     actor,
-                    r.person_id,
-                    {"assessment": r.assessment_id, "scheme": scheme_id, "result": "pass"},
+                    plan.person_id,
+                    {"assessment": r.assessment_id, "scheme": plan.scheme_id, "result": "pass"},
                 )
             )
-            effective, until = r.effective.isoformat(), r.until.isoformat()
-            certifications.append(
-                (
-                    r.certification_id,
-                    r.number,
-                    r.person_id,
-                    scheme_id,
-                    version,
-                    effective,
-                    until,
-                    now,
-                    r.external_id,
-                    now,
-                )
-            )
-            scopes += [(r.certification_id, g.code, g.conditions, effective) for g in r.grants]
-            details = {"scope": [g.__dict__ for g in r.grants], "number": r.number}
-            decisions.append(
-                (
-                    r.decision_id,
-                    r.certification_id,
-                    r.person_id,
-                    scheme_id,
-                    actor,
-                    now,
-                    effective,
-                    r.evidence,
-                    r.reason,
-                    json.dumps(details, sort_keys=True),
-                )
-            )
-            events.append(
-                (
-                    "decision_grant",
-                    actor,
-                    r.certification_id,
-                    {"decision": r.decision_id, "effective": effective, "details": details},
-                )
-            )
-            # Where the revocation and the suspension are recorded, whatever the status form.
-            where = status_columns(r.entries)
-            credentials.append(
-                (
-                    r.credential_id,
-                    r.certification_id,
-                    r.decision_id,
-                    r.document,
-                    self.cryptosuite,
-                    where["revocation_list"],
-                    where["revocation_index"],
-                    where["suspension_list"],
-                    where["suspension_index"],
-                    now,
-                    now,
-                )
-            )
-            events.append(
-                (
-                    "credential_issued",
-                    None,
-                    r.certification_id,
-                    {"credential": r.credential_id, "revision": 1, "decision": r.decision_id},
-                )
-            )
+            events += grant_events(plan)
         # Parents before children, as the foreign keys want.
         conn.executemany(
             "INSERT INTO persons (id, external_id, full_name, email, consent_publish, "
@@ -782,61 +696,8 @@ class _Writer:
             "VALUES (?, ?, 'examiner', ?, ?)",
             involvements,
         )
-        conn.executemany(
-            "INSERT INTO certifications (id, number, person_id, scheme_id, scheme_version, "
-            "status, cycle, valid_from, valid_until, status_since, suspended_until, "
-            "external_id, updated_at) VALUES (?, ?, ?, ?, ?, 'ACTIVE', 1, ?, ?, ?, NULL, ?, ?)",
-            certifications,
-        )
-        conn.executemany(
-            "INSERT INTO certification_scope (certification_id, scope_code, conditions, "
-            "status, since) VALUES (?, ?, ?, 'active', ?)",
-            scopes,
-        )
-        conn.executemany(
-            "INSERT INTO decisions (id, type, certification_id, person_id, scheme_id, "
-            "decided_by, decided_at, effective_date, evidence, reason, details, appeal_of) "
-            "VALUES (?, 'grant', ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            decisions,
-        )
-        conn.executemany(
-            "INSERT INTO credentials (id, certification_id, revision, decision_id, document, "
-            "cryptosuite, state, revocation_list, revocation_index, suspension_list, "
-            "suspension_index, issued_at, state_changed_at) "
-            "VALUES (?, ?, 1, ?, ?, ?, 'current', ?, ?, ?, ?, ?, ?)",
-            credentials,
-        )
-        _append_events(conn, events, now)
-
-
-# JCS of the payloads written here (fixed ASCII keys; strings, whole numbers, null, lists) is
-# exactly what this encoder writes, as issuer.audit relies on for its own headers; the generic
-# ``jcs`` first walks the value to prove it, which cost more than the rest of the event.
-_JCS_SIMPLE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def _append_events(
-    conn: sqlite3.Connection,
-    events: list[tuple[str, str | None, str | None, dict[str, Any]]],
-    at: str,
-) -> None:
-    """``audit.append`` for many events: the chain's head is read once (we hold the write
-    lock) and each hash is computed by the audit module's own function. The audit chain's
-    verification in tests/test_bulk.py recomputes every hash with the generic JCS."""
-    last = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (0, audit.GENESIS) if last is None else last
-    rows = []
-    for kind, actor, subject, payload in events:
-        seq += 1
-        text = _JCS_SIMPLE.encode(payload)
-        digest = audit._hash(seq, at, kind, actor, subject, text.encode("utf-8"), prev)
-        rows.append((seq, at, kind, actor, subject, text, prev, digest))
-        prev = digest
-    conn.executemany(
-        "INSERT INTO events (seq, at, kind, actor, subject, payload, prev_hash, hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+        write_grants(conn, [(r.plan, r.document, self.cryptosuite) for r in rows], now)
+        audit.append_many(self.body.db, events, at=now)
 
 
 def _plain(exc: sqlite3.IntegrityError) -> str:
@@ -969,7 +830,7 @@ def issue_csv(
                 # Committed on its own, before signing: see the module text.
                 with transaction(body.db):
                     for row in planned.rows:
-                        row.entries = lists.entries_for(row.credential_id)
+                        row.plan.entries = lists.entries_for(row.plan.credential_id)
             timings["reserve"] += time.perf_counter() - tock
             submit(planned)
             if pending is not None:

@@ -16,11 +16,10 @@ from sqlite_utils import Database
 
 from certreg.issuer.audit import AuditError, AuditReport, checkpoint, key_history_lookup, verify
 from certreg.issuer.cli_common import DATA_ENV
-from certreg.issuer.cli_keys import _passphrase, passphrase_file_option
 from certreg.issuer.db import IssuerDbError, connect
 from certreg.keys import KeyStore, KeyStoreError
-from certreg.verifier.dataintegrity import KeyLookup
-from certreg.verifier.dates import format_datetime
+from certreg.keys.passphrase import passphrase_file_option, read_passphrase
+from certreg.verifier.issuing import KeyLookup, format_datetime
 
 DB_FILE = "issuer.db"
 
@@ -136,7 +135,7 @@ def checkpoint_command(data: Path, store: Path | None, passphrase_file: Path | N
             click.echo("Refusing to sign a checkpoint over a chain with problems.", err=True)
             raise SystemExit(1)
         try:
-            signer = key_store.load_signer(_passphrase(passphrase_file))
+            signer = key_store.load_signer(read_passphrase(passphrase_file))
         except KeyStoreError as exc:
             raise _CannotCheck(str(exc)) from None
         # The DID is the key's own controller: for a did:key store the store's controller

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from certreg.issuer.cli_common import (
     unlock,
     warn_if_short,
 )
+from certreg.issuer.lifecycle import table
 from certreg.issuer.register_push import attach
 from certreg.issuer.service import POLICIES, ROLES, Certification, CertificationBody, ScopeGrant
 from certreg.keys import did_web_to_url
@@ -1096,18 +1097,8 @@ def train_command(data: Path, person: str, trainer: str, actor: str | None) -> N
 
 
 # -- decisions --------------------------------------------------------------------------------
-
-as_option = click.option(
-    "--as",
-    "decided_by",
-    required=True,
-    metavar="STAFF",
-    help="The decision-maker: a staff member with the decision_maker role who neither "
-    "trained nor examined the candidate.",
-)
-appeal_option = click.option(
-    "--appeal-of", metavar="DECISION_ID", help="This decision answers an appeal of that decision."
-)
+# Generated from the table of decisions (issuer.lifecycle.table), as the admin API's routes are:
+# the options are its inputs, in its order, and the sentence each prints is the table's too.
 
 
 @click.group("decide")
@@ -1116,395 +1107,82 @@ def decide_group() -> None:
     and published through the status lists; each needs --as DECISION_MAKER."""
 
 
-@decide_group.command("grant")
-@data_option
-@click.argument("person", metavar="PERSON")
-@click.argument("scheme_id", metavar="SCHEME")
-@click.option(
-    "--scope",
-    "scope",
-    multiple=True,
-    required=True,
-    metavar="CODE[=CONDITIONS]",
-    help="Scope item granted (repeatable), with its conditions or limitations after '='.",
-)
-@as_option
-@click.option("--evidence", required=True, help="What the decision rests on, e.g. the exam record.")
-@click.option("--reason", default="", help="Reasoning (optional).")
-@click.option(
-    "--effective", "effective_date", metavar="YYYY-MM-DD", help="Effective date (default: today)."
-)
-@click.option(
-    "--external-id",
-    metavar="KEY",
-    help="Your key for this grant: a second grant with it is a no-op.",
-)
-@appeal_option
-@passphrase_file_option
-@json_option
-def grant_command(
-    data: Path,
-    person: str,
-    scheme_id: str,
-    scope: tuple[str, ...],
-    decided_by: str,
-    evidence: str,
-    reason: str,
-    effective_date: str | None,
-    external_id: str | None,
-    appeal_of: str | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
-    """Grant PERSON a certification in SCHEME: a new certificate number and a signed
-    credential, valid for the scheme's validity period."""
-    grants = [_scope_grant(s, "--scope") for s in scope]
-    body = open_body(data, passphrase_file, sign="lazy")
-    person_id = _person_id(body, person)
-    staff_id = _staff_id(body, decided_by)
-    with plain_errors():
-        unlock(body)
-        cert = body.grant(
-            person_id,
-            scheme_id,
-            grants,
-            decided_by=staff_id,
-            evidence=evidence,
-            reason=reason,
-            effective_date=effective_date,
-            external_id=external_id,
-            appeal_of=appeal_of,
-        )
-    _outcome(
-        body,
-        cert,
-        f"Granted: {cert.holder_name} is certified, certificate {cert.number}, "
-        f"valid until {cert.valid_until}.",
-        as_json,
-    )
+def _option(item: table.Input) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    multiple = item.shape != "text"
+    kwargs: dict[str, Any] = {"help": item.help, "metavar": item.metavar}
+    if item.required:
+        kwargs["required"] = True
+    if item.default is not None:
+        kwargs["default"] = item.default
+    if multiple:
+        kwargs["multiple"] = True
+    # The parameter's name is the service's keyword (e.g. --effective gives effective_date).
+    return click.option(item.option, item.name, **kwargs)
 
 
-@decide_group.command("suspend")
-@data_option
-@click.argument("number", metavar="NUMBER")
-@as_option
-@click.option("--reason", required=True, help="Why (recorded; the holder is told).")
-@click.option(
-    "--until",
-    required=True,
-    metavar="YYYY-MM-DD",
-    help="Deadline to resolve it; no later than the scheme's maximum suspension.",
-)
-@click.option("--evidence", default="", help="What the decision rests on.")
-@click.option("--effective", "effective_date", metavar="YYYY-MM-DD", help="Default: today.")
-@appeal_option
-@passphrase_file_option
-@json_option
-def suspend_command(
-    data: Path,
-    number: str,
-    decided_by: str,
-    reason: str,
-    until: str,
-    evidence: str,
-    effective_date: str | None,
-    appeal_of: str | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
-    """Suspend certification NUMBER until a deadline. The suspension bit is set at once;
-    validity is not extended. When the deadline passes it is listed by `certreg due`, never
-    withdrawn automatically."""
-    body = open_body(data, passphrase_file, sign="lazy")
-    with plain_errors():
-        unlock(body)
-        cert = body.suspend(
-            number,
-            decided_by=_staff_id(body, decided_by),
-            reason=reason,
-            until=until,
-            evidence=evidence,
-            effective_date=effective_date,
-            appeal_of=appeal_of,
-        )
-    _outcome(
-        body,
-        cert,
-        f"Suspended: certificate {cert.number} ({cert.holder_name}) is suspended until "
-        f"{cert.suspended_until}; verifiers now see it as suspended.",
-        as_json,
-    )
-
-
-@decide_group.command("reinstate")
-@data_option
-@click.argument("number", metavar="NUMBER")
-@as_option
-@click.option("--reason", required=True, help="Why the suspension ends.")
-@click.option("--evidence", default="", help="What the decision rests on.")
-@appeal_option
-@passphrase_file_option
-@json_option
-def reinstate_command(
-    data: Path,
-    number: str,
-    decided_by: str,
-    reason: str,
-    evidence: str,
-    appeal_of: str | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
-    """Reinstate suspended certification NUMBER (the suspension bit is cleared)."""
-    body = open_body(data, passphrase_file, sign="lazy")
-    with plain_errors():
-        unlock(body)
-        cert = body.reinstate(
-            number,
-            decided_by=_staff_id(body, decided_by),
-            reason=reason,
-            evidence=evidence,
-            appeal_of=appeal_of,
-        )
-    _outcome(
-        body,
-        cert,
-        f"Reinstated: certificate {cert.number} ({cert.holder_name}) is active again.",
-        as_json,
-    )
-
-
-@decide_group.command("withdraw")
-@data_option
-@click.argument("number", metavar="NUMBER")
-@as_option
-@click.option("--reason", required=True, help="Why (recorded; the holder is told).")
-@click.option("--evidence", default="", help="What the decision rests on.")
-@appeal_option
-@passphrase_file_option
-@json_option
-def withdraw_command(
-    data: Path,
-    number: str,
-    decided_by: str,
-    reason: str,
-    evidence: str,
-    appeal_of: str | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
-    """Withdraw certification NUMBER for good: every credential ever issued for it is revoked.
-    This cannot be undone (an appeal leads to a new grant)."""
-    body = open_body(data, passphrase_file, sign="lazy")
-    with plain_errors():
-        unlock(body)
-        cert = body.withdraw(
-            number,
-            decided_by=_staff_id(body, decided_by),
-            reason=reason,
-            evidence=evidence,
-            appeal_of=appeal_of,
-        )
-    _outcome(
-        body,
-        cert,
-        f"Withdrawn: certificate {cert.number} ({cert.holder_name}) is withdrawn; "
-        "its credentials are revoked.",
-        as_json,
-    )
-
-
-@decide_group.command("reduce-scope")
-@data_option
-@click.argument("number", metavar="NUMBER")
-@as_option
-@click.option(
-    "--remove",
-    multiple=True,
-    required=True,
-    metavar="CODE",
-    help="Scope item to remove (repeatable).",
-)
-@click.option("--reason", required=True, help="Why.")
-@click.option("--evidence", default="", help="What the decision rests on.")
-@appeal_option
-@passphrase_file_option
-@json_option
-def reduce_scope_command(
-    data: Path,
-    number: str,
-    decided_by: str,
-    remove: tuple[str, ...],
-    reason: str,
-    evidence: str,
-    appeal_of: str | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
-    """Reduce the scope of certification NUMBER: a new credential with the remaining scope;
-    the earlier ones are revoked (they claim too much)."""
-    body = open_body(data, passphrase_file, sign="lazy")
-    with plain_errors():
-        unlock(body)
-        cert = body.reduce_scope(
-            number,
-            decided_by=_staff_id(body, decided_by),
-            remove=list(remove),
-            reason=reason,
-            evidence=evidence,
-            appeal_of=appeal_of,
-        )
-    _outcome(
-        body,
-        cert,
-        f"Scope reduced: certificate {cert.number} no longer covers {', '.join(remove)}; "
-        "a new credential was issued and the earlier ones revoked.",
-        as_json,
-    )
-
-
-@decide_group.command("extend-scope")
-@data_option
-@click.argument("number", metavar="NUMBER")
-@as_option
-@click.option(
-    "--add",
-    multiple=True,
-    required=True,
-    metavar="CODE[=CONDITIONS]",
-    help="Scope item to add (repeatable); needs a passed assessment covering it.",
-)
-@click.option("--evidence", required=True, help="What the decision rests on.")
-@click.option("--reason", default="", help="Reasoning (optional).")
-@appeal_option
-@passphrase_file_option
-@json_option
-def extend_scope_command(
-    data: Path,
-    number: str,
-    decided_by: str,
-    add: tuple[str, ...],
-    evidence: str,
-    reason: str,
-    appeal_of: str | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
-    """Extend the scope of certification NUMBER: a new credential; the earlier one is
-    superseded (it stays true, for less)."""
-    grants = [_scope_grant(s, "--add") for s in add]
-    body = open_body(data, passphrase_file, sign="lazy")
-    with plain_errors():
-        unlock(body)
-        cert = body.extend_scope(
-            number,
-            decided_by=_staff_id(body, decided_by),
-            add=grants,
-            evidence=evidence,
-            reason=reason,
-            appeal_of=appeal_of,
-        )
-    _outcome(
-        body,
-        cert,
-        f"Scope extended: certificate {cert.number} now also covers "
-        f"{', '.join(g.code for g in grants)}.",
-        as_json,
-    )
-
-
-@decide_group.command("recertify")
-@data_option
-@click.argument("number", metavar="NUMBER")
-@as_option
-@click.option("--evidence", required=True, help="What the recertification rests on.")
-@click.option("--reason", default="", help="Reasoning (optional).")
-@appeal_option
-@passphrase_file_option
-@json_option
-def recertify_command(
-    data: Path,
-    number: str,
-    decided_by: str,
-    evidence: str,
-    reason: str,
-    appeal_of: str | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
-    """Recertify NUMBER: same number, a new cycle from the old expiry (recertifying early
-    loses no time), under the scheme's current version; the old credential is superseded."""
-    body = open_body(data, passphrase_file, sign="lazy")
-    with plain_errors():
-        unlock(body)
-        cert = body.recertify(
-            number,
-            decided_by=_staff_id(body, decided_by),
-            evidence=evidence,
-            reason=reason,
-            appeal_of=appeal_of,
-        )
-    _outcome(
-        body,
-        cert,
-        f"Recertified: certificate {cert.number} ({cert.holder_name}) starts cycle {cert.cycle}, "
-        f"valid until {cert.valid_until}.",
-        as_json,
-    )
-
-
-@decide_group.command("correct")
-@data_option
-@click.argument("number", metavar="NUMBER")
-@as_option
-@click.option("--reason", required=True, help="What was wrong.")
-@click.option("--holder-name", metavar="NAME", help="The holder's corrected name.")
-@click.option(
-    "--conditions",
-    "conditions",
-    multiple=True,
-    metavar="CODE=TEXT",
-    help="Corrected conditions of a scope item (repeatable; 'CODE=' clears them).",
-)
-@appeal_option
-@passphrase_file_option
-@json_option
-def correct_command(
-    data: Path,
-    number: str,
-    decided_by: str,
-    reason: str,
-    holder_name: str | None,
-    conditions: tuple[str, ...],
-    appeal_of: str | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
-    """Correct certification NUMBER (a misspelt name, a mistyped condition): a new revision
-    of the credential; the old one is superseded."""
-    changed: dict[str, str | None] = {}
-    for text in conditions:
-        code, value = _key_value(text, "--conditions")
-        changed[code] = value or None
-    if holder_name is None and not changed:
+def _cli_inputs(spec: table.DecisionSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """The command line's values, read into what the service takes (before anything opens)."""
+    inputs: dict[str, Any] = {}
+    for item in spec.inputs:
+        value = params[item.name]
+        if item.shape == "scope":
+            value = [_scope_grant(s, item.option) for s in value]
+        elif item.shape == "codes":
+            value = list(value)
+        elif item.shape == "conditions":
+            changed: dict[str, str | None] = {}
+            for text in value:
+                code, text_value = _key_value(text, item.option)
+                changed[code] = text_value or None
+            value = changed or None
+        inputs[item.name] = value
+    if spec.name == "correct" and inputs["holder_name"] is None and not inputs["conditions"]:
         raise click.UsageError("give --holder-name or --conditions: what is to be corrected?")
-    body = open_body(data, passphrase_file, sign="lazy")
-    with plain_errors():
-        unlock(body)
-        cert = body.correct(
-            number,
-            decided_by=_staff_id(body, decided_by),
-            reason=reason,
-            holder_name=holder_name,
-            conditions=changed or None,
-            appeal_of=appeal_of,
-        )
-    _outcome(
-        body,
-        cert,
-        f"Corrected: certificate {cert.number} has a new revision; the old one is superseded.",
-        as_json,
+    return inputs
+
+
+def _decision_command(spec: table.DecisionSpec) -> click.Command:
+    subject_args = (
+        [click.argument("number", metavar="NUMBER")]
+        if spec.on_number
+        else [
+            click.argument("person", metavar="PERSON"),
+            click.argument("scheme_id", metavar="SCHEME"),
+        ]
     )
+    decorators: list[Callable[[Any], Any]] = [
+        data_option,
+        *subject_args,
+        *(_option(i) for i in spec.inputs),
+        passphrase_file_option,
+        json_option,
+    ]
+
+    def command(data: Path, passphrase_file: Path | None, as_json: bool, **params: Any) -> None:
+        inputs = _cli_inputs(spec, params)
+        body = open_body(data, passphrase_file, sign="lazy")
+        if spec.on_number:
+            subject = {"number": params["number"]}
+        else:
+            subject = {
+                "person_id": _person_id(body, params["person"]),
+                "scheme_id": params["scheme_id"],
+            }
+        decided_by = _staff_id(body, inputs["decided_by"])
+        with plain_errors():
+            unlock(body)
+            cert = table.decide(body, spec, subject, decided_by, inputs)
+        _outcome(body, cert, table.done_sentence(spec, cert, inputs), as_json)
+
+    command.__doc__ = spec.help
+    command.__name__ = f"{spec.name}_command"
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return decide_group.command(spec.command)(command)
+
+
+for _spec in table.DECISIONS:
+    _decision_command(_spec)
 
 
 # -- reading, due, expiry -----------------------------------------------------------------------

@@ -1,10 +1,8 @@
-"""What every ``certreg`` command shares: the data folder, the passphrase, opening the body,
-plain-words errors, and output as a table or as JSON.
+"""What every ``certreg`` command of the body shares: the data folder, the passphrase, opening
+the body, plain-words errors, and output as a table or as JSON.
 
-The passphrase comes from ``--passphrase-file FILE`` (which only its owner may read: a file
-of mode 0644 is refused, as ssh refuses a readable private key), else ``$CERTREG_PASSPHRASE``,
-else a hidden prompt. It is never accepted as a command-line value: that would land in shell
-history and in ``ps`` output.
+The passphrase helpers live in :mod:`certreg.keys.passphrase` (``certreg keys`` and ``certreg
+sign`` use them without loading the body's code) and are re-exported here.
 
 Errors: a request the body refuses or cannot carry out (:class:`issuer.service.LifecycleError`,
 a missing database, a wrong passphrase) exits 1 with the reason in plain words; a malformed
@@ -15,8 +13,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -29,7 +25,13 @@ from certreg.issuer.db import IssuerDbError, connect
 from certreg.issuer.register_push import attach
 from certreg.issuer.service import CertificationBody, LifecycleError, Refused, utc_now
 from certreg.keys import DidError, KeyStore, KeyStoreError
-from certreg.verifier.dataintegrity import Signer
+from certreg.keys.passphrase import (
+    PASSPHRASE_ENV,
+    passphrase_file_option,
+    read_passphrase,
+    warn_if_short,
+)
+from certreg.verifier.issuing import Signer
 
 __all__ = [
     "DATA_ENV",
@@ -43,13 +45,10 @@ __all__ = [
     "plain_errors",
     "read_passphrase",
     "unlock",
+    "warn_if_short",
 ]
 
-PASSPHRASE_ENV = "CERTREG_PASSPHRASE"
 DATA_ENV = "CERTREG_DATA"
-MIN_SENSIBLE_PASSPHRASE = 12
-#: A passphrase file is one line; anything much longer is the wrong file.
-MAX_PASSPHRASE_FILE_BYTES = 64 * 1024
 
 #: The body's clock. Commands read it when they open the body; tests replace it to move time.
 clock: Callable[[], datetime] = utc_now
@@ -64,87 +63,9 @@ data_option = click.option(
     help="The body's data folder (issuer.db and the key store keys/).",
 )
 
-passphrase_file_option = click.option(
-    "--passphrase-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help=f"Read the key store passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).",
-)
-
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print JSON instead of a table (for scripts)."
 )
-
-
-def read_passphrase(
-    passphrase_file: Path | None, *, confirm: bool = False, prompt: str = "Key store passphrase"
-) -> str:
-    """The passphrase from the file, else the environment, else a hidden prompt (asked twice
-    when ``confirm``). A final newline in the file is not part of it."""
-    if passphrase_file is not None:
-        text = _read_private_file(passphrase_file)
-        # Editors add a final newline; the passphrase is everything before it.
-        text = text.removesuffix("\n").removesuffix("\r")
-        if not text:
-            raise click.ClickException(f"passphrase file {passphrase_file} is empty")
-        return text
-    from_env = os.environ.get(PASSPHRASE_ENV)
-    if from_env:
-        return from_env
-    return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
-
-
-def _read_private_file(path: Path) -> str:
-    """The text of a passphrase file that only its owner can read, as ssh insists for a
-    private key: a file others can read has already shared the passphrase with them, and one
-    others can write lets them choose it. Checked on the open file, so a swap between the
-    check and the read changes nothing."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOCTTY", 0))
-    except OSError as exc:
-        raise click.ClickException(
-            f"cannot read passphrase file {path}: {exc.strerror or exc}"
-        ) from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        # Only regular files: a pipe (--passphrase-file <(pass show certreg)) has no
-        # readers but this process.
-        if os.name == "posix" and stat.S_ISREG(info.st_mode):
-            loose = stat.S_IMODE(info.st_mode) & 0o077
-            if loose:
-                raise click.ClickException(
-                    f"passphrase file {path} can be read or changed by other users (mode "
-                    f"{stat.S_IMODE(info.st_mode):04o}); refusing to use it. Make it private "
-                    f"with `chmod 600 {path}` (or 400), or give the passphrase in "
-                    f"${PASSPHRASE_ENV}"
-                )
-            if info.st_uid not in (os.getuid(), 0):
-                raise click.ClickException(
-                    f"passphrase file {path} belongs to another user (uid {info.st_uid}); "
-                    "refusing to use it: its owner can change it at any time"
-                )
-        try:
-            data = handle.read(MAX_PASSPHRASE_FILE_BYTES + 1)
-            if len(data) > MAX_PASSPHRASE_FILE_BYTES:
-                raise click.ClickException(
-                    f"passphrase file {path} is larger than {MAX_PASSPHRASE_FILE_BYTES} bytes; "
-                    "is it the right file?"
-                )
-            return data.decode("utf-8")
-        except OSError as exc:
-            raise click.ClickException(
-                f"cannot read passphrase file {path}: {exc.strerror or exc}"
-            ) from None
-        except UnicodeDecodeError:
-            raise click.ClickException(f"passphrase file {path} is not UTF-8 text") from None
-
-
-def warn_if_short(passphrase: str) -> None:
-    if len(passphrase) < MIN_SENSIBLE_PASSPHRASE:
-        click.echo(
-            f"warning: a passphrase under {MIN_SENSIBLE_PASSPHRASE} characters is "
-            "easy to guess for anyone who copies the key store",
-            err=True,
-        )
 
 
 @contextmanager

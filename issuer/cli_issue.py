@@ -16,7 +16,7 @@ import click
 
 from certreg.issuer.bulk import BulkReport, issue_csv
 from certreg.issuer.cli_common import data_option, open_body, passphrase_file_option, plain_errors
-from certreg.verifier.dataintegrity import CRYPTOSUITES
+from certreg.verifier.issuing import CRYPTOSUITES
 
 __all__ = ["issue_command"]
 

@@ -33,9 +33,13 @@ from certreg.issuer.service import CertificationBody
 from certreg.keys.keypair import KeyPair
 from certreg.keys.store import KeyStore
 from certreg.verifier import Verifier
-from certreg.verifier.dataintegrity import add_proof
-from certreg.verifier.dates import format_datetime
-from certreg.verifier.statuslist import Bitstring, status_list_credential, status_list_entry
+from certreg.verifier.issuing import (
+    Bitstring,
+    add_proof,
+    format_datetime,
+    status_list_credential,
+    status_list_entry,
+)
 
 BASE = "https://certification-body.example"
 

@@ -39,7 +39,7 @@ def normalise(text: str) -> str:
 def is_valid(number: str) -> bool:
     """True when ``number`` has the certreg shape and its check character matches."""
     m = _SHAPE.match(normalise(number))
-    return bool(m) and mod_37_36.is_valid("".join(m.groups()))
+    return m is not None and mod_37_36.is_valid("".join(m.groups()))
 
 
 def _prefix(scheme_code: str) -> str:

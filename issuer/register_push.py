@@ -58,7 +58,7 @@ from certreg.register import push
 from certreg.register.credentials import proof_digest
 from certreg.register.db import open_register
 from certreg.register.fts import enable_search
-from certreg.verifier.dates import format_datetime
+from certreg.verifier.issuing import format_datetime
 
 if TYPE_CHECKING:
     from certreg.issuer.service import CertificationBody

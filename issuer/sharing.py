@@ -55,7 +55,7 @@ from certreg.issuer.service import (
 from certreg.issuer.tokens import hash_secret
 from certreg.register import shares
 from certreg.register.shares import LINKEDIN_ADD, linkedin_for, linkedin_url, plausible_token
-from certreg.verifier.dates import format_datetime, parse_datetime
+from certreg.verifier.issuing import format_datetime, parse_datetime
 
 __all__ = [
     "ACCESS_TOKEN_LIFETIME",

@@ -26,13 +26,14 @@ can always bypass the code: the audit chain is what shows it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from certreg.issuer import audit
 from certreg.issuer.db import transaction
 from certreg.issuer.service import ROLES, CertificationBody, Conflict, Invalid, NotFound, Refused
-from certreg.verifier.dates import format_datetime
+from certreg.verifier.issuing import format_datetime
 
 __all__ = [
     "PRIVILEGED",
@@ -163,7 +164,7 @@ def set_four_eyes(body: CertificationBody, on: bool, *, actor: str | None = None
     """Turn the four-eyes rule on or off. Only the operator's command line calls this: an
     admin who could turn it off over the API would need no second admin."""
     with transaction(body.db):
-        body.db["settings"].upsert(
+        body.db.table("settings").upsert(
             {"key": "four_eyes", "value": "on" if on else "off", "updated_at": _now(body)},
             pk="key",
         )
@@ -207,7 +208,7 @@ def _new_request(
         "decided_by": None,
         "decided_at": None,
     }
-    body.db["role_requests"].insert(row)
+    body.db.table("role_requests").insert(row)
     kind = "staff_role_requested" if action == "grant" else "staff_reactivation_requested"
     _event(body, kind, actor, staff_id, {"request": row["id"], "role": role})
     return _request(row)
@@ -228,7 +229,7 @@ def add_staff(
     body: CertificationBody,
     name: str,
     *,
-    roles: list[str] | tuple[str, ...] | set[str],
+    roles: Collection[str],
     email: str | None = None,
     actor: str | None = None,
 ) -> tuple[str, list[RoleRequest]]:
@@ -255,7 +256,7 @@ def add_staff(
         # "fewer than two admins".
         waiting = four_eyes_applies(body)
         now_roles = [r for r in wanted if not (waiting and r in PRIVILEGED)]
-        body.db["staff"].insert(
+        body.db.table("staff").insert(
             {
                 "id": staff_id,
                 "name": name,

@@ -56,15 +56,18 @@ from typing import Any
 from sqlite_utils import Database
 
 from certreg.issuer.db import transaction
-from certreg.verifier.dataintegrity import CRYPTOSUITES, Signer, add_proof
-from certreg.verifier.dates import format_datetime, parse_datetime
-from certreg.verifier.did import utc_now
-from certreg.verifier.statuslist import (
+from certreg.verifier.issuing import (
     CERTIFICATE_STATUS_MESSAGES,
+    CRYPTOSUITES,
     MIN_ENTRIES,
     Bitstring,
+    Signer,
+    add_proof,
+    format_datetime,
+    parse_datetime,
     status_list_credential,
     status_list_entry,
+    utc_now,
 )
 
 __all__ = [

@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +38,7 @@ from typing import Any
 from certreg.issuer import audit
 from certreg.issuer.db import transaction
 from certreg.issuer.service import ROLES, CertificationBody, Conflict, Invalid, NotFound, Refused
-from certreg.verifier.dates import format_datetime, parse_datetime
+from certreg.verifier.issuing import format_datetime, parse_datetime
 
 __all__ = [
     "CLAIM_PREFIX",
@@ -144,7 +145,7 @@ def create_token(
     staff_id: str,
     *,
     name: str,
-    roles: list[str] | None = None,
+    roles: Sequence[str] | None = None,
     lifetime: timedelta | None = DEFAULT_LIFETIME,
     actor: str | None = None,
     via: str = "operator",
@@ -194,7 +195,7 @@ def create_token(
         "made_with": made_with,
     }
     with transaction(body.db):
-        body.db["api_tokens"].insert(row)
+        body.db.table("api_tokens").insert(row)
         audit.append(
             body.db,
             "token_created",
@@ -325,7 +326,7 @@ def create_own_token(
     principal: Principal,
     *,
     name: str,
-    roles: list[str] | None = None,
+    roles: Sequence[str] | None = None,
     lifetime: timedelta | None = DEFAULT_LIFETIME,
 ) -> tuple[TokenInfo, str]:
     """A staff member makes another token for themselves with a token they hold. The new
@@ -434,7 +435,7 @@ def create_claim(
     staff_id: str,
     *,
     name: str,
-    roles: list[str] | None = None,
+    roles: Sequence[str] | None = None,
     lifetime: timedelta = DEFAULT_LIFETIME,
     wait: timedelta = CLAIM_WAIT,
     actor: str | None,
@@ -488,7 +489,7 @@ def create_claim(
             "token_id": None,
             "cancelled_at": None,
         }
-        body.db["token_claims"].insert(row)
+        body.db.table("token_claims").insert(row)
         audit.append(
             body.db,
             "token_claim_created",

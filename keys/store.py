@@ -440,10 +440,10 @@ def _parse_meta(data: Any) -> tuple[str, str, str, list[KeyRecord]]:
     for item in data["keys"]:
         if not isinstance(item, dict):
             raise ValueError("a key entry is not an object")
-        fields = {
+        fields: dict[str, Any] = {
             k: item.get(k) for k in ("id", "public_multibase", "created", "expires", "revoked")
         }
-        record = KeyRecord(**fields)  # DidError is a ValueError
+        record = KeyRecord(**fields)  # DidError is a ValueError (wrong types included)
         expected = (
             did_key_verification_method(record.public_multibase)
             if controller == "did:key"

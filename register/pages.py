@@ -16,13 +16,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from certreg.register.records import (
-    BodyInfo,
-    CertificateRecord,
-    plain_date,
-    status_headline,
-)
+from certreg.register.records import BodyInfo
 from certreg.register.site import TEMPLATES
+from certreg.verifier.standing import CertificateRecord, Standing, headline, plain_date, words
 
 __all__ = [
     "VerifyOutcome",
@@ -43,7 +39,9 @@ _DECISIONS = {
     "suspend": "Suspended",
     "reinstate": "Reinstated",
     "withdraw": "Withdrawn",
-    "expire": "Expired",
+    # Dated by the first day it is no longer valid (the status change), the day after the
+    # date of expiry the headline gives: say so, so that the two dates do not look contradictory.
+    "expire": "Past its date of expiry",
     "reduce_scope": "Scope reduced",
     "extend_scope": "Scope extended",
     "recertify": "Recertified",
@@ -55,8 +53,8 @@ def _decision_words(decision: str) -> str:
     return _DECISIONS.get(decision, decision.replace("_", " ").capitalize())
 
 
-def _today() -> str:
-    return plain_date(datetime.now(UTC).date().isoformat())
+def _today(now: datetime | None = None) -> str:
+    return plain_date((now or datetime.now(UTC)).astimezone(UTC).date().isoformat())
 
 
 def _render(name: str, root: str, body_name: str | None, **context: Any) -> str:
@@ -70,19 +68,23 @@ def _render(name: str, root: str, body_name: str | None, **context: Any) -> str:
     )
 
 
-def render_certificate(record: CertificateRecord, body: BodyInfo, *, root: str = "/") -> str:
-    headline, css = status_headline(record)
+def render_certificate(
+    record: CertificateRecord, body: BodyInfo, *, root: str = "/", now: datetime | None = None
+) -> str:
+    """The certificate page of ``record`` as it stands at ``now`` (default: this instant)."""
+    line = headline(record, now)
     return _render(
         "certreg_certificate.html",
         root,
         body.legal_name,
         cert=record,
         body=body,
-        headline=headline,
-        status_class=css,
-        status_word=headline.split(" ")[0].lower(),
+        headline=line.text,
+        status_class=line.css,
+        # "held (the certificate is suspended)" beside each scope line when it is not valid
+        status_word=(line.standing or "unknown").replace("_", " ").lower(),
         url=body.certificate_url(record.number),
-        today=_today(),
+        today=_today(now),
     )
 
 
@@ -138,44 +140,33 @@ def outcome_of(
 
     def since(status: str) -> str | None:
         if known is not None and known[0] == status and known[1]:
-            return plain_date(known[1])
+            return known[1]
         return None
 
-    if verdict == "VALID":
-        until = facts.valid_until if facts is not None else None
-        headline = f"VALID until {plain_date(until)}" if until else "VALID"
-        css = "valid"
-    elif verdict == "SUSPENDED":
-        when = since("SUSPENDED")
-        headline = f"SUSPENDED since {when}" if when else "SUSPENDED"
-        css = "suspended"
+    dates = {
+        "valid_from": facts.valid_from if facts is not None else None,
+        "valid_until": facts.valid_until if facts is not None else None,
+    }
+    if verdict in (Standing.VALID, Standing.EXPIRED, Standing.NOT_YET_VALID, Standing.SUSPENDED):
+        headline_text = words(verdict, since=since(verdict), **dates)
+        css = Standing(verdict).css
     elif verdict == "WITHDRAWN":
         when = since("WITHDRAWN")
-        if when:
-            headline = f"WITHDRAWN on {when}"
-        elif known is not None and known[0] in ("ACTIVE", "SUSPENDED"):
+        if when is None and known is not None and known[0] in ("ACTIVE", "SUSPENDED"):
             # The certification lives on in a newer credential (scope change, recertification).
-            headline = "WITHDRAWN: this credential was replaced by a newer one"
+            headline_text = "WITHDRAWN: this credential was replaced by a newer one"
         else:
-            headline = "WITHDRAWN"
-        css = "withdrawn"
-    elif verdict == "EXPIRED":
-        until = facts.valid_until if facts is not None else None
-        headline = f"EXPIRED on {plain_date(until)}" if until else "EXPIRED"
-        css = "expired"
-    elif verdict == "NOT_YET_VALID":
-        start = facts.valid_from if facts is not None else None
-        headline = f"NOT YET VALID: it starts on {plain_date(start)}" if start else "NOT YET VALID"
-        css = "not_yet_valid"
+            headline_text = words(Standing.WITHDRAWN, since=when)
+        css = Standing.WITHDRAWN.css
     elif verdict == "STATUS_UNKNOWN":
-        headline = "STATUS UNKNOWN"
+        headline_text = "STATUS UNKNOWN"
         css = "status_unknown"
     elif verdict == "UNTRUSTED_ISSUER":
-        headline = "UNTRUSTED ISSUER"
+        headline_text = "UNTRUSTED ISSUER"
         css = "untrusted_issuer"
     else:
         reason = failing.reason.rstrip(".") if failing is not None else "it could not be verified"
-        headline = f"INVALID because {reason}"
+        headline_text = f"INVALID because {reason}"
         css = "invalid"
     page_url = None
     if ours and number:
@@ -184,7 +175,7 @@ def outcome_of(
         page_url = f"{root}c/{quote(number, safe='')}"
     checked = result.checked_at
     return VerifyOutcome(
-        headline=headline,
+        headline=headline_text,
         css=css,
         summary=result.summary,
         ours=ours,

@@ -22,7 +22,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from certreg.register.qr import qr_png
-from certreg.register.records import BodyInfo, CertificateRecord, plain_date, status_headline
+from certreg.register.records import BodyInfo
+from certreg.verifier.standing import CertificateRecord, headline, plain_date
 
 __all__ = ["certificate_pdf"]
 
@@ -117,6 +118,7 @@ def certificate_pdf(
             ref = f"{ref} ({record.normative_reference_url})"
         pdf.label_value("Normative document", ref)
     pdf.label_value("Effective date", plain_date(record.valid_from))
+    # The last valid day, the same date "VALID until" and "EXPIRED on" give (standing.expiry_day).
     pdf.label_value("Date of expiry", plain_date(record.valid_until))
     pdf.ln(3)
 
@@ -134,9 +136,9 @@ def certificate_pdf(
         pdf.ln(1)
     pdf.ln(4)
 
-    headline, _ = status_headline(record, printed_on)
+    status = headline(record, printed_on).text
     printed = plain_date(printed_on.isoformat())
-    pdf.label_value("Status when printed", f"{headline} (printed {printed})")
+    pdf.label_value("Status when printed", f"{status} (printed {printed})")
     top = pdf.get_y() + 4
     if top > pdf.h - 75:
         pdf.add_page()

@@ -7,8 +7,9 @@
   who already holds the number, asking a site that holds the secret, can read it;
 - ``on_request``: not in register.db at all, so :func:`find_certificate` returns None.
 
-Everything here is public by construction (register.db holds nothing else); the dataclasses
-are what the certificate page, the QR codes and the PDF are drawn from.
+Everything here is public by construction (register.db holds nothing else). The record the
+certificate page, the QR codes and the PDF are drawn from (:class:`CertificateRecord`) and its
+status wording belong to :mod:`verifier.standing`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,21 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
+
+# The record, its lines and the date wording live in the one status vocabulary; they are
+# re-exported here, where the pages and the issuer have always imported them from.
+from certreg.verifier.standing import (
+    CertificateRecord,
+    HistoryLine,
+    Policy,
+    ScopeLine,
+    headline,
+    plain_date,
+)
 
 __all__ = [
     "BodyInfo",
@@ -35,37 +47,11 @@ __all__ = [
     "status_headline",
 ]
 
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
-
 
 def normalise_number(text: str) -> str:
     """What a person types becomes what is stored: spaces removed, upper case (the issuer's
     rule, ``issuer.numbers.normalise``; the register does not import the issuer)."""
     return re.sub(r"\s+", "", text).upper()
-
-
-def _as_date(value: Any) -> date | None:
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
-        return moment.date()
-    except ValueError:
-        return None
-
-
-def plain_date(value: Any) -> str:
-    """``14 January 2029`` from an ISO date or date-time (UTC); the text itself otherwise."""
-    day = _as_date(value)
-    if day is None:
-        return str(value) if value else ""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 @dataclass(frozen=True)
@@ -90,77 +76,10 @@ class BodyInfo:
         return f"{self.public_url.rstrip('/')}/c/{number}"
 
 
-@dataclass(frozen=True)
-class ScopeLine:
-    code: str
-    label: str
-    conditions: str | None
-    status: str  # active, removed
-    since: str | None
-
-
-@dataclass(frozen=True)
-class HistoryLine:
-    effective_date: str
-    decided_at: str
-    decision: str
-    status: str
-
-
-@dataclass(frozen=True)
-class CertificateRecord:
-    """What anyone may know about one certificate (ISO/IEC 17024 §9.4.7 plus its status)."""
-
-    number: str
-    holder_name: str | None
-    scheme_id: str
-    scheme_code: str
-    scheme_name: str
-    status: str  # ACTIVE, SUSPENDED, WITHDRAWN, EXPIRED
-    status_since: str
-    valid_from: str
-    valid_until: str
-    updated_at: str | None = None
-    country: str | None = None
-    scheme_version: str | None = None
-    normative_reference: str | None = None
-    normative_reference_url: str | None = None
-    scope: tuple[ScopeLine, ...] = ()
-    history: tuple[HistoryLine, ...] = ()
-    listing: str = "directory"  # directory, number_lookup, issuer (the body's own data)
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def effective_status(self, today: date | None = None) -> str:
-        """The status, counting an ACTIVE certificate past its expiry date as EXPIRED (the
-        register may not have been told yet: expiry is the one automatic transition)."""
-        today = today or datetime.now(UTC).date()
-        end = _as_date(self.valid_until)
-        if self.status in ("ACTIVE", "SUSPENDED") and end is not None and end < today:
-            return "EXPIRED"
-        return self.status
-
-    @property
-    def active_scope(self) -> tuple[ScopeLine, ...]:
-        return tuple(s for s in self.scope if s.status == "active")
-
-
 def status_headline(record: CertificateRecord, today: date | None = None) -> tuple[str, str]:
-    """(words, css class): ``VALID``, ``SUSPENDED since 3 March 2026``, ``WITHDRAWN on …``,
-    ``EXPIRED on …``."""
-    status = record.effective_status(today)
-    if status == "ACTIVE":
-        return f"VALID until {plain_date(record.valid_until)}", "valid"
-    if status == "SUSPENDED":
-        return f"SUSPENDED since {plain_date(record.status_since)}", "suspended"
-    if status == "WITHDRAWN":
-        return f"WITHDRAWN on {plain_date(record.status_since)}", "withdrawn"
-    if status == "EXPIRED":
-        # Dated by the end of validity, not by when the expiry was recorded: the certificate
-        # stopped being valid the day after its last valid day, whenever a cron job noticed.
-        end = _as_date(record.valid_until)
-        when = (end + timedelta(days=1)).isoformat() if end else record.status_since
-        return f"EXPIRED on {plain_date(when)}", "expired"
-    return f"STATUS {status}", "unknown"
+    """(words, css class) of ``record``'s headline: :func:`verifier.standing.headline`."""
+    line = headline(record, today)
+    return line.text, line.css
 
 
 # --- reading register.db -------------------------------------------------------------------
@@ -232,7 +151,7 @@ def find_certificate(
     opened = _sealed_record(conn, number) if sealed else None
     if opened is None:
         return None
-    return record_from_mapping(opened, listing="number_lookup", conn=conn)
+    return record_from_mapping(opened, listing=Policy.NUMBER_LOOKUP, conn=conn)
 
 
 def _directory_record(conn: sqlite3.Connection, row: dict[str, Any]) -> CertificateRecord:
@@ -267,7 +186,7 @@ def _directory_record(conn: sqlite3.Connection, row: dict[str, Any]) -> Certific
         country=row.get("country"),
         scope=scope,
         history=history,
-        listing="directory",
+        listing=Policy.DIRECTORY,
         **_scheme_fields(conn, row["scheme_id"]),
     )
 

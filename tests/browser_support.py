@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,18 +19,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from factories import free_port
 
 from certreg.issuer.register_push import attach
 from certreg.issuer.service import CertificationBody, ScopeGrant
 
 PASSPHRASE = "browser tests, not a secret"
 ROOT = Path(__file__).parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -150,9 +144,26 @@ def browser() -> Iterator[object]:
         "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,1600",
     ):  # fmt: skip
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.set_page_load_timeout(30)
+    # Start on about:blank. chromedriver launches Chromium without a start URL, so it opens its
+    # New Tab Page, which Debian's default search engine turns into a chain of navigations:
+    # chrome://newtab, https://start.duckduckgo.com (a request to the outside, refused here),
+    # then the fallback chrome://new-tab-page-third-party. The first test of a run navigated
+    # while that chain ran (chromedriver waits for it: 4.5 s when the outside request hangs
+    # for 2 s); every later test starts from a settled page.
+    options.add_experimental_option(
+        "prefs", {"session.restore_on_startup": 4, "session.startup_urls": ["about:blank"]}
+    )
+    # CERTREG_CHROMEDRIVER_LOG=/some/file: chromedriver's verbose log (every DevTools command
+    # and answer), to see what the browser was doing when a test failed.
+    log = os.environ.get("CERTREG_CHROMEDRIVER_LOG")
+    service = Service(
+        executable_path=driver_path, service_args=["--verbose"] if log else None, log_output=log
+    )
+    driver = webdriver.Chrome(service=service, options=options)
     try:
+        driver.set_page_load_timeout(30)
+        if driver.current_url != "about:blank":  # a Chromium that ignores the preference
+            raise AssertionError(f"Chromium started on {driver.current_url}, not about:blank")
         yield driver
     finally:
         driver.quit()

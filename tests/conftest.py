@@ -1,15 +1,18 @@
 """Shared fixtures: the official W3C test vectors (copied verbatim into tests/vectors/, see
 tests/vectors/SOURCES.tsv) and a document loader that also knows the W3C example contexts
-those vectors use. Production code never sees those example contexts."""
+those vectors use (production code never sees those example contexts); a loopback listener.
+Shared factories that are not fixtures live in tests/factories.py."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import loopback_listener
 from hypothesis import settings
 
 from certreg.contexts import DocumentLoader
@@ -44,3 +47,12 @@ def vector_loader() -> DocumentLoader:
     return DocumentLoader(
         {url: read_json(Path("contexts") / name) for url, name in EXAMPLE_CONTEXTS.items()}
     )
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[bytes]]]:
+    """``(port, seen)``: a plain TCP listener on 127.0.0.1 that records what reaches it and
+    answers 404 (factories.loopback_listener). A test that must reach nothing asserts
+    ``seen == []``."""
+    with loopback_listener() as (port, seen):
+        yield port, seen

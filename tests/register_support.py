@@ -4,24 +4,14 @@ schemes, one per publication policy, holders with every kind of private data."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from factories import Clock
 
 from certreg.issuer.register_push import RegisterSync, attach
 from certreg.issuer.service import CertificationBody, ScopeGrant
 
 PASSPHRASE = "correct horse battery staple"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass

@@ -19,8 +19,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import factories
 import pytest
 from click.testing import CliRunner
+from factories import PASSPHRASE, add_staff
 
 from certreg.issuer import audit
 from certreg.issuer.bulk import issue_csv
@@ -29,36 +31,18 @@ from certreg.issuer.service import CertificationBody, Invalid, NotFound, Refused
 from certreg.verifier import Verdict, Verifier
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSPHRASE = "correct horse battery staple"
 HEADER = ["external_id", "full_name", "email", "scheme", "scope", "assessed_on", "examiner"]
 HEADER += ["evidence"]
 
 
 def make_body(folder: Path) -> tuple[CertificationBody, dict[str, str]]:
-    body = CertificationBody.init(
-        folder,
-        legal_name="Example Certification Body",
-        public_url="https://cb.example",
-        passphrase=PASSPHRASE,
-        did_method="key",
-        kdf="interactive",
+    body = factories.make_body(folder)
+    staff = add_staff(
+        body,
+        decider=["decision_maker"],
+        examiner=["officer", "decision_maker"],
+        officer=["officer"],
     )
-    body.add_scheme(
-        "cwi",
-        code="CWI",
-        name="Certified Welding Inspector",
-        description="Inspection of fusion welds.",
-        normative_reference="ISO 9712:2021",
-        validity_months=36,
-        max_suspension_days=180,
-        publication_policy="directory",
-        scope=[("UT2", "Ultrasonic testing, level 2"), ("VT2", "Visual testing, level 2")],
-    )
-    staff = {
-        "decider": body.add_staff("Dana Decider", roles=["decision_maker"]),
-        "examiner": body.add_staff("Erik Examiner", roles=["officer", "decision_maker"]),
-        "officer": body.add_staff("Olga Officer", roles=["officer"]),
-    }
     return CertificationBody.open(folder, passphrase=PASSPHRASE), staff
 
 
@@ -232,7 +216,8 @@ def test_a_row_names_an_existing_person_by_person_external_id(cb, tmp_path):
     assert report.issued == 2
     messages = dict(report.errors)
     assert "registered as 'Jane Doe', not 'Jane Roe'" in messages[3]
-    assert "already holds a certification" in messages[5]
+    # The same rule and words as a single grant: the number the run gave Ann Lee's row 4.
+    assert f"Ann Lee already holds {body.issued_for('grant-00003')} in this scheme" in messages[5]
     cert = body.certification(body.issued_for("grant-00001"))
     assert cert.person_id == jane and cert.valid_from == future
     ann = body.db.execute("SELECT id, consent_publish FROM persons WHERE external_id = 'P-99'")

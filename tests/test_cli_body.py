@@ -12,13 +12,14 @@ import shlex
 import shutil
 import sqlite3
 import subprocess
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 import pytest
 from click.testing import CliRunner, Result
+from factories import Clock
 
 from certreg.issuer import audit, cli_common
 from certreg.issuer.cli_audit import audit_group
@@ -84,23 +85,9 @@ for _command in (
     cli.add_command(_command)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-    def day(self, days: int = 0) -> str:
-        return (self.now.date() + timedelta(days=days)).isoformat()
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
+    fake = Clock.real()
     monkeypatch.setattr(cli_common, "clock", fake)
     return fake
 

@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import factories
 import pytest
+from factories import ISO_9712_URL, PASSPHRASE, Clock, add_staff
 from jsonschema import Draft201909Validator
 
 from certreg.issuer.credential import (
@@ -35,7 +37,6 @@ from certreg.verifier import Verdict, Verifier
 from certreg.verifier.statuslist import CERTIFICATE_STATUS_MESSAGES, status_list_entry
 
 VECTORS = Path(__file__).parent / "vectors"
-PASSPHRASE = "correct horse battery staple"
 
 
 def _pinned(name: str) -> dict[str, Any]:
@@ -186,41 +187,11 @@ def test_a_certification_without_scope_is_refused() -> None:
 # A body's certificates, through every lifecycle path
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def make_body(path: Path, clock: Clock, **options: Any) -> tuple[CertificationBody, dict]:
-    body = CertificationBody.init(
-        path,
-        legal_name="Example Certification Body",
-        public_url="https://cb.example",
-        passphrase=PASSPHRASE,
-        did_method="key",
-        kdf="interactive",
-        clock=clock,
-        **options,
+    body = factories.make_body(
+        path, clock=clock, scheme={"normative_reference_url": ISO_9712_URL}, **options
     )
-    body.add_scheme(
-        "cwi",
-        code="CWI",
-        name="Certified Welding Inspector",
-        description="Inspection of fusion welds.",
-        normative_reference="ISO 9712:2021",
-        normative_reference_url="https://www.iso.org/standard/74629.html",
-        validity_months=36,
-        max_suspension_days=180,
-        publication_policy="directory",
-        scope=[("UT2", "Ultrasonic testing, level 2"), ("VT2", "Visual testing, level 2")],
-    )
-    staff = {
-        "examiner": body.add_staff("Erik Examiner", roles=["officer"]),
-        "decider": body.add_staff("Dana Decider", roles=["decision_maker"]),
-    }
+    staff = add_staff(body, examiner=["officer"], decider=["decision_maker"])
     return body, staff
 
 

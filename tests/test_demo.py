@@ -14,14 +14,13 @@ import shlex
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import free_port
 from click.testing import CliRunner
+from factories import free_port
 from test_http_support import make_env
 
 from certreg.issuer.cli import main
@@ -116,34 +115,7 @@ def test_the_printed_verify_commands_answer_as_printed(served_demo: str) -> None
 
 
 # -- the loopback rule, attacked ---------------------------------------------------------------
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A plain TCP listener on 127.0.0.1 that records what reaches it (bounded: 5 s)."""
-    seen: list[bytes] = []
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(5)
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(1)
-                try:
-                    seen.append(conn.recv(4096))
-                    conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
-                except OSError:
-                    seen.append(b"")
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield server.getsockname()[1], seen
-    server.close()
+# (`listener`: a TCP listener on 127.0.0.1 that records what reaches it, tests/conftest.py)
 
 
 def signed_with_status(status_url: str) -> dict:

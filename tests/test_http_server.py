@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from factories import free_port as _free_port
 from test_http_support import PASSPHRASE, make_env, plain_credential
 
 SERVE = "from certreg.issuer.cli_serve import serve_command; serve_command()"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _serve(data: Path, port: int, *extra: str) -> subprocess.Popen:

@@ -8,28 +8,17 @@ FastAPI's TestClient: nothing is mocked. Staff: an admin, an officer, two decisi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from factories import PASSPHRASE, Clock, add_staff, make_body
 from fastapi.testclient import TestClient
 
 from certreg.issuer.http import create_app
 from certreg.issuer.service import CertificationBody
 from certreg.issuer.tokens import create_token
 
-PASSPHRASE = "correct horse battery staple"
 V2 = "https://www.w3.org/ns/credentials/v2"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass
@@ -75,34 +64,16 @@ class Env:
 def make_env(tmp_path, did_method: str = "key", *, vc_api_issuer: bool = False) -> Env:
     """``vc_api_issuer``: generic issuing through the VC API turned on (it is off by default,
     as in ``certreg serve`` without ``--enable-vc-api-issuer``)."""
-    clock = Clock()
-    body = CertificationBody.init(
-        tmp_path / "cb",
-        legal_name="Example Certification Body",
-        public_url="https://cb.example",
-        passphrase=PASSPHRASE,
-        did_method=did_method,
-        kdf="interactive",
-        clock=clock,
+    clock = Clock.real()
+    body = make_body(tmp_path / "cb", clock=clock, did_method=did_method)
+    staff = add_staff(
+        body,
+        admin=["admin"],
+        officer=["officer"],
+        decider=["decision_maker"],
+        decider2=["decision_maker"],
+        examiner=["officer", "decision_maker"],
     )
-    body.add_scheme(
-        "cwi",
-        code="CWI",
-        name="Certified Welding Inspector",
-        description="Inspection of fusion welds.",
-        normative_reference="ISO 9712:2021",
-        validity_months=36,
-        max_suspension_days=180,
-        publication_policy="directory",
-        scope=[("UT2", "Ultrasonic testing, level 2"), ("VT2", "Visual testing, level 2")],
-    )
-    staff = {
-        "admin": body.add_staff("Ada Admin", roles=["admin"]),
-        "officer": body.add_staff("Olga Officer", roles=["officer"]),
-        "decider": body.add_staff("Dana Decider", roles=["decision_maker"]),
-        "decider2": body.add_staff("Dirk Decider", roles=["decision_maker"]),
-        "examiner": body.add_staff("Erik Examiner", roles=["officer", "decision_maker"]),
-    }
     tokens = {role: create_token(body, sid, name=f"{role} test")[1] for role, sid in staff.items()}
     jane = body.add_person("Jane Doe", email="jane@example.org", birth_date="1990-04-01")
     body.record_assessment(

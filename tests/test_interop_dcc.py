@@ -14,11 +14,12 @@ else. What each reads is recorded in docs/credential.md ("What verifiers show").
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import Clock
 from test_credential_schema import (
     PASSPHRASE,
     SCHEMA,
@@ -55,20 +56,15 @@ STATES = ("valid", "suspended", "withdrawn")
 FORMS = ("message", "two-entries")
 
 
-class Clock:
+def hour_ago() -> Clock:
     """The body's clock: an hour ago, so that certificates and lists are valid now, for
     verifiers that read the real time."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-
-    def __call__(self) -> datetime:
-        return self.now
+    return Clock.real(behind=timedelta(hours=1))
 
 
 def issue(path: Path, form: str) -> tuple[CertificationBody, dict[str, dict[str, Any]]]:
     """A body in ``form`` with one certificate per state, and its signed lists."""
-    clock = Clock()
+    clock = hour_ago()
     body, staff = make_body(path, clock, status_form=form)
     numbers = {s: grant(body, staff, candidate(body, staff, f"Holder {s}")) for s in STATES}
     until = (clock.now + timedelta(days=60)).date().isoformat()
@@ -208,7 +204,7 @@ def test_dcc_cannot_verify_an_eddsa_jcs_2022_certificate(tmp_path) -> None:
     """Why eddsa-jcs-2022 is not offered to wallets: verifier-core (like Blockcerts and
     openbadgeslib) only has eddsa-rdfc-2022 (and Ed25519Signature2020), and refuses the
     signature; Digital Bazaar verifies the same document."""
-    clock = Clock()
+    clock = hour_ago()
     made, staff = make_body(tmp_path / "cb", clock)
     person = candidate(made, staff, "Jane Doe")
     body = CertificationBody.open(
@@ -235,6 +231,6 @@ def test_the_wallet_metadata_offers_only_eddsa_rdfc_2022(tmp_path) -> None:
     """OpenID4VCI issuer metadata: a wallet is never invited to ask for eddsa-jcs-2022."""
     from certreg.issuer.sharing import issuer_metadata
 
-    body, _ = make_body(tmp_path / "cb", Clock())
+    body, _ = make_body(tmp_path / "cb", hour_ago())
     [configuration] = issuer_metadata(body)["credential_configurations_supported"].values()
     assert configuration["credential_signing_alg_values_supported"] == ["eddsa-rdfc-2022"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
+from factories import ISO_9712_URL, Clock, make_body
 
 from certreg.issuer import audit
 from certreg.issuer.service import (
@@ -25,19 +26,6 @@ from certreg.issuer.service import (
 )
 from certreg.verifier import Verdict, Verifier
 
-PASSPHRASE = "correct horse battery staple"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
 
 @pytest.fixture
 def clock() -> Clock:
@@ -46,28 +34,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def body(tmp_path, clock) -> CertificationBody:
-    cb = CertificationBody.init(
-        tmp_path / "cb",
-        legal_name="Example Certification Body",
-        public_url="https://cb.example",
-        passphrase=PASSPHRASE,
-        did_method="key",
-        kdf="interactive",
-        clock=clock,
-    )
-    cb.add_scheme(
-        "cwi",
-        code="CWI",
-        name="Certified Welding Inspector",
-        description="Inspection of fusion welds.",
-        normative_reference="ISO 9712:2021",
-        normative_reference_url="https://www.iso.org/standard/74629.html",
-        validity_months=36,
-        max_suspension_days=180,
-        publication_policy="directory",
-        scope=[("UT2", "Ultrasonic testing, level 2"), ("VT2", "Visual testing, level 2")],
-    )
-    return cb
+    return make_body(tmp_path / "cb", clock=clock, scheme={"normative_reference_url": ISO_9712_URL})
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from factories import Clock
 
 from certreg.issuer.db import connect, transaction
 from certreg.issuer.statuslists import ENTRIES, FILL_LIMIT, STATUS_FORMS, StatusListManager
@@ -36,14 +37,6 @@ def did_key_lookup(proof):
     if not vm.startswith("did:key:") or "#" not in vm:
         raise ProofError(f"not a did:key verification method: {vm}")
     return PublicKey(decode_public_key(vm.split("#", 1)[1]))
-
-
-class Clock:
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +64,7 @@ def make(db_path, signer):
     def make(**options) -> StatusListManager:
         db = connect(options.pop("path", db_path))
         opened.append(db)
-        options.setdefault("clock", Clock())
+        options.setdefault("clock", Clock(T0))
         # Most tests here are about the 1-bit lists; the message form has its own tests.
         options.setdefault("status_form", "two-entries")
         if options.get("entries", ENTRIES) < ENTRIES:
@@ -357,7 +350,7 @@ def test_two_writers_never_get_the_same_index(make):
 
 
 def test_published_lists_verify_and_show_the_bits_set(make):
-    clock = Clock()
+    clock = Clock(T0)
     manager = make(clock=clock)
     manager.ensure_lists()
     entries = [manager.entries_for(f"urn:uuid:{i}") for i in range(3)]
@@ -460,7 +453,7 @@ def test_publish_changed_finds_changes_even_from_another_connection(make):
 
 
 def test_refresh_due_resigns_only_lists_near_expiry(make):
-    clock = Clock()
+    clock = Clock(T0)
     manager = make(clock=clock)
     manager.ensure_lists()  # both valid until T0 + 2 days
     clock.now = T0 + timedelta(days=1)
@@ -480,7 +473,7 @@ def test_refresh_due_resigns_only_lists_near_expiry(make):
 
 
 def test_a_clock_stepped_back_never_dates_a_new_version_earlier(make):
-    clock = Clock()
+    clock = Clock(T0)
     manager = make(clock=clock)
     manager.ensure_lists()
     clock.now = T0 - timedelta(hours=1)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from certreg.issuer.cli_keys import keys_group
 from certreg.keys import KeyStore
+from certreg.keys.cli import keys_group
 
 PASS = "correct horse battery staple"
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from factories import free_port as _free_port
 from register_support import PASSPHRASE, Body, make_body
 
 from certreg.issuer.cli import main as certreg
@@ -261,12 +262,6 @@ def test_a_read_only_command_after_the_crash_catches_the_register_up(b, tmp_path
     result = CliRunner().invoke(certreg, ["scheme", "list", "--data", str(b.data)])
     assert result.exit_code == 0, result.output
     assert_agree(b, tmp_path)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_start_catches_the_register_up_before_it_listens(b, tmp_path):

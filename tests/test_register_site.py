@@ -546,10 +546,11 @@ def test_status_headlines_date_each_state_as_a_reader_expects():
         )  # fmt: skip
 
     today = date(2026, 11, 21)
-    # Recorded as expired today by a cron job, it stopped being valid after 22 October 2024.
-    assert status_headline(record("EXPIRED"), today)[0] == "EXPIRED on 23 October 2024"
+    # Recorded as expired today by a cron job, it expired on its last valid day, the "Date of
+    # expiry" the page and the PDF print (verifier.standing.expiry_day).
+    assert status_headline(record("EXPIRED"), today)[0] == "EXPIRED on 22 October 2024"
     # Not yet recorded as expired: the same answer, from the dates alone.
-    assert status_headline(record("ACTIVE"), today)[0] == "EXPIRED on 23 October 2024"
+    assert status_headline(record("ACTIVE"), today)[0] == "EXPIRED on 22 October 2024"
     assert status_headline(record("ACTIVE"), date(2024, 1, 1))[0] == "VALID until 22 October 2024"
     assert status_headline(record("WITHDRAWN", "2024-03-05T10:00:00Z"), date(2024, 4, 1))[0] == (
         "WITHDRAWN on 5 March 2024"

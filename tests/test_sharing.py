@@ -18,6 +18,7 @@ from certreg.issuer.service import ScopeGrant
 from certreg.issuer.tokens import hash_secret
 from certreg.verifier import Verifier
 from certreg.verifier.result import Verdict
+from certreg.verifier.standing import plain_date
 
 
 @pytest.fixture
@@ -56,13 +57,15 @@ def test_share_page_shows_the_certificate_in_plain_words(env):
     r = env.client.get(f"/share/{token}")
     assert r.status_code == 200
     page = r.text
+    # The public page's headline, with the last valid day (verifier.standing).
+    until = plain_date(env.body.certification(env.number).valid_until)
     for text in (
         "Jane Doe",
         env.number,
         "Certified Welding Inspector",
         "ISO 9712:2021",
         "Example Certification Body",
-        '<p class="status ok">VALID</p>',
+        f'<p class="status ok">VALID until {until}</p>',
         "Ultrasonic testing, level 2",
         "steel, 6-40 mm",
         "Visual testing, level 2",

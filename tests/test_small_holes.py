@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_http_server import _free_port, _serve, _stop, _wait
 from test_http_support import PASSPHRASE, Env, make_env
-from test_ssrf import listener, signed_with_status  # noqa: F401 -- the fixture is used below
+from test_ssrf import signed_with_status
 from test_verify_fixtures import Body, certificate
 
 import certreg.verifier.verify as verify_module
@@ -231,7 +231,7 @@ ODD_LOCAL = [
 @pytest.mark.parametrize("host", ODD_LOCAL)
 def test_the_verify_page_refuses_every_spelling_of_this_machine(
     env: Env,
-    listener: tuple[int, list[bytes]],  # noqa: F811
+    listener: tuple[int, list[bytes]],
     host: str,
 ) -> None:
     port, seen = listener
@@ -245,7 +245,7 @@ def test_the_verify_page_refuses_every_spelling_of_this_machine(
 @pytest.mark.parametrize("host", ODD_LOCAL)
 def test_a_status_list_on_this_machine_oddly_spelled_is_never_requested(
     env: Env,
-    listener: tuple[int, list[bytes]],  # noqa: F811
+    listener: tuple[int, list[bytes]],
     host: str,
 ) -> None:
     port, seen = listener
@@ -258,7 +258,7 @@ def test_a_status_list_on_this_machine_oddly_spelled_is_never_requested(
 
 @pytest.mark.parametrize("host", ["0177.0.0.1", "127.000.000.001", "2130706433"])
 def test_certreg_verify_says_why_without_a_traceback(
-    listener: tuple[int, list[bytes]],  # noqa: F811
+    listener: tuple[int, list[bytes]],
     host: str,
 ) -> None:
     port, seen = listener

@@ -2,13 +2,10 @@
 issuer's did:web document). They must never be a way to make the server request its own
 machine or private network: the connection itself is refused for non-public addresses.
 
-A listener on 127.0.0.1 counts what reaches it: nothing may."""
+A listener on 127.0.0.1 (the `listener` fixture, tests/conftest.py) counts what reaches it:
+nothing may."""
 
 from __future__ import annotations
-
-import socket
-import threading
-from collections.abc import Iterator
 
 import pytest
 from test_http_support import make_env
@@ -19,36 +16,6 @@ from certreg.verifier.dataintegrity import add_proof
 from certreg.verifier.did import FetchError, HttpFetcher
 
 V2 = "https://www.w3.org/ns/credentials/v2"
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP listener on 127.0.0.1 that records every connection (bounded: 5 s)."""
-    seen: list[bytes] = []
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(5)
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(1)
-                try:
-                    seen.append(conn.recv(1024))
-                except OSError:
-                    seen.append(b"")
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], seen
-    stop.set()
-    server.close()
 
 
 def signed_with_status(status_url: str) -> dict:

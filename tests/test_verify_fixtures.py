@@ -11,8 +11,10 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
+
+import factories
 
 from certreg.keys.did import KeyRecord, build_did_web_document, did_key_verification_method
 from certreg.keys.keypair import KeyPair
@@ -32,17 +34,12 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-class Clock:
-    """A clock the test moves by hand."""
+class Clock(factories.Clock):
+    """The shared clock the test moves by hand (tests/factories.py), starting on 1 January
+    2027 unless told otherwise: the verifier tests' credentials are valid then."""
 
     def __init__(self, now: datetime = JAN_2027) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+        super().__init__(now)
 
 
 @dataclass

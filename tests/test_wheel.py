@@ -80,7 +80,7 @@ def test_the_installed_package_is_the_wheel(installed: Path, tmp_path: Path) -> 
     # A user's own modules named like certreg's folders, in the folder Python starts from (which
     # `python -c` puts first on sys.path), are not what certreg imports.
     for name in ("issuer", "verifier", "register", "keys", "contexts"):
-        (tmp_path / f"{name}.py").write_text("raise SystemExit('shadowed: the user\'s module')\n")
+        (tmp_path / f"{name}.py").write_text("raise SystemExit('shadowed: the user's module')\n")
     env = {**os.environ, "PYTHONPATH": str(installed)}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,

@@ -12,8 +12,13 @@ Public API (everything else in this package is an implementation detail)::
 - :class:`CertificationFacts`, :class:`ScopeItem`, :class:`NormativeReference`
 - :class:`DidResolver`, :class:`HttpFetcher`, :class:`FetchError`, :class:`StatusListCache`
 
-Names are loaded lazily so that ``import certreg.verifier.statuslist`` (used by the issuer) does not
-pull in the whole verifier.
+Signing (what an issuer needs: ``add_proof``, the cryptosuites, status list encoding, dates) is
+the package's second public surface, :mod:`certreg.verifier.issuing`. ``certreg verify`` and
+``certreg sign`` are :mod:`certreg.verifier.cli`.
+
+Names are loaded lazily so that importing one module of the package (``certreg.verifier.cli``
+for ``certreg verify --help``, ``certreg.verifier.issuing`` for the issuer) does not pull in the
+whole verifier.
 """
 
 from __future__ import annotations

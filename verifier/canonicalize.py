@@ -461,7 +461,7 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-jsonld.JsonLdProcessor.has_value = staticmethod(_has_value)  # type: ignore[method-assign]
+jsonld.JsonLdProcessor.has_value = staticmethod(_has_value)
 
 
 # BCP 47 as JSON-LD checks it (well-formed, not validated against the registry).
@@ -526,7 +526,7 @@ def _check_iri(value: Any, what: str, *, blank_ok: bool) -> None:
 
 
 def _jsonld_reason(exc: BaseException) -> str:
-    seen = exc
+    seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ContextError):
             return str(seen)
@@ -1024,6 +1024,8 @@ def _oxigraph_rdfc(nquads: str) -> str | None:
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     # Split on "\n" only: str.splitlines() would also split inside literals holding U+2028,
     # U+0085 and friends, which N-Quads writes unescaped.
-    text = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS).decode("utf-8")
+    serialized = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS)
+    assert serialized is not None  # with no output file, serialize returns the bytes
+    text = serialized.decode("utf-8")
     lines = sorted(line + "\n" for line in text.split("\n") if line)
     return "".join(lines)

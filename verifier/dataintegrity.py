@@ -55,7 +55,8 @@ class ProofError(Exception):
 
 
 class Signer(Protocol):
-    verification_method: str
+    @property
+    def verification_method(self) -> str: ...
 
     def sign(self, message: bytes) -> bytes: ...
 

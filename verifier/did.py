@@ -287,7 +287,7 @@ class _LoopbackOnly(httpcore.SyncBackend):
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
             raise FetchError(f"the host name {host} could not be found") from None
-        addresses = [info[4][0] for info in infos]
+        addresses = [str(info[4][0]) for info in infos]
         for address in addresses:
             if not ipaddress.ip_address(address.split("%", 1)[0]).is_loopback:
                 raise FetchError(
@@ -320,7 +320,7 @@ class _PublicAddressesOnly(httpcore.SyncBackend):
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
             raise FetchError(f"the host name {host} could not be found") from None
-        addresses = [info[4][0] for info in infos]
+        addresses = [str(info[4][0]) for info in infos]
         for address in addresses:
             if not _is_public(address):
                 raise FetchError(
@@ -679,7 +679,7 @@ def key_lookup_for(controller: str | None, resolver: DidResolver) -> KeyLookup:
         if vm.get("type") != "Multikey":
             raise ProofError(f"{vm_id} is of type {vm.get('type')!r}; only Multikey is supported")
         try:
-            raw = decode_public_key(vm.get("publicKeyMultibase"))  # type: ignore[arg-type]
+            raw = decode_public_key(vm.get("publicKeyMultibase"))
         except MultikeyError as exc:
             raise ProofError(f"{vm_id}: {exc}") from None
         _check_key_dates(vm, proof, vm_id)

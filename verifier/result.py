@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from certreg.verifier import standing
+
 if TYPE_CHECKING:
     from certreg.verifier.facts import CertificationFacts
 
@@ -43,6 +45,10 @@ PRECEDENCE: tuple[Verdict, ...] = (
     Verdict.STATUS_UNKNOWN,
     Verdict.VALID,
 )
+
+
+#: The verdicts that are also a certificate's public standing (verifier.standing.Standing).
+_STANDINGS = frozenset(s.value for s in standing.Standing)
 
 
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
@@ -104,6 +110,21 @@ class VerificationResult:
     def ok(self) -> bool:
         return self.verdict is Verdict.VALID
 
+    @property
+    def headline(self) -> str:
+        """The status line in the words of the certificate's public page and PDF
+        (:mod:`verifier.standing`): ``VALID until 14 January 2029``, ``EXPIRED on …``,
+        ``NOT YET VALID: from …``; ``SUSPENDED`` and ``WITHDRAWN`` carry no date, because a
+        status list says only *that* a bit is set, not since when."""
+        if self.verdict.value not in _STANDINGS:  # INVALID, UNTRUSTED_ISSUER, STATUS_UNKNOWN
+            return self.verdict.value.replace("_", " ")
+        facts = self.facts
+        return standing.words(
+            self.verdict.value,
+            valid_from=facts.valid_from if facts is not None else None,
+            valid_until=facts.valid_until if facts is not None else None,
+        )
+
     def failed(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
 
@@ -152,23 +173,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
 def plain_date(moment: datetime) -> str:
-    """``14 January 2029`` (UTC), independent of the machine's locale."""
-    m = moment.astimezone(UTC)
-    return f"{m.day} {_MONTHS[m.month - 1]} {m.year}"
+    """``14 January 2029`` (UTC), independent of the machine's locale (the one wording of
+    dates: :func:`verifier.standing.plain_date`)."""
+    return standing.plain_date(moment.astimezone(UTC))

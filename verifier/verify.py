@@ -23,6 +23,7 @@ from typing import Any
 import base58
 
 from certreg.contexts import DEFAULT_LOADER, DocumentLoader, context_file_bytes, pinned_contexts
+from certreg.verifier import standing
 from certreg.verifier.compact import reading_form
 from certreg.verifier.dataintegrity import verify_proofs
 from certreg.verifier.did import (
@@ -55,6 +56,7 @@ from certreg.verifier.result import (
     verdict_of,
     worst,
 )
+from certreg.verifier.standing import expiry_day
 from certreg.verifier.status import StatusChecker, StatusFetcher, StatusListCache
 
 __all__ = [
@@ -926,18 +928,24 @@ def _summary(
     if verdict in (Verdict.WITHDRAWN, Verdict.SUSPENDED):
         label = verdict.value.capitalize()
         return _sentence(f"{label}: {what} is {reason}")
-    if verdict is Verdict.EXPIRED:
-        return _sentence(f"Expired: {what} {reason}")
-    if verdict is Verdict.NOT_YET_VALID:
-        return _sentence(f"Not yet valid: {what} is {reason}")
+    # The dates are worded as the certificate's page and PDF word them (verifier.standing):
+    # the same certificate reads "expired on 14 January 2029" everywhere, its last valid day.
+    start = parse_datetime(doc.get("validFrom") or doc.get("issuanceDate"))
+    end = parse_datetime(doc.get("validUntil") or doc.get("expirationDate"))
+    if verdict is Verdict.EXPIRED and end is not None:
+        return _sentence(f"Expired: {what} expired on {standing.plain_date(expiry_day(end))}")
+    if verdict is Verdict.NOT_YET_VALID and start is not None:
+        return _sentence(f"Not yet valid: {what} is valid from {standing.plain_date(start)}")
+    if verdict in (Verdict.EXPIRED, Verdict.NOT_YET_VALID):  # cannot happen: _window parsed it
+        return _sentence(f"{verdict.value.replace('_', ' ').capitalize()}: {what} {reason}")
     if verdict is Verdict.STATUS_UNKNOWN:
         return (
             f"Status unknown: {what} is genuine and within its dates, but whether it is "
             f"suspended or withdrawn could not be checked: {reason.rstrip('.')}. "
             "Ask the issuer before relying on it."
         )
-    end = parse_datetime(doc.get("validUntil") or doc.get("expirationDate"))
-    until = f" until {plain_date(end)}" if end else ""
+    last_day = expiry_day(end)
+    until = f" until {standing.plain_date(last_day)}" if last_day else ""
     if facts is not None and facts.holder_name:
         scheme = facts.scheme_code or facts.scheme_name or "(unnamed scheme)"
         number = f" (certificate {facts.certificate_number})" if facts.certificate_number else ""

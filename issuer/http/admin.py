@@ -23,9 +23,10 @@ needs a second admin (``issuer.staff``, ``issuer.tokens``).
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
@@ -33,7 +34,9 @@ from certreg.issuer import audit, staff
 from certreg.issuer.db import transaction
 from certreg.issuer.http import models as m
 from certreg.issuer.http.auth import ADMIN, ANY_ROLE, DECIDER, OFFICER, require
+from certreg.issuer.http.models import Strict
 from certreg.issuer.http.state import state_of
+from certreg.issuer.lifecycle import table
 from certreg.issuer.service import Certification, Conflict, Invalid, Refused, ScopeGrant
 from certreg.issuer.tokens import (
     Principal,
@@ -56,7 +59,7 @@ Admin = Annotated[Principal, Depends(require(ADMIN))]
 Anyone = Annotated[Principal, Depends(require(ANY_ROLE))]
 Number = Annotated[str, Path(min_length=1, max_length=64, description="Certificate number.")]
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": m.Problem, "description": "No, unknown, revoked or expired token."},
     403: {"model": m.Problem, "description": "Wrong role, or a rule of ISO/IEC 17024 forbids it."},
     404: {"model": m.Problem},
@@ -140,106 +143,69 @@ def record_training(request: Request, data: m.TrainingIn, who: Officer) -> m.Rec
 
 
 # --- decision-maker: decisions --------------------------------------------------------------
+# Generated from the table of decisions (issuer.lifecycle.table), as the CLI's commands are:
+# one route a decision, its request model named by the table, the decider the token's owner.
+
+_ROLE_GUARD = {"decision_maker": Decider, "officer": Officer, "admin": Admin}
 
 
-@router.post(
-    "/certifications",
-    status_code=201,
-    responses=_ERRORS,
-    summary="Grant a certification (decided by the token's staff member)",
-)
-def grant(request: Request, data: m.GrantIn, who: Decider) -> m.CertificationOut:
-    state = state_of(request)
-    with state.lock:
-        cert = state.body.grant(
-            data.person_id,
-            data.scheme_id,
-            _grants(data.scope),
-            decided_by=who.staff_id,
-            evidence=data.evidence,
-            reason=data.reason,
-            effective_date=data.effective_date,
-            external_id=data.external_id,
-            appeal_of=data.appeal_of,
+def _service_inputs(spec: table.DecisionSpec, data: Strict) -> dict[str, Any]:
+    """The request's fields as the service takes them (scope objects as ScopeGrant)."""
+    inputs = data.model_dump(exclude={"person_id", "scheme_id"})
+    for item in spec.inputs:
+        if item.shape == "scope":
+            inputs[item.name] = _grants(getattr(data, item.name))
+    return inputs
+
+
+def _decision_route(spec: table.DecisionSpec) -> None:
+    model = getattr(m, spec.model)
+    guard = _ROLE_GUARD[spec.role]
+
+    def endpoint(request: Request, who: Principal, data: Strict, number: str = "") -> Any:
+        subject = (
+            {"number": number}
+            if spec.on_number
+            else {"person_id": data.person_id, "scheme_id": data.scheme_id}  # type: ignore[attr-defined]
         )
-    return _cert(cert)
+        state = state_of(request)
+        with state.lock:
+            cert = table.decide(
+                state.body, spec, subject, who.staff_id, _service_inputs(spec, data)
+            )
+        return _cert(cert)
 
-
-@router.post("/certifications/{number}/suspend", responses=_ERRORS, summary="Suspend")
-def suspend(
-    request: Request, number: Number, data: m.SuspendIn, who: Decider
-) -> m.CertificationOut:
-    state = state_of(request)
-    with state.lock:
-        cert = state.body.suspend(number, decided_by=who.staff_id, **data.model_dump())
-    return _cert(cert)
-
-
-@router.post("/certifications/{number}/reinstate", responses=_ERRORS, summary="Reinstate")
-def reinstate(
-    request: Request, number: Number, data: m.ReinstateIn, who: Decider
-) -> m.CertificationOut:
-    state = state_of(request)
-    with state.lock:
-        cert = state.body.reinstate(number, decided_by=who.staff_id, **data.model_dump())
-    return _cert(cert)
-
-
-@router.post("/certifications/{number}/withdraw", responses=_ERRORS, summary="Withdraw (final)")
-def withdraw(
-    request: Request, number: Number, data: m.WithdrawIn, who: Decider
-) -> m.CertificationOut:
-    state = state_of(request)
-    with state.lock:
-        cert = state.body.withdraw(number, decided_by=who.staff_id, **data.model_dump())
-    return _cert(cert)
-
-
-@router.post("/certifications/{number}/reduce-scope", responses=_ERRORS, summary="Reduce scope")
-def reduce_scope(
-    request: Request, number: Number, data: m.ReduceScopeIn, who: Decider
-) -> m.CertificationOut:
-    state = state_of(request)
-    with state.lock:
-        cert = state.body.reduce_scope(number, decided_by=who.staff_id, **data.model_dump())
-    return _cert(cert)
-
-
-@router.post("/certifications/{number}/extend-scope", responses=_ERRORS, summary="Extend scope")
-def extend_scope(
-    request: Request, number: Number, data: m.ExtendScopeIn, who: Decider
-) -> m.CertificationOut:
-    state = state_of(request)
-    fields = data.model_dump(exclude={"add"})
-    with state.lock:
-        cert = state.body.extend_scope(
-            number, decided_by=who.staff_id, add=_grants(data.add), **fields
+    # FastAPI reads the route's inputs from the signature: the same parameters, in the same
+    # order, as a hand-written route (request, [number,] data, who).
+    params = [
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)
+    ]
+    if spec.on_number:
+        params.append(
+            inspect.Parameter("number", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Number)
         )
-    return _cert(cert)
+    params += [
+        inspect.Parameter("data", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=model),
+        inspect.Parameter("who", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=guard),
+    ]
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        params, return_annotation=m.CertificationOut
+    )
+    endpoint.__name__ = endpoint.__qualname__ = spec.name
+    router.add_api_route(
+        spec.path,
+        endpoint,
+        methods=["POST"],
+        name=spec.name,
+        response_model=m.CertificationOut,
+        status_code=spec.status_code,
+        responses=_ERRORS,
+        summary=spec.summary,
+    )
 
 
-@router.post("/certifications/{number}/recertify", responses=_ERRORS, summary="Recertify")
-def recertify(
-    request: Request, number: Number, data: m.RecertifyIn, who: Decider
-) -> m.CertificationOut:
-    state = state_of(request)
-    with state.lock:
-        cert = state.body.recertify(number, decided_by=who.staff_id, **data.model_dump())
-    return _cert(cert)
-
-
-@router.post(
-    "/certifications/{number}/correct",
-    responses=_ERRORS,
-    summary="Correct the holder's name or a scope condition (new revision)",
-)
-def correct(
-    request: Request, number: Number, data: m.CorrectIn, who: Decider
-) -> m.CertificationOut:
-    state = state_of(request)
-    with state.lock:
-        cert = state.body.correct(number, decided_by=who.staff_id, **data.model_dump())
-    return _cert(cert)
+for _spec in table.DECISIONS:
+    _decision_route(_spec)
 
 
 # --- reads: any role ------------------------------------------------------------------------

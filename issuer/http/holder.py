@@ -194,7 +194,7 @@ def share_page(request: Request, token: str) -> Response:
         return render_share_page(
             shared,
             token,
-            today=body.clock().date().isoformat(),
+            now=body.clock(),
             wallet_offer_uri=sharing.current_offer(body, token).uri,
         )
 

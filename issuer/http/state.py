@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -206,12 +207,12 @@ class AppState:
     def _build_verifier(self) -> Verifier:
         # A public service verifies what anyone submits: never let a credential's URLs make
         # it request this machine or its private network (HttpFetcher docs: SSRF).
-        remote = HttpFetcher(
+        remote: Callable[[str], Any] = HttpFetcher(
             max_bytes=DEFAULT_MAX_BYTES,
             unsafe_allow_http_hosts=self.unsafe_allow_http_hosts,
             public_addresses_only=True,
         )
-        remote_did = HttpFetcher(
+        remote_did: Callable[[str], Any] = HttpFetcher(
             unsafe_allow_http_hosts=self.unsafe_allow_http_hosts,
             accept="application/did+json, application/json",
             public_addresses_only=True,

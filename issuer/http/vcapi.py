@@ -301,7 +301,7 @@ def issue(request: Request, data: m.IssueRequest, who: GenericIssuer) -> JSONRes
                     return url.rsplit("/", 1)[1], int(entry["statusListIndex"])
 
                 (rev_list, rev_idx), (sus_list, sus_idx) = where("revocation"), where("suspension")
-                vc_api.db["credentials"].insert(
+                vc_api.db.table("credentials").insert(
                     {
                         "id": credential_id,
                         "certification_id": None,

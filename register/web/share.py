@@ -27,6 +27,7 @@ import io
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -45,6 +46,7 @@ from certreg.register.shares import (
 )
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.state import site_of
+from certreg.verifier.standing import Standing, headline
 
 __all__ = [
     "PAGE_HEADERS",
@@ -101,45 +103,41 @@ def _day(value: str | None) -> str:
     return escape((value or "")[:10])
 
 
-def status_words(shared: Any, today: str) -> tuple[str, str, str]:
-    """(headline, sentence, css class) for the certification's status, in plain words."""
+#: The page's colour for each standing (the headline's words come from verifier.standing).
+_HOLDER_CSS = {
+    Standing.VALID: "ok",
+    Standing.NOT_YET_VALID: "ok",
+    Standing.SUSPENDED: "warn",
+    Standing.WITHDRAWN: "bad",
+    Standing.EXPIRED: "grey",
+}
+
+
+def status_words(shared: Any, now: datetime) -> tuple[str, str, str]:
+    """(headline, sentence, css class) for the certification's status, in plain words; the
+    headline is the one the public page, the PDF and the verifier give."""
     cert = shared.certification
-    since = _day(cert.status_since)
-    if cert.status == "WITHDRAWN":
-        return (
-            f"WITHDRAWN on {since}",
-            "The certification body has withdrawn this certification: it is no longer valid.",
-            "bad",
-        )
-    if cert.status == "EXPIRED" or cert.valid_until < today:
-        return (
-            f"EXPIRED on {_day(cert.valid_until)}",
-            "This certification has passed its expiry date and is no longer valid.",
-            "grey",
-        )
-    if cert.status == "SUSPENDED":
+    line = headline(cert, now)
+    if line.standing is Standing.WITHDRAWN:
+        sentence = "The certification body has withdrawn this certification: it is no longer valid."
+    elif line.standing is Standing.EXPIRED:
+        sentence = "This certification has passed its expiry date and is no longer valid."
+    elif line.standing is Standing.SUSPENDED:
         until = (
             f" The suspension ends at the latest on {_day(cert.suspended_until)}."
             if cert.suspended_until
             else ""
         )
-        return (
-            f"SUSPENDED since {since}",
+        sentence = (
             "The certification body has suspended this certification: while suspended it is "
-            f"not valid.{until}",
-            "warn",
+            f"not valid.{until}"
         )
-    if cert.valid_from > today:
-        return (
-            f"VALID from {_day(cert.valid_from)}",
-            "This certification has been granted and takes effect on that date.",
-            "ok",
-        )
-    return (
-        "VALID",
-        f"This certification is in force until {_day(cert.valid_until)}.",
-        "ok",
-    )
+    elif line.standing is Standing.NOT_YET_VALID:
+        sentence = "This certification has been granted and takes effect on that date."
+    else:
+        sentence = f"This certification is in force until {_day(cert.valid_until)}."
+    css = _HOLDER_CSS[line.standing] if line.standing is not None else "grey"
+    return escape(line.text), sentence, css
 
 
 def _scope_rows(shared: Any) -> str:
@@ -159,17 +157,18 @@ def _scope_rows(shared: Any) -> str:
 
 
 def render_share_page(
-    shared: Any, token: str, *, today: str, wallet_offer_uri: str | None = None
+    shared: Any, token: str, *, now: datetime, wallet_offer_uri: str | None = None
 ) -> HTMLResponse:
     """The share page of ``shared`` (a :class:`register.shares.SharePage`, or the issuer's
-    ``SharedCertificate``: the same attributes), its status worded as of ``today``.
+    ``SharedCertificate``: the same attributes), its status worded as of ``now``.
 
     With ``wallet_offer_uri`` (the body's own server, which holds the issuer's state) the page
     offers the wallet delivery and "Revoke this link"; without it (the keyless public site,
     which can change nothing) it says that the certification body does both, and offers no
     button that would fail."""
     cert = shared.certification
-    headline, sentence, css = status_words(shared, today)
+    today = now.date().isoformat()
+    status_line, sentence, css = status_words(shared, now)
     base = str(shared.body["public_url"]).rstrip("/")
     page_url = f"{base}/share/{token}"
     linkedin = linkedin_for(shared, token, base)
@@ -199,7 +198,7 @@ def render_share_page(
 <p>holds the certification <strong>{escape(str(scheme["name"]))}</strong>
 {f"({escape(str(scheme['normative_reference']))})" if scheme.get("normative_reference") else ""}
 issued by <strong>{escape(str(shared.body["legal_name"]))}</strong>.{accreditation}</p>
-<p class="status {css}">{headline}</p>
+<p class="status {css}">{status_line}</p>
 <p>{sentence} Status as recorded by the certification body on {escape(today)}.</p>
 <section><table>
 <tr><th>Certificate number</th><td>{escape(cert.number)}</td></tr>
@@ -334,8 +333,8 @@ def _with_share(request: Request, token: str, render: Callable[[SharePage], Resp
 
 @router.get("/share/{token}", summary="The holder's share page", response_class=HTMLResponse)
 def share_page(request: Request, token: str) -> Response:
-    today = site_of(request).clock().date().isoformat()
-    return _with_share(request, token, lambda page: render_share_page(page, token, today=today))
+    now = site_of(request).clock()
+    return _with_share(request, token, lambda page: render_share_page(page, token, now=now))
 
 
 def credential_download(page: Any) -> Response:

@@ -2,7 +2,10 @@
 
 The passphrase comes from ``--passphrase-file``, else ``$CERTREG_PASSPHRASE``, else a hidden
 prompt; it is never accepted as a command-line value, which would land in shell history and
-``ps`` output.
+``ps`` output (:mod:`certreg.keys.passphrase`).
+
+``certreg sign`` signs with these keys but lives in :mod:`certreg.verifier.cli`: it needs the
+verifier's ``add_proof``, and the keys package imports nothing of the verifier.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from pathlib import Path
 
 import click
 
-from certreg.issuer.cli_common import passphrase_file_option, read_passphrase, warn_if_short
 from certreg.keys import (
     DidError,
     KeyRecord,
@@ -23,8 +25,9 @@ from certreg.keys import (
     did_web_from_url,
     did_web_to_url,
 )
+from certreg.keys.passphrase import passphrase_file_option, read_passphrase, warn_if_short
 
-__all__ = ["_passphrase", "keys_group", "passphrase_file_option", "store_option"]
+__all__ = ["keys_group", "store_option"]
 
 store_option = click.option(
     "--store",
@@ -41,11 +44,6 @@ def _plain_errors() -> Iterator[None]:
         yield
     except (KeyStoreError, DidError) as exc:
         raise click.ClickException(str(exc)) from None
-
-
-# The passphrase helper is shared by every command (issuer.cli_common); these names stay
-# importable from here for the modules that already use them.
-_passphrase = read_passphrase
 
 
 def _open(store: Path) -> KeyStore:

@@ -2,6 +2,14 @@
 
 Exit codes of ``verify``: 0 when the verdict is VALID, 1 for any other verdict, 2 when no
 verdict could be reached at all (bad options, unreadable file, URL that cannot be fetched).
+
+``sign`` is here, not in the keys package, because it needs :func:`add_proof` and the keys
+package imports nothing of the verifier. Neither command imports anything of the issuer or the
+register.
+
+The verifier's modules (and with them pyld and httpx) are imported inside the commands, not at
+the top: ``certreg verify --help`` loads this module to print the options, and should not wait
+for a JSON-LD processor it will not use.
 """
 
 from __future__ import annotations
@@ -11,16 +19,15 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from certreg.issuer.cli_common import passphrase_file_option, read_passphrase
-from certreg.verifier.canonicalize import rdfc
-from certreg.verifier.did import FetchError, HttpFetcher
-from certreg.verifier.facts import is_certification, parse_datetime, types_of
-from certreg.verifier.result import Check, PresentationResult, VerificationResult
-from certreg.verifier.verify import MAX_INPUT_BYTES, Verifier, load_document
+from certreg.keys.passphrase import passphrase_file_option, read_passphrase
+
+if TYPE_CHECKING:
+    from certreg.verifier.did import HttpFetcher
+    from certreg.verifier.result import Check, PresentationResult, VerificationResult
 
 
 def _fetcher(unsafe_hosts: tuple[str, ...], accept: str, **limits: Any) -> HttpFetcher:
@@ -36,12 +43,17 @@ def _fetcher(unsafe_hosts: tuple[str, ...], accept: str, **limits: Any) -> HttpF
     service keeps refusing loopback altogether (``public_addresses_only``), and a did:web
     document is still fetched over HTTPS only.
     """
+    from certreg.verifier.did import HttpFetcher
+
     return HttpFetcher(
         unsafe_allow_http_hosts=unsafe_hosts, accept=accept, allow_loopback_http=True, **limits
     )
 
 
 def _read_source(source: str, unsafe_hosts: tuple[str, ...]) -> bytes:
+    from certreg.verifier.did import FetchError
+    from certreg.verifier.verify import MAX_INPUT_BYTES
+
     if source == "-":
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     elif source.startswith(("https://", "http://")):
@@ -63,6 +75,8 @@ def _read_source(source: str, unsafe_hosts: tuple[str, ...]) -> bytes:
 
 
 def _parse_now(value: str | None) -> datetime | None:
+    from certreg.verifier.facts import parse_datetime
+
     if value is None:
         return None
     moment = parse_datetime(value)
@@ -183,6 +197,10 @@ def verify_command(
     status unknown, untrusted issuer), the certified scope, and every check made. Exits 0 only
     when the certificate is VALID.
     """
+    from certreg.verifier.facts import types_of
+    from certreg.verifier.result import PresentationResult
+    from certreg.verifier.verify import Verifier, load_document
+
     moment = _parse_now(now)
     data = _read_source(source, unsafe_hosts)
     verifier = Verifier(
@@ -224,6 +242,9 @@ def _is_certificate(document: dict[str, Any]) -> bool:
     The JSON test alone is not enough: an eddsa-rdfc-2022 signature covers the RDF graph, so a
     certificate written with IRI keys, signed, then rewritten in compact form keeps its proof.
     """
+    from certreg.verifier.canonicalize import rdfc
+    from certreg.verifier.facts import is_certification
+
     if is_certification(document):
         return True
     try:
@@ -287,6 +308,7 @@ def sign_command(
     """
     from certreg.keys.store import KeyStore, KeyStoreError
     from certreg.verifier.dataintegrity import ProofError, add_proof
+    from certreg.verifier.verify import load_document
 
     raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     try:

@@ -1,0 +1,152 @@
+"""Test factories shared by many test files (no tests here): a clock the test moves by hand, a
+certification body with the welding-inspector scheme and its staff, a free port on 127.0.0.1,
+and a loopback listener that records what reaches it (the `listener` fixture, in conftest.py).
+
+Everything here is the real thing: bodies are real files with real keys (the fast "interactive"
+key derivation), ports are real sockets. Where test files needed different starting points
+(a fixed date or today, one scheme field or not), that difference is a parameter, so that each
+test keeps exactly what it had."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from certreg.issuer.service import CertificationBody
+
+PASSPHRASE = "correct horse battery staple"
+
+#: Where a `Clock()` starts unless told otherwise: a fixed morning, so that dates in tests
+#: (expiry, recertification windows) do not depend on the day the tests run.
+MARCH_2026 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test sets (``clock.now = ...``) and moves by hand (``clock.advance(days=3)``),
+    given where certreg takes a ``clock`` (the body, the verifier, the CLI)."""
+
+    def __init__(self, now: datetime = MARCH_2026) -> None:
+        self.now = now
+
+    @classmethod
+    def real(cls, *, behind: timedelta = timedelta()) -> Clock:
+        """Today's time to the second, ``behind`` in the past: for what is also read by code
+        that looks at the real time (a verifier in another process, a browser)."""
+        return cls(datetime.now(UTC).replace(microsecond=0) - behind)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    def day(self, days: int = 0) -> str:
+        """The date ``days`` from now, as a CLI takes it (YYYY-MM-DD)."""
+        return (self.now.date() + timedelta(days=days)).isoformat()
+
+
+# -- a certification body -----------------------------------------------------------------------
+
+#: The welding-inspector scheme most tests certify against.
+CWI_SCHEME: dict[str, Any] = {
+    "code": "CWI",
+    "name": "Certified Welding Inspector",
+    "description": "Inspection of fusion welds.",
+    "normative_reference": "ISO 9712:2021",
+    "validity_months": 36,
+    "max_suspension_days": 180,
+    "publication_policy": "directory",
+    "scope": [("UT2", "Ultrasonic testing, level 2"), ("VT2", "Visual testing, level 2")],
+}
+
+#: The scheme's normative document online (some tests check that credentials name it).
+ISO_9712_URL = "https://www.iso.org/standard/74629.html"
+
+#: The staff members tests ask for, by the name tests call them.
+STAFF_NAMES = {
+    "admin": "Ada Admin",
+    "officer": "Olga Officer",
+    "decider": "Dana Decider",
+    "decider2": "Dirk Decider",
+    "examiner": "Erik Examiner",
+}
+
+
+def make_body(
+    path: Path,
+    *,
+    clock: Clock | None = None,
+    did_method: str = "key",
+    scheme: dict[str, Any] | None = None,
+    **options: Any,
+) -> CertificationBody:
+    """A new body at ``path`` (https://cb.example) with the scheme "cwi": `CWI_SCHEME`, with
+    ``scheme``'s fields added or replaced. ``options`` go to `CertificationBody.init`."""
+    if clock is not None:
+        options["clock"] = clock
+    body = CertificationBody.init(
+        path,
+        legal_name="Example Certification Body",
+        public_url="https://cb.example",
+        passphrase=PASSPHRASE,
+        did_method=did_method,
+        kdf="interactive",
+        **options,
+    )
+    body.add_scheme("cwi", **(CWI_SCHEME | (scheme or {})))
+    return body
+
+
+def add_staff(body: CertificationBody, **roles: list[str]) -> dict[str, str]:
+    """Staff members, in the order given: ``add_staff(body, decider=["decision_maker"])`` adds
+    Dana Decider with that role. Returns their ids by the same keys."""
+    return {who: body.add_staff(STAFF_NAMES[who], roles=granted) for who, granted in roles.items()}
+
+
+# -- the network, on 127.0.0.1 only ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def loopback_listener(
+    reply: bytes = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+) -> Iterator[tuple[int, list[bytes]]]:
+    """A plain TCP listener on 127.0.0.1: yields its port and the list of what each connection
+    sent (its first 4 KiB), answering ``reply``. It gives up after 5 s without a connection,
+    so that a test never hangs on it."""
+    seen: list[bytes] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(5)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed by the test, or 5 s without a connection
+                return
+            with conn:
+                conn.settimeout(1)
+                try:
+                    seen.append(conn.recv(4096))
+                    conn.sendall(reply)
+                except OSError:
+                    seen.append(b"")
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield server.getsockname()[1], seen
+    finally:
+        server.close()
