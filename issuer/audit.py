@@ -29,6 +29,7 @@ from sqlite_utils import Database
 
 from certreg.issuer.db import transaction
 from certreg.keys.did import KeyRecord
+from certreg.keys.errors import CertregError
 from certreg.keys.keypair import PublicKey
 from certreg.keys.multikey import MultikeyError, decode_public_key
 from certreg.verifier.issuing import (
@@ -63,7 +64,7 @@ MAX_PROBLEMS = 1000
 _SHORT = 16  # hex digits of a hash shown in messages: enough to tell two apart by eye
 
 
-class AuditError(Exception):
+class AuditError(CertregError):
     """An event or checkpoint cannot be recorded (bad input, empty chain)."""
 
 

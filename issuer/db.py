@@ -23,10 +23,12 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from certreg.keys.errors import CertregError
+
 __all__ = ["SCHEMA_VERSION", "IssuerDbError", "connect", "migrate", "transaction"]
 
 
-class IssuerDbError(Exception):
+class IssuerDbError(CertregError):
     """The database cannot be used (missing, newer than this code, corrupt)."""
 
 

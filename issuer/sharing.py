@@ -53,6 +53,7 @@ from certreg.issuer.service import (
     NotFound,
 )
 from certreg.issuer.tokens import hash_secret
+from certreg.keys.errors import CertregError
 from certreg.register import shares
 from certreg.register.shares import LINKEDIN_ADD, linkedin_for, linkedin_url, plausible_token
 from certreg.verifier.issuing import format_datetime, parse_datetime
@@ -116,7 +117,7 @@ class ShareUnavailable(LifecycleError):
         self.status = status
 
 
-class OAuthError(Exception):
+class OAuthError(CertregError):
     """An OAuth 2.0 / OpenID4VCI error: ``{"error": code, "error_description": text}``."""
 
     def __init__(self, error: str, description: str, status: int = 400) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 from certreg.issuer import audit
 from certreg.issuer.db import transaction
 from certreg.issuer.service import ROLES, CertificationBody, Conflict, Invalid, NotFound, Refused
+from certreg.keys.errors import CertregError
 from certreg.verifier.issuing import format_datetime, parse_datetime
 
 __all__ = [
@@ -75,7 +76,7 @@ MAX_LIFETIME = timedelta(days=366)
 _TOUCH_INTERVAL = timedelta(minutes=1)
 
 
-class AuthError(Exception):
+class AuthError(CertregError):
     """The bearer token cannot be accepted; ``str(exc)`` says why (never the secret)."""
 
 

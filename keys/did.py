@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
+from certreg.keys.errors import CertregError
 from certreg.keys.multikey import MultikeyError, decode_public_key
 
 DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
@@ -25,7 +26,7 @@ _HOST = re.compile(
 )
 
 
-class DidError(ValueError):
+class DidError(CertregError, ValueError):
     """A DID, DID URL or DID document is malformed or does not say what was asked."""
 
 

@@ -14,10 +14,12 @@ from jwcrypto.common import base64url_decode, base64url_encode
 from jwcrypto.jwk import JWK
 from nacl.signing import SigningKey
 
+from certreg.keys.errors import CertregError
+
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
-class JwkError(ValueError):
+class JwkError(CertregError, ValueError):
     """A JWK is not an Ed25519 key."""
 
 

@@ -12,11 +12,13 @@ from functools import lru_cache
 import base58
 from nacl.signing import SigningKey
 
+from certreg.keys.errors import CertregError
+
 ED25519_PUB_HEADER = b"\xed\x01"
 ED25519_PRIV_HEADER = b"\x80\x26"
 
 
-class MultikeyError(ValueError):
+class MultikeyError(CertregError, ValueError):
     """A multibase/multicodec value is not an Ed25519 key."""
 
 

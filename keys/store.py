@@ -43,6 +43,7 @@ from certreg.keys.did import (
     format_utc,
     parse_utc,
 )
+from certreg.keys.errors import CertregError
 from certreg.keys.keypair import KeyPair
 
 KDF_PROFILES: dict[str, tuple[int, int]] = {
@@ -60,7 +61,7 @@ _SECRET_FORMAT = "certreg-secret-key"
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
-class KeyStoreError(Exception):
+class KeyStoreError(CertregError):
     """The key store is missing, corrupt, or the passphrase is wrong."""
 
 

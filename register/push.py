@@ -48,6 +48,8 @@ from nacl.pwhash import argon2id
 from sqlite_utils import Database
 from stdnum.iso7064 import mod_37_36
 
+from certreg.keys.errors import CertregError
+
 __all__ = [
     "KDF_MEMLIMIT",
     "KDF_OPSLIMIT",
@@ -139,11 +141,11 @@ _SEAL_PERSON = b"certreg-seal-v1"  # legacy registers: the key is not the lookup
 _CACHE_SIZE = 20_000  # > the 5,000 numbers a rebuild or a scheme push derives at once
 
 
-class SealError(ValueError):
+class SealError(CertregError, ValueError):
     """A sealed record could not be opened: wrong number, or damaged."""
 
 
-class LookupKeyError(ValueError):
+class LookupKeyError(CertregError, ValueError):
     """The lookup secret is missing, unreadable or not the register's."""
 
 

@@ -139,10 +139,14 @@ def test_top_level_help_reads_as_with_every_command_loaded() -> None:
         commands=[sub.load() for sub in SUBCOMMANDS],
     )
     for width in (60, 80, 120):
-        with click.Context(main, info_name="certreg", terminal_width=width) as lazy_ctx:
-            lazy = main.get_help(lazy_ctx)
-        with click.Context(eager, info_name="certreg", terminal_width=width) as eager_ctx:
-            expected = eager.get_help(eager_ctx)
+        # make_context applies the groups' context_settings (-h as well as --help), as
+        # `certreg --help` does; a bare click.Context would not, and click caches each command's
+        # help option, so the result would depend on which test ran first.
+        with main.make_context("certreg", [], resilient_parsing=True, terminal_width=width) as c:
+            lazy = main.get_help(c)
+        with eager.make_context("certreg", [], resilient_parsing=True, terminal_width=width) as c:
+            expected = eager.get_help(c)
+        assert "-h, --help" in lazy
         assert lazy == expected, width
 
 

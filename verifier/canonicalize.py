@@ -55,6 +55,7 @@ from pyld import jsonld
 from pyld.canon import URDNA2015
 
 from certreg.contexts import DEFAULT_LOADER, ContextError, DocumentLoader
+from certreg.keys.errors import CertregError
 from certreg.verifier import _pyld_fix
 from certreg.verifier._pyld_fix import rdfc_escape
 
@@ -94,7 +95,7 @@ _WHITESPACE = re.compile(r"\s")
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x20\x7f]*\Z")
 
 
-class CanonicalizationError(ValueError):
+class CanonicalizationError(CertregError, ValueError):
     """The document cannot be canonicalised safely. ``reason`` says why in plain words."""
 
     def __init__(self, reason: str) -> None:

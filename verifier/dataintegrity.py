@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import base58
 
 from certreg.contexts import DEFAULT_LOADER, DocumentLoader
+from certreg.keys.errors import CertregError
 from certreg.keys.keypair import PublicKey
 from certreg.verifier.canonicalize import CanonicalizationError, jcs, rdfc
 from certreg.verifier.compact import check_compact_form
@@ -46,7 +47,7 @@ __all__ = [
 CRYPTOSUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
 
 
-class ProofError(Exception):
+class ProofError(CertregError):
     """A proof cannot be made or does not verify. ``reason`` is plain words."""
 
     def __init__(self, reason: str) -> None:

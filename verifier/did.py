@@ -30,6 +30,7 @@ from certreg.keys.did import (
     did_web_to_url,
     verification_method_from_document,
 )
+from certreg.keys.errors import CertregError
 from certreg.keys.keypair import PublicKey
 from certreg.keys.multikey import MultikeyError, decode_public_key
 from certreg.verifier.dataintegrity import KeyLookup, ProofError
@@ -80,7 +81,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class FetchError(Exception):
+class FetchError(CertregError):
     """A URL could not be fetched within the verifier's limits. ``reason`` is plain words."""
 
     def __init__(self, reason: str) -> None:
@@ -88,7 +89,7 @@ class FetchError(Exception):
         self.reason = reason
 
 
-class DidResolutionError(Exception):
+class DidResolutionError(CertregError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason

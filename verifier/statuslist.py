@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from certreg.keys.errors import CertregError
+
 __all__ = [
     "CERTIFICATE_STATUS_MESSAGES",
     "MAX_DECOMPRESSED_BYTES",
@@ -91,7 +93,7 @@ _MAX_GZIP_MEMBERS = 64
 _INFLATE_STEP = 1 << 20
 
 
-class StatusListError(ValueError):
+class StatusListError(CertregError, ValueError):
     """A status list, an entry or an argument is unusable; the message says why."""
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import base58
 
 from certreg.contexts import DEFAULT_LOADER, DocumentLoader, context_file_bytes, pinned_contexts
+from certreg.keys.errors import CertregError
 from certreg.verifier import standing
 from certreg.verifier.compact import reading_form
 from certreg.verifier.dataintegrity import verify_proofs
@@ -83,7 +84,7 @@ _log = logging.getLogger(__name__)
 _log.addHandler(logging.NullHandler())  # a library: the application decides where logs go
 
 
-class InputError(ValueError):
+class InputError(CertregError, ValueError):
     pass
 
 

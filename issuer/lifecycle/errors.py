@@ -4,9 +4,10 @@ status the API answers with."""
 from __future__ import annotations
 
 from certreg.issuer.lifecycle.rules import Refusal
+from certreg.keys.errors import CertregError
 
 
-class LifecycleError(Exception):
+class LifecycleError(CertregError):
     """A request the body cannot carry out; ``str(exc)`` says why in plain words."""
 
     status = 400
