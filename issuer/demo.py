@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from certreg.issuer.cli_serve import serve_command
+from certreg.issuer.cli.serve import serve_command
 from certreg.issuer.credential import (
     Body,
     NormativeReference,

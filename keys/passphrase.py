@@ -6,7 +6,7 @@ is never accepted as a command-line value: that would land in shell history and 
 output.
 
 Shared by every command that unlocks a key store: ``certreg keys``, ``certreg sign`` (in the
-verifier package) and the body's commands (``certreg.issuer.cli_common`` re-exports these
+verifier package) and the body's commands (``certreg.issuer.cli.common`` re-exports these
 names). Imports nothing of certreg but click, so that loading a command stays cheap.
 """
 

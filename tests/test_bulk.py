@@ -26,7 +26,7 @@ from factories import PASSPHRASE, add_staff
 
 from certreg.issuer import audit
 from certreg.issuer.bulk import issue_csv
-from certreg.issuer.cli_issue import issue_command
+from certreg.issuer.cli.issue import issue_command
 from certreg.issuer.service import CertificationBody, Invalid, NotFound, Refused, ScopeGrant
 from certreg.verifier import Verdict, Verifier
 
@@ -349,7 +349,7 @@ def test_the_command_reports_rows_and_exit_status(cb, tmp_path):
 # --------------------------------------------------------------------------------------------
 # A run killed with SIGKILL, then resumed; two writers at once.
 
-RUN_CLI = "from certreg.issuer.cli_issue import issue_command; issue_command()"
+RUN_CLI = "from certreg.issuer.cli.issue import issue_command; issue_command()"
 
 
 def cli_process(data: Path, path: Path, decider: str, *extra: str) -> subprocess.Popen:

@@ -2,7 +2,7 @@
 
 Every command goes through click's test runner against a real data folder (issuer.db and an
 encrypted key store, did:key so that credentials verify offline). Time is moved by replacing
-the CLI's clock (``issuer.cli_common.clock``), the one seam the commands read it through.
+the CLI's clock (``issuer.cli.common.clock``), the one seam the commands read it through.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ import pytest
 from click.testing import CliRunner, Result
 from factories import Clock
 
-from certreg.issuer import audit, cli_common
-from certreg.issuer.cli_audit import audit_group
-from certreg.issuer.cli_body import (
+from certreg.issuer import audit
+from certreg.issuer.cli import common as cli_common
+from certreg.issuer.cli.audit import audit_group
+from certreg.issuer.cli.body import (
     assess_command,
     cert_command,
     decide_group,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from certreg.issuer import cli_common
+from certreg.issuer.cli import common as cli_common
 from certreg.issuer.cli import main
 
 PASSPHRASE = "correct horse battery staple"

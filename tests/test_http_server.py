@@ -16,7 +16,7 @@ import pytest
 from factories import free_port as _free_port
 from test_http_support import PASSPHRASE, make_env, plain_credential
 
-SERVE = "from certreg.issuer.cli_serve import serve_command; serve_command()"
+SERVE = "from certreg.issuer.cli.serve import serve_command; serve_command()"
 
 
 def _serve(data: Path, port: int, *extra: str) -> subprocess.Popen:

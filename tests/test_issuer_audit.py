@@ -28,7 +28,7 @@ from certreg.issuer.audit import (
     key_history_lookup,
     verify,
 )
-from certreg.issuer.cli_audit import audit_group
+from certreg.issuer.cli.audit import audit_group
 from certreg.issuer.db import connect, transaction
 from certreg.keys import KeyRecord, KeyStore
 from certreg.keys.did import did_key_verification_method

@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 
 from certreg.issuer import staff as staff_module
 from certreg.issuer.bulk import issue_csv
-from certreg.issuer.cli_body import decide_group
+from certreg.issuer.cli.body import decide_group
 from certreg.issuer.http import create_app
 from certreg.issuer.lifecycle import table
 from certreg.issuer.service import CertificationBody, LifecycleError, ScopeGrant

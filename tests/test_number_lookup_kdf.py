@@ -30,7 +30,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from register_support import Body, add_holder, grant, make_body
 
-from certreg.issuer.cli_publish import publish_command
+from certreg.issuer.cli.publish import publish_command
 from certreg.issuer.http.app import create_app
 from certreg.issuer.register_push import attach, lookup_key_for, lookup_secret_path
 from certreg.issuer.service import CertificationBody

@@ -35,8 +35,8 @@ from fastapi.testclient import TestClient
 from register_support import PASSPHRASE, add_holder, grant, make_body
 
 from certreg.issuer import sharing
-from certreg.issuer.cli_publish import publish_command
-from certreg.issuer.cli_register import register_group
+from certreg.issuer.cli.publish import publish_command
+from certreg.issuer.cli.register import register_group
 from certreg.register.web.app import create_public_app
 from certreg.verifier.dataintegrity import add_proof
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from register_support import add_holder, grant, make_body
 
 from certreg.contexts import pinned_contexts
-from certreg.issuer.cli_publish import publish_command
+from certreg.issuer.cli.publish import publish_command
 from certreg.issuer.http.app import create_app
 from certreg.keys.store import KeyStore
 from certreg.register import push

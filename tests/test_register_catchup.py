@@ -351,7 +351,7 @@ def test_a_running_server_catches_up_what_another_process_left_behind(b, tmp_pat
     import threading
     from types import SimpleNamespace
 
-    from certreg.issuer.cli_serve import _refresher
+    from certreg.issuer.cli.serve import _refresher
 
     path = csv_file(b, tmp_path / "grants.csv")
     killed_run(b, path, "after_commit", 1)

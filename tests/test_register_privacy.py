@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from register_support import add_holder, grant, make_body
 
-from certreg.issuer.cli_publish import publish_command
+from certreg.issuer.cli.publish import publish_command
 from certreg.issuer.register_push import rebuild
 from certreg.issuer.service import Refused
 from certreg.issuer.tokens import create_token

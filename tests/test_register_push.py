@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from register_support import PASSPHRASE, add_holder, grant, make_body
 
 from certreg.issuer.bulk import issue_csv
-from certreg.issuer.cli_register import register_group
+from certreg.issuer.cli.register import register_group
 from certreg.issuer.register_push import attach, rebuild
 from certreg.issuer.service import CertificationBody, ScopeGrant
 from certreg.register import push

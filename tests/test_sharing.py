@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from test_http_support import Env, make_env
 
 from certreg.issuer import sharing
-from certreg.issuer.cli_share import share_group
+from certreg.issuer.cli.share import share_group
 from certreg.issuer.service import ScopeGrant
 from certreg.issuer.tokens import hash_secret
 from certreg.verifier import Verifier

@@ -1,5 +1,5 @@
 """The certification decisions, declared once: the CLI's ``certreg decide ...`` commands
-(``issuer.cli_body``) and the admin API's routes (``issuer.http.admin``) are generated from
+(``issuer.cli.body``) and the admin API's routes (``issuer.http.admin``) are generated from
 this table, so a decision's inputs, its role and its service call cannot differ between them.
 
 Each :class:`DecisionSpec` names the service method it calls, the role it needs, its command

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from certreg.issuer.bulk import BulkReport, issue_csv
-from certreg.issuer.cli_common import data_option, open_body, passphrase_file_option, plain_errors
+from certreg.issuer.cli.common import data_option, open_body, passphrase_file_option, plain_errors
 from certreg.verifier.issuing import CRYPTOSUITES
 
 __all__ = ["issue_command"]

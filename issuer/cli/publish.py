@@ -39,7 +39,7 @@ import click
 
 from certreg import register as register_package
 from certreg.contexts import context_file_bytes, pinned_contexts
-from certreg.issuer.cli_common import data_option, open_body, plain_errors
+from certreg.issuer.cli.common import data_option, open_body, plain_errors
 from certreg.issuer.register_push import lookup_secret_path, rebuild
 from certreg.issuer.service import CertificationBody
 from certreg.keys.store import META_FILE, KeyStore

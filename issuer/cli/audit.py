@@ -15,7 +15,7 @@ import click
 from sqlite_utils import Database
 
 from certreg.issuer.audit import AuditError, AuditReport, checkpoint, key_history_lookup, verify
-from certreg.issuer.cli_common import DATA_ENV
+from certreg.issuer.cli.common import DATA_ENV
 from certreg.issuer.db import IssuerDbError, connect
 from certreg.keys import KeyStore, KeyStoreError
 from certreg.keys.passphrase import passphrase_file_option, read_passphrase

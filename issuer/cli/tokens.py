@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from certreg.issuer.cli_common import (
+from certreg.issuer.cli.common import (
     data_option,
     echo_json,
     echo_table,

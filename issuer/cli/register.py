@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from certreg.issuer.cli_common import data_option, open_body, plain_errors
+from certreg.issuer.cli.common import data_option, open_body, plain_errors
 from certreg.issuer.register_push import rebuild, without_start_catch_up
 from certreg.register.web.cli import serve_command
 

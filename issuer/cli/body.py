@@ -25,8 +25,9 @@ from typing import Any
 import click
 from sqlite_utils import Database
 
-from certreg.issuer import audit, cli_common, staff
-from certreg.issuer.cli_common import (
+from certreg.issuer import audit, staff
+from certreg.issuer.cli import common as cli_common
+from certreg.issuer.cli.common import (
     data_option,
     echo_fields,
     echo_json,

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import uvicorn
 
-from certreg.issuer.cli_common import (
+from certreg.issuer.cli.common import (
     data_option,
     passphrase_file_option,
     plain_errors,

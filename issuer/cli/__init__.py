@@ -36,7 +36,7 @@ class Subcommand:
         return command
 
 
-_BODY = "certreg.issuer.cli_body"
+_BODY = "certreg.issuer.cli.body"
 
 #: Every subcommand, in the order of the work: setting up and running a body, then anyone's.
 SUBCOMMANDS = (
@@ -73,7 +73,7 @@ SUBCOMMANDS = (
     ),
     Subcommand(
         "issue",
-        "certreg.issuer.cli_issue:issue_command",
+        "certreg.issuer.cli.issue:issue_command",
         "Issue certifications from a CSV file: one grant decision per row.",
     ),
     Subcommand(
@@ -94,39 +94,39 @@ SUBCOMMANDS = (
     ),
     Subcommand(
         "status",
-        "certreg.issuer.cli_status:status_group",
+        "certreg.issuer.cli.status:status_group",
         "Show and re-sign the body's Bitstring Status Lists.",
     ),
     Subcommand(
         "serve",
-        "certreg.issuer.cli_serve:serve_command",
+        "certreg.issuer.cli.serve:serve_command",
         "Serve the body over HTTP(S): /.well-known/did.json, /status/..., /contexts/..., /api/...",
     ),
     Subcommand(
         "register",
-        "certreg.issuer.cli_register:register_group",
+        "certreg.issuer.cli.register:register_group",
         "The public register: register.db, the file Datasette serves.",
     ),
     Subcommand(
         "publish",
-        "certreg.issuer.cli_publish:publish_command",
+        "certreg.issuer.cli.publish:publish_command",
         "Write the static bundle (DID document, status lists, contexts, an immutable "
         "register.db with its Datasette metadata) into DIRECTORY, replacing what was there.",
     ),
     Subcommand(
         "share",
-        "certreg.issuer.cli_share:share_group",
+        "certreg.issuer.cli.share:share_group",
         "Share links: the holder's page, credential download, wallet offers, LinkedIn.",
     ),
     Subcommand(
         "tokens",
-        "certreg.issuer.cli_tokens:tokens_group",
+        "certreg.issuer.cli.tokens:tokens_group",
         "API tokens (bearer secrets) for `certreg serve`'s /api and VC API.",
     ),
     Subcommand("keys", "certreg.keys.cli:keys_group", "Manage the body's Ed25519 signing keys."),
     Subcommand(
         "audit",
-        "certreg.issuer.cli_audit:audit_group",
+        "certreg.issuer.cli.audit:audit_group",
         "Check the hash-chained audit log and sign checkpoints of it.",
     ),
     # anyone

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from certreg.issuer import cli_common
-from certreg.issuer.cli_common import data_option, echo_json, echo_table, json_option, open_body
+from certreg.issuer.cli import common as cli_common
+from certreg.issuer.cli.common import data_option, echo_json, echo_table, json_option, open_body
 from certreg.issuer.sharing import (
     MAX_SHARE_DAYS,
     create_share,
