@@ -426,6 +426,18 @@ def _v5_message_lists(conn: sqlite3.Connection) -> None:
         raise IssuerDbError(f"migration 5 left issuer.db inconsistent: {ok}")
 
 
+# V6: each share link's seal key (register.shares.seal_key, derived from the link's token), so
+# that every push can seal the link's page again for the keyless public site when its
+# certification changes; the token itself is not kept (share_links holds its SHA-256). Links
+# made before V6 have none, and only the body's own server serves them.
+_V6 = """
+CREATE TABLE share_seal_keys (
+    share_id TEXT PRIMARY KEY REFERENCES share_links(id),
+    seal_key TEXT NOT NULL
+);
+"""
+
+
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -434,6 +446,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V3,
     _V4,
     _v5_message_lists,
+    _V6,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -300,14 +300,13 @@ def create_share(
             payload={"share_link": row["id"], "expires": row["expires_at"]},
             at=row["created_at"],
         )
+    # Published at once (the public site serves the link from register.db), not at the next
+    # push of some other change.
+    body._changed("certification", cert.number)
     return _share(row, cert.number), token
 
 
 def _keep_seal_key(body: CertificationBody, share_id: str, token: str) -> None:
-    body.db.execute(
-        f"CREATE TABLE IF NOT EXISTS {SEAL_KEYS} ("
-        "share_id TEXT PRIMARY KEY REFERENCES share_links(id), seal_key TEXT NOT NULL)"
-    )
     body.db.execute(
         f"INSERT INTO {SEAL_KEYS} (share_id, seal_key) VALUES (?, ?)",
         [share_id, shares.seal_key(token).hex()],
@@ -340,6 +339,8 @@ def _revoke(body: CertificationBody, row: Mapping[str, Any], by: str, actor: str
             payload={"share_link": row["id"], "by": by},
             at=now,
         )
+    # The public site stops serving the link with this push, not at the next change.
+    body._changed("certification", _number(body, row["certification_id"]))
 
 
 def revoke_share(body: CertificationBody, share_id: str, *, actor: str | None = None) -> ShareLink:
@@ -424,12 +425,6 @@ def share_pages(
     of certifications ``numbers`` (None: every link): a live link's page sealed with its own
     key, a revoked or expired one's terms only. Links made before their seal key was kept
     (older certreg) are left out: only the body's own server can serve them."""
-    has_keys = body.db.execute(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)",
-        [SEAL_KEYS],
-    ).fetchone()[0]
-    if not has_keys:
-        return []
     sql = (
         "SELECT l.*, c.number, k.seal_key FROM share_links l "
         "JOIN certifications c ON c.id = l.certification_id "

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -435,3 +436,28 @@ def test_without_the_link_the_register_holds_nothing_readable(tmp_path):
     assert b"share_pages" in raw  # the table is there, and holds one sealed row
     for secret in (b"Otto", b"Onrequest", number.encode(), token.encode()):
         assert secret not in raw
+
+
+def test_a_share_link_reaches_the_register_when_it_is_made_and_when_it_is_revoked(
+    tmp_path: Path,
+) -> None:
+    # The keyless site serves a link from register.db: making or revoking one pushes at once,
+    # not at the next change of some certification.
+    b = make_body(tmp_path)
+    person = add_holder(b, "jane", "Jane Doe", consent=True)
+    number = grant(b, person, "cwi")
+
+    def rows() -> list[tuple[str | None, bool]]:
+        with sqlite3.connect(b.register) as conn:
+            return [
+                (revoked_at, sealed is not None)
+                for revoked_at, sealed in conn.execute(
+                    "SELECT revoked_at, sealed FROM share_pages ORDER BY id"
+                )
+            ]
+
+    share, _token = sharing.create_share(b.body, number)
+    assert rows() == [(None, True)]
+    sharing.revoke_share(b.body, share.id, actor=b.decider)
+    [(revoked_at, sealed)] = rows()
+    assert revoked_at is not None and not sealed
