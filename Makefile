@@ -31,7 +31,7 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "chromium not installed and not root: the browser tests will be skipped"; fi
 
-test: lint $(INTEROP)/node_modules/.package-lock.json browser
+test: lint typecheck $(INTEROP)/node_modules/.package-lock.json browser
 	$(BIN)/pytest
 
 # The rules that check themselves: style, the layering contracts of docs/architecture.md

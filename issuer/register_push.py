@@ -286,7 +286,7 @@ def push_issued_credentials(
         "JOIN certifications c ON c.id = cr.certification_id"
     )
     if numbers is None:
-        queries = [(sql, [])]
+        queries: list[tuple[str, list[Any]]] = [(sql, [])]
     else:
         queries = [
             (f"{sql} WHERE c.number IN ({','.join('?' * len(chunk))})", list(chunk))

@@ -278,27 +278,29 @@ def create_share(
         raise Invalid(f"a share link expires after 1 second to {MAX_SHARE_DAYS} days, or never")
     now = _now(body)
     token = secrets.token_urlsafe(32)
-    row = {
-        "id": str(uuid.uuid4()),
+    share_id = str(uuid.uuid4())
+    created_at = format_datetime(now)
+    row: dict[str, Any] = {
+        "id": share_id,
         "certification_id": cert.id,
         "token_hash": hash_secret(token),
         "exchange_hash": hash_secret(_exchange_id(token)),
-        "created_at": format_datetime(now),
+        "created_at": created_at,
         "created_by": actor,
         "expires_at": format_datetime(now + expires_in) if expires_in is not None else None,
         "revoked_at": None,
         "revoked_by": None,
     }
     with transaction(body.db):
-        body.db["share_links"].insert(row)
-        _keep_seal_key(body, row["id"], token)
+        body.db.table("share_links").insert(row)
+        _keep_seal_key(body, share_id, token)
         audit.append(
             body.db,
             "share_link_created",
             actor=actor,
             subject=cert.number,
-            payload={"share_link": row["id"], "expires": row["expires_at"]},
-            at=row["created_at"],
+            payload={"share_link": share_id, "expires": row["expires_at"]},
+            at=created_at,
         )
     # Published at once (the public site serves the link from register.db), not at the next
     # push of some other change.
@@ -577,7 +579,7 @@ def current_offer(body: CertificationBody, token: str) -> Offer:
             "AND (token_expires_at IS NULL OR token_expires_at <= ?)",
             [share.id, stamp, stamp],
         )
-        body.db["oid4vci_offers"].insert(
+        body.db.table("oid4vci_offers").insert(
             {
                 "id": row_id,
                 "share_id": share.id,

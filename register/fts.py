@@ -22,7 +22,7 @@ FTS_COLUMNS = ("holder_name", "number")
 def enable_search(db: Database) -> bool:
     """Create the FTS5 index of ``certifications`` (with its triggers) unless it exists.
     Returns True when it was created now."""
-    table = db["certifications"]
+    table = db.table("certifications")
     if not table.exists():
         raise ValueError("register.db has no certifications table yet (open it with its schema)")
     if table.detect_fts() == FTS_TABLE:

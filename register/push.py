@@ -388,7 +388,7 @@ def plausible_number(number: str) -> bool:
     """Whether ``number`` has the shape of a certreg number with a matching check character
     (issuer.numbers): anything else was never issued, so no Argon2id run is spent on it."""
     m = _SHAPE.fullmatch(normalise(number))
-    return bool(m) and mod_37_36.is_valid("".join(m.groups()))
+    return m is not None and mod_37_36.is_valid("".join(m.groups()))
 
 
 def number_hash(number: str, key: AnyLookupKey) -> str:
@@ -476,9 +476,10 @@ def find(db: Database, number: str) -> dict[str, Any] | None:
         )
         record["publication_policy"] = "directory"
         return record
-    record = find_sealed(conn, number)
-    if record is None:
+    sealed = find_sealed(conn, number)
+    if sealed is None:
         return None
+    record = sealed
     record["publication_policy"] = "number_lookup"
     return record
 
@@ -929,7 +930,7 @@ def forget_removed_text(db: Database) -> None:
     if conn.in_transaction:  # inside `applying`: after its commit
         _forget_after_commit.add(db)
         return
-    fts = db["certifications"].detect_fts()  # register.fts names it; none in a bare register
+    fts = db.table("certifications").detect_fts()  # register.fts names it; none in a bare register
     if fts:
         with transaction(conn):
             conn.execute(f"INSERT INTO [{fts}] ([{fts}]) VALUES ('optimize')")

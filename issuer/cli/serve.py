@@ -42,7 +42,7 @@ CATCH_UP_EVERY_SECONDS = 60
 
 
 def _refresher(state: AppState, sync: RegisterSync, stop: threading.Event) -> None:
-    since_refresh = REFRESH_EVERY_SECONDS  # re-sign at once at start
+    since_refresh = float(REFRESH_EVERY_SECONDS)  # re-sign at once at start
     while True:
         with state.lock:
             sync.start()  # two reads when the register is up to date; logs, never raises
