@@ -32,7 +32,7 @@ from urllib.parse import quote, urlencode
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 
-from certreg.verifier.dates import parse_datetime
+from certreg.verifier.issuing import parse_datetime
 
 __all__ = [
     "LINKEDIN_ADD",

@@ -49,7 +49,7 @@ from certreg.issuer.tokens import (
     revoke_token,
 )
 from certreg.keys.store import KeyStoreError
-from certreg.verifier.dates import format_datetime
+from certreg.verifier.issuing import format_datetime
 
 router = APIRouter(prefix="/api", tags=["admin"])
 

@@ -38,10 +38,9 @@ from certreg.keys.did import did_web_to_url
 from certreg.keys.keypair import KeyPair
 from certreg.keys.store import META_FILE, KeyStore, KeyStoreError
 from certreg.verifier import StatusListCache, Verifier
-from certreg.verifier.dataintegrity import Signer
 from certreg.verifier.did import DEFAULT_MAX_BYTES, DidResolver, FetchError, HttpFetcher
+from certreg.verifier.issuing import MIN_ENTRIES, Signer
 from certreg.verifier.result import Check, Verdict, VerificationResult
-from certreg.verifier.statuslist import MIN_ENTRIES
 from certreg.verifier.verify import load_document
 
 __all__ = ["VC_API_DB", "VC_API_KEYS", "VC_API_STATUS_PATH", "AppState", "VcApiIssuer", "state_of"]

@@ -46,8 +46,7 @@ from certreg.issuer.http.state import VC_API_STATUS_PATH, AppState, state_of
 from certreg.issuer.service import Conflict, Invalid, NotFound
 from certreg.issuer.statuslists import StatusListManager
 from certreg.issuer.tokens import Principal
-from certreg.verifier.dataintegrity import ProofError, add_proof
-from certreg.verifier.dates import format_datetime, parse_datetime
+from certreg.verifier.issuing import ProofError, add_proof, format_datetime, parse_datetime
 from certreg.verifier.verify import credential_problems
 
 router = APIRouter(tags=["VC API"])
