@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from test_http_support import Env, make_env
 
 from certreg.issuer import sharing
-from certreg.issuer.cli_publish import publish_command
+from certreg.issuer.cli.publish import publish_command
 from certreg.issuer.http import MAX_BODY_BYTES
 from certreg.issuer.http.ratelimit import PublicGuards, PublicLimits, Rate
 from certreg.register.web.app import create_public_app
