@@ -1,11 +1,19 @@
 """``create_app(body)``: the one ASGI application ``certreg serve`` runs.
 
-Routers: :mod:`issuer.http.public` (DID document, status lists, contexts),
-:mod:`issuer.http.admin` (``/api/...``), :mod:`issuer.http.vcapi` (W3C CCG VC API),
-:mod:`issuer.http.holder` (share pages, wallets), and the keyless public site's pages
-(:mod:`register.web`: ``/c/{number}``, ``/verify``, Datasette at ``/register/``) mounted by
-:mod:`issuer.http.register_routes`, the same pages ``certreg register serve`` runs alone.
-:mod:`issuer.http.errors` guards every request body and maps errors to status codes.
+Routers, by audience:
+
+- public: :mod:`issuer.http.public` (DID document, status lists, contexts) and the keyless
+  public site's pages (:mod:`register.web`: ``/c/{number}``, ``/verify``, Datasette at
+  ``/register/``) mounted by :mod:`issuer.http.register_routes`, the same pages ``certreg
+  register serve`` runs alone;
+- holder: :mod:`issuer.http.holder` (the share pages, with the wallet offer and "revoke");
+- wallet: :mod:`issuer.http.wallet` (OpenID4VCI, the VC API exchange);
+- admin: :mod:`issuer.http.admin` (``/api/...``) and :mod:`issuer.http.share_links`;
+- VC API: :mod:`issuer.http.vcapi` (W3C CCG).
+
+One request guard (:class:`register.web.errors.RequestGuard`) checks every request body by
+path, from the table in :func:`create_app`; :mod:`issuer.http.errors` maps errors to status
+codes.
 """
 
 from __future__ import annotations
@@ -16,12 +24,22 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from certreg.issuer.http import admin, holder, public, register_routes, vcapi
+from certreg.issuer.http import (
+    admin,
+    holder,
+    public,
+    register_routes,
+    share_links,
+    vcapi,
+    wallet,
+)
 from certreg.issuer.http.errors import MAX_BODY_BYTES, install_handlers
 from certreg.issuer.http.ratelimit import PublicGuards, PublicLimits, PublicVerifyGate
 from certreg.issuer.http.state import AppState
 from certreg.issuer.service import CertificationBody
 from certreg.keys.store import KeyStore, KeyStoreError
+from certreg.register.web.certificates import FORM_TYPES, MAX_FORM_BYTES, verify_page_refusal
+from certreg.register.web.errors import BodyRule, RequestGuard
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -105,16 +123,43 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(vcapi.router)
     app.include_router(holder.router)
+    app.include_router(wallet.router)
+    app.include_router(share_links.router)
     if register_path is None:
         folder = _data_dir(body)
         register_path = folder / "register.db" if folder is not None else None
     if register_path is not None:
         register_routes.install(app, register_path)
-    # RequestGuard on every path but the OAuth token/credential endpoints (form body, OAuth
-    # errors: holder.OAuthAwareGuard) and the verify page's HTML form (POST /verify:
-    # register_routes.FormAwareGuard).
+    # Every request body, by path (register.web.errors.RequestGuard: the first rule that matches
+    # decides): the verify page's HTML form; the OAuth token and credential requests (a form,
+    # and OAuth's error objects: their handlers check media type and syntax); else JSON.
     app.add_middleware(
-        register_routes.FormAwareGuard, guard=holder.OAuthAwareGuard, max_bytes=max_body_bytes
+        RequestGuard,
+        rules=[
+            BodyRule(
+                "/verify",
+                methods=frozenset({"POST"}),
+                media_types=FORM_TYPES,
+                max_bytes=MAX_FORM_BYTES,
+                json_only=False,
+                refuse=verify_page_refusal,
+            ),
+            BodyRule(
+                wallet.TOKEN_PATH,
+                methods=None,
+                max_bytes=max_body_bytes,
+                json_only=False,
+                refuse=wallet.oauth_refusal,
+            ),
+            BodyRule(
+                wallet.CREDENTIAL_PATH,
+                methods=None,
+                max_bytes=max_body_bytes,
+                json_only=False,
+                refuse=wallet.oauth_refusal,
+            ),
+            BodyRule("*", max_bytes=max_body_bytes),
+        ],
     )
     # Outermost: a public verification spends the client's rate limit, and one declaring an
     # oversized body is refused, before any body is read (issuer.http.ratelimit).

@@ -26,9 +26,9 @@ from certreg.issuer.tokens import Principal
 from certreg.register.pdf import certificate_pdf
 from certreg.register.records import BodyInfo, CertificateRecord, ScopeLine
 from certreg.register.web import app as public_site
-from certreg.register.web.certificates import FormAwareGuard, pdf_response, qr_response
+from certreg.register.web.certificates import pdf_response, qr_response
 
-__all__ = ["FormAwareGuard", "install", "router"]
+__all__ = ["install", "router"]
 
 router = APIRouter(tags=["register"])
 Number = Annotated[str, PathParam(min_length=1, max_length=64, description="Certificate number.")]

@@ -36,8 +36,8 @@ from certreg.register.fts import enable_search
 from certreg.register.records import BodyInfo
 from certreg.register.site import make_datasette
 from certreg.register.web import certificates, files, share
-from certreg.register.web.certificates import FormAwareGuard
-from certreg.register.web.errors import MAX_BODY_BYTES, install_handlers
+from certreg.register.web.certificates import FORM_TYPES, MAX_FORM_BYTES, verify_page_refusal
+from certreg.register.web.errors import MAX_BODY_BYTES, BodyRule, RequestGuard, install_handlers
 from certreg.register.web.ratelimit import PublicGuards, PublicLimits, PublicVerifyGate
 from certreg.register.web.state import SiteState, StatusLookup
 from certreg.verifier import Verifier
@@ -83,7 +83,24 @@ def create_public_app(
         unsafe_allow_http_hosts=unsafe_allow_http_hosts,
         clock=clock,
     )
-    app.add_middleware(FormAwareGuard, max_bytes=max_body_bytes)
+    # Every request body, by path (register.web.errors.RequestGuard: the first rule that matches
+    # decides): the verify page's HTML form, else JSON.
+    app.add_middleware(
+        RequestGuard,
+        rules=[
+            BodyRule(
+                "/verify",
+                methods=frozenset({"POST"}),
+                media_types=FORM_TYPES,
+                max_bytes=MAX_FORM_BYTES,
+                json_only=False,
+                refuse=verify_page_refusal,
+            ),
+            BodyRule("*", max_bytes=max_body_bytes),
+        ],
+    )
+    # Outermost: a public verification spends the client's rate limit, and one declaring an
+    # oversized body is refused, before any body is read (register.web.ratelimit).
     app.add_middleware(PublicVerifyGate)
     return app
 

@@ -6,9 +6,10 @@ They read register.db only (public fields by construction): a certificate whose 
 ``on_request`` is not there, and ``/c/{number}`` answers 404 for it as for an unknown number;
 its holder shares it through a share link (:mod:`register.web.share`).
 
-:class:`FormAwareGuard` is the site's request guard (:class:`register.web.errors.RequestGuard`)
-with one exception: the verify page's HTML form posts ``multipart/form-data`` or
-``application/x-www-form-urlencoded`` to ``/verify``, bounded in size like every body.
+The verify page's HTML form posts ``multipart/form-data`` or ``application/x-www-form-urlencoded``
+to ``/verify`` (:data:`FORM_TYPES`): each app's request guard (:class:`register.web.errors
+.RequestGuard`) has a rule that lets it through, bounded in size like every body, and refuses it
+with an HTML page (:func:`verify_page_refusal`).
 
 Served by the keyless public site (``certreg register serve``) and, the same routes, by
 ``certreg serve`` (:func:`register.web.app.install`).
@@ -16,7 +17,6 @@ Served by the keyless public site (``certreg register serve``) and, the same rou
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -25,7 +25,6 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from certreg.register.pages import (
     VerifyOutcome,
@@ -43,67 +42,39 @@ from certreg.register.records import (
     normalise_number,
     read_body,
 )
-from certreg.register.web.errors import (
-    MAX_BODY_BYTES,
-    BodyTooLarge,
-    RequestGuard,
-    read_bounded_body,
-    replaying,
-)
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.state import site_of
 from certreg.verifier.did import FetchError, HttpFetcher
 from certreg.verifier.verify import MAX_INPUT_BYTES, InputError, load_document
 
-__all__ = ["MAX_FORM_BYTES", "FormAwareGuard", "pdf_response", "qr_response", "router"]
+__all__ = [
+    "FORM_TYPES",
+    "MAX_FORM_BYTES",
+    "pdf_response",
+    "qr_response",
+    "router",
+    "verify_page_refusal",
+]
 
 router = APIRouter(tags=["register"])
 Number = Annotated[str, PathParam(min_length=1, max_length=64, description="Certificate number.")]
 
-_FORM_PATHS = frozenset({"/verify"})
-_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+#: What the verify page's HTML form posts to ``/verify`` (pasted or uploaded): the request guard
+#: lets these through, bounded by :data:`MAX_FORM_BYTES` and refused in HTML
+#: (:func:`verify_page_refusal`); ``register/web/app.py`` and ``issuer/http/app.py`` say so in
+#: their guard's table.
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 #: A form carrying a credential of the verifier's maximum size, plus its multipart framing.
 MAX_FORM_BYTES = MAX_INPUT_BYTES + 64 * 1024
 
 
-class FormAwareGuard:
-    """The app's request guard (``guard``, by default :class:`RequestGuard`), letting the verify
-    page's HTML form through to the app, size-bounded (:data:`MAX_FORM_BYTES`)."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        guard: Callable[..., ASGIApp] = RequestGuard,
-        max_bytes: int = MAX_BODY_BYTES,
-    ) -> None:
-        self.app = app
-        self.guarded = guard(app, max_bytes=max_bytes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in _FORM_PATHS and scope["method"] == "POST":
-            headers = dict(scope["headers"])
-            content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-            if content_type.startswith(_FORM_TYPES):
-                await self._form(scope, receive, send)
-                return
-        await self.guarded(scope, receive, send)
-
-    async def _form(self, scope: Scope, receive: Receive, send: Send) -> None:
-        too_big = HTMLResponse(
-            render_message(
-                "That file is too large",
-                [f"A credential is at most {MAX_INPUT_BYTES:,} bytes."],
-            ),
-            status_code=413,
-        )
-        try:
-            body = await read_bounded_body(scope, receive, MAX_FORM_BYTES)
-        except BodyTooLarge:
-            await too_big(scope, receive, send)
-            return
-        if body is not None:
-            await self.app(scope, replaying(body, receive), send)
+def verify_page_refusal(status: int, detail: str) -> HTMLResponse:
+    """How the request guard refuses the verify page's form (see :data:`FORM_TYPES`): a page
+    a person reads, since it answers a browser's form."""
+    if status == 413:
+        lines = [f"A credential is at most {MAX_INPUT_BYTES:,} bytes."]
+        return HTMLResponse(render_message("That file is too large", lines), status_code=413)
+    return HTMLResponse(render_message("The form could not be read", [detail]), status_code=status)
 
 
 # --- public: the certificate page ---------------------------------------------------------

@@ -1,15 +1,21 @@
 """Malformed input never reaches a handler, and no error ever answers with a traceback.
 
 :class:`RequestGuard` (pure ASGI, so it sees every route, mounted apps included) reads each
-request body once, before routing, and refuses:
+request body once, before routing, and checks it against the first :class:`BodyRule` of its
+table that matches the request (path, method, media type). Each app builds its table in one
+place (``register/web/app.py``, ``issuer/http/app.py``). A rule refuses, in its own words
+(``refuse``: a JSON problem, an OAuth error object, the verify page's HTML):
 
-- more than :data:`MAX_BODY_BYTES` (declared or actually sent): 413;
-- a body whose media type is not JSON (``application/json`` or ``application/*+json``): 415;
-- a body that is not a JSON object within the verifier's limits (valid UTF-8, no duplicate
-  keys, no NaN/Infinity, nesting at most 64 deep): 400, with the reason.
+- more than ``max_bytes`` (declared or actually sent): 413;
+- when the rule takes JSON only (``json_only``, the default): a body whose media type is not
+  JSON (``application/json`` or ``application/*+json``): 415; a body that is not a JSON object
+  within the verifier's limits (valid UTF-8, no duplicate keys, no NaN/Infinity, nesting at
+  most 64 deep): 400, with the reason.
 
 Deep nesting has to be stopped here: Python's JSON decoder would raise RecursionError on it,
-which FastAPI's own parser does not expect. The checked bytes are then replayed to the app.
+which FastAPI's own parser does not expect. The checked bytes are then replayed to the app. A
+rule that is not ``json_only`` (a form, an OAuth token request) bounds the size only and leaves
+the media type and syntax to its handler, which answers in its protocol's words.
 
 The exception handlers (:func:`install_handlers`) map the public limits' refusals to their
 status (413, 429, 503), strip the echoed input from validation errors (a request can carry
@@ -22,11 +28,13 @@ logged 500 with a generic message. The issuer's app adds its own lifecycle error
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from certreg.register.web.ratelimit import LimitExceeded
@@ -34,10 +42,14 @@ from certreg.register.web.redact import redact_path
 from certreg.verifier.verify import InputError, load_document
 
 __all__ = [
+    "BODY_METHODS",
     "MAX_BODY_BYTES",
+    "BodyRule",
     "BodyTooLarge",
+    "Refusal",
     "RequestGuard",
     "install_handlers",
+    "problem",
     "read_bounded_body",
     "replaying",
 ]
@@ -45,7 +57,8 @@ __all__ = [
 MAX_BODY_BYTES = 1024 * 1024
 log = logging.getLogger("certreg.http")
 
-_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+#: The methods whose bodies a rule checks unless it says otherwise.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _json_media_type(content_type: str) -> bool:
@@ -107,43 +120,108 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+#: How a rule words a refusal: the status (413, 415, 400) and the reason, as a response.
+Refusal = Callable[[int, str], Response]
+
+
+def problem(status: int, detail: str) -> Response:
+    """The service's usual refusal: ``{"detail": reason}``."""
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+@dataclass(frozen=True)
+class BodyRule:
+    """How :class:`RequestGuard` treats the request bodies of some paths.
+
+    Where it applies: ``path``, exact, or a prefix when it ends with ``*`` (``"*"``: every
+    path); ``methods`` (None: every method); ``media_types`` (None: any body; else only bodies
+    whose Content-Type starts with one of them, the others going on to the next rule).
+    What it allows: at most ``max_bytes``; JSON only (``json_only``: 415 for another media
+    type, 400 for a malformed body) or any body, left to the handler. ``refuse`` words the
+    refusal."""
+
+    path: str
+    max_bytes: int = MAX_BODY_BYTES
+    methods: frozenset[str] | None = BODY_METHODS
+    media_types: tuple[str, ...] | None = None
+    json_only: bool = True
+    refuse: Refusal = problem
+
+    def matches(self, path: str, method: str, content_type: str) -> bool:
+        if self.path.endswith("*"):
+            if not path.startswith(self.path[:-1]):
+                return False
+        elif path != self.path:
+            return False
+        if self.methods is not None and method not in self.methods:
+            return False
+        return self.media_types is None or content_type.lower().startswith(self.media_types)
+
+
 class RequestGuard:
-    def __init__(self, app: ASGIApp, *, max_bytes: int = MAX_BODY_BYTES) -> None:
+    """Every request body checked against the first of ``rules`` that matches it, before the
+    app sees it; a request no rule matches (a GET, by default) goes through untouched. Without
+    ``rules``: JSON bodies of at most ``max_bytes`` on every path."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        rules: Sequence[BodyRule] | None = None,
+        max_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.rules = tuple(rules) if rules is not None else (BodyRule("*", max_bytes=max_bytes),)
+
+    def rule_for(self, scope: Scope) -> BodyRule | None:
+        """The rule that applies to the request ``scope``, if any."""
+        if scope["type"] != "http":
+            return None
+        content_type = _header(scope, b"content-type")
+        for rule in self.rules:
+            if rule.matches(scope["path"], scope["method"], content_type):
+                return rule
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        rule = self.rule_for(scope)
+        if rule is None:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            body = await read_bounded_body(scope, receive, self.max_bytes)
+            body = await read_bounded_body(scope, receive, rule.max_bytes)
         except BodyTooLarge:
-            await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes")
+            reason = f"the request body is larger than {rule.max_bytes} bytes"
+            await _send(rule.refuse(413, reason), send)
             return
-        if body is None:
+        if body is None:  # the client went away
             return
-        if body:
-            content_type = headers.get("content-type", "")
+        if body and rule.json_only:
+            content_type = _header(scope, b"content-type")
             if not _json_media_type(content_type):
-                await _refuse(
-                    send,
-                    415,
+                reason = (
                     f"the request body must be JSON (Content-Type: application/json), "
-                    f"not {content_type[:100]!r}",
+                    f"not {content_type[:100]!r}"
                 )
+                await _send(rule.refuse(415, reason), send)
                 return
             try:
                 load_document(body, "the request body")
             except InputError as exc:
-                await _refuse(send, 400, str(exc))
+                await _send(rule.refuse(400, str(exc)), send)
                 return
         await self.app(scope, replaying(body, receive), send)
 
 
-async def _refuse(send: Send, status: int, detail: str) -> None:
-    response = JSONResponse({"detail": detail}, status_code=status)
+def _header(scope: Scope, name: bytes) -> str:
+    found = ""
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            found = value.decode("latin-1")  # the last one, if repeated
+    return found
+
+
+async def _send(response: Response, send: Send) -> None:
     await response({"type": "http"}, _no_receive, send)
 
 
