@@ -93,8 +93,6 @@ LOOKUP_SECRET_FILE = "register-lookup.secret"
 class RegisterBehind(LifecycleError):
     """register.db could not be brought up to date with issuer.db (the reason says why)."""
 
-    status = 503
-
 
 def register_path_for(body: CertificationBody) -> Path:
     """``register.db`` next to issuer.db (the data folder), the default everywhere."""

@@ -110,11 +110,13 @@ SEAL_KEYS = "share_seal_keys"
 
 
 class ShareUnavailable(LifecycleError):
-    """The share link is unknown (404), or was revoked or has expired (410)."""
+    """The share link is unknown, or was revoked or has expired (``gone``)."""
 
-    def __init__(self, message: str, status: int = 404) -> None:
+    def __init__(self, message: str, *, gone: bool = False) -> None:
         super().__init__(message)
-        self.status = status
+        #: True for a link (or offer) that existed and was revoked, used or has expired:
+        #: the right token, no longer good. False for one that does not exist.
+        self.gone = gone
 
 
 class OAuthError(CertregError):
@@ -237,12 +239,12 @@ def _number(body: CertificationBody, certification_id: str) -> str:
 def _live(body: CertificationBody, row: Mapping[str, Any] | None) -> ShareLink:
     """The share link of ``row`` if it may still be used, else :class:`ShareUnavailable`."""
     if row is None:
-        raise ShareUnavailable("there is no share link at this address", 404)
+        raise ShareUnavailable("there is no share link at this address")
     share = _share(row, _number(body, row["certification_id"]))
     # The same words as the public site's (register.shares.unavailable).
     problem = shares.unavailable(share.revoked_at, share.revoked_by, share.expires_at, _now(body))
     if problem is not None:
-        raise ShareUnavailable(problem[1], problem[0])
+        raise ShareUnavailable(problem[1], gone=problem[0] == 410)
     return share
 
 
@@ -603,12 +605,12 @@ def credential_offer(body: CertificationBody, offer_id: str) -> dict[str, Any]:
     was revoked or has expired."""
     row = _find(body, "oid4vci_offers", "offer_hash", offer_id) if _plausible(offer_id) else None
     if row is None:
-        raise ShareUnavailable("there is no credential offer at this address", 404)
+        raise ShareUnavailable("there is no credential offer at this address")
     _live(body, _share_row(body, row["share_id"]))
     if row["code_used_at"] is not None:
-        raise ShareUnavailable("this credential offer was used already: reload the page", 410)
+        raise ShareUnavailable("this credential offer was used already: reload the page", gone=True)
     if _now(body) >= parse_datetime(row["code_expires_at"]):
-        raise ShareUnavailable("this credential offer has expired: reload the page", 410)
+        raise ShareUnavailable("this credential offer has expired: reload the page", gone=True)
     return {
         "credential_issuer": _base(body),
         "credential_configuration_ids": [CONFIGURATION_ID],

@@ -76,3 +76,50 @@ def test_every_error_certreg_raises_on_purpose_is_a_certreg_error() -> None:
 def test_errors_that_were_value_errors_still_are(module: str, name: str) -> None:
     # Callers that caught ValueError before the root existed keep working.
     assert issubclass(getattr(importlib.import_module(module), name), ValueError)
+
+
+def _http_layer(path: str) -> bool:
+    return "/http/" in path or "/web/" in path
+
+
+def test_only_the_http_layers_give_errors_an_http_status() -> None:
+    # A status code on a domain error is HTTP leaking into the domain: the lifecycle, the
+    # verifier and the register say what went wrong; issuer.http.errors.status_of and the public
+    # site's handlers say which status that is.
+    carriers = []
+    for name, cls in _own_exceptions().items():
+        if _http_layer(inspect.getfile(cls)):
+            continue
+        source = inspect.getsource(cls)
+        if "status =" in source or "status: int =" in source or "self.status" in source:
+            carriers.append(name)
+    # OAuth 2.0's error responses are HTTP responses by definition (RFC 6749 §5.2): the error
+    # names its status as part of the protocol.
+    assert carriers == ["certreg.issuer.sharing.OAuthError"], carriers
+
+
+@pytest.mark.parametrize(
+    "error, status",
+    [
+        ("Invalid", 422),
+        ("Refused", 403),
+        ("NotFound", 404),
+        ("Conflict", 409),
+        ("LifecycleError", 400),
+    ],
+)
+def test_the_issuers_errors_map_to_their_http_status(error: str, status: int) -> None:
+    from certreg.issuer import service
+    from certreg.issuer.http.errors import status_of
+
+    assert status_of(getattr(service, error)("a reason")) == status
+
+
+def test_a_share_link_that_is_gone_is_410_and_one_that_never_was_is_404() -> None:
+    from certreg.issuer.http.errors import status_of
+    from certreg.issuer.register_push import RegisterBehind
+    from certreg.issuer.sharing import ShareUnavailable
+
+    assert status_of(ShareUnavailable("revoked", gone=True)) == 410
+    assert status_of(ShareUnavailable("no such link")) == 404
+    assert status_of(RegisterBehind("locked")) == 503

@@ -30,6 +30,6 @@ def attempts_left(request: Request) -> LimitExceeded | None:
 
 def failed_attempt(request: Request, exc: Exception) -> None:
     """Count ``exc`` (a refused secret) against the client."""
-    # A revoked or expired link (410) was a good token: not a guess.
-    if not isinstance(exc, ShareUnavailable) or exc.status == 404:
+    # A revoked or expired link was a good token: not a guess.
+    if not isinstance(exc, ShareUnavailable) or not exc.gone:
         guards_of(request).failed_attempt(request)

@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse
 
 from certreg.issuer import sharing
 from certreg.issuer.http.attempts import attempts_left, failed_attempt
+from certreg.issuer.http.errors import status_of
 from certreg.issuer.http.state import state_of
 from certreg.issuer.service import CertificationBody
 from certreg.issuer.sharing import SharedCertificate, ShareUnavailable
@@ -60,7 +61,7 @@ def _with_share(
             return render(state.body, shared)
     except ShareUnavailable as exc:
         failed_attempt(request, exc)
-        return unavailable_page(exc.status, str(exc))
+        return unavailable_page(status_of(exc), str(exc))
 
 
 # --- share pages --------------------------------------------------------------------------
@@ -148,7 +149,7 @@ def share_revoke(request: Request, token: str) -> Response:
             share = sharing.revoke_share_by_token(state.body, token)
     except ShareUnavailable as exc:
         failed_attempt(request, exc)
-        return unavailable_page(exc.status, str(exc))
+        return unavailable_page(status_of(exc), str(exc))
     return html_page(
         "Link revoked",
         f"<h1>Link revoked</h1><p>The link stopped working on {escape(str(share.revoked_at))}."

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from certreg.issuer import sharing
 from certreg.issuer.http.attempts import attempts_left, failed_attempt
+from certreg.issuer.http.errors import status_of
 from certreg.issuer.http.ratelimit import LimitExceeded
 from certreg.issuer.http.state import state_of
 from certreg.issuer.sharing import OAuthError, ShareUnavailable
@@ -98,7 +99,7 @@ def share_interact(request: Request, token: str) -> Response:
             protocols = sharing.interaction_protocols(state.body, token)
     except ShareUnavailable as exc:
         failed_attempt(request, exc)
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=_NO_STORE)
+        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc), headers=_NO_STORE)
     return JSONResponse(protocols, headers=_NO_STORE)
 
 
@@ -117,7 +118,7 @@ def vcapi_exchange(request: Request, exchange_id: str) -> Response:
             shared = sharing.open_share_by_exchange(state.body, exchange_id)
     except ShareUnavailable as exc:
         failed_attempt(request, exc)
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
     credential = shared.certification.credential or {}
     return JSONResponse(
         {"verifiablePresentation": sharing.presentation(credential)}, headers=_NO_STORE
@@ -166,7 +167,7 @@ def oid4vci_offer(request: Request, offer_id: str) -> JSONResponse:
             offer = sharing.credential_offer(state.body, offer_id)
     except ShareUnavailable as exc:
         failed_attempt(request, exc)
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=_NO_STORE)
+        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc), headers=_NO_STORE)
     return JSONResponse(offer, headers=_NO_STORE)
 
 

@@ -1,5 +1,5 @@
-"""The errors of the lifecycle: ``str(exc)`` says why in plain words, ``status`` is the HTTP
-status the API answers with."""
+"""The errors of the lifecycle: ``str(exc)`` says why in plain words. Which HTTP status each
+becomes is the HTTP layer's business (``certreg.issuer.http.errors.status_of``), not theirs."""
 
 from __future__ import annotations
 
@@ -10,29 +10,21 @@ from certreg.keys.errors import CertregError
 class LifecycleError(CertregError):
     """A request the body cannot carry out; ``str(exc)`` says why in plain words."""
 
-    status = 400
-
 
 class Invalid(LifecycleError):
     """Malformed or inconsistent input."""
 
-    status = 422
-
 
 class NotFound(LifecycleError):
-    status = 404
+    """No such certification, person, scheme, staff member, token or link."""
 
 
 class Conflict(LifecycleError):
     """The certification is not in a state that allows this decision."""
 
-    status = 409
-
 
 class Refused(LifecycleError):
     """A rule of ISO/IEC 17024 forbids it (e.g. the decision-maker examined the candidate)."""
-
-    status = 403
 
 
 ERROR_OF_KIND: dict[str, type[LifecycleError]] = {
