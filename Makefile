@@ -16,15 +16,15 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/certreg demo
 
-# Digital Bazaar's JavaScript stack for tests/test_interop_js.py, from the lock file.
+# Digital Bazaar's JavaScript stack for tests/product/test_interop_js.py, from the lock file.
 # Without npm the interop tests skip themselves (and say so).
 $(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package.json $(INTEROP)/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --prefix $(INTEROP); \
 	else echo "npm not found: the interop tests will be skipped"; fi
 
-# Debian's Chromium and ChromeDriver for the browser tests (tests/test_browser.py). Installed
-# only when missing and when we may (root, apt-get present); otherwise those tests say why
-# they cannot run.
+# Debian's Chromium and ChromeDriver for the browser tests (tests/product/test_browser.py).
+# Installed only when missing and when we may (root, apt-get present); otherwise those tests
+# say why they cannot run.
 browser:
 	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

@@ -1,18 +1,16 @@
 """Shared fixtures: the official W3C test vectors (copied verbatim into tests/vectors/, see
 tests/vectors/SOURCES.tsv) and a document loader that also knows the W3C example contexts
 those vectors use (production code never sees those example contexts); a loopback listener.
-Shared factories that are not fixtures live in tests/factories.py."""
+Shared factories that are not fixtures (and the vector readers) live in tests/factories.py."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from factories import loopback_listener
+from factories import EXAMPLE_CONTEXTS, loopback_listener, read_json
 from hypothesis import settings
 
 from certreg.contexts import DocumentLoader
@@ -20,25 +18,10 @@ from certreg.contexts import DocumentLoader
 # In CI, hypothesis draws the same examples every run (derandomize): a test that passes once
 # passes every time, and one run in N never turns red on an example nobody changed code for.
 # On a developer's machine it keeps exploring new examples (and remembers failing ones), which
-# is how it found, for instance, the unsigned key "@ " (tests/test_properties.py).
+# is how it found, for instance, the unsigned key "@ " (tests/verifier/test_properties.py).
 settings.register_profile("ci", derandomize=True, database=None, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-VECTORS = Path(__file__).parent / "vectors"
-
-EXAMPLE_CONTEXTS = {
-    "https://www.w3.org/ns/credentials/examples/v2": "credentials-examples-v2.jsonld",
-    "https://www.w3.org/ns/credentials/undefined-terms/v2": "credentials-undefined-terms-v2.jsonld",
-}
-
-
-def read_json(path: str | Path) -> Any:
-    return json.loads((VECTORS / path).read_text(encoding="utf-8"))
-
-
-def read_text(path: str | Path) -> str:
-    return (VECTORS / path).read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Test factories shared by many test files (no tests here): a clock the test moves by hand, a
-certification body with the welding-inspector scheme and its staff, a free port on 127.0.0.1,
-and a loopback listener that records what reaches it (the `listener` fixture, in conftest.py).
+certification body with the welding-inspector scheme and its staff, the rows of a bulk-issuance
+CSV, a free port on 127.0.0.1, a loopback listener that records what reaches it (the `listener`
+fixture, in conftest.py), and the readers of the official test vectors in tests/vectors/.
 
 Everything here is the real thing: bodies are real files with real keys (the fast "interactive"
 key derivation), ports are real sockets. Where test files needed different starting points
@@ -9,6 +10,8 @@ test keeps exactly what it had."""
 
 from __future__ import annotations
 
+import csv
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -108,6 +111,38 @@ def add_staff(body: CertificationBody, **roles: list[str]) -> dict[str, str]:
     return {who: body.add_staff(STAFF_NAMES[who], roles=granted) for who, granted in roles.items()}
 
 
+# -- bulk issuance (``certreg issue --csv``) ---------------------------------------------------
+
+#: The columns of a bulk-issuance CSV, in order.
+HEADER = ["external_id", "full_name", "email", "scheme", "scope", "assessed_on", "examiner"]
+HEADER += ["evidence"]
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
+    """A bulk-issuance CSV at ``path``: ``header``, then ``rows``."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(header)
+        out.writerows(rows)
+    return path
+
+
+def row(i: int, examiner: str, **changes: str) -> list[str]:
+    """Row ``i`` of a bulk CSV (a passed CWI candidate examined by ``examiner``), with
+    ``changes`` to its cells by column name."""
+    cells = {
+        "external_id": f"grant-{i:05d}",
+        "full_name": f"Candidate {i}",
+        "email": f"c{i}@example.org",
+        "scheme": "cwi",
+        "scope": "UT2:steel, 6-40 mm;VT2" if i % 2 else "VT2",
+        "assessed_on": "2025-11-20",
+        "examiner": examiner,
+        "evidence": f"examination record {i}",
+    } | changes
+    return [cells[c] for c in HEADER]
+
+
 # -- the network, on 127.0.0.1 only ---------------------------------------------------------------
 
 
@@ -150,3 +185,25 @@ def loopback_listener(
         yield server.getsockname()[1], seen
     finally:
         server.close()
+
+
+# -- the official test vectors (tests/vectors/, sources in tests/vectors/SOURCES.tsv) -----------
+
+VECTORS = Path(__file__).parent / "vectors"
+
+#: The W3C example contexts the official vectors use (tests/vectors/contexts/); certreg's
+#: production loader never sees them.
+EXAMPLE_CONTEXTS = {
+    "https://www.w3.org/ns/credentials/examples/v2": "credentials-examples-v2.jsonld",
+    "https://www.w3.org/ns/credentials/undefined-terms/v2": "credentials-undefined-terms-v2.jsonld",
+}
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON file under tests/vectors/."""
+    return json.loads((VECTORS / path).read_text(encoding="utf-8"))
+
+
+def read_text(path: str | Path) -> str:
+    """A text file under tests/vectors/."""
+    return (VECTORS / path).read_text(encoding="utf-8")
