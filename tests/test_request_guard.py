@@ -5,7 +5,7 @@ Each guarded path gets an oversized body, a body of the wrong content type and a
 body; the answer must have the expected status and be worded in that path's format: a JSON
 problem (``{"detail": …}``), an OAuth error object (``{"error": …, "error_description": …}``,
 no-store), or the verify page's HTML. The public verification limits are lifted here (the
-outer gate, tests/test_bounded_work.py, would otherwise refuse large verification bodies
+outer gate, tests/issuer/test_bounded_work.py, would otherwise refuse large verification bodies
 first), so that each answer is the guard's or its handler's.
 """
 
@@ -19,7 +19,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from test_http_support import Env, make_env
+from http_support import Env, make_env
 
 from certreg.issuer import sharing
 from certreg.issuer.cli.publish import publish_command
