@@ -3,7 +3,7 @@
 The issuer *pushes* rows here (``issuer/register_push.py``); nothing flows back, and Datasette
 is only ever given this file. What is not here cannot leak: no e-mail, birth date, address,
 national id, score, attempt, refusal, internal note or token ever has a column in this schema,
-and tests/test_register_privacy.py searches a populated register for them.
+and tests/register/test_register_privacy.py searches a populated register for them.
 
 Publication follows each scheme's policy and the holder's consent (ISO/IEC 17024 §7.2 and the
 scheme's own rules):

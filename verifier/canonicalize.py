@@ -11,7 +11,7 @@ that are dangerous for signatures, so before anything is canonicalised certreg r
 - relative IRIs (resolved against a sentinel base, then refused) and ``@base`` in an inline
   context: an identifier must not depend on where a verifier happened to load the document;
 - (``@direction`` is accepted and written as JSON-LD's ``i18n-datatype`` literals, as Digital
-  Bazaar's eddsa-rdfc-2022 does; tests/test_interop_js.py checks both agree);
+  Bazaar's eddsa-rdfc-2022 does; tests/product/test_interop_js.py checks both agree);
 - properties, identifiers and types that are not well-formed absolute IRIs (JSON-LD's toRdf
   drops a key or an id with a space in it without a word), blank-node properties, and language
   tags that are not BCP 47;
@@ -675,7 +675,8 @@ def _shape_of(
 
 def _needs_reference(rendered: str) -> bool:
     # Leftover placeholders (never expected), and the two non-characters pyoxigraph 0.5 escapes
-    # as \\uFFFE / \\uFFFF where pyld and jsonld.js write them raw (tests/test_interop_js.py).
+    # as \\uFFFE / \\uFFFF where pyld and jsonld.js write them raw
+    # (tests/product/test_interop_js.py).
     # Plain substring tests: a regular expression over the whole text cost 0.07 ms.
     return (
         "\ufffe" in rendered

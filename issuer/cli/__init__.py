@@ -6,7 +6,7 @@ made ``certreg verify --help`` take over a second. So the group below knows each
 its name, the module that defines it and its one-line help, and imports the module only when
 that subcommand is asked for (click's "lazily loading subcommands" pattern). The help line is
 kept in the table so that ``certreg --help`` lists every command without importing any of them;
-tests/test_cli_startup.py checks that each line still matches the command's own docstring.
+tests/product/test_cli_startup.py checks that each line still matches the command's own docstring.
 """
 
 from __future__ import annotations

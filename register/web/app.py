@@ -163,7 +163,7 @@ def _as_behind_a_proxy(prefix: str, app: Any) -> Any:
     """Datasette's ``base_url`` is made for a proxy that strips the prefix before Datasette sees
     the request. Starlette's Mount keeps it in the path, and Datasette then adds ``base_url``
     once more where it builds URLs from the request path: the search form's redirect and the
-    CSV link pointed to /register/register/register/... (found by tests/test_browser.py).
+    CSV link pointed to /register/register/register/... (found by tests/product/test_browser.py).
     Strip it here, as such a proxy would."""
 
     async def stripped(scope: dict[str, Any], receive: Any, send: Any) -> None:
