@@ -21,9 +21,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +36,10 @@ from certreg.issuer.statuslists import StatusListManager
 from certreg.keys.did import did_web_to_url
 from certreg.keys.keypair import KeyPair
 from certreg.keys.store import META_FILE, KeyStore, KeyStoreError
+from certreg.register.credentials import RecordedVerifier
 from certreg.verifier import StatusListCache, Verifier
 from certreg.verifier.did import DEFAULT_MAX_BYTES, DidResolver, FetchError, HttpFetcher
 from certreg.verifier.issuing import MIN_ENTRIES, Signer
-from certreg.verifier.result import Check, Verdict, VerificationResult
-from certreg.verifier.verify import load_document
 
 __all__ = ["VC_API_DB", "VC_API_KEYS", "VC_API_STATUS_PATH", "AppState", "VcApiIssuer", "state_of"]
 
@@ -203,6 +201,23 @@ class AppState:
         """After a key rotation: the resolver's cached copy of our DID document is stale."""
         self._verifier = None
 
+    def _recorded(self, document: Mapping[str, Any]) -> bool:
+        """``is_recorded`` for this body's verifier: a certificate of this body that verifies
+        must also be one issuer.db holds (same id, same proof), or it was signed by the body's
+        key without a decision (the VC API before issue 7, a hand-made signature, a stolen
+        key). Only this body's own verify routes can know it; other verifiers rely on the
+        status lists, the register and the certificate's page."""
+        credential_id = document.get("id")
+        if not isinstance(credential_id, str):
+            return False
+        with self.lock:
+            row = self.body.db.execute(
+                "SELECT document FROM credentials WHERE id = ? AND certification_id IS NOT NULL",
+                [credential_id],
+            ).fetchone()
+        # The same proof: a document re-signed with the body's key under a real id is not it.
+        return row is not None and json.loads(row[0]).get("proof") == document.get("proof")
+
     def _build_verifier(self) -> Verifier:
         # A public service verifies what anyone submits: never let a credential's URLs make
         # it request this machine or its private network (HttpFetcher docs: SSRF).
@@ -253,8 +268,10 @@ class AppState:
                 return listed
             return remote(url)
 
-        return _BodyVerifier(
-            self,
+        return RecordedVerifier(
+            own_did=own_did,
+            body_name=lambda: str(self.body.info["legal_name"]),
+            is_recorded=self._recorded,
             trusted_issuers=None,
             # A certificate is this body's only if this body signed it (issue 7): not the VC
             # API's own issuer, not any other did:key that copies its contents.
@@ -265,65 +282,6 @@ class AppState:
             status_fetcher=status_fetcher,
             status_cache=_ForeignListCache(prefix, vc_api_prefix),
         )
-
-
-class _BodyVerifier(Verifier):
-    """The service's verifier, which can also ask issuer.db: a certificate of this body that
-    verifies is further checked against the body's records. One the records do not hold (same
-    id, same proof) was signed by the body's key without a decision (the VC API before issue
-    7, a hand-made signature, a stolen key): INVALID here, with the reason, whatever its proof
-    says. Only this body's own verify routes can know it; other verifiers rely on the status
-    lists, the register and the certificate's page."""
-
-    def __init__(self, state: AppState, **options: Any) -> None:
-        super().__init__(**options)
-        self._state = state
-
-    def verify_credential(
-        self, credential: Any, *, now: datetime | None = None, **options: Any
-    ) -> VerificationResult:
-        # options: the VC API verify options (challenge, domain, expected proof purpose).
-        result = super().verify_credential(credential, now=now, **options)
-        if (
-            result.facts is None
-            or result.verdict is Verdict.INVALID
-            or result.issuer != self._state.did
-        ):
-            return result
-        try:
-            # A dict was checked by the verifier already (re-checking it costs ~0.8 ms).
-            document = credential if isinstance(credential, dict) else load_document(credential)
-        except ValueError:
-            return result  # cannot happen: it verified; the verifier's answer stands
-        if self._recorded(document):
-            return result
-        check = Check(
-            "issuer's records",
-            False,
-            f"{self._state.body.info['legal_name']} has no record of issuing this certificate "
-            f"(credential {document.get('id')!r}): it was signed without a certification "
-            "decision, so it is not one of its certificates",
-        )
-        return VerificationResult(
-            Verdict.INVALID,
-            f"Invalid: {check.reason}.",
-            [*result.checks, check],
-            result.issuer,
-            None,
-            result.checked_at,
-        )
-
-    def _recorded(self, document: dict[str, Any]) -> bool:
-        credential_id = document.get("id")
-        if not isinstance(credential_id, str):
-            return False
-        with self._state.lock:
-            row = self._state.body.db.execute(
-                "SELECT document FROM credentials WHERE id = ? AND certification_id IS NOT NULL",
-                [credential_id],
-            ).fetchone()
-        # The same proof: a document re-signed with the body's key under a real id is not it.
-        return row is not None and json.loads(row[0]).get("proof") == document.get("proof")
 
 
 class _ForeignListCache(StatusListCache):

@@ -24,7 +24,7 @@ from typing import Any
 
 from fastapi import Request
 
-from certreg.register.credentials import RecordedVerifier
+from certreg.register.credentials import RecordedVerifier, register_lookup
 from certreg.register.records import BodyInfo, connect_readonly, find_certificate, read_body
 from certreg.register.web.ratelimit import bounded_fetcher
 from certreg.verifier import StatusListCache, Verifier
@@ -152,10 +152,11 @@ class SiteState:
                 return listed
             return remote(url)
 
+        name = body.legal_name if body is not None else "The certification body"
         return RecordedVerifier(
             own_did=own_did,
-            body_name=body.legal_name if body is not None else "The certification body",
-            connect=lambda: connect_readonly(self.register_path),
+            body_name=lambda: name,
+            is_recorded=register_lookup(lambda: connect_readonly(self.register_path)),
             trusted_issuers=None,
             certification_issuers={own_did},
             resolver=DidResolver(
