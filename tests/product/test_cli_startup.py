@@ -23,8 +23,12 @@ from certreg.issuer.cli import SUBCOMMANDS, main
 
 CERTREG = Path(sys.executable).parent / "certreg"  # the console script pip wrote
 
-#: What the issuer's web server, the register and the printable certificate bring in.
-HEAVY = ("fastapi", "starlette", "datasette", "uvicorn", "fpdf", "PIL", "qrcode", "sqlite_utils")
+#: What the issuer's web server, the register and the printable certificate bring in, and
+#: what only the JWK encodings of keys need (jwcrypto pulls in cryptography's X.509).
+HEAVY = (
+    "fastapi", "starlette", "datasette", "uvicorn", "fpdf", "PIL", "qrcode", "sqlite_utils",
+    "jwcrypto", "cryptography",
+)  # fmt: skip
 
 
 #: Runs the script named by its first argument as ``python SCRIPT ARGS`` would, and writes the
