@@ -7,8 +7,8 @@
 - publish: one 131,072-entry list holding 65,000 allocated entries with 1% of all bits set:
   reading the set bits, encoding, signing (eddsa-rdfc-2022) and storing the version;
 - publish_changed when nothing changed (what a decision pays to find out);
-- the same two again with the partial index over set bits proposed for schema v2, created here
-  in the benchmark's own throw-away database.
+- the same two without and with the partial index over set bits (``status_entries_set``,
+  schema v2 and later), side by side in the benchmark's own throw-away database.
 """
 
 from __future__ import annotations
