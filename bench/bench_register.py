@@ -8,8 +8,12 @@ runs ``--clients`` concurrent clients for ``--seconds`` asking for random existi
 and prints lookups per second with p50/p99 latency:
 
 - plain Datasette (``datasette serve --immutable register.db``), row page and row JSON;
-- certreg's register as ``certreg serve`` mounts it, when the register pages exist: the
-  certificate page ``/c/{number}`` and the Datasette row JSON under ``/register``.
+- certreg's register pages as ``certreg serve`` mounts them (the pages alone, without the
+  server's middleware): the certificate page ``/c/{number}`` and the Datasette row JSON under
+  ``/register``;
+- the keyless public site as ``certreg register serve BUNDLE`` runs it: the whole app, with its
+  request guard, rate limits and error handlers, over a bundle whose ``public.db`` is the same
+  register.
 
 Load comes from ``wrk`` (Debian's package) when installed, else from a Python client (which
 needs most of a core itself and inflates the latencies it measures). Also timed: a faceted
@@ -231,6 +235,7 @@ def main() -> None:
 
     plain(db, numbers, args)
     certreg(db, numbers, args)
+    keyless(db, numbers, args)
 
 
 def plain(db: Path, numbers: list[str], args: argparse.Namespace) -> None:
@@ -287,6 +292,35 @@ def certreg(db: Path, numbers: list[str], args: argparse.Namespace) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+KEYLESS = (
+    "import sys, uvicorn; from certreg.register.web.app import create_public_app; "
+    "app = create_public_app(sys.argv[1]); import gc; gc.collect(); gc.freeze(); "
+    "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
+)
+
+
+def keyless(db: Path, numbers: list[str], args: argparse.Namespace) -> None:
+    """The keyless public site as `certreg register serve BUNDLE` runs it: the real app, with its
+    request guard, rate limits and error handlers, over a bundle whose public.db is this
+    register (linked, not copied)."""
+    with tempfile.TemporaryDirectory() as bundle:
+        os.symlink(db, Path(bundle) / "public.db")
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = start([sys.executable, "-c", KEYLESS, bundle, str(port)], port, "/register/")
+        try:
+            print("\ncertreg register serve (the keyless site: the whole app)")
+            report("certificate page  /c/{number}",
+                   measure(base, [f"/c/{n}" for n in numbers],
+                                    args.clients, args.seconds))  # fmt: skip
+            rows = [f"/register/public/certifications/{n}.json" for n in numbers]
+            report("row JSON  /register/public/certifications/{number}.json",
+                   measure(base, rows, args.clients, args.seconds))  # fmt: skip
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 if __name__ == "__main__":
