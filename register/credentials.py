@@ -29,9 +29,15 @@ __all__ = ["RecordedVerifier", "proof_digest", "register_lookup"]
 
 
 def proof_digest(document: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of a credential's proof, as canonical JSON (sorted keys, no spaces)."""
-    proof = json.dumps(document.get("proof"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(proof.encode("utf-8")).hexdigest()
+    """SHA-256 (hex) of a credential's proofs, as canonical JSON (sorted keys, no spaces).
+
+    The proofs are taken as the set JSON-LD reads: one proof written as an object or as a
+    one-element array, and several in any order, are the same signed document, so they give
+    the same digest (a holder's wallet may rewrite either way)."""
+    proof = document.get("proof")
+    proofs = proof if isinstance(proof, list) else [proof]
+    items = sorted(json.dumps(p, sort_keys=True, separators=(",", ":")) for p in proofs)
+    return hashlib.sha256(("[" + ",".join(items) + "]").encode("utf-8")).hexdigest()
 
 
 class RecordedVerifier(Verifier):

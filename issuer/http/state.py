@@ -36,7 +36,7 @@ from certreg.issuer.statuslists import StatusListManager
 from certreg.keys.did import did_web_to_url
 from certreg.keys.keypair import KeyPair
 from certreg.keys.store import META_FILE, KeyStore, KeyStoreError
-from certreg.register.credentials import RecordedVerifier
+from certreg.register.credentials import RecordedVerifier, proof_digest
 from certreg.verifier import StatusListCache, Verifier
 from certreg.verifier.did import DEFAULT_MAX_BYTES, DidResolver, FetchError, HttpFetcher
 from certreg.verifier.issuing import MIN_ENTRIES, Signer
@@ -215,8 +215,8 @@ class AppState:
                 "SELECT document FROM credentials WHERE id = ? AND certification_id IS NOT NULL",
                 [credential_id],
             ).fetchone()
-        # The same proof: a document re-signed with the body's key under a real id is not it.
-        return row is not None and json.loads(row[0]).get("proof") == document.get("proof")
+        # The same proofs: a document re-signed with the body's key under a real id is not it.
+        return row is not None and proof_digest(json.loads(row[0])) == proof_digest(document)
 
     def _build_verifier(self) -> Verifier:
         # A public service verifies what anyone submits: never let a credential's URLs make

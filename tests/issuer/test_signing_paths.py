@@ -265,6 +265,12 @@ def test_a_certificate_signed_with_the_bodys_key_but_without_a_decision_is_inval
             assert "has no record of issuing this certificate" in answer["summary"]
     # The certificate the decision signed is recognised (and is WITHDRAWN, as decided).
     assert _vc_api_verify(env, cert["credential"]).json()["verdict"] == "WITHDRAWN"
+    # Also when its proof is written as the object instead of a one-element array: the same
+    # signed document (JSON-LD reads both alike), so not "unrecorded".
+    [proof] = cert["credential"]["proof"]
+    as_object = {**cert["credential"], "proof": proof}
+    for answer in (_vc_api_verify(env, as_object).json(), _verify_page(env, as_object).json()):
+        assert answer["verdict"] == "WITHDRAWN", answer["summary"]
 
 
 def test_the_vc_api_key_is_its_own_encrypted_and_kept_across_restarts(on, tmp_path):

@@ -326,6 +326,14 @@ def test_the_verify_page_gives_the_same_verdict(sites):
         assert theirs["verdict"] == ours["verdict"] == verdict, theirs
         assert theirs["headline"] == ours["headline"]
         assert theirs["issued_by_this_body"] is True
+        # The same certificate with its proof written as the object, not a one-element array
+        # (the same signed document): still the body's, on both servers.
+        document = json.loads(credential)
+        [proof] = document["proof"]
+        rewritten = json.dumps({**document, "proof": proof})
+        for site in (sites.body_server, sites.keyless):
+            answer = site.post("/verify", data={"credential": rewritten}, headers={"Accept": "*/*"})
+            assert answer.json()["verdict"] == verdict, answer.json()["summary"]
 
 
 def test_a_certificate_signed_without_a_decision_is_invalid_on_both(sites):
