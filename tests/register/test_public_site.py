@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from factories import free_port
 from fastapi.testclient import TestClient
 from register_support import PASSPHRASE, add_holder, grant, make_body
 
@@ -59,24 +59,23 @@ main()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(args: list[str], cwd: Path, env: dict[str, str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", AUDITED_CLI, *args, "--port", str(port), "--log-level", "warning"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+def _start(
+    args: list[str], cwd: Path, env: dict[str, str], port: int, output: Path, level: str
+) -> subprocess.Popen:
+    """Start certreg ARGS on ``port``; what it prints goes to ``output`` (a file, not a pipe
+    nobody reads, which would block a server that logs every request)."""
+    with output.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", AUDITED_CLI, *args, "--port", str(port), "--log-level", level],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"{args[:2]} exited: {proc.stderr.read().decode()}")
+            raise AssertionError(f"{args[:2]} exited: {output.read_text()}")
         try:
             httpx.get(f"http://127.0.0.1:{port}/contexts", timeout=1)
             return proc
@@ -105,6 +104,7 @@ class Sites:
     numbers: dict[str, str]
     tokens: dict[str, str]
     forged: str  # a certificate signed with the body's key without a decision
+    keyless_output: Path  # what `certreg register serve` printed, its access log included
 
 
 @pytest.fixture(scope="module")
@@ -157,12 +157,16 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     secret.chmod(0o600)
     opened_log = tmp / "opened.log"
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith("CERTREG_") and k != "PWD"}
-    keyless_port, body_port = _free_port(), _free_port()
+    keyless_port, body_port = free_port(), free_port()
+    # The keyless site logs every request (info), as an operator would run it.
+    keyless_output = tmp / "keyless-output.log"
     keyless = _start(
         [str(opened_log), "register", "serve", "bundle"],
         fresh,
         {**clean_env, "CERTREG_LOOKUP_SECRET_FILE": str(secret)},
         keyless_port,
+        keyless_output,
+        "info",
     )
     try:
         body_server = _start(
@@ -170,6 +174,8 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
             ROOT,
             {**clean_env, "CERTREG_PASSPHRASE": PASSPHRASE},
             body_port,
+            tmp / "body-output.log",
+            "warning",
         )
     except BaseException:
         _stop(keyless)
@@ -179,7 +185,10 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
             httpx.Client(base_url=f"http://127.0.0.1:{body_port}", timeout=30) as on_body,
             httpx.Client(base_url=f"http://127.0.0.1:{keyless_port}", timeout=30) as on_site,
         ):
-            yield Sites(on_body, on_site, b.data, bundle, opened_log, numbers, tokens, forged)
+            yield Sites(
+                on_body, on_site, b.data, bundle, opened_log, numbers, tokens, forged,
+                keyless_output,
+            )  # fmt: skip
     finally:
         _stop(keyless)
         _stop(body_server)
@@ -469,3 +478,14 @@ def test_a_share_link_reaches_the_register_when_it_is_made_and_when_it_is_revoke
     sharing.revoke_share(b.body, share.id, actor=b.decider)
     [(revoked_at, sealed)] = rows()
     assert revoked_at is not None and not sealed
+
+
+def test_the_keyless_sites_access_log_holds_no_share_token(sites):
+    # Share tokens travel in paths; whoever reads the public server's log must not get them.
+    for token in sites.tokens.values():
+        assert sites.keyless.get(f"/share/{token}").status_code in (200, 404, 410)
+        assert sites.keyless.get(f"/share/{token}/credential.json").status_code in (200, 404, 410)
+    logged = sites.keyless_output.read_text()
+    assert "GET /share/" in logged  # the requests are logged...
+    for token in sites.tokens.values():
+        assert token not in logged  # ...without their token
