@@ -49,6 +49,7 @@ from sqlite_utils import Database
 from stdnum.iso7064 import mod_37_36
 
 from certreg.keys.errors import CertregError
+from certreg.verifier.standing import Policy
 
 __all__ = [
     "KDF_MEMLIMIT",
@@ -94,7 +95,8 @@ __all__ = [
     "writing_key",
 ]
 
-POLICIES = ("directory", "number_lookup", "on_request")
+#: The publication policies, in the order the one status vocabulary declares them.
+POLICIES = tuple(policy.value for policy in Policy)
 
 log = logging.getLogger("certreg.register")
 

@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from certreg.issuer.lifecycle.errors import Invalid
+from certreg.verifier.standing import Policy
 
-POLICIES = ("directory", "number_lookup", "on_request")
+#: The publication policies, in the order the one status vocabulary declares them.
+POLICIES = tuple(policy.value for policy in Policy)
 ROLES = ("officer", "decision_maker", "admin")
 
 
