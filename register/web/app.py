@@ -23,7 +23,9 @@ a logged 500 that tells nothing. This package never imports ``certreg.issuer``.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Collection
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,9 +33,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
+from certreg.keys.errors import CertregError
 from certreg.register.db import open_register
 from certreg.register.fts import enable_search
-from certreg.register.records import BodyInfo
+from certreg.register.records import BodyInfo, connect_readonly
 from certreg.register.site import make_datasette
 from certreg.register.web import certificates, files, share
 from certreg.register.web.certificates import FORM_TYPES, MAX_FORM_BYTES, verify_page_refusal
@@ -42,10 +45,14 @@ from certreg.register.web.ratelimit import PublicGuards, PublicLimits, PublicVer
 from certreg.register.web.state import SiteState, StatusLookup
 from certreg.verifier import Verifier
 
-__all__ = ["BUNDLE_DB", "create_public_app", "install"]
+__all__ = ["BUNDLE_DB", "BundleError", "create_public_app", "install"]
 
 #: The register in a bundle written by ``certreg publish``.
 BUNDLE_DB = "public.db"
+
+
+class BundleError(CertregError):
+    """The folder is not a bundle ``certreg publish`` wrote, or its register is damaged."""
 
 
 def create_public_app(
@@ -62,7 +69,14 @@ def create_public_app(
     folder = Path(bundle)
     register_path = folder / BUNDLE_DB
     if not register_path.is_file():
-        raise FileNotFoundError(f"{folder} holds no {BUNDLE_DB}: is it a `certreg publish` bundle?")
+        raise BundleError(f"{folder} holds no {BUNDLE_DB}: give the folder `certreg publish` wrote")
+    # Checked once here, so that a damaged bundle stops the server with the reason instead of
+    # answering every page with a 500.
+    try:
+        with closing(connect_readonly(register_path)) as conn:
+            conn.execute("SELECT 1 FROM certifications LIMIT 1").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise BundleError(f"{register_path} is not a certreg register ({exc})") from None
     app = FastAPI(
         title="certreg public register",
         summary="The public register and certificate pages of an ISO/IEC 17024 body",

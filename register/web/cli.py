@@ -21,7 +21,7 @@ import click
 import uvicorn
 
 from certreg.register.web import redact
-from certreg.register.web.app import BUNDLE_DB, create_public_app
+from certreg.register.web.app import BundleError, create_public_app
 
 __all__ = ["serve_command"]
 
@@ -47,11 +47,10 @@ def serve_command(
 ) -> None:
     """Serve the public site of BUNDLE_DIR (written by `certreg publish`): no key, no
     issuer.db. Put it behind a TLS-terminating proxy at the body's public URL."""
-    if not (bundle_dir / BUNDLE_DB).is_file():
-        raise click.ClickException(
-            f"{bundle_dir} holds no {BUNDLE_DB}: give the folder `certreg publish` wrote"
-        )
-    app = create_public_app(bundle_dir)
+    try:
+        app = create_public_app(bundle_dir)
+    except BundleError as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         local = ipaddress.ip_address(host).is_loopback
     except ValueError:

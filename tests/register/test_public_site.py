@@ -489,3 +489,13 @@ def test_the_keyless_sites_access_log_holds_no_share_token(sites):
     assert "GET /share/" in logged  # the requests are logged...
     for token in sites.tokens.values():
         assert token not in logged  # ...without their token
+
+
+@pytest.mark.parametrize("content", [None, b"not a database", b""])
+def test_a_folder_that_is_not_a_sound_bundle_is_refused_with_the_reason(tmp_path, content):
+    # Refused before serving, with the reason, rather than a server answering 500 on every page.
+    if content is not None:
+        (tmp_path / "public.db").write_bytes(content)
+    result = CliRunner().invoke(register_group, ["serve", str(tmp_path), "--port", "1"])
+    assert result.exit_code == 1, result.output
+    assert "public.db" in result.output and "Traceback" not in result.output
