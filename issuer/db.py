@@ -438,6 +438,62 @@ CREATE TABLE share_seal_keys (
 """
 
 
+# V7: staff sign in to the console as themselves (issuer.console). Every secret is stored as a
+# hash only: passwords as Argon2id strings, session ids, enrolment links and recovery codes as
+# SHA-256 (they are long random values). The TOTP secret is kept as it is (RFC 6238 needs it
+# to compute codes); issuer.db is the body's private file. ``totp_last_step``: the last time
+# step accepted, so that a code is accepted once. ``console_failures``: failed sign-ins by
+# the SHA-256 of the login name typed, whether or not it names anybody, so that lockout
+# answers the same for unknown names.
+_V7 = """
+CREATE TABLE console_accounts (
+    staff_id TEXT PRIMARY KEY REFERENCES staff(id),
+    password_hash TEXT,
+    totp_secret TEXT,
+    totp_last_step INTEGER NOT NULL DEFAULT 0,
+    enrolled_at TEXT,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE console_recovery_codes (
+    staff_id TEXT NOT NULL REFERENCES staff(id),
+    code_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE INDEX console_recovery_codes_by_staff ON console_recovery_codes(staff_id);
+
+CREATE TABLE console_enrolments (
+    id TEXT PRIMARY KEY,
+    staff_id TEXT NOT NULL REFERENCES staff(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_by TEXT REFERENCES staff(id),     -- NULL: the operator, at the command line
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT,
+    cancelled_at TEXT
+);
+CREATE INDEX console_enrolments_by_staff ON console_enrolments(staff_id, created_at);
+
+CREATE TABLE console_sessions (
+    id_hash TEXT PRIMARY KEY,                 -- sha256 of the cookie's random id
+    staff_id TEXT NOT NULL REFERENCES staff(id),
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    client TEXT
+);
+CREATE INDEX console_sessions_by_staff ON console_sessions(staff_id);
+
+CREATE TABLE console_failures (
+    login_hash TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_failed_at TEXT NOT NULL,
+    locked_until TEXT
+);
+"""
+
+
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -447,6 +503,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V4,
     _v5_message_lists,
     _V6,
+    _V7,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -392,6 +392,8 @@ def deactivate(
         )
         _event(body, "staff_deactivated", actor, staff_id, {"reason": reason})
         _cancel_pending(body, staff_id, actor)
+        # Their console sessions end with the same commit (issuer.console.sessions).
+        body.db.execute("DELETE FROM console_sessions WHERE staff_id = ?", [staff_id])
 
 
 def reactivate(

@@ -24,6 +24,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from certreg.issuer import console
 from certreg.issuer.http import (
     admin,
     holder,
@@ -125,6 +126,7 @@ def create_app(
     app.include_router(holder.router)
     app.include_router(wallet.router)
     app.include_router(share_links.router)
+    console.install(app)  # the staff console, /console/ (issuer.console)
     if register_path is None:
         folder = _data_dir(body)
         register_path = folder / "register.db" if folder is not None else None
@@ -157,6 +159,13 @@ def create_app(
                 max_bytes=max_body_bytes,
                 json_only=False,
                 refuse=wallet.oauth_refusal,
+            ),
+            # The console's HTML forms (issuer.console): url-encoded, small.
+            BodyRule(
+                "/console/*",
+                media_types=FORM_TYPES,
+                max_bytes=64 * 1024,
+                json_only=False,
             ),
             BodyRule("*", max_bytes=max_body_bytes),
         ],

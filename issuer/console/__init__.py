@@ -1,0 +1,76 @@
+"""The staff console at ``/console/`` (issue 11): staff sign in as themselves, in a browser.
+
+Server-rendered pages (FastAPI + Jinja2 templates in ``templates/``, no JavaScript), mounted
+by :func:`install` into the app ``certreg serve`` runs (:func:`issuer.http.app.create_app`).
+
+Modules, one responsibility each:
+
+- :mod:`.passwords`: Argon2id hashes and the password policy (length, common passwords);
+- :mod:`.accounts`: enrolment links, TOTP, recovery codes, sign-in and lockout (no HTTP);
+- :mod:`.sessions`: server-side sessions, idle and absolute timeouts;
+- :mod:`.web`: the door: :func:`require_staff`, cookies, CSRF and Origin checks, rendering;
+- :mod:`.routes`: sign-in/out, enrolment, the landing page, my tokens, staff (admins).
+
+Building a console page
+-----------------------
+
+Every page after sign-in depends on :func:`require_staff`, which gives the signed-in person
+(:class:`ConsoleUser`: ``id``, ``name``, ``email``, ``roles``, ``csrf_token``)::
+
+    from typing import Annotated
+    from fastapi import APIRouter, Depends, Form, Request
+    from certreg.issuer.console import ConsoleUser, render, require_staff
+
+    router = APIRouter(prefix="/console", include_in_schema=False)
+
+    @router.get("/decisions")
+    def decisions(request: Request,
+                  user: Annotated[ConsoleUser, Depends(require_staff("decision_maker"))]):
+        return render(request, "decisions.html", user=user)
+
+    @router.post("/decisions/suspend")
+    def suspend(request: Request,
+                user: Annotated[ConsoleUser, Depends(require_staff("decision_maker"))],
+                number: Annotated[str, Form()]):
+        ...  # decide with decided_by=user.id: the decision-maker is the signed-in person
+
+- Signed out (no session, lapsed, ended, or the person deactivated): a 303 redirect to
+  ``/console/login?next=<the page>``. Without one of the roles named: 403 with the reason.
+- For POST/PUT/PATCH/DELETE it also checks, before the handler runs, that the request comes
+  from the console's origin and that the form's ``csrf_token`` field is the session's: each
+  form needs ``<input type="hidden" name="csrf_token" value="{{ user.csrf_token }}">``
+  (``templates/base.html`` has the ``csrf`` macro). Refused: 403, nothing changed.
+- Templates extend ``base.html`` (``{% extends "base.html" %}``, blocks ``title`` and
+  ``content``); :func:`render` adds the headers every console page needs (no-store, CSP).
+- Handlers are plain ``def`` and use the body under ``state_of(request).lock``.
+- Errors of the lifecycle (``LifecycleError``) are shown with their own words
+  (``routes._refused``); a :class:`ConsoleRefusal` raised anywhere is a page with its status.
+
+Include a new router with ``app.include_router`` inside :func:`install`.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from certreg.issuer.console.web import (
+    ConsoleRefusal,
+    ConsoleUser,
+    SignInNeeded,
+    refused,
+    render,
+    require_staff,
+    sign_in_needed,
+)
+
+__all__ = ["ConsoleRefusal", "ConsoleUser", "install", "render", "require_staff"]
+
+
+def install(app: FastAPI) -> None:
+    """The console's routes and its two answers: sign-in needed (a redirect) and refusals
+    (an HTML page with the reason)."""
+    from certreg.issuer.console import routes  # routes imports this package's modules
+
+    app.include_router(routes.router)
+    app.add_exception_handler(SignInNeeded, sign_in_needed)
+    app.add_exception_handler(ConsoleRefusal, refused)
