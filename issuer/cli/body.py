@@ -40,6 +40,7 @@ from certreg.issuer.cli.common import (
     unlock,
     warn_if_short,
 )
+from certreg.issuer.console import accounts as console_accounts
 from certreg.issuer.lifecycle import table
 from certreg.issuer.register_push import attach
 from certreg.issuer.service import POLICIES, ROLES, Certification, CertificationBody, ScopeGrant
@@ -824,21 +825,73 @@ def _echo_pending(requests: Sequence[staff.RoleRequest]) -> None:
     type=click.Choice(ROLES),
     help="A role (repeatable): officer prepares, decision_maker decides, admin manages.",
 )
-@click.option("--email")
+@click.option("--email", help="Their e-mail: they sign in to the console with it (or their name).")
+@click.option(
+    "--console",
+    "console_link",
+    is_flag=True,
+    help="Also print a one-time link with which they enrol in the staff console "
+    "(their own password and authenticator; valid 72 hours).",
+)
+@click.option(
+    "--console-url",
+    metavar="URL",
+    help="The address the console is served at, for the link (default: the body's public URL).",
+)
 @json_option
 def staff_add_command(
-    data: Path, name: str, roles: tuple[str, ...], email: str | None, as_json: bool
+    data: Path,
+    name: str,
+    roles: tuple[str, ...],
+    email: str | None,
+    console_link: bool,
+    console_url: str | None,
+    as_json: bool,
 ) -> None:
     """Add a staff member named NAME; prints the staff id (used with --as, --examiner...)."""
     body = open_body(data)
     with plain_errors():
         staff_id, pending = staff.add_staff(body, name, roles=roles, email=email)
         info = staff.staff_info(body, staff_id)
+        enrolment = (
+            console_accounts.create_enrolment(body, staff_id, actor=None) if console_link else None
+        )
+    link = enrolment.link(console_url or body.info["public_url"]) if enrolment else None
     if as_json:
-        echo_json(info.to_json())
+        echo_json(info.to_json() | ({"console_enrolment_link": link} if link else {}))
         return
     click.echo(f"Added {name} ({', '.join(info.roles) or 'no role yet'}): staff id {staff_id}")
     _echo_pending(pending)
+    if enrolment and link:
+        _echo_link(name, link, enrolment.expires_at)
+
+
+def _echo_link(name: str, link: str, expires: str) -> None:
+    click.echo(
+        f"Console enrolment link for {name} (one use, until {expires}; give it to them "
+        "alone: they choose their own password and authenticator):"
+    )
+    click.echo(f"  {link}")
+
+
+@staff_group.command("console-link")
+@data_option
+@click.argument("who", metavar="STAFF")
+@click.option(
+    "--console-url",
+    metavar="URL",
+    help="The address the console is served at, for the link (default: the body's public URL).",
+)
+def staff_console_link_command(data: Path, who: str, console_url: str | None) -> None:
+    """A new one-time console enrolment link for STAFF. Their password, authenticator and
+    recovery codes, if any, stop working now and their console sessions end: the way back
+    for someone who lost their authenticator, or the first admin's link again."""
+    body = open_body(data)
+    with plain_errors():
+        staff_id = _staff_id(body, who)
+        enrolment = console_accounts.reset_sign_in(body, staff_id, actor=None)
+    _echo_link(enrolment.staff_name, enrolment.link(console_url or body.info["public_url"]),
+               enrolment.expires_at)  # fmt: skip
 
 
 @staff_group.command("list")
