@@ -1,5 +1,6 @@
-"""What the console tests (tests/issuer/console/) share: a body with staff, served in process (FastAPI's TestClient at
-http://127.0.0.1, where the console allows a cookie without Secure), and a browser-like
+"""What the console tests (tests/issuer/console/) share: a body with staff, served in
+process (FastAPI's TestClient at http://127.0.0.1, where the console allows a cookie without
+Secure), and a browser-like
 :class:`Person` per staff member: their own cookies, the forms' CSRF tokens read from the pages
 as a browser would, and an authenticator (pyotp) fed from the body's clock."""
 
