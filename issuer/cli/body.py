@@ -19,6 +19,7 @@ import json
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from certreg.issuer.cli.common import (
     warn_if_short,
 )
 from certreg.issuer.console import accounts as console_accounts
+from certreg.issuer.console import sessions as console_sessions
 from certreg.issuer.lifecycle import table
 from certreg.issuer.register_push import attach
 from certreg.issuer.service import POLICIES, ROLES, Certification, CertificationBody, ScopeGrant
@@ -892,6 +894,32 @@ def staff_console_link_command(data: Path, who: str, console_url: str | None) ->
         enrolment = console_accounts.reset_sign_in(body, staff_id, actor=None)
     _echo_link(enrolment.staff_name, enrolment.link(console_url or body.info["public_url"]),
                enrolment.expires_at)  # fmt: skip
+
+
+@staff_group.command("console-timeouts")
+@data_option
+@click.option(
+    "--idle", type=click.IntRange(1, 24 * 60), metavar="MINUTES", help="Idle timeout (30)."
+)
+@click.option(
+    "--absolute",
+    type=click.IntRange(1, 31 * 24),
+    metavar="HOURS",
+    help="Longest a session lasts after sign-in, however busy (12).",
+)
+def staff_console_timeouts_command(data: Path, idle: int | None, absolute: int | None) -> None:
+    """Show, or change, when console sessions lapse: after --idle minutes without a request,
+    and --absolute hours after sign-in. Applies to every session from its next request."""
+    body = open_body(data)
+    now_idle, now_absolute = console_sessions.set_timeouts(
+        body,
+        idle=timedelta(minutes=idle) if idle else None,
+        absolute=timedelta(hours=absolute) if absolute else None,
+    )
+    click.echo(
+        f"Console sessions lapse after {now_idle.total_seconds() / 60:g} minutes idle, and "
+        f"{now_absolute.total_seconds() / 3600:g} hours after sign-in."
+    )
 
 
 @staff_group.command("list")

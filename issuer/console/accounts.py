@@ -427,7 +427,8 @@ def sign_in(body: CertificationBody, login: str, password: str, code: str, *, cl
                     [format_datetime(now), recovery],
                 )
             left = body.db.execute(
-                "SELECT COUNT(*) FROM console_recovery_codes WHERE staff_id = ? AND used_at IS NULL",
+                "SELECT COUNT(*) FROM console_recovery_codes "
+                "WHERE staff_id = ? AND used_at IS NULL",
                 [account["staff_id"]],
             ).fetchone()[0]
             _event(

@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from certreg.issuer import audit
 from certreg.issuer.db import transaction
 from certreg.issuer.service import CertificationBody
 from certreg.verifier.issuing import format_datetime, parse_datetime
@@ -30,6 +31,7 @@ __all__ = [
     "Session",
     "end",
     "find",
+    "set_timeouts",
     "start",
     "timeouts",
 ]
@@ -71,6 +73,40 @@ def timeouts(body: CertificationBody) -> tuple[timedelta, timedelta]:
         timedelta(minutes=idle) if idle else DEFAULT_IDLE,
         timedelta(hours=absolute) if absolute else DEFAULT_ABSOLUTE,
     )
+
+
+def set_timeouts(
+    body: CertificationBody,
+    *,
+    idle: timedelta | None = None,
+    absolute: timedelta | None = None,
+    actor: str | None = None,
+) -> tuple[timedelta, timedelta]:
+    """Change the timeouts (the operator's command line: ``certreg staff console-timeouts``);
+    they apply to every session from its next request. Returns them as they now are."""
+    now = format_datetime(body.clock())
+    changes = {}
+    if idle is not None:
+        changes[IDLE_SETTING] = idle.total_seconds() / 60
+    if absolute is not None:
+        changes[ABSOLUTE_SETTING] = absolute.total_seconds() / 3600
+    if any(v <= 0 for v in changes.values()):
+        raise ValueError("a timeout is longer than zero")
+    with transaction(body.db):
+        for key, value in changes.items():
+            body.db.table("settings").upsert(
+                {"key": key, "value": f"{value:g}", "updated_at": now}, pk="key"
+            )
+        if changes:
+            audit.append(
+                body.db,
+                "console_timeouts_changed",
+                actor=actor,
+                subject="body",
+                payload={k: float(v) for k, v in changes.items()},
+                at=now,
+            )
+    return timeouts(body)
 
 
 def start(body: CertificationBody, staff_id: str, *, client: str) -> tuple[str, Session]:
