@@ -291,6 +291,19 @@ async def sign_in_needed(request: Request, exc: Exception) -> Response:
     return response
 
 
+#: The largest console form the request guard lets through (issuer.http.app).
+MAX_FORM_BYTES = 64 * 1024
+
+
+def form_refusal(status: int, detail: str) -> Response:
+    """How the request guard refuses a console form (too large, unreadable): a page a person
+    reads, as the console's other refusals are."""
+    html = templates.get_template("message.html").render(
+        user=None, title="The form could not be sent", reason=detail
+    )
+    return HTMLResponse(html, status_code=status, headers=dict(_HEADERS))
+
+
 async def refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConsoleRefusal)
     return render(request, "message.html", status=exc.status, title="Refused", reason=exc.reason)

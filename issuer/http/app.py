@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from certreg.issuer import console
+from certreg.issuer.console import web as console_web
 from certreg.issuer.http import (
     admin,
     holder,
@@ -160,12 +161,13 @@ def create_app(
                 json_only=False,
                 refuse=wallet.oauth_refusal,
             ),
-            # The console's HTML forms (issuer.console): url-encoded, small.
+            # The console's HTML forms (issuer.console): small, refused in HTML.
             BodyRule(
                 "/console/*",
                 media_types=FORM_TYPES,
-                max_bytes=64 * 1024,
+                max_bytes=console_web.MAX_FORM_BYTES,
                 json_only=False,
+                refuse=console_web.form_refusal,
             ),
             BodyRule("*", max_bytes=max_body_bytes),
         ],

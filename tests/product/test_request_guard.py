@@ -139,6 +139,13 @@ def _cases() -> list[Case]:
             Case("serve", path, "wrong type", b"{}", "text/plain", 415, problem),
             Case("serve", path, "malformed", b"[" * 100 + b"]" * 100, JSON, 400, problem),
         ]
+    # The staff console's forms (issuer.console): small forms, refused in HTML; a body that is
+    # no form goes on to the JSON rule.
+    big_console_form = b"name=" + b"x" * (64 * 1024)
+    cases += [
+        Case("serve", "/console/*", "oversized", big_console_form, FORM, 413, html, HTML),
+        Case("serve", "/console/*", "wrong type", b"x", "text/plain", 415, problem, HTML),
+    ]
     token, credential = "/oid4vci/token", "/oid4vci/credential"
     cases += [
         Case("serve", token, "oversized", b"grant_type=" + BIG_JSON, FORM, 413, oauth),
