@@ -144,6 +144,8 @@ def create_enrolment(
     """A one-time enrolment link for ``staff_id``; earlier unused links of theirs lapse."""
     token = secrets.token_urlsafe(32)
     now = _now(body)
+    enrolment_id = str(uuid.uuid4())
+    expires = format_datetime(now + ENROLMENT_LIFETIME)
     with transaction(body.db):
         staff = _staff(body, staff_id)
         if not staff["active"]:
@@ -153,19 +155,20 @@ def create_enrolment(
             "WHERE staff_id = ? AND used_at IS NULL AND cancelled_at IS NULL",
             [format_datetime(now), staff_id],
         )
-        row = {
-            "id": str(uuid.uuid4()),
-            "staff_id": staff_id,
-            "token_hash": _sha256(token),
-            "created_by": actor,
-            "created_at": format_datetime(now),
-            "expires_at": format_datetime(now + ENROLMENT_LIFETIME),
-            "used_at": None,
-            "cancelled_at": None,
-        }
-        body.db.table("console_enrolments").insert(row)
-        _event(body, kind, actor, staff_id, {"enrolment": row["id"], "expires": row["expires_at"]})
-    return Enrolment(row["id"], staff_id, staff["name"], token, row["expires_at"])
+        body.db.table("console_enrolments").insert(
+            {
+                "id": enrolment_id,
+                "staff_id": staff_id,
+                "token_hash": _sha256(token),
+                "created_by": actor,
+                "created_at": format_datetime(now),
+                "expires_at": expires,
+                "used_at": None,
+                "cancelled_at": None,
+            }
+        )
+        _event(body, kind, actor, staff_id, {"enrolment": enrolment_id, "expires": expires})
+    return Enrolment(enrolment_id, staff_id, staff["name"], token, expires)
 
 
 def reset_sign_in(body: CertificationBody, staff_id: str, *, actor: str | None) -> Enrolment:
