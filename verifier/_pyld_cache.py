@@ -1,0 +1,140 @@
+"""Remember pyld 3.3's context processing across calls and documents.
+
+JSON-LD expansion of a credential spends most of its time processing contexts, not the
+document: each node with a type runs that type's scoped context through the context-processing
+algorithm again (``_process_context``: term definitions, IRI expansion), and each property with
+a scoped context does the same. pyld has caches for this, but its type-scoped contexts miss
+them every time: a type-scoped context does not propagate, so pyld first makes a *new* copy of
+the active context (with a fresh ``_uuid``) and looks the result up under that new id. The
+processed context of certreg's 58-quad certificate was rebuilt ~30 times per expansion; plain
+expansion took 2.9 ms, of which ~2 ms were this (measured).
+
+The result of processing a local context depends only on the active context it applies to, the
+local context's content, the flags of the call, the base IRI and the document loader. Active
+contexts that pyld has finished processing are frozen (``frozendict``) and never change, so the
+result is remembered under (that exact active context, the local context's JSON text, the
+flags, the base, that exact loader). Entries hold the objects they were computed from and a
+hit requires the very same objects (``is``), so an id is never mistaken for another. What is
+not certain to be immutable (an unfrozen active context, a local context that is not JSON) is
+processed as before. The calls pyld makes to pre-validate scoped contexts while it defines the
+terms of a context (``cycles`` given, the active context still being built) are not
+remembered either.
+
+pyld's own caches key processed contexts by the active context's ``_uuid``; once this cache
+hands out the same active context objects again, pyld's inverse-context cache (compaction)
+is hit too.
+
+:func:`apply` installs it for the whole process (it is a cache of a deterministic function,
+so every pyld user in the process may share it); :func:`disabled` switches it off for a while,
+for benchmarks that measure plain pyld in the same process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from frozendict import frozendict
+from pyld import jsonld
+
+__all__ = ["apply", "disabled", "stats"]
+
+_PYLD_PROCESS_CONTEXT = jsonld.JsonLdProcessor._process_context
+# Bounded: a document with many different inline contexts must not grow memory without end.
+# One entry holds one processed context (a shallow copy of its term map); certreg's pinned
+# contexts need a few dozen.
+_MAX_ENTRIES = 512
+_MEMO: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+_STATE = threading.local()
+_COUNTS = {"hits": 0, "misses": 0}
+
+
+def _local_key(local_ctx: Any) -> str | None:
+    """The local context's identity by content: a URL, or its JSON text (None: not JSON)."""
+    if isinstance(local_ctx, str):
+        return "u" + local_ctx
+    try:
+        return "j" + json.dumps(local_ctx, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def _process_context(
+    self: Any,
+    active_ctx: Any,
+    local_ctx: Any,
+    options: Any,
+    override_protected: bool = False,
+    propagate: bool = True,
+    validate_scoped: bool = True,
+    cycles: Any = None,
+) -> Any:
+    def compute() -> Any:
+        return _PYLD_PROCESS_CONTEXT(
+            self,
+            active_ctx,
+            local_ctx,
+            options,
+            override_protected=override_protected,
+            propagate=propagate,
+            validate_scoped=validate_scoped,
+            cycles=cycles,
+        )
+
+    if (
+        cycles is not None
+        or type(active_ctx) is not frozendict
+        or not local_ctx
+        or getattr(_STATE, "off", False)
+    ):
+        return compute()
+    local_key = _local_key(local_ctx)
+    if local_key is None:
+        return compute()
+    loader = options.get("documentLoader")
+    key = (
+        id(active_ctx),
+        local_key,
+        override_protected,
+        propagate,
+        validate_scoped,
+        options.get("base"),
+        options.get("processingMode"),
+        id(loader),
+    )
+    entry = _MEMO.get(key)
+    if entry is not None and entry[0] is active_ctx and entry[1] is loader:
+        _COUNTS["hits"] += 1
+        return entry[2]
+    _COUNTS["misses"] += 1
+    result = compute()
+    if type(result) is frozendict:  # only what cannot change afterwards is handed out again
+        if len(_MEMO) >= _MAX_ENTRIES:
+            _MEMO.clear()
+        _MEMO[key] = (active_ctx, loader, result)
+    return result
+
+
+def apply() -> None:
+    """Install the cache into pyld (idempotent)."""
+    if jsonld.JsonLdProcessor._process_context is not _process_context:
+        jsonld.JsonLdProcessor._process_context = _process_context
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Plain pyld context processing in this thread while the block runs (benchmarks)."""
+    outer = getattr(_STATE, "off", False)
+    _STATE.off = True
+    try:
+        yield
+    finally:
+        _STATE.off = outer
+
+
+def stats() -> dict[str, int]:
+    """Hits and misses so far, and the entries held (tests check the cache is used)."""
+    return {**_COUNTS, "entries": len(_MEMO)}
