@@ -48,7 +48,17 @@ _PYLD_PROCESS_CONTEXT = jsonld.JsonLdProcessor._process_context
 # contexts need a few dozen.
 _MAX_ENTRIES = 512
 _MEMO: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
-_STATE = threading.local()
+
+
+class _State(threading.local):
+    off = False  # a class default: a missing thread-local attribute is a slow AttributeError
+
+
+_STATE = _State()
+# The JSON text of local contexts met before, by identity (entries hold the object, so its id
+# is not reused). They are scoped contexts inside the processed contexts pyld keeps (its
+# copies of the pinned documents and of inline contexts), which nothing changes.
+_TEXTS: dict[int, tuple[Any, str | None]] = {}
 _COUNTS = {"hits": 0, "misses": 0}
 
 
@@ -84,14 +94,17 @@ def _process_context(
             cycles=cycles,
         )
 
-    if (
-        cycles is not None
-        or type(active_ctx) is not frozendict
-        or not local_ctx
-        or getattr(_STATE, "off", False)
-    ):
+    if cycles is not None or type(active_ctx) is not frozendict or not local_ctx or _STATE.off:
         return compute()
-    local_key = _local_key(local_ctx)
+    known = _TEXTS.get(id(local_ctx))
+    if known is not None and known[0] is local_ctx:
+        local_key = known[1]
+    else:
+        local_key = _local_key(local_ctx)
+        if type(local_ctx) is dict:  # scoped contexts (a document's own are fresh copies)
+            if len(_TEXTS) >= _MAX_ENTRIES:
+                _TEXTS.clear()
+            _TEXTS[id(local_ctx)] = (local_ctx, local_key)
     if local_key is None:
         return compute()
     loader = options.get("documentLoader")
@@ -127,7 +140,7 @@ def apply() -> None:
 @contextmanager
 def disabled() -> Iterator[None]:
     """Plain pyld context processing in this thread while the block runs (benchmarks)."""
-    outer = getattr(_STATE, "off", False)
+    outer = _STATE.off
     _STATE.off = True
     try:
         yield

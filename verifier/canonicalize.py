@@ -428,13 +428,17 @@ def _jsonld_errors() -> Iterator[None]:
 # _keeping_expansion (this thread only) the first expansion's result is also handed to the
 # caller; everywhere else the wrapper only passes the call on. toRdf's node map reads the
 # expanded form and builds its own objects (tests check the form is unchanged).
-_KEEP = threading.local()
+class _Keep(threading.local):
+    kept: list[Any] | None = None  # a class default: no AttributeError on every lookup
+
+
+_KEEP = _Keep()
 _PYLD_EXPAND = jsonld.JsonLdProcessor.expand
 
 
 @contextmanager
 def _keeping_expansion(kept: list[Any]) -> Iterator[None]:
-    outer = getattr(_KEEP, "kept", None)
+    outer = _KEEP.kept
     _KEEP.kept = kept
     try:
         yield
@@ -444,7 +448,7 @@ def _keeping_expansion(kept: list[Any]) -> Iterator[None]:
 
 def _expand_keeping(self: Any, input_: Any, options: Any) -> Any:
     expanded = _PYLD_EXPAND(self, input_, options)
-    kept = getattr(_KEEP, "kept", None)
+    kept = _KEEP.kept
     if kept is not None and not kept:
         kept.append(expanded)
     return expanded
@@ -464,7 +468,14 @@ jsonld.JsonLdProcessor.expand = _expand_keeping  # type: ignore[method-assign]
 # each value costs one set lookup. The index lives for one call, in this thread only, and holds
 # the arrays it indexed, so that an id() is never reused while it is in use.
 
-_DEDUP = threading.local()
+
+class _Dedup(threading.local):
+    # A class default: a missing thread-local attribute costs an AttributeError per lookup,
+    # and _has_value runs for every value pyld adds to its node map.
+    index: dict[int, tuple[list[Any], set[Any], list[int]]] | None = None
+
+
+_DEDUP = _Dedup()
 _PYLD_HAS_VALUE = jsonld.JsonLdProcessor.has_value
 # Below this many values pyld's own scan is as cheap as building an index.
 _INDEX_FROM = 16
@@ -472,7 +483,7 @@ _INDEX_FROM = 16
 
 @contextmanager
 def _linear_duplicate_check() -> Iterator[None]:
-    outer = getattr(_DEDUP, "index", None)
+    outer = _DEDUP.index
     _DEDUP.index = {}
     try:
         yield
@@ -481,7 +492,7 @@ def _linear_duplicate_check() -> Iterator[None]:
 
 
 def _has_value(subject: Any, property: str, value: Any) -> bool:
-    index: dict[int, tuple[list[Any], set[Any], list[int]]] | None = getattr(_DEDUP, "index", None)
+    index = _DEDUP.index
     values = subject.get(property) if index is not None and isinstance(subject, dict) else None
     key = _dedup_key(value) if type(values) is list and len(values) >= _INDEX_FROM else None
     if key is None:
@@ -681,7 +692,8 @@ class _Template:
     named_graphs: bool = False
     # Blank nodes whose statements look alike when slot values are ignored: only these can
     # ever share a first-degree hash. Each group maps a blank node to its quads, as tuples of
-    # terms (a slot is ("slot", index)).
+    # terms (a slot is ("slot", index)). Filled for templates with named graphs only: the
+    # others go through _first_degree_rdfc, which finds alike nodes itself.
     alike_blank_nodes: list[dict[str, list[tuple[Any, ...]]]] = field(default_factory=list)
 
 
@@ -697,7 +709,7 @@ _MAX_SHAPES = 256
 # certificates and proof configurations need one.
 _MAX_SHAPE_ROUNDS = 5
 _MAX_VARIANTS = 64
-_DEFINED_TERMS: dict[str, frozenset[str]] = {}
+_DEFINED_TERMS: dict[Any, frozenset[str]] = {}
 _TYPE_KEYS: dict[str, frozenset[str]] = {}
 
 
@@ -795,6 +807,13 @@ def _iri_candidate(value: str, terms: frozenset[str]) -> bool:
 
 
 def _defined_terms(contexts: list[Any], loader: DocumentLoader) -> frozenset[str]:
+    # Documents of one issuer name the same context URLs: their union is made once (it is
+    # looked up for every signature, and the union of a few hundred terms costs ~10 µs).
+    urls = tuple(contexts) if all(isinstance(c, str) for c in contexts) else None
+    if urls is not None:
+        known = _DEFINED_TERMS.get((id(loader), urls))
+        if known is not None:
+            return known
     found: set[str] = set()
     for ctx in contexts:
         if isinstance(ctx, str):
@@ -804,7 +823,10 @@ def _defined_terms(contexts: list[Any], loader: DocumentLoader) -> frozenset[str
             found |= _DEFINED_TERMS[cache_key]
         else:
             found |= _collect_terms({"@context": ctx})
-    return frozenset(found)
+    terms = frozenset(found)
+    if urls is not None and len(_DEFINED_TERMS) < 1024:
+        _DEFINED_TERMS[(id(loader), urls)] = terms
+    return terms
 
 
 def _type_keys(contexts: list[Any], loader: DocumentLoader) -> frozenset[str]:
@@ -868,19 +890,22 @@ def _placeholder_document(
     return _fill(document, replace, [0])
 
 
+_SLOT_IN_TEXT = re.compile(
+    re.escape(_SLOT_OPEN)
+    + r"(\d+)"
+    + re.escape(_SLOT_CLOSE)
+    + "|"
+    + re.escape(_IRI_SLOT)
+    + r"(\d+)"
+)
+
+
 def _slot_roles(quads: list[dict[str, Any]], count: int, classes: str) -> dict[int, str]:
     """Which slots the expansion copied verbatim, and how: 'literal' or 'iri'."""
     literal_hits = [0] * count
     iri_hits = [0] * count
     spoiled: set[int] = set()
-    slot_in_text = re.compile(
-        re.escape(_SLOT_OPEN)
-        + r"(\d+)"
-        + re.escape(_SLOT_CLOSE)
-        + "|"
-        + re.escape(_IRI_SLOT)
-        + r"(\d+)"
-    )
+    slot_in_text = _SLOT_IN_TEXT
     for quad in quads:
         for position, term in (
             ("s", quad["subject"]),
@@ -892,8 +917,11 @@ def _slot_roles(quads: list[dict[str, Any]], count: int, classes: str) -> dict[i
                 continue
             value = term.get("value", "")
             for extra in (term.get("datatype", ""), term.get("language", "")):
-                for m in slot_in_text.finditer(extra):
-                    spoiled.add(int(m.group(1) or m.group(2)))
+                if _SLOT_OPEN in extra or _IRI_SLOT in extra:
+                    for m in slot_in_text.finditer(extra):
+                        spoiled.add(int(m.group(1) or m.group(2)))
+            if _SLOT_OPEN not in value and _IRI_SLOT not in value:
+                continue  # most terms hold no slot: two substring tests instead of a regex
             for m in slot_in_text.finditer(value):
                 index = int(m.group(1) or m.group(2))
                 whole = m.group(0) == value
@@ -1023,8 +1051,10 @@ def _template_from(quads: list[dict[str, Any]]) -> _Template:
     lower_case_tags = all(
         q["object"].get("language", "").lower() == q["object"].get("language", "") for q in quads
     )
-    template = _Template(pieces, slots, lower_case_tags, any("name" in q for q in quads))
-    template.alike_blank_nodes = _alike_blank_nodes(quads)
+    named_graphs = any("name" in q for q in quads)
+    template = _Template(pieces, slots, lower_case_tags, named_graphs)
+    if named_graphs:  # only pyoxigraph's path (named graphs) reads them; see rdfc
+        template.alike_blank_nodes = _alike_blank_nodes(quads)
     return template
 
 

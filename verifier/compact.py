@@ -313,7 +313,10 @@ def _round_trip_problem(document: Mapping[str, Any], loader: DocumentLoader) -> 
     options = {"documentLoader": loader}
     try:
         expanded = jsonld.expand(document, options)
-        compacted = jsonld.compact(expanded, {"@context": contexts}, options)
+        # skipExpansion: the input is the expansion just made; pyld would expand it again.
+        compacted = jsonld.compact(
+            expanded, {"@context": contexts}, {**options, "skipExpansion": True}
+        )
     except (jsonld.JsonLdError, ContextError) as exc:
         return f"the document is not valid JSON-LD ({_first_line(exc)})"
     except (RecursionError, TypeError, ValueError, KeyError, AttributeError):
