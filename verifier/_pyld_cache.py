@@ -1,4 +1,4 @@
-"""Remember pyld 3.3's context processing across calls and documents.
+"""Remember pyld 3.3's context processing (and term selection) across calls and documents.
 
 JSON-LD expansion of a credential spends most of its time processing contexts, not the
 document: each node with a type runs that type's scoped context through the context-processing
@@ -43,6 +43,7 @@ from pyld import jsonld
 __all__ = ["apply", "disabled", "stats"]
 
 _PYLD_PROCESS_CONTEXT = jsonld.JsonLdProcessor._process_context
+_PYLD_COMPACT_IRI = jsonld.JsonLdProcessor._compact_iri
 # Bounded: a document with many different inline contexts must not grow memory without end.
 # One entry holds one processed context (a shallow copy of its term map); certreg's pinned
 # contexts need a few dozen.
@@ -131,10 +132,42 @@ def _process_context(
     return result
 
 
+# Compaction picks a term for each IRI by scanning the inverse context and, failing that, every
+# term of the active context for a prefix (pyld's _compact_iri: over half of compacting a
+# certificate, measured). Without a value to match, the answer depends only on the (frozen)
+# active context and the arguments, so it is remembered like processed contexts are.
+_MAX_IRIS = 8192
+_IRIS: dict[tuple[Any, ...], tuple[Any, str]] = {}
+
+
+def _compact_iri(
+    self: Any,
+    active_ctx: Any,
+    iri: Any,
+    value: Any = None,
+    vocab: bool = False,
+    base: Any = None,
+    reverse: bool = False,
+) -> Any:
+    if value is not None or type(active_ctx) is not frozendict or _STATE.off:
+        return _PYLD_COMPACT_IRI(self, active_ctx, iri, value, vocab, base, reverse)
+    key = (id(active_ctx), iri, vocab, base, reverse)
+    entry = _IRIS.get(key)
+    if entry is not None and entry[0] is active_ctx:
+        return entry[1]
+    result = _PYLD_COMPACT_IRI(self, active_ctx, iri, value, vocab, base, reverse)
+    if len(_IRIS) >= _MAX_IRIS:
+        _IRIS.clear()
+    _IRIS[key] = (active_ctx, result)
+    return result
+
+
 def apply() -> None:
-    """Install the cache into pyld (idempotent)."""
+    """Install the caches into pyld (idempotent)."""
     if jsonld.JsonLdProcessor._process_context is not _process_context:
         jsonld.JsonLdProcessor._process_context = _process_context
+    if jsonld.JsonLdProcessor._compact_iri is not _compact_iri:
+        jsonld.JsonLdProcessor._compact_iri = _compact_iri
 
 
 @contextmanager

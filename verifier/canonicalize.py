@@ -701,6 +701,9 @@ class _Template:
 class _Shape:
     concrete: frozenset[int]
     variants: OrderedDict[tuple[str, ...], _Template]
+    # The JSON-LD expansion of the placeholder document that proved the shape, and the
+    # concrete values it holds: handed once to the compact-form check (see take_expansion).
+    expansion: tuple[tuple[str, ...], Any] | None = None
 
 
 _SHAPES: OrderedDict[Any, _Shape] = OrderedDict()
@@ -747,9 +750,12 @@ def _shape_of(
     key = (scan.key, classes, id(loader))
     shape = _SHAPES.get(key)
     if shape is None:
-        concrete, template = _discover(document, scan.leaves, classes, loader)
+        concrete, template, expanded = _discover(document, scan.leaves, classes, loader)
         shape = _Shape(concrete, OrderedDict())
-        shape.variants[_variant_key(scan.leaves, concrete)] = template
+        variant = _variant_key(scan.leaves, concrete)
+        shape.variants[variant] = template
+        if expanded is not None:
+            shape.expansion = (variant, expanded)
         _remember(_SHAPES, key, shape, _MAX_SHAPES)
     else:
         _SHAPES.move_to_end(key)
@@ -758,6 +764,24 @@ def _shape_of(
 
 def _variant_key(leaves: list[str], concrete: frozenset[int]) -> tuple[str, ...]:
     return tuple(leaves[i] for i in sorted(concrete))
+
+
+def take_expansion(shape: _Shape, leaves: list[str]) -> Any | None:
+    """The JSON-LD expansion (plain ``jsonld.expand``, default options) of
+    ``_placeholder_document(document, classes, shape.concrete)`` for a document with these
+    ``leaves``, when the shape's discovery made it; None otherwise. Handed out once.
+
+    Discovery expanded that very placeholder document, with the sentinel ``@vocab`` appended
+    to its contexts and the sentinel base, and :func:`_refuse_dropped` found neither sentinel
+    in the result: so no term fell back to ``@vocab`` and no IRI was resolved against the
+    base, and the expansion is the one plain options give (tests hold the two equal). pyld's
+    node map only reads it.
+    """
+    held = shape.expansion
+    if held is None or held[0] != _variant_key(leaves, shape.concrete):
+        return None
+    shape.expansion = None
+    return held[1]
 
 
 def _needs_reference(rendered: str) -> bool:
@@ -944,9 +968,10 @@ def _slot_roles(quads: list[dict[str, Any]], count: int, classes: str) -> dict[i
 
 def _discover(
     document: Mapping[str, Any], leaves: list[str], classes: str, loader: DocumentLoader
-) -> tuple[frozenset[int], _Template]:
-    """The values that belong to the shape (the *concrete* ones), and the template for this
-    document's values of them: one JSON-LD expansion in the usual case.
+) -> tuple[frozenset[int], _Template, Any]:
+    """The values that belong to the shape (the *concrete* ones), the template for this
+    document's values of them and the expansion it was made from (None when the shape was not
+    proven): one JSON-LD expansion in the usual case.
 
     Values in type positions decide type-scoped contexts, and values that are terms can
     expand to IRIs, so the concrete set starts from those (:func:`_first_guess`). A round
@@ -982,10 +1007,10 @@ def _discover(
                     _refuse_dropped(expanded)
             except CanonicalizationError:
                 break
-            return frozenset(concrete), _template_from(quads)
+            return frozenset(concrete), _template_from(quads), expanded
         concrete |= missing
     everything = frozenset(range(len(leaves)))
-    return everything, _make_template(document, leaves, classes, everything, loader)
+    return everything, _make_template(document, leaves, classes, everything, loader), None
 
 
 def _first_guess(
