@@ -44,6 +44,7 @@ __all__ = ["apply", "disabled", "stats"]
 
 _PYLD_PROCESS_CONTEXT = jsonld.JsonLdProcessor._process_context
 _PYLD_COMPACT_IRI = jsonld.JsonLdProcessor._compact_iri
+_PYLD_EXPAND_IRI = jsonld.JsonLdProcessor._expand_iri
 # Bounded: a document with many different inline contexts must not grow memory without end.
 # One entry holds one processed context (a shallow copy of its term map); certreg's pinned
 # contexts need a few dozen.
@@ -162,12 +163,48 @@ def _compact_iri(
     return result
 
 
+# Expansion resolves every key and many values through _expand_iri (~100 calls for a small
+# credential). Outside context processing (no local context being defined) the answer depends
+# only on the frozen active context and the arguments.
+_EXPANDED_IRIS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def _expand_iri(
+    self: Any,
+    active_ctx: Any,
+    value: Any,
+    base: Any = None,
+    vocab: bool = False,
+    local_ctx: Any = None,
+    defined: Any = None,
+) -> Any:
+    if (
+        local_ctx is not None
+        or defined is not None
+        or type(value) is not str
+        or type(active_ctx) is not frozendict
+        or _STATE.off
+    ):
+        return _PYLD_EXPAND_IRI(self, active_ctx, value, base, vocab, local_ctx, defined)
+    key = (id(active_ctx), value, base, vocab)
+    entry = _EXPANDED_IRIS.get(key)
+    if entry is not None and entry[0] is active_ctx:
+        return entry[1]
+    result = _PYLD_EXPAND_IRI(self, active_ctx, value, base, vocab, local_ctx, defined)
+    if len(_EXPANDED_IRIS) >= _MAX_IRIS:
+        _EXPANDED_IRIS.clear()
+    _EXPANDED_IRIS[key] = (active_ctx, result)
+    return result
+
+
 def apply() -> None:
     """Install the caches into pyld (idempotent)."""
     if jsonld.JsonLdProcessor._process_context is not _process_context:
         jsonld.JsonLdProcessor._process_context = _process_context
     if jsonld.JsonLdProcessor._compact_iri is not _compact_iri:
         jsonld.JsonLdProcessor._compact_iri = _compact_iri
+    if jsonld.JsonLdProcessor._expand_iri is not _expand_iri:
+        jsonld.JsonLdProcessor._expand_iri = _expand_iri
 
 
 @contextmanager
