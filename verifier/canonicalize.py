@@ -454,7 +454,7 @@ def _expand_keeping(self: Any, input_: Any, options: Any) -> Any:
     return expanded
 
 
-jsonld.JsonLdProcessor.expand = _expand_keeping  # type: ignore[method-assign]
+jsonld.JsonLdProcessor.expand = _expand_keeping
 
 
 # --------------------------------------------------------------------------------------------
