@@ -46,9 +46,9 @@ _PYLD_PROCESS_CONTEXT = jsonld.JsonLdProcessor._process_context
 _PYLD_COMPACT_IRI = jsonld.JsonLdProcessor._compact_iri
 _PYLD_EXPAND_IRI = jsonld.JsonLdProcessor._expand_iri
 # Bounded: a document with many different inline contexts must not grow memory without end.
-# One entry holds one processed context (a shallow copy of its term map); certreg's pinned
-# contexts need a few dozen.
-_MAX_ENTRIES = 512
+# One entry holds one processed context (a shallow copy of its term map, tens of KiB for
+# certreg's pinned contexts, which need a few dozen entries).
+_MAX_ENTRIES = 256
 _MEMO: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
 
 
@@ -60,14 +60,16 @@ _STATE = _State()
 # The JSON text of local contexts met before, by identity (entries hold the object, so its id
 # is not reused). They are scoped contexts inside the processed contexts pyld keeps (its
 # copies of the pinned documents and of inline contexts), which nothing changes.
-_TEXTS: dict[int, tuple[Any, str | None]] = {}
+_TEXTS: dict[int, tuple[Any, Any]] = {}
 _COUNTS = {"hits": 0, "misses": 0}
 
 
-def _local_key(local_ctx: Any) -> str | None:
+def _local_key(local_ctx: Any) -> Any:
     """The local context's identity by content: a URL, or its JSON text (None: not JSON)."""
     if isinstance(local_ctx, str):
         return "u" + local_ctx
+    if type(local_ctx) is list and all(type(c) is str for c in local_ctx):
+        return ("l", *local_ctx)  # a document's list of context URLs, the usual case
     try:
         return "j" + json.dumps(local_ctx, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
@@ -137,8 +139,23 @@ def _process_context(
 # term of the active context for a prefix (pyld's _compact_iri: over half of compacting a
 # certificate, measured). Without a value to match, the answer depends only on the (frozen)
 # active context and the arguments, so it is remembered like processed contexts are.
-_MAX_IRIS = 8192
-_IRIS: dict[tuple[Any, ...], tuple[Any, str]] = {}
+# One table of answers per active context (the table holds the context, so its id is not
+# reused while the table lives); both bounded, so that documents with many contexts or many
+# IRIs cannot hold memory without end.
+_MAX_CONTEXTS = 64
+_MAX_ANSWERS = 4096
+_ANSWERS: dict[int, tuple[Any, dict[tuple[Any, ...], Any]]] = {}
+
+
+def _answers(active_ctx: Any) -> dict[tuple[Any, ...], Any]:
+    entry = _ANSWERS.get(id(active_ctx))
+    if entry is None or entry[0] is not active_ctx:
+        if len(_ANSWERS) >= _MAX_CONTEXTS:
+            _ANSWERS.clear()
+        entry = _ANSWERS[id(active_ctx)] = (active_ctx, {})
+    elif len(entry[1]) >= _MAX_ANSWERS:
+        entry[1].clear()
+    return entry[1]
 
 
 def _compact_iri(
@@ -150,25 +167,24 @@ def _compact_iri(
     base: Any = None,
     reverse: bool = False,
 ) -> Any:
-    if value is not None or type(active_ctx) is not frozendict or _STATE.off:
+    if (
+        value is not None
+        or type(iri) is not str
+        or type(active_ctx) is not frozendict
+        or _STATE.off
+    ):
         return _PYLD_COMPACT_IRI(self, active_ctx, iri, value, vocab, base, reverse)
-    key = (id(active_ctx), iri, vocab, base, reverse)
-    entry = _IRIS.get(key)
-    if entry is not None and entry[0] is active_ctx:
-        return entry[1]
-    result = _PYLD_COMPACT_IRI(self, active_ctx, iri, value, vocab, base, reverse)
-    if len(_IRIS) >= _MAX_IRIS:
-        _IRIS.clear()
-    _IRIS[key] = (active_ctx, result)
+    answers = _answers(active_ctx)
+    key = ("c", iri, vocab, base, reverse)
+    if key in answers:
+        return answers[key]
+    result = answers[key] = _PYLD_COMPACT_IRI(self, active_ctx, iri, value, vocab, base, reverse)
     return result
 
 
 # Expansion resolves every key and many values through _expand_iri (~100 calls for a small
 # credential). Outside context processing (no local context being defined) the answer depends
 # only on the frozen active context and the arguments.
-_EXPANDED_IRIS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-
-
 def _expand_iri(
     self: Any,
     active_ctx: Any,
@@ -186,14 +202,13 @@ def _expand_iri(
         or _STATE.off
     ):
         return _PYLD_EXPAND_IRI(self, active_ctx, value, base, vocab, local_ctx, defined)
-    key = (id(active_ctx), value, base, vocab)
-    entry = _EXPANDED_IRIS.get(key)
-    if entry is not None and entry[0] is active_ctx:
-        return entry[1]
-    result = _PYLD_EXPAND_IRI(self, active_ctx, value, base, vocab, local_ctx, defined)
-    if len(_EXPANDED_IRIS) >= _MAX_IRIS:
-        _EXPANDED_IRIS.clear()
-    _EXPANDED_IRIS[key] = (active_ctx, result)
+    answers = _answers(active_ctx)
+    key = ("e", value, base, vocab)
+    if key in answers:
+        return answers[key]
+    result = answers[key] = _PYLD_EXPAND_IRI(
+        self, active_ctx, value, base, vocab, local_ctx, defined
+    )
     return result
 
 
