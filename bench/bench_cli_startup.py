@@ -12,6 +12,11 @@ the click entry point with no subcommand loaded.
 ``/work/main/.venv/bin/python`` (an editable install of the code before a change): the same
 commands, side by side. The credential ``verify FILE`` reads is a certificate signed by a
 did:key issuer with no status entries, so that no network is involved.
+
+The last row is the anchor: Digital Bazaar's Node stack verifying the same file in one fresh
+``node`` process (bench_node_verify_file.mjs: @digitalbazaar/vc, pinned contexts, did:key),
+measured in each column's turn so that it sees the same machine load. It is left out, with a
+word, when ``node`` or tests/interop/node_modules is missing.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,9 +72,25 @@ def offline_certificate(folder: Path) -> Path:
     return path
 
 
+BENCH = Path(__file__).resolve().parent
+NODE_VERIFY = BENCH / "bench_node_verify_file.mjs"
+NODE_LABEL = "node verify FILE (DB)"
+
+
+def node_missing() -> str | None:
+    """Why the Node anchor cannot run, or None."""
+    if shutil.which("node") is None:
+        return "node is not on PATH"
+    if not (BENCH.parent / "tests" / "interop" / "node_modules" / "@digitalbazaar" / "vc").is_dir():
+        return "tests/interop/node_modules is missing (npm ci --prefix tests/interop)"
+    return None
+
+
 def commands(python: Path, certificate: Path) -> list[tuple[str, list[str]]]:
-    """(label, argv) of each measured command, run by ``python``'s installation."""
+    """(label, argv) of each measured command, run by ``python``'s installation, and the Node
+    anchor when it can run."""
     script = str(python.parent / "certreg")  # the console script pip wrote, as a user runs it
+    node = [] if node_missing() else [(NODE_LABEL, ["node", str(NODE_VERIFY), str(certificate)])]
     return [
         ("python -c pass", [str(python), "-c", "pass"]),
         ("certreg --version", [str(python), script, "--version"]),
@@ -77,6 +99,7 @@ def commands(python: Path, certificate: Path) -> list[tuple[str, list[str]]]:
         ("certreg verify FILE", [str(python), script, "verify", str(certificate)]),
         ("certreg keys --help", [str(python), script, "keys", "--help"]),
         ("certreg sign --help", [str(python), script, "sign", "--help"]),
+        *node,
     ]
 
 
@@ -109,8 +132,10 @@ else:
 """
 
 
-def module_count(argv: list[str]) -> int:
-    """How many modules are loaded when the command exits (``sys.modules``)."""
+def module_count(argv: list[str]) -> int | str:
+    """How many modules are loaded when the command exits (``sys.modules``); "-" for node."""
+    if argv[0] == "node":
+        return "-"
     done = subprocess.run(
         [argv[0], "-c", PROBE, *argv[1:]], check=False, capture_output=True, text=True
     )
@@ -141,6 +166,8 @@ def main() -> None:
             for python in pythons
         }
     labels = [label for label, _ in commands(pythons[0], Path("x"))]
+    if node_missing():
+        print(f"(no Node row: {node_missing()})")
     names = "ABCDEFGH"
     print(f"median of {args.runs} runs: wall and CPU (user + system) ms; len(sys.modules) at exit")
     for name, python in zip(names, pythons, strict=False):

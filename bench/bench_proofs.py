@@ -1,6 +1,6 @@
 """Signing and verification speed, per cryptosuite, with where the time goes.
 
-    .venv/bin/python bench/bench_proofs.py [--count N]
+    .venv/bin/python bench/bench_proofs.py [--count N] [--trials N] [--only warm|cold]
 
 Prints, for eddsa-rdfc-2022 and eddsa-jcs-2022: credentials signed and verified per second in
 one process and in two processes (both cores), milliseconds per operation, and the breakdown
@@ -10,6 +10,9 @@ an already-cached status list), not only the signature.
 
 Every credential differs (id, holder, certificate number, status indices), as in a real bulk
 run: the fast RDFC engine caches the *shape* of a credential, never a result.
+
+The cold-shape section (bench_cold.py) measures what that cache does not cover: the first
+document of a shape, side by side with plain pyld and Digital Bazaar's Node stack.
 """
 
 from __future__ import annotations
@@ -208,7 +211,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000, help="credentials per process")
     parser.add_argument("--trials", type=int, default=3, help="runs per figure (best is shown)")
+    parser.add_argument(
+        "--only", choices=("warm", "cold"), help="only the warm throughput or the cold-shape part"
+    )
+    parser.add_argument(
+        "--cold-repeat", type=int, default=15, help="documents per cold-shape figure (median)"
+    )
     args = parser.parse_args()
+    if args.only != "warm":
+        from bench_cold import cold_section
+
+        cold_section(args.cold_repeat)
+        if args.only == "cold":
+            return
+        print()
     print(
         f"certreg proof bench — {os.cpu_count()} cores, {args.count} credentials per process, "
         f"best of {args.trials}\n"

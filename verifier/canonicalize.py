@@ -26,6 +26,9 @@ Two engines produce RDFC-1.0 output and tests hold them byte-for-byte equal:
   bench/), and a certification body signs thousands of documents of the same *shape*. So the
   expansion of a shape is computed once, with placeholders in place of its string values, and
   kept as an N-Quads template. Each later document of that shape only substitutes its values.
+  Finding a shape costs one expansion in the usual case (:func:`_discover`), and pyld's
+  context processing is remembered across calls and documents (``_pyld_cache``), so even the
+  first document of a shape costs less than plain pyld's RDFC-1.0 (bench/bench_cold.py).
   A placeholder is only kept when the expansion shows that its value is copied verbatim into
   exactly one literal (or, for absolute IRIs, used verbatim as an IRI); every other value
   (types, keywords, compact IRIs, ``@json``…) is part of the shape. The substituted quads are
@@ -56,7 +59,7 @@ from pyld.canon import URDNA2015
 
 from certreg.contexts import DEFAULT_LOADER, ContextError, DocumentLoader
 from certreg.keys.errors import CertregError
-from certreg.verifier import _pyld_fix
+from certreg.verifier import _pyld_cache, _pyld_fix
 from certreg.verifier._pyld_fix import rdfc_escape
 
 __all__ = [
@@ -75,6 +78,7 @@ MAX_NODES = 50_000
 MAX_RDFC_STEPS = 5_000
 
 _pyld_fix.apply()
+_pyld_cache.apply()
 
 # Namespaces that cannot occur in a real document: anything expanded into them is an error.
 _SENTINEL_VOCAB = "urn:x-certreg-undefined-term:"
@@ -357,24 +361,46 @@ def _to_rdf(
 ) -> list[dict[str, Any]]:
     """pyld toRdf (no canonicalisation) -> quads as pyld dicts.
 
-    ``strict`` first expands the document and refuses whatever toRdf would silently drop
-    (see :func:`_refuse_dropped`). Only the shape discovery of the fast engine, which feeds
-    placeholders through JSON-LD to see where they land, runs without it.
+    ``strict`` refuses whatever toRdf would silently drop (see :func:`_refuse_dropped`). Only
+    the shape discovery of the fast engine, which feeds placeholders through JSON-LD to see
+    where they land, runs without it.
+    """
+    quads, expanded = _expand_to_rdf(document, loader)
+    if strict:
+        with _jsonld_errors():
+            _refuse_dropped(expanded)
+    return quads
+
+
+def _expand_to_rdf(
+    document: Mapping[str, Any], loader: DocumentLoader
+) -> tuple[list[dict[str, Any]], Any]:
+    """One JSON-LD expansion: the quads of ``document`` and its expanded form.
+
+    toRdf expands the document itself; the expanded form is taken from inside that one call
+    (:func:`_expand_keeping`) instead of expanding twice (``expand``, then ``to_rdf`` of the
+    result, which expands the expanded form again at nearly the same cost). Should toRdf fail
+    after the expansion succeeded, what :func:`_refuse_dropped` finds is said first, as when
+    the expansion was checked before toRdf ran. The caller decides whether to refuse.
     """
     options = {"documentLoader": loader, "base": _SENTINEL_BASE, "rdfDirection": "i18n-datatype"}
-    try:
-        source: Any = document
-        if strict:
-            source = jsonld.expand(document, options)
-            _refuse_dropped(source)
-        with _linear_duplicate_check():
-            dataset = jsonld.to_rdf(source, options)
-    except jsonld.JsonLdError as exc:
-        raise CanonicalizationError(_jsonld_reason(exc)) from None
-    except ContextError as exc:
-        raise CanonicalizationError(str(exc)) from None
-    except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise CanonicalizationError(f"the document is not valid JSON-LD ({exc})") from None
+    kept: list[Any] = []
+    with _jsonld_errors():
+        try:
+            with _linear_duplicate_check(), _keeping_expansion(kept):
+                dataset = jsonld.to_rdf(document, options)
+        except jsonld.JsonLdError as exc:
+            cause = exc.__cause__
+            if not kept and isinstance(cause, jsonld.JsonLdError):
+                # The expansion failed: say what expand() says, not toRdf's wrapper of it.
+                raise cause from None
+            if kept:
+                _refuse_dropped(kept[0])
+            raise
+        except Exception:
+            if kept:
+                _refuse_dropped(kept[0])
+            raise
     quads: list[dict[str, Any]] = []
     for graph_name, triples in dataset.items():
         for triple in triples:
@@ -383,7 +409,55 @@ def _to_rdf(
                 kind = "blank node" if graph_name.startswith("_:") else "IRI"
                 triple["name"] = {"type": kind, "value": graph_name}
             quads.append(triple)
-    return quads
+    return quads, kept[0]
+
+
+@contextmanager
+def _jsonld_errors() -> Iterator[None]:
+    """pyld's and the loader's exceptions as a CanonicalizationError saying why. (A refusal
+    by _refuse_dropped is a ValueError too, and reads "the document is not valid JSON-LD
+    (...)", as it always has.)"""
+    try:
+        yield
+    except jsonld.JsonLdError as exc:
+        raise CanonicalizationError(_jsonld_reason(exc)) from None
+    except ContextError as exc:
+        raise CanonicalizationError(str(exc)) from None
+    except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise CanonicalizationError(f"the document is not valid JSON-LD ({exc})") from None
+
+
+# pyld's toRdf calls JsonLdProcessor.expand once, on the document it was given. Within
+# _keeping_expansion (this thread only) the first expansion's result is also handed to the
+# caller; everywhere else the wrapper only passes the call on. toRdf's node map reads the
+# expanded form and builds its own objects (tests check the form is unchanged).
+class _Keep(threading.local):
+    kept: list[Any] | None = None  # a class default: no AttributeError on every lookup
+
+
+_KEEP = _Keep()
+_PYLD_EXPAND = jsonld.JsonLdProcessor.expand
+
+
+@contextmanager
+def _keeping_expansion(kept: list[Any]) -> Iterator[None]:
+    outer = _KEEP.kept
+    _KEEP.kept = kept
+    try:
+        yield
+    finally:
+        _KEEP.kept = outer
+
+
+def _expand_keeping(self: Any, input_: Any, options: Any) -> Any:
+    expanded = _PYLD_EXPAND(self, input_, options)
+    kept = _KEEP.kept
+    if kept is not None and not kept:
+        kept.append(expanded)
+    return expanded
+
+
+jsonld.JsonLdProcessor.expand = _expand_keeping
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,7 +471,14 @@ def _to_rdf(
 # each value costs one set lookup. The index lives for one call, in this thread only, and holds
 # the arrays it indexed, so that an id() is never reused while it is in use.
 
-_DEDUP = threading.local()
+
+class _Dedup(threading.local):
+    # A class default: a missing thread-local attribute costs an AttributeError per lookup,
+    # and _has_value runs for every value pyld adds to its node map.
+    index: dict[int, tuple[list[Any], set[Any], list[int]]] | None = None
+
+
+_DEDUP = _Dedup()
 _PYLD_HAS_VALUE = jsonld.JsonLdProcessor.has_value
 # Below this many values pyld's own scan is as cheap as building an index.
 _INDEX_FROM = 16
@@ -405,7 +486,7 @@ _INDEX_FROM = 16
 
 @contextmanager
 def _linear_duplicate_check() -> Iterator[None]:
-    outer = getattr(_DEDUP, "index", None)
+    outer = _DEDUP.index
     _DEDUP.index = {}
     try:
         yield
@@ -414,7 +495,7 @@ def _linear_duplicate_check() -> Iterator[None]:
 
 
 def _has_value(subject: Any, property: str, value: Any) -> bool:
-    index: dict[int, tuple[list[Any], set[Any], list[int]]] | None = getattr(_DEDUP, "index", None)
+    index = _DEDUP.index
     values = subject.get(property) if index is not None and isinstance(subject, dict) else None
     key = _dedup_key(value) if type(values) is list and len(values) >= _INDEX_FROM else None
     if key is None:
@@ -614,7 +695,8 @@ class _Template:
     named_graphs: bool = False
     # Blank nodes whose statements look alike when slot values are ignored: only these can
     # ever share a first-degree hash. Each group maps a blank node to its quads, as tuples of
-    # terms (a slot is ("slot", index)).
+    # terms (a slot is ("slot", index)). Filled for templates with named graphs only: the
+    # others go through _first_degree_rdfc, which finds alike nodes itself.
     alike_blank_nodes: list[dict[str, list[tuple[Any, ...]]]] = field(default_factory=list)
 
 
@@ -622,15 +704,19 @@ class _Template:
 class _Shape:
     concrete: frozenset[int]
     variants: OrderedDict[tuple[str, ...], _Template]
+    # The JSON-LD expansion of the placeholder document that proved the shape, and the
+    # concrete values it holds: handed once to the compact-form check (see take_expansion).
+    expansion: tuple[tuple[str, ...], Any] | None = None
 
 
 _SHAPES: OrderedDict[Any, _Shape] = OrderedDict()
 _MAX_SHAPES = 256
-# Rounds of shape discovery before a document is taken as all shape (see _find_concrete);
-# certificates need three.
+# Rounds of shape discovery before a document is taken as all shape (see _discover);
+# certificates and proof configurations need one.
 _MAX_SHAPE_ROUNDS = 5
 _MAX_VARIANTS = 64
-_DEFINED_TERMS: dict[str, frozenset[str]] = {}
+_DEFINED_TERMS: dict[Any, frozenset[str]] = {}
+_TYPE_KEYS: dict[str, frozenset[str]] = {}
 
 
 def rdfc(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
@@ -641,7 +727,7 @@ def rdfc(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
     leaves = scan.leaves
     classes = _classes(leaves, contexts, loader)
     shape = _shape_of(document, scan, classes, loader)
-    variant_key = tuple(leaves[i] for i in sorted(shape.concrete))
+    variant_key = _variant_key(leaves, shape.concrete)
     template = shape.variants.get(variant_key)
     if template is None:
         template = _make_template(document, leaves, classes, shape.concrete, loader)
@@ -662,15 +748,43 @@ def rdfc(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
 def _shape_of(
     document: Mapping[str, Any], scan: _Scan, classes: str, loader: DocumentLoader
 ) -> _Shape:
-    """The cached shape of ``document`` (found by expansion the first time it is seen)."""
+    """The cached shape of ``document`` (found by expansion the first time it is seen, together
+    with the template for this document's concrete values)."""
     key = (scan.key, classes, id(loader))
     shape = _SHAPES.get(key)
     if shape is None:
-        shape = _Shape(_find_concrete(document, scan.leaves, classes, loader), OrderedDict())
+        concrete, template, expanded = _discover(document, scan.leaves, classes, loader)
+        shape = _Shape(concrete, OrderedDict())
+        variant = _variant_key(scan.leaves, concrete)
+        shape.variants[variant] = template
+        if expanded is not None:
+            shape.expansion = (variant, expanded)
         _remember(_SHAPES, key, shape, _MAX_SHAPES)
     else:
         _SHAPES.move_to_end(key)
     return shape
+
+
+def _variant_key(leaves: list[str], concrete: frozenset[int]) -> tuple[str, ...]:
+    return tuple(leaves[i] for i in sorted(concrete))
+
+
+def take_expansion(shape: _Shape, leaves: list[str]) -> Any | None:
+    """The JSON-LD expansion (plain ``jsonld.expand``, default options) of
+    ``_placeholder_document(document, classes, shape.concrete)`` for a document with these
+    ``leaves``, when the shape's discovery made it; None otherwise. Handed out once.
+
+    Discovery expanded that very placeholder document, with the sentinel ``@vocab`` appended
+    to its contexts and the sentinel base, and :func:`_refuse_dropped` found neither sentinel
+    in the result: so no term fell back to ``@vocab`` and no IRI was resolved against the
+    base, and the expansion is the one plain options give (tests hold the two equal). pyld's
+    node map only reads it.
+    """
+    held = shape.expansion
+    if held is None or held[0] != _variant_key(leaves, shape.concrete):
+        return None
+    shape.expansion = None
+    return held[1]
 
 
 def _needs_reference(rendered: str) -> bool:
@@ -720,6 +834,13 @@ def _iri_candidate(value: str, terms: frozenset[str]) -> bool:
 
 
 def _defined_terms(contexts: list[Any], loader: DocumentLoader) -> frozenset[str]:
+    # Documents of one issuer name the same context URLs: their union is made once (it is
+    # looked up for every signature, and the union of a few hundred terms costs ~10 µs).
+    urls = tuple(contexts) if all(isinstance(c, str) for c in contexts) else None
+    if urls is not None:
+        known = _DEFINED_TERMS.get((id(loader), urls))
+        if known is not None:
+            return known
     found: set[str] = set()
     for ctx in contexts:
         if isinstance(ctx, str):
@@ -729,7 +850,38 @@ def _defined_terms(contexts: list[Any], loader: DocumentLoader) -> frozenset[str
             found |= _DEFINED_TERMS[cache_key]
         else:
             found |= _collect_terms({"@context": ctx})
+    terms = frozenset(found)
+    if urls is not None and len(_DEFINED_TERMS) < 1024:
+        _DEFINED_TERMS[(id(loader), urls)] = terms
+    return terms
+
+
+def _type_keys(contexts: list[Any], loader: DocumentLoader) -> frozenset[str]:
+    """``@type`` and the terms any of the contexts (or their scoped contexts) alias to it."""
+    found: set[str] = {"@type"}
+    for ctx in contexts:
+        if isinstance(ctx, str):
+            cache_key = f"{id(loader)}:{ctx}"
+            if cache_key not in _TYPE_KEYS:
+                _TYPE_KEYS[cache_key] = frozenset(_collect_type_aliases(loader.document(ctx)))
+            found |= _TYPE_KEYS[cache_key]
+        else:
+            found |= _collect_type_aliases({"@context": ctx})
     return frozenset(found)
+
+
+def _collect_type_aliases(value: Any) -> set[str]:
+    aliases: set[str] = set()
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if item == "@type" or (isinstance(item, Mapping) and item.get("@id") == "@type"):
+                aliases.add(key)
+            if isinstance(item, (Mapping, list)):
+                aliases |= _collect_type_aliases(item)
+    elif isinstance(value, list):
+        for item in value:
+            aliases |= _collect_type_aliases(item)
+    return aliases
 
 
 def _collect_terms(value: Any) -> set[str]:
@@ -765,19 +917,22 @@ def _placeholder_document(
     return _fill(document, replace, [0])
 
 
+_SLOT_IN_TEXT = re.compile(
+    re.escape(_SLOT_OPEN)
+    + r"(\d+)"
+    + re.escape(_SLOT_CLOSE)
+    + "|"
+    + re.escape(_IRI_SLOT)
+    + r"(\d+)"
+)
+
+
 def _slot_roles(quads: list[dict[str, Any]], count: int, classes: str) -> dict[int, str]:
     """Which slots the expansion copied verbatim, and how: 'literal' or 'iri'."""
     literal_hits = [0] * count
     iri_hits = [0] * count
     spoiled: set[int] = set()
-    slot_in_text = re.compile(
-        re.escape(_SLOT_OPEN)
-        + r"(\d+)"
-        + re.escape(_SLOT_CLOSE)
-        + "|"
-        + re.escape(_IRI_SLOT)
-        + r"(\d+)"
-    )
+    slot_in_text = _SLOT_IN_TEXT
     for quad in quads:
         for position, term in (
             ("s", quad["subject"]),
@@ -789,8 +944,11 @@ def _slot_roles(quads: list[dict[str, Any]], count: int, classes: str) -> dict[i
                 continue
             value = term.get("value", "")
             for extra in (term.get("datatype", ""), term.get("language", "")):
-                for m in slot_in_text.finditer(extra):
-                    spoiled.add(int(m.group(1) or m.group(2)))
+                if _SLOT_OPEN in extra or _IRI_SLOT in extra:
+                    for m in slot_in_text.finditer(extra):
+                        spoiled.add(int(m.group(1) or m.group(2)))
+            if _SLOT_OPEN not in value and _IRI_SLOT not in value:
+                continue  # most terms hold no slot: two substring tests instead of a regex
             for m in slot_in_text.finditer(value):
                 index = int(m.group(1) or m.group(2))
                 whole = m.group(0) == value
@@ -811,32 +969,80 @@ def _slot_roles(quads: list[dict[str, Any]], count: int, classes: str) -> dict[i
     return roles
 
 
-def _find_concrete(
+def _discover(
     document: Mapping[str, Any], leaves: list[str], classes: str, loader: DocumentLoader
-) -> frozenset[int]:
-    """Grow the set of values that belong to the shape until the expansion proves that every
-    other value is copied verbatim. Values in type positions decide type-scoped contexts, so
-    the set can only be known by iterating (two or three rounds in practice).
+) -> tuple[frozenset[int], _Template, Any]:
+    """The values that belong to the shape (the *concrete* ones), the template for this
+    document's values of them and the expansion it was made from (None when the shape was not
+    proven): one JSON-LD expansion in the usual case.
+
+    Values in type positions decide type-scoped contexts, and values that are terms can
+    expand to IRIs, so the concrete set starts from those (:func:`_first_guess`). A round
+    expands the document with every other value replaced by a placeholder; when each
+    placeholder lands verbatim in exactly one literal or as whole IRIs, the guess is proven
+    and that very expansion is the template. Otherwise the values whose placeholders did not
+    land so join the concrete set and the next round tries again. A larger concrete set than
+    needed is never wrong (only less shared: documents whose concrete values differ get
+    templates of their own); a template is only ever built from a round that proved itself.
 
     Each round is a full toRdf, so the rounds are bounded (:data:`_MAX_SHAPE_ROUNDS`): a
     document can chain type-scoped contexts so that every round finds one more type (issue 7:
     once per value, the work grew with the square of the document). Past the bound every value
     belongs to the shape: the template is then this document's own expansion, correct but
-    reused only for the very same values."""
-    concrete: set[int] = set()
+    reused only for the very same values. The same happens when a round fails or the proven
+    round holds something :func:`_refuse_dropped` refuses: the real document is then expanded
+    strictly, and says whether, and why, it cannot be signed.
+    """
+    concrete = _first_guess(document, _context_list(document), loader)
     for _ in range(_MAX_SHAPE_ROUNDS):
         doc = _placeholder_document(document, classes, concrete)
         try:
-            contexts = _context_list(doc)
-            quads = _to_rdf(_with_sentinels(doc, contexts, loader), loader, strict=False)
+            quads, expanded = _expand_to_rdf(
+                _with_sentinels(doc, _context_list(doc), loader), loader
+            )
         except CanonicalizationError:
-            return frozenset(range(len(leaves)))  # let the real document report its error
+            break
         roles = _slot_roles(quads, len(leaves), classes)
         missing = {i for i in range(len(leaves)) if i not in concrete and i not in roles}
         if not missing:
-            return frozenset(concrete)
+            try:
+                with _jsonld_errors():
+                    _refuse_dropped(expanded)
+            except CanonicalizationError:
+                break
+            return frozenset(concrete), _template_from(quads), expanded
         concrete |= missing
-    return frozenset(range(len(leaves)))
+    everything = frozenset(range(len(leaves)))
+    return everything, _make_template(document, leaves, classes, everything, loader), None
+
+
+def _first_guess(
+    document: Mapping[str, Any], contexts: list[Any], loader: DocumentLoader
+) -> set[int]:
+    """The values (by _scan's index) that usually belong to a shape: those under a key that
+    stands for ``@type``, and those that are terms of the contexts (``assertionMethod`` in a
+    ``proofPurpose``, expanded through ``@vocab``). Walks in _scan's and _fill's order."""
+    terms = _defined_terms(contexts, loader)
+    type_keys = _type_keys(contexts, loader)
+    guess: set[int] = set()
+    count = 0
+
+    def walk(value: Any, key: str | None) -> None:
+        nonlocal count
+        if isinstance(value, Mapping):
+            for k, item in value.items():
+                if k != "@context":
+                    walk(item, k)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, key)
+        elif isinstance(value, str):
+            if key in type_keys or value in terms:
+                guess.add(count)
+            count += 1
+
+    walk(document, None)
+    return guess
 
 
 def _make_template(
@@ -846,6 +1052,7 @@ def _make_template(
     concrete: frozenset[int],
     loader: DocumentLoader,
 ) -> _Template:
+    """The template of a known shape for new concrete values (one strict expansion)."""
     doc = _placeholder_document(document, classes, concrete)
     contexts = _context_list(doc)
     quads = _to_rdf(_with_sentinels(doc, contexts, loader), loader)
@@ -854,6 +1061,11 @@ def _make_template(
         # The concrete set came from another document of the same shape and does not hold
         # for this one: should not happen, but never guess.
         return _Template([], [], oxigraph_safe=False)
+    return _template_from(quads)
+
+
+def _template_from(quads: list[dict[str, Any]]) -> _Template:
+    """The N-Quads text of a proven expansion, cut at its slots."""
     text = "".join(_nquad(q) for q in quads)
     pieces: list[str] = []
     slots: list[tuple[int, str]] = []
@@ -867,8 +1079,10 @@ def _make_template(
     lower_case_tags = all(
         q["object"].get("language", "").lower() == q["object"].get("language", "") for q in quads
     )
-    template = _Template(pieces, slots, lower_case_tags, any("name" in q for q in quads))
-    template.alike_blank_nodes = _alike_blank_nodes(quads)
+    named_graphs = any("name" in q for q in quads)
+    template = _Template(pieces, slots, lower_case_tags, named_graphs)
+    if named_graphs:  # only pyoxigraph's path (named graphs) reads them; see rdfc
+        template.alike_blank_nodes = _alike_blank_nodes(quads)
     return template
 
 

@@ -49,6 +49,7 @@ from certreg.verifier.canonicalize import (
     _preflight,
     _remember,
     _shape_of,
+    take_expansion,
 )
 
 __all__ = ["check_compact_form", "reading_form"]
@@ -78,7 +79,8 @@ def check_compact_form(document: Mapping[str, Any], loader: DocumentLoader) -> N
         return
     leaves = scan.leaves
     classes = _classes(leaves, contexts, loader)
-    concrete = _shape_of(document, scan, classes, loader).concrete
+    shape = _shape_of(document, scan, classes, loader)
+    concrete = shape.concrete
     compactable = _compaction_prefixes(contexts, loader)
     if any(
         kind == "i" and i not in concrete and leaves[i].startswith(compactable)
@@ -93,7 +95,10 @@ def check_compact_form(document: Mapping[str, Any], loader: DocumentLoader) -> N
     problem = _RESULTS.get(key)
     if problem is None:
         placeholders = _placeholder_document(document, classes, concrete)
-        problem = _keyword_problem(document) or _round_trip_problem(placeholders, loader) or ""
+        expanded = take_expansion(shape, leaves)  # the shape's discovery expanded it already
+        problem = (
+            _keyword_problem(document) or _round_trip_problem(placeholders, loader, expanded) or ""
+        )
         _remember(_RESULTS, key, problem, _MAX_RESULTS)
     else:
         _RESULTS.move_to_end(key)
@@ -308,12 +313,19 @@ def _as_list(value: Any) -> list[Any]:
 # --- 3. the round trip ---------------------------------------------------------------------
 
 
-def _round_trip_problem(document: Mapping[str, Any], loader: DocumentLoader) -> str | None:
+def _round_trip_problem(
+    document: Mapping[str, Any], loader: DocumentLoader, expanded: Any = None
+) -> str | None:
+    """``expanded``: the document's expansion when it is already known."""
     contexts = _context_list(document)
     options = {"documentLoader": loader}
     try:
-        expanded = jsonld.expand(document, options)
-        compacted = jsonld.compact(expanded, {"@context": contexts}, options)
+        if expanded is None:
+            expanded = jsonld.expand(document, options)
+        # skipExpansion: the input is the expansion just made; pyld would expand it again.
+        compacted = jsonld.compact(
+            expanded, {"@context": contexts}, {**options, "skipExpansion": True}
+        )
     except (jsonld.JsonLdError, ContextError) as exc:
         return f"the document is not valid JSON-LD ({_first_line(exc)})"
     except (RecursionError, TypeError, ValueError, KeyError, AttributeError):
