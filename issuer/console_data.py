@@ -407,7 +407,7 @@ class ConsoleData:
         )
         ranked = heapq.merge(*(self._segment_page(s, cursor, limit + 1) for s in segments))
         page = [row for _, row in zip(range(limit + 1), ranked, strict=False)]
-        items = tuple(self._due_item(row[2]) for row in page[:limit])
+        items = tuple(self._due_item(number) for _, _, number in page[:limit])
         more = len(page) > limit
         nxt = f"{page[limit - 1][0]}|{page[limit - 1][1]}" if more else None
         return DueList(kind, DUE_TITLES[kind], count, items, nxt)
@@ -456,12 +456,12 @@ class ConsoleData:
                 "WHERE v.version = (SELECT MAX(version) FROM scheme_versions "
                 "WHERE scheme_id = v.scheme_id) ORDER BY v.scheme_id"
             ):
-                last = last_expiry_in_window(today, window)
+                latest = last_expiry_in_window(today, window)
                 segments.append(
                     _Segment(
                         "FROM certifications INDEXED BY certifications_by_scheme_expiry "
                         "WHERE status = 'ACTIVE' AND scheme_id = ? AND valid_until BETWEEN ? AND ?",
-                        (scheme_id, iso, last.isoformat()),
+                        (scheme_id, iso, latest.isoformat()),
                         "valid_until",
                     )
                 )
@@ -470,7 +470,7 @@ class ConsoleData:
 
     def _segment_page(
         self, segment: _Segment, cursor: tuple[str, int] | None, n: int
-    ) -> list[tuple[str, int, sqlite3.Row | tuple[Any, ...]]]:
+    ) -> list[tuple[str, int, str]]:
         sql = f"SELECT {segment.day}, rowid, number {segment.sql}"
         params: tuple[Any, ...] = segment.params
         if cursor is not None:
@@ -626,44 +626,55 @@ class ConsoleData:
             return ()
         marks = ",".join("?" * len(person_ids))
         people = {
-            row[0]: row
-            for row in self.conn.execute(
-                f"SELECT id, full_name, email, external_id FROM persons WHERE id IN ({marks})",
+            row["person_id"]: row
+            for row in self._dicts(
+                "SELECT id AS person_id, full_name, email, external_id FROM persons "
+                f"WHERE id IN ({marks})",
                 tuple(person_ids),
             )
         }
         held: dict[str, list[HeldCertification]] = {pid: [] for pid in person_ids}
-        for person_id, *cert in self.conn.execute(
+        for cert in self._dicts(
             "SELECT person_id, number, scheme_id, status, valid_until FROM certifications "
             f"WHERE person_id IN ({marks}) ORDER BY valid_from, number",
             tuple(person_ids),
         ):
-            held[person_id].append(HeldCertification(*cert))
-        return tuple(PersonHit(*people[pid], certifications=tuple(held[pid])) for pid in person_ids)
+            held[cert.pop("person_id")].append(HeldCertification(**cert))
+        return tuple(
+            PersonHit(**people[pid], certifications=tuple(held[pid])) for pid in person_ids
+        )
+
+    def _dicts(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        """Rows as dicts by column name (the SQL names its columns as the dataclasses do)."""
+        cursor = self.conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     # -- a person's page --------------------------------------------------------------------
 
     def person(self, person_id: str) -> PersonPage:
-        row = self.conn.execute(
-            "SELECT id, full_name, email, external_id, birth_date, country, consent_publish, "
-            "notes, created_at FROM persons WHERE id = ?",
+        found = self._dicts(
+            "SELECT id AS person_id, full_name, email, external_id, birth_date, country, "
+            "consent_publish, notes, created_at FROM persons WHERE id = ?",
             (person_id,),
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"no person {person_id!r}")
-        assessments = tuple(
-            AssessmentLine(*r[:7], tuple(c for c in r[7].split(",") if c), *r[8:])
-            for r in self.conn.execute(
-                "SELECT id, scheme_id, scheme_version, kind, result, score, assessed_on, "
-                "scope_codes, notes, created_at FROM assessments WHERE person_id = ? "
-                "ORDER BY assessed_on, created_at, id",
-                (person_id,),
-            )
         )
+        if not found:
+            raise NotFound(f"no person {person_id!r}")
+        (person,) = found
+        person["consent_publish"] = bool(person["consent_publish"])
+        assessments = []
+        for a in self._dicts(
+            "SELECT id, scheme_id, scheme_version, kind, result, score, assessed_on, "
+            "scope_codes, notes, created_at FROM assessments WHERE person_id = ? "
+            "ORDER BY assessed_on, created_at, id",
+            (person_id,),
+        ):
+            a["scope_codes"] = tuple(code for code in a["scope_codes"].split(",") if code)
+            assessments.append(AssessmentLine(**a))
         involvements = tuple(
-            Involvement(*r)
-            for r in self.conn.execute(
-                "SELECT i.staff_id, s.name, i.role, i.assessment_id, i.recorded_at "
+            Involvement(**i)
+            for i in self._dicts(
+                "SELECT i.staff_id, s.name AS staff_name, i.role, i.assessment_id, i.recorded_at "
                 "FROM involvements i JOIN staff s ON s.id = i.staff_id "
                 "WHERE i.person_id = ? ORDER BY i.recorded_at, i.rowid",
                 (person_id,),
@@ -671,38 +682,35 @@ class ConsoleData:
         )
         today = self.today()
         certifications = tuple(
-            CertificationLine(*r, headline=headline(_Dates(*r[4:6], *r[7:9]), today))
-            for r in self.conn.execute(
+            CertificationLine(**c, headline=headline(_dates(c), today))
+            for c in self._dicts(
                 "SELECT id, number, scheme_id, scheme_version, status, status_since, cycle, "
                 "valid_from, valid_until, suspended_until FROM certifications "
                 "WHERE person_id = ? ORDER BY valid_from, number",
                 (person_id,),
             )
         )
-        decisions = self._decisions("d.person_id = ?", (person_id,))
         return PersonPage(
-            *row[:6],
-            consent_publish=bool(row[6]),
-            notes=row[7],
-            created_at=row[8],
-            assessments=assessments,
+            **person,
+            assessments=tuple(assessments),
             involvements=involvements,
             certifications=certifications,
-            decisions=decisions,
+            decisions=self._decisions("d.person_id = ?", (person_id,)),
         )
 
     def _decisions(self, where: str, params: tuple[Any, ...]) -> tuple[DecisionLine, ...]:
-        return tuple(
-            DecisionLine(*r[:10], json.loads(r[10]), r[11])
-            for r in self.conn.execute(
-                "SELECT d.id, d.type, c.number, d.scheme_id, d.decided_by, s.name, d.decided_at, "
-                "d.effective_date, d.reason, d.evidence, d.details, d.appeal_of "
-                "FROM decisions d LEFT JOIN certifications c ON c.id = d.certification_id "
-                "LEFT JOIN staff s ON s.id = d.decided_by "
-                f"WHERE {where} ORDER BY d.decided_at, d.rowid",
-                params,
-            )
-        )
+        lines = []
+        for d in self._dicts(
+            "SELECT d.id, d.type, c.number, d.scheme_id, d.decided_by, s.name AS decided_by_name, "
+            "d.decided_at, d.effective_date, d.reason, d.evidence, d.details, d.appeal_of "
+            "FROM decisions d LEFT JOIN certifications c ON c.id = d.certification_id "
+            "LEFT JOIN staff s ON s.id = d.decided_by "
+            f"WHERE {where} ORDER BY d.decided_at, d.rowid",
+            params,
+        ):
+            d["details"] = json.loads(d["details"])
+            lines.append(DecisionLine(**d))
+        return tuple(lines)
 
     # -- the audit log ----------------------------------------------------------------------
 
@@ -781,62 +789,55 @@ class ConsoleData:
     # -- a certificate's staff view -----------------------------------------------------------
 
     def certificate(self, number: str) -> CertificateView:
-        row = self.conn.execute(
-            "SELECT c.id, c.number, c.person_id, p.full_name, c.scheme_id, c.scheme_version, "
-            "c.status, c.status_since, c.cycle, c.valid_from, c.valid_until, c.suspended_until "
-            "FROM certifications c JOIN persons p ON p.id = c.person_id WHERE c.number = ?",
+        found = self._dicts(
+            "SELECT c.id, c.number, c.person_id, p.full_name AS holder_name, c.scheme_id, "
+            "c.scheme_version, c.status, c.status_since, c.cycle, c.valid_from, c.valid_until, "
+            "c.suspended_until FROM certifications c JOIN persons p ON p.id = c.person_id "
+            "WHERE c.number = ?",
             (normalise(number),),
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"no certification numbered {number!r}")
-        cid = row[0]
-        (public_url,) = self.conn.execute("SELECT public_url FROM body WHERE id = 1").fetchone()
-        labels = dict(
-            self.conn.execute(
-                "SELECT code, label FROM scope_items WHERE scheme_id = ?", (row[4],)
-            ).fetchall()
         )
+        if not found:
+            raise NotFound(f"no certification numbered {number!r}")
+        (cert,) = found
+        (public_url,) = self.conn.execute("SELECT public_url FROM body WHERE id = 1").fetchone()
         scope = tuple(
-            {
-                "code": code,
-                "label": labels.get(code, code),
-                "conditions": conditions,
-                "status": status,
-                "since": since,
-            }
-            for code, conditions, status, since in self.conn.execute(
-                "SELECT scope_code, conditions, status, since FROM certification_scope "
-                "WHERE certification_id = ? ORDER BY scope_code",
-                (cid,),
+            self._dicts(
+                "SELECT s.scope_code AS code, COALESCE(i.label, s.scope_code) AS label, "
+                "s.conditions, s.status, s.since FROM certification_scope s "
+                "LEFT JOIN scope_items i ON i.scheme_id = ? AND i.code = s.scope_code "
+                "WHERE s.certification_id = ? ORDER BY s.scope_code",
+                (cert["scheme_id"], cert["id"]),
             )
         )
         published = _PublishedBits(self.conn)
-        credentials = tuple(
-            CredentialVersion(*r[:7], status=self._places(json.loads(r[7]), published))
-            for r in self.conn.execute(
-                "SELECT id, revision, state, cryptosuite, decision_id, issued_at, "
-                "state_changed_at, document FROM credentials WHERE certification_id = ? "
-                "ORDER BY revision",
-                (cid,),
-            )
-        )
+        credentials = []
+        for c in self._dicts(
+            "SELECT id, revision, state, cryptosuite, decision_id, issued_at, "
+            "state_changed_at, document FROM credentials WHERE certification_id = ? "
+            "ORDER BY revision",
+            (cert["id"],),
+        ):
+            places = self._places(json.loads(c.pop("document")), published)
+            credentials.append(CredentialVersion(**c, status=places))
         now = self.clock()
         shares = tuple(
-            ShareLinkLine(*r, state=ShareLink(r[0], row[1], *r[1:]).state(now))
-            for r in self.conn.execute(
+            ShareLinkLine(
+                **link, state=ShareLink(certificate_number=cert["number"], **link).state(now)
+            )
+            for link in self._dicts(
                 "SELECT id, created_at, created_by, expires_at, revoked_at, revoked_by "
                 "FROM share_links WHERE certification_id = ? ORDER BY created_at, id",
-                (cid,),
+                (cert["id"],),
             )
         )
         return CertificateView(
-            *row,
-            headline=headline(_Dates(row[6], row[7], row[9], row[10]), self.today()),
-            public_url=f"{public_url.rstrip('/')}/c/{row[1]}",
+            **cert,
+            headline=headline(_dates(cert), self.today()),
+            public_url=f"{public_url.rstrip('/')}/c/{cert['number']}",
             scope=scope,
-            credentials=credentials,
+            credentials=tuple(credentials),
             share_links=shares,
-            decisions=self._decisions("d.certification_id = ?", (cid,)),
+            decisions=self._decisions("d.certification_id = ?", (cert["id"],)),
         )
 
     def _places(
@@ -897,6 +898,10 @@ class _Dates:
     status_since: str
     valid_from: str
     valid_until: str
+
+
+def _dates(row: dict[str, Any]) -> _Dates:
+    return _Dates(row["status"], row["status_since"], row["valid_from"], row["valid_until"])
 
 
 class _PublishedBits:
