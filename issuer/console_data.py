@@ -474,7 +474,7 @@ class ConsoleData:
         sql = f"SELECT {segment.day}, rowid, number {segment.sql}"
         params: tuple[Any, ...] = segment.params
         if cursor is not None:
-            sql += f" AND ({segment.day} > ? OR ({segment.day} = ? AND rowid > ?))"
+            sql += f" AND {segment.day} >= ? AND ({segment.day} > ? OR rowid > ?)"
             params = (*params, cursor[0], cursor[0], cursor[1])
         sql += f" ORDER BY {segment.day}, rowid LIMIT ?"
         return [(day, rowid, number) for day, rowid, number in self.conn.execute(sql, (*params, n))]
@@ -762,7 +762,8 @@ class ConsoleData:
             params.append((_day(until, "until") + timedelta(days=1)).isoformat())
         if after is not None:
             at, seq = _audit_cursor(after)
-            where.append("(at < ? OR (at = ? AND seq < ?))")
+            # The bound on its own lets the index start at the cursor, not at the newest row.
+            where.append("at <= ? AND (at < ? OR seq < ?)")
             params += [at, at, seq]
         sql = "SELECT seq, at, kind, actor, subject, payload, hash FROM events"
         if where:
