@@ -40,6 +40,7 @@ from sqlite_utils import Database
 
 from certreg.issuer import audit
 from certreg.issuer.lifecycle import rules
+from certreg.issuer.lifecycle.base import BodyBase
 from certreg.issuer.lifecycle.errors import Invalid, NotFound
 from certreg.issuer.numbers import normalise
 from certreg.issuer.sharing import ShareLink
@@ -369,7 +370,7 @@ class ConsoleData:
         self.clock = clock
 
     @classmethod
-    def of(cls, body: Any) -> ConsoleData:
+    def of(cls, body: BodyBase) -> ConsoleData:
         """The reader of a ``CertificationBody``: its database and its clock."""
         return cls(body.db, clock=body.clock)
 
