@@ -488,6 +488,12 @@ def main() -> None:
         ("search: name words", words, lambda q: data.search(q, by="name"), "search: name words"),
         ("search: name, page 2", words, page_two, None),
         (
+            "search: name nobody has",
+            lambda: rng.choice(["Zzyzx", "Qwerty Uiop", "Xylo"]),
+            lambda q: data.search(q, by="name"),
+            "search: name words",
+        ),
+        (
             "search: number (any)",
             lambda: rng.choice(numbers).lower(),
             data.search,
@@ -552,7 +558,7 @@ def main() -> None:
         line = f"{name:32} {p50:8.2f} {p95:8.2f} {verdict:>7}"
         if theirs:
             b50, b95 = statistics.median(theirs), percentile(theirs, 95)
-            line += f"   {b50:13.1f} {b95:8.1f} {b95 / p95:9.0f}x"
+            line += f"   {b50:13.1f} {b95:8.1f} {b95 / p95:9.1f}x"
         print(line, flush=True)
     if args.verify:
         t0 = time.perf_counter()
