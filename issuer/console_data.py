@@ -570,6 +570,8 @@ class ConsoleData:
         whatever its case; a name by the beginnings of its words, whatever their case and
         accents (``mull jo`` finds Jörg Müller)."""
         limit = _page_size(limit)
+        if by not in ("any", "name", "number", "external_id", "email"):
+            raise Invalid(f"unknown search key {by!r}; use any, name, number, external_id or email")
         text = query.strip()
         key = by if by != "any" else self._guess_key(text)
         start = _key_cursor(after)
@@ -591,11 +593,7 @@ class ConsoleData:
                 "external_id": "(p.external_id = ? OR p.id IN "
                 "(SELECT person_id FROM certifications WHERE external_id = ?))",
                 "email": "p.email = ? COLLATE NOCASE",
-            }.get(key)
-            if where is None:
-                raise Invalid(
-                    f"unknown search key {by!r}; use any, name, number, external_id or email"
-                )
+            }[key]
             value = normalise(text) if key == "number" else text
             rows = self.conn.execute(
                 "SELECT k.n, p.id FROM persons p JOIN person_keys k ON k.person_id = p.id "

@@ -19,7 +19,7 @@ from certreg.issuer.cli.audit import audit_group
 from certreg.issuer.console_data import ConsoleData, last_expiry_in_window
 from certreg.issuer.db import connect
 from certreg.issuer.lifecycle import rules
-from certreg.issuer.lifecycle.errors import Invalid
+from certreg.issuer.lifecycle.errors import Invalid, NotFound
 from certreg.issuer.service import CertificationBody, ScopeGrant
 from certreg.issuer.sharing import create_share
 from certreg.verifier.standing import Status
@@ -123,6 +123,13 @@ def test_search_finds_a_person_by_each_key(body, staff, data):
     assert data.search("ller").hits == ()  # names match by the beginnings of their words
     assert data.search("HR-0042", by="email").hits == ()
     assert data.search('"; DROP TABLE persons; --').hits == ()
+    assert data.search("  ").hits == ()
+    with pytest.raises(Invalid, match="unknown search key"):
+        data.search("", by="phone")  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        data.person("no-such-person")
+    with pytest.raises(NotFound):
+        data.certificate("CWI-0000-0000-0")
 
 
 def test_names_are_found_whatever_their_case_and_accents(body, data):
