@@ -493,6 +493,80 @@ CREATE TABLE console_failures (
 );
 """
 
+# V8: what the staff console reads (issuer.console_data), fast at 1,000,000 certifications.
+# - person_keys: a stable integer for each person (persons has a TEXT key, and its implicit
+#   rowid may be renumbered by VACUUM); the console pages people in the order of this key.
+# - person_search: the people's names, full-text indexed, folded for case and accents
+#   (FTS5 unicode61, remove_diacritics 2), with prefix indexes for what is being typed. Private
+#   data: it stays in issuer.db like the names themselves; the register push never reads it.
+# - certification_counts: the dashboard's counts by scheme and status, kept by triggers, so
+#   that the dashboard reads a few rows rather than counting a million.
+# - indexes: e-mail (any case), a person's assessments and decisions, the suspensions by
+#   deadline, the certifications by scheme and expiry (recertification windows), and
+#   the audit log by time (with or without its kind).
+_V8 = """
+CREATE TABLE person_keys (
+    n INTEGER PRIMARY KEY,
+    person_id TEXT NOT NULL UNIQUE REFERENCES persons(id)
+);
+INSERT INTO person_keys (person_id) SELECT id FROM persons ORDER BY created_at, rowid;
+
+CREATE VIRTUAL TABLE person_search USING fts5(
+    full_name, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3'
+);
+INSERT INTO person_search (rowid, full_name)
+    SELECT k.n, p.full_name FROM person_keys k JOIN persons p ON p.id = k.person_id;
+
+CREATE TRIGGER persons_console_insert AFTER INSERT ON persons BEGIN
+    INSERT INTO person_keys (person_id) VALUES (new.id);
+    INSERT INTO person_search (rowid, full_name)
+        VALUES ((SELECT n FROM person_keys WHERE person_id = new.id), new.full_name);
+END;
+CREATE TRIGGER persons_console_rename AFTER UPDATE OF full_name ON persons BEGIN
+    DELETE FROM person_search WHERE rowid = (SELECT n FROM person_keys WHERE person_id = old.id);
+    INSERT INTO person_search (rowid, full_name)
+        VALUES ((SELECT n FROM person_keys WHERE person_id = new.id), new.full_name);
+END;
+CREATE TRIGGER persons_console_delete AFTER DELETE ON persons BEGIN
+    DELETE FROM person_search WHERE rowid = (SELECT n FROM person_keys WHERE person_id = old.id);
+    DELETE FROM person_keys WHERE person_id = old.id;
+END;
+
+CREATE TABLE certification_counts (
+    scheme_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (scheme_id, status)
+) WITHOUT ROWID;
+INSERT INTO certification_counts (scheme_id, status, n)
+    SELECT scheme_id, status, COUNT(*) FROM certifications GROUP BY scheme_id, status;
+
+CREATE TRIGGER certifications_count_insert AFTER INSERT ON certifications BEGIN
+    INSERT INTO certification_counts (scheme_id, status, n) VALUES (new.scheme_id, new.status, 1)
+        ON CONFLICT (scheme_id, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER certifications_count_update AFTER UPDATE OF scheme_id, status ON certifications
+WHEN old.scheme_id IS NOT new.scheme_id OR old.status IS NOT new.status BEGIN
+    UPDATE certification_counts SET n = n - 1
+        WHERE scheme_id = old.scheme_id AND status = old.status;
+    INSERT INTO certification_counts (scheme_id, status, n) VALUES (new.scheme_id, new.status, 1)
+        ON CONFLICT (scheme_id, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER certifications_count_delete AFTER DELETE ON certifications BEGIN
+    UPDATE certification_counts SET n = n - 1
+        WHERE scheme_id = old.scheme_id AND status = old.status;
+END;
+
+CREATE INDEX persons_by_email ON persons(email COLLATE NOCASE);
+CREATE INDEX assessments_by_person ON assessments(person_id, assessed_on);
+CREATE INDEX decisions_by_person ON decisions(person_id, decided_at);
+CREATE INDEX certifications_suspended ON certifications(suspended_until)
+    WHERE status = 'SUSPENDED';
+CREATE INDEX certifications_by_scheme_expiry ON certifications(status, scheme_id, valid_until);
+CREATE INDEX events_by_at ON events(at);
+CREATE INDEX events_by_kind_at ON events(kind, at);
+"""
+
 
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
@@ -504,6 +578,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _v5_message_lists,
     _V6,
     _V7,
+    _V8,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
