@@ -1,25 +1,30 @@
-"""The public register under load: a certificate looked up by number, at 1,000,000 certificates.
+"""The public register under load, served the way users run it, at 1,000,000 certificates.
 
     .venv/bin/python bench/bench_register.py [--rows 1000000] [--seconds 20] [--clients 8]
 
 Builds (once, cached in bench/.cache/) a register.db of ``--rows`` certificates in the
-register's own schema (register/db.py), then, for each target, starts a server on 127.0.0.1,
-runs ``--clients`` concurrent clients for ``--seconds`` asking for random existing numbers,
-and prints lookups per second with p50/p99 latency:
+register's own schema (register/db.py). Then each server runs as its own process on
+127.0.0.1, started by its real command line, and ``--clients`` keep-alive connections ask it
+for random existing numbers for ``--seconds``; printed: requests/s, p50 and p99 latency, and
+the server's memory (VmRSS from /proc/PID/status once started, again after the load: its
+steady size; and VmHWM, its peak):
 
-- plain Datasette (``datasette serve --immutable register.db``), row page and row JSON;
-- certreg's register pages as ``certreg serve`` mounts them (the pages alone, without the
-  server's middleware): the certificate page ``/c/{number}`` and the Datasette row JSON under
-  ``/register``;
-- the keyless public site as ``certreg register serve BUNDLE`` runs it: the whole app, with its
-  request guard, rate limits and error handlers, over a bundle whose ``public.db`` is the same
-  register.
+- plain Datasette: ``datasette serve --immutable register.db``, row JSON and row page;
+- ``certreg serve``: a body made by ``certreg init`` (default key store costs, the passphrase
+  in $CERTREG_PASSPHRASE) whose ``DATA/register.db`` is the big register (a link to it; its
+  watermark and lookup-key rows set to the new body's, so the server finds it up to date and
+  does not rebuild it from the body's empty issuer.db): ``/c/{number}`` and row JSON under
+  ``/register/``;
+- ``certreg register serve BUNDLE``: a bundle written by ``certreg publish`` for that body,
+  whose ``public.db`` is then the big register (a link).
 
-Load comes from ``wrk`` (Debian's package) when installed, else from a Python client (which
-needs most of a core itself and inflates the latencies it measures). Also timed: a faceted
-directory page (plain Datasette's live facets against certreg's
-precomputed ``facet_counts``) and a full-text search. Clients and servers share the machine's
-two cores, so absolute figures are lower than on a dedicated server; the comparison is fair.
+Load comes from ``wrk`` (Debian's package, C) when installed, else from a minimal Python
+keep-alive HTTP/1.1 client on raw asyncio streams (which needs a good part of a core itself at
+these rates and adds its scheduling to the latencies it reports). Clients and servers share
+the machine's cores, so absolute figures are lower than on a dedicated server; the servers
+are measured one after another with the same load, so the ratios are fair. Also timed once
+each: a directory page (plain Datasette's live facets against certreg's precomputed
+``facet_counts``) and a full-text search.
 """
 
 from __future__ import annotations
@@ -31,14 +36,15 @@ import random
 import re
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -123,39 +129,128 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(command: list[str], port: int, probe: str) -> subprocess.Popen:
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
+def get(base: str, path: str, timeout: float = 60) -> tuple[int, bytes]:
+    """One GET on a fresh connection: (status, body)."""
+    return asyncio.run(_get(base, path, timeout))
+
+
+async def _get(base: str, path: str, timeout: float) -> tuple[int, bytes]:
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout)
+    try:
+        return await asyncio.wait_for(_exchange(reader, writer, path.encode()), timeout)
+    finally:
+        writer.close()
+
+
+def start(command: list[str], port: int, probe: str, env: dict[str, str] | None = None) -> Server:
+    """Start ``command`` and wait until it answers ``probe`` on ``port`` (stderr to a file:
+    a pipe nobody reads would block a server that logs)."""
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, **(env or {})}
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise SystemExit(f"server exited: {log.read().decode()[-2000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=2).status_code < 500:
-                return proc
-        except httpx.HTTPError:
+            if get(base, probe, timeout=5)[0] < 500:
+                return Server(proc, base, log)
+        except OSError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("server did not start")
+    raise SystemExit(f"server did not start: {command}")
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen, base: str, log: object) -> None:
+        self.proc = proc
+        self.base = base
+        self.log = log
+
+    def memory(self) -> dict[str, float]:
+        """VmRSS (now) and VmHWM (peak) of the server process, MiB."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        found = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M))
+        return {key: int(value) / 1024 for key, value in found.items()}
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@contextmanager
+def running(
+    label: str, command: list[str], port: int, probe: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    print(f"\n{label}")
+    print(f"  $ {' '.join(Path(c).name if c == sys.executable else c for c in command)}")
+    server = start(command, port, probe, env)
+    try:
+        memory = server.memory()
+        print(f"  {'memory once started':52} RSS {memory['VmRSS']:6.0f} MiB")
+        yield server
+        memory = server.memory()
+        print(
+            f"  {'memory after the load':52} RSS {memory['VmRSS']:6.0f} MiB   "
+            f"peak {memory['VmHWM']:6.0f} MiB"
+        )
+    finally:
+        server.stop()
+
+
+# --- the load ---------------------------------------------------------------------------------
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: bytes):
+    """One request on a keep-alive connection: (status, body). Reads Content-Length or
+    chunked bodies, which is all these servers send."""
+    writer.write(b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.I)
+    if length is not None:
+        return status, await reader.readexactly(int(length[1]))
+    if re.search(rb"\r\ntransfer-encoding:\s*chunked", head, re.I):
+        body = bytearray()
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                return status, bytes(body)
+            body += chunk[:-2]
+    return status, await reader.read()
 
 
 async def load(base: str, paths: list[str], clients: int, seconds: float) -> dict[str, float]:
+    """The fallback load: ``clients`` keep-alive connections, one request at a time each."""
+    host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors = 0
+    encoded = [p.encode() for p in paths]
     stop = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
 
-        async def client(seed: int) -> None:
-            nonlocal errors
-            rng = random.Random(seed)
+    async def client(seed: int) -> None:
+        nonlocal errors
+        rng = random.Random(seed)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
             while time.monotonic() < stop:
-                path = rng.choice(paths)
                 began = time.perf_counter()
-                response = await http.get(path)
+                status, _ = await _exchange(reader, writer, rng.choice(encoded))
                 latencies.append((time.perf_counter() - began) * 1000)
-                errors += response.status_code >= 400
+                errors += status >= 400
+        finally:
+            writer.close()
 
-        await asyncio.gather(*(client(i) for i in range(clients)))
+    await asyncio.gather(*(client(i) for i in range(clients)))
     latencies.sort()
     return {
         "rps": len(latencies) / seconds,
@@ -174,8 +269,7 @@ request = function() return wrk.format("GET", paths[math.random(#paths)]) end
 
 
 def measure(base: str, paths: list[str], clients: int, seconds: float) -> dict[str, float]:
-    """wrk (C, Debian's package) when installed: a Python client needs most of a core at these
-    rates and its own scheduling shows up as latency. Otherwise the Python client."""
+    """wrk (C, Debian's package) when installed; otherwise the Python client."""
     wrk = shutil.which("wrk")
     if wrk is None:
         return asyncio.run(load(base, paths, clients, seconds))
@@ -206,16 +300,59 @@ def measure(base: str, paths: list[str], clients: int, seconds: float) -> dict[s
 
 def once(base: str, path: str) -> float:
     began = time.perf_counter()
-    response = httpx.get(f"{base}{path}", timeout=60)
+    status, _ = get(base, path)
     took = (time.perf_counter() - began) * 1000
-    return took if response.status_code < 400 else float("nan")
+    return took if status < 400 else float("nan")
 
 
-def report(label: str, figures: dict[str, float]) -> None:
+def report(label: str, figures: dict[str, float]) -> float:
     print(
         f"  {label:52} {figures['rps']:8.0f}/s   p50 {figures['p50']:6.1f} ms   "
         f"p99 {figures['p99']:6.1f} ms   errors {figures['errors']:.0f}"
     )
+    return figures["rps"]
+
+
+# --- the body and its bundle --------------------------------------------------------------------
+
+PASSPHRASE = "bench register passphrase"
+CERTREG = str(Path(sys.executable).with_name("certreg"))
+
+
+def make_body(folder: Path, db: Path) -> tuple[Path, Path]:
+    """A body made by ``certreg init`` whose register.db is ``db`` (linked), and a bundle
+    made by ``certreg publish`` whose public.db is ``db`` (linked): (data folder, bundle)."""
+    data, bundle = folder / "data", folder / "bundle"
+    env = {**os.environ, "CERTREG_PASSPHRASE": PASSPHRASE}
+    subprocess.run(
+        [CERTREG, "init", "--data", str(data), "--name", "Bench Certification Body",
+         "--public-url", "https://cb.example", "--country", "DE"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        [CERTREG, "publish", "--data", str(data), str(bundle)],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    # The new body's watermark and lookup key: with them the server finds the big register up
+    # to date with its issuer.db and serves it, instead of rebuilding it from issuer.db.
+    own = sqlite3.connect(data / "register.db")
+    meta = own.execute("SELECT key, value FROM register_meta").fetchall()
+    own.close()
+    big = sqlite3.connect(db)
+    with big:
+        big.executemany(
+            "INSERT INTO register_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            meta,
+        )
+    big.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    big.close()
+    for name in ("register.db", "register.db-wal", "register.db-shm"):
+        (data / name).unlink(missing_ok=True)
+    (data / "register.db").symlink_to(db)
+    (bundle / "public.db").unlink()
+    (bundle / "public.db").symlink_to(db)
+    return data, bundle
 
 
 def main() -> None:
@@ -223,104 +360,96 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--only", choices=["plain", "serve", "keyless"], action="append", help="(repeatable)"
+    )
     args = parser.parse_args()
     db = CACHE / f"register-v2-{args.rows}.db"
     began = time.perf_counter()
     numbers = build(db, args.rows)
     took = time.perf_counter() - began
     print(f"register.db: {args.rows:,} certificates ({took:.0f} s to build or load)")
+    client = "wrk" if shutil.which("wrk") else "the Python client"
     print(
-        f"{args.clients} concurrent clients, {args.seconds:.0f} s each, random existing numbers\n"
+        f"load: {client}, {args.clients} keep-alive connections, {args.seconds:.0f} s each, "
+        "random existing numbers"
     )
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    only = set(args.only or ["plain", "serve", "keyless"])
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        data, bundle = make_body(Path(folder), db)
+        if "plain" in only:
+            figures["plain"] = plain(db, numbers, args)
+        if "serve" in only:
+            figures["serve"] = served(data, numbers, args)
+        if "keyless" in only:
+            figures["keyless"] = keyless(bundle, numbers, args)
+    if "plain" in figures:
+        print(f"\n/c/{{number}} against plain Datasette's row JSON "
+              f"({figures['plain']:.0f}/s):")  # fmt: skip
+        for name, label in (("serve", "certreg serve"), ("keyless", "certreg register serve")):
+            if name in figures:
+                print(f"  {label:28} {figures[name] / figures['plain']:5.2f}x")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
-    plain(db, numbers, args)
-    certreg(db, numbers, args)
-    keyless(db, numbers, args)
 
-
-def plain(db: Path, numbers: list[str], args: argparse.Namespace) -> None:
+def plain(db: Path, numbers: list[str], args: argparse.Namespace) -> float:
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = start(
-        [sys.executable, "-m", "datasette", "serve", "--immutable", str(db), "--port", str(port),
-         "--setting", "sql_time_limit_ms", "3000"],
-        port, "/-/versions.json",
-    )  # fmt: skip
+    command = [sys.executable, "-m", "datasette", "serve", "--immutable", str(db),
+               "--port", str(port), "--setting", "sql_time_limit_ms", "3000"]  # fmt: skip
     name = db.stem
-    try:
-        print("plain Datasette (datasette serve --immutable)")
-        report("row JSON  /db/certifications/{number}.json",
-               measure(base, [f"/{name}/certifications/{n}.json" for n in numbers],
-                                args.clients, args.seconds))  # fmt: skip
+    with running("plain Datasette (datasette serve --immutable)", command, port,
+                 "/-/versions.json") as server:  # fmt: skip
+        base = server.base
+        rps = report("row JSON  /db/certifications/{number}.json",
+                     measure(base, [f"/{name}/certifications/{n}.json" for n in numbers],
+                             args.clients, args.seconds))  # fmt: skip
         report("row page  /db/certifications/{number}",
                measure(base, [f"/{name}/certifications/{n}" for n in numbers],
-                                args.clients, args.seconds))  # fmt: skip
+                       args.clients, args.seconds))  # fmt: skip
         facets = once(base, f"/{name}/certifications?_facet=scheme_id&_facet=status&_facet=country")
         search = once(base, f"/{name}/certifications?_search=Name42")
         print(f"  {'faceted table page (live facets)':52} {facets:8.0f} ms")
         print(f"  {'full-text search':52} {search:8.0f} ms")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    return rps
 
 
-APP = (
-    "import sys, uvicorn; from fastapi import FastAPI; "
-    "from certreg.issuer.http.register_routes import install; "
-    "app = FastAPI(); install(app, sys.argv[1]); import gc; gc.collect(); gc.freeze(); "
-    "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
-)
-
-
-def certreg(db: Path, numbers: list[str], args: argparse.Namespace) -> None:
-    """certreg's register pages as `certreg serve` mounts them (one uvicorn process)."""
+def served(data: Path, numbers: list[str], args: argparse.Namespace) -> float:
+    """``certreg serve`` as an operator runs it (its default log level, the access log on)."""
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = start([sys.executable, "-c", APP, str(db), str(port)], port, "/register/")
-    try:
-        print("\ncertreg (the register as mounted by certreg serve)")
-        report("certificate page  /c/{number}",
-               measure(base, [f"/c/{n}" for n in numbers],
-                                args.clients, args.seconds))  # fmt: skip
-        rows = [f"/register/public/certifications/{n}.json" for n in numbers]
-        report("row JSON  /register/public/certifications/{number}.json",
-               measure(base, rows, args.clients, args.seconds))  # fmt: skip
-        directory = once(base, "/register/public/certifications")
-        search = once(base, "/register/public/certifications?_search=Name42")
+    command = [CERTREG, "serve", "--data", str(data), "--port", str(port)]
+    env = {"CERTREG_PASSPHRASE": PASSPHRASE}
+    with running("certreg serve (the body's whole service)", command, port, "/register/",
+                 env) as server:  # fmt: skip
+        rps = _certreg_pages(server.base, numbers, args)
+        directory = once(server.base, "/register/public/certifications")
+        search = once(server.base, "/register/public/certifications?_search=Name42")
         print(f"  {'directory page (precomputed facet counts)':52} {directory:8.0f} ms")
         print(f"  {'full-text search':52} {search:8.0f} ms")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    return rps
 
 
-KEYLESS = (
-    "import sys, uvicorn; from certreg.register.web.app import create_public_app; "
-    "app = create_public_app(sys.argv[1]); import gc; gc.collect(); gc.freeze(); "
-    "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
-)
+def keyless(bundle: Path, numbers: list[str], args: argparse.Namespace) -> float:
+    """``certreg register serve BUNDLE``: the keyless public site."""
+    port = free_port()
+    command = [CERTREG, "register", "serve", str(bundle), "--port", str(port)]
+    with running("certreg register serve BUNDLE (the keyless public site)", command, port,
+                 "/register/") as server:  # fmt: skip
+        return _certreg_pages(server.base, numbers, args)
 
 
-def keyless(db: Path, numbers: list[str], args: argparse.Namespace) -> None:
-    """The keyless public site as `certreg register serve BUNDLE` runs it: the real app, with its
-    request guard, rate limits and error handlers, over a bundle whose public.db is this
-    register (linked, not copied)."""
-    with tempfile.TemporaryDirectory() as bundle:
-        os.symlink(db, Path(bundle) / "public.db")
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        proc = start([sys.executable, "-c", KEYLESS, bundle, str(port)], port, "/register/")
-        try:
-            print("\ncertreg register serve (the keyless site: the whole app)")
-            report("certificate page  /c/{number}",
-                   measure(base, [f"/c/{n}" for n in numbers],
-                                    args.clients, args.seconds))  # fmt: skip
-            rows = [f"/register/public/certifications/{n}.json" for n in numbers]
-            report("row JSON  /register/public/certifications/{number}.json",
-                   measure(base, rows, args.clients, args.seconds))  # fmt: skip
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+def _certreg_pages(base: str, numbers: list[str], args: argparse.Namespace) -> float:
+    status, page = get(base, f"/c/{numbers[0]}")
+    if status != 200 or numbers[0].encode() not in page:
+        raise SystemExit(f"/c/{numbers[0]} answered {status}: not the big register?")
+    rps = report("certificate page  /c/{number}",
+                 measure(base, [f"/c/{n}" for n in numbers],
+                         args.clients, args.seconds))  # fmt: skip
+    report("row JSON  /register/public/certifications/{number}.json",
+           measure(base, [f"/register/public/certifications/{n}.json" for n in numbers],
+                   args.clients, args.seconds))  # fmt: skip
+    return rps
 
 
 if __name__ == "__main__":
