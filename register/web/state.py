@@ -13,6 +13,7 @@ at hand): the body's row before the first push (``fallback_body``), the verifier
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -49,14 +50,37 @@ class SiteState:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _verifier: Verifier | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: Each thread's read-only connection to register.db (see :meth:`connect`).
+    _readers: threading.local = field(default_factory=threading.local, repr=False)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        conn = connect_readonly(self.register_path)
+        """A read-only connection to register.db, kept open for the calling thread.
+
+        Opening one per request cost more than the certificate page's queries: SQLite reads
+        and parses the whole schema (tables, full-text index, triggers) on a connection's
+        first statement. A kept connection sees every commit all the same: each of its
+        statements is a read transaction of its own, started when it runs. A file replaced
+        under the same name (``certreg register rebuild`` swaps in a new file) is noticed by
+        its inode and opened anew; a missing one raises, as opening it would."""
+        yield self._reader()
+
+    def _reader(self) -> sqlite3.Connection:
+        local = self._readers
         try:
-            yield conn
-        finally:
+            found = os.stat(self.register_path)
+            identity: tuple[int, int] | None = (found.st_dev, found.st_ino)
+        except OSError:
+            identity = None
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is not None and identity is not None and identity == local.identity:
+            return conn
+        if conn is not None:
+            local.conn = None
             conn.close()
+        conn = connect_readonly(self.register_path)
+        local.conn, local.identity = conn, identity
+        return conn
 
     def body(self) -> BodyInfo | None:
         """The body as register.db names it; the host's answer while nothing is pushed yet."""
