@@ -32,6 +32,9 @@ _env = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=False,
+    # The templates are the package's own files: compiled once, not checked for changes on
+    # every page (a stat of the file and of each template it extends, per request).
+    auto_reload=False,
 )
 
 _DECISIONS = {

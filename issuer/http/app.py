@@ -121,6 +121,13 @@ def create_app(
     # size of what is verified, verification slots, per-client rate limits.
     app.state.certreg_limits = PublicGuards(public_limits)
     install_handlers(app)
+    # The register's pages first: routes are matched in order, and the certificate page is
+    # what the public asks for most (no other router has a path under /c/, /verify, /register).
+    if register_path is None:
+        folder = _data_dir(body)
+        register_path = folder / "register.db" if folder is not None else None
+    if register_path is not None:
+        register_routes.install(app, register_path)
     app.include_router(public.router)
     app.include_router(admin.router)
     app.include_router(vcapi.router)
@@ -128,11 +135,6 @@ def create_app(
     app.include_router(wallet.router)
     app.include_router(share_links.router)
     console.install(app)  # the staff console, /console/ (issuer.console)
-    if register_path is None:
-        folder = _data_dir(body)
-        register_path = folder / "register.db" if folder is not None else None
-    if register_path is not None:
-        register_routes.install(app, register_path)
     # Every request body, by path (register.web.errors.RequestGuard: the first rule that matches
     # decides): the verify page's HTML form; the OAuth token and credential requests (a form,
     # and OAuth's error objects: their handlers check media type and syntax); else JSON.

@@ -40,7 +40,6 @@ from certreg.register.records import (
     CertificateRecord,
     find_certificate,
     normalise_number,
-    read_body,
 )
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.state import site_of
@@ -106,9 +105,7 @@ def _lookup(
     for among the sealed records (``sealed``), which costs an Argon2id run: that work is
     rate-limited per client, and async routes must not do it on the event loop."""
     site = site_of(request)
-    with site.connect() as conn:
-        body = read_body(conn)
-        record = find_certificate(conn, number, sealed=False)
+    record, body = site.lookup(number)
     if record is None and sealed:
         guards_of(request).admit_sealed_lookup(request)
         with site.connect() as conn:

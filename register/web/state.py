@@ -26,7 +26,13 @@ from typing import Any
 from fastapi import Request
 
 from certreg.register.credentials import RecordedVerifier, register_lookup
-from certreg.register.records import BodyInfo, connect_readonly, find_certificate, read_body
+from certreg.register.records import (
+    BodyInfo,
+    CertificateRecord,
+    connect_readonly,
+    find_certificate,
+    read_body,
+)
 from certreg.register.web.ratelimit import bounded_fetcher
 from certreg.verifier import StatusListCache, Verifier
 from certreg.verifier.did import DEFAULT_MAX_BYTES, DidResolver, FetchError, HttpFetcher
@@ -63,30 +69,42 @@ class SiteState:
         statements is a read transaction of its own, started when it runs. A file replaced
         under the same name (``certreg register rebuild`` swaps in a new file) is noticed by
         its inode and opened anew; a missing one raises, as opening it would."""
-        yield self._reader()
+        yield self._reader().conn
 
-    def _reader(self) -> sqlite3.Connection:
+    def _reader(self) -> _Reader:
         local = self._readers
         try:
             found = os.stat(self.register_path)
             identity: tuple[int, int] | None = (found.st_dev, found.st_ino)
         except OSError:
             identity = None
-        conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is not None and identity is not None and identity == local.identity:
-            return conn
-        if conn is not None:
-            local.conn = None
-            conn.close()
-        conn = connect_readonly(self.register_path)
-        local.conn, local.identity = conn, identity
-        return conn
+        reader: _Reader | None = getattr(local, "reader", None)
+        if reader is not None and identity is not None and identity == reader.identity:
+            return reader
+        if reader is not None:
+            local.reader = None
+            reader.conn.close()
+        local.reader = reader = _Reader(connect_readonly(self.register_path), identity)
+        return reader
+
+    def lookup(self, number: str) -> tuple[CertificateRecord | None, BodyInfo | None]:
+        """The directory record of ``number`` (None when the directory does not hold it: look
+        among the sealed records next) and the body, as register.db holds them now. The body's
+        row is read once for as long as register.db does not change."""
+        reader = self._reader()
+        return find_certificate(reader.conn, number, sealed=False), self._body(reader)
+
+    @staticmethod
+    def _body(reader: _Reader) -> BodyInfo | None:
+        memo = reader.memo()
+        if "body" not in memo:
+            memo["body"] = read_body(reader.conn)
+        return memo["body"]
 
     def body(self) -> BodyInfo | None:
         """The body as register.db names it; the host's answer while nothing is pushed yet."""
         try:
-            with self.connect() as conn:
-                found = read_body(conn)
+            found = self._body(self._reader())
         except sqlite3.Error:
             found = None
         if found is None and self.fallback_body is not None:
@@ -201,6 +219,26 @@ class _ForeignListCache(StatusListCache):
     def put(self, url: str, credential: dict[str, Any], until: Any) -> None:
         if not url.startswith(self._own):
             super().put(url, credential, until)
+
+
+class _Reader:
+    """One thread's connection to register.db (``identity``: the file's device and inode when
+    opened), and what was read through it since register.db last changed."""
+
+    def __init__(self, conn: sqlite3.Connection, identity: tuple[int, int] | None) -> None:
+        self.conn = conn
+        self.identity = identity
+        self._version: int | None = None
+        self._memo: dict[str, Any] = {}
+
+    def memo(self) -> dict[str, Any]:
+        """What was read since register.db last changed: emptied when it has. ``PRAGMA
+        data_version`` changes on this connection whenever another connection (the push,
+        a rebuild's checkpoint) commits to the file."""
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._version, self._memo = version, {}
+        return self._memo
 
 
 def site_of(request: Request) -> SiteState:
