@@ -290,6 +290,12 @@ def test_on_request_and_unknown_numbers_are_404_in_plain_words(reg):
     assert get(reg, f"/c/{n(reg, 'sam')}/certificate.pdf").status_code == 404
 
 
+def test_an_overlong_number_is_404_in_plain_words_not_echoed_whole(reg):
+    r = get(reg, "/c/" + "A" * 5000)
+    assert r.status_code == 404 and "No published certificate has this number" in r.text
+    assert "A" * 65 not in r.text
+
+
 def test_a_typed_number_redirects_to_the_stable_url(reg):
     r = get(reg, f"/c/{n(reg, 'jane').lower()}")
     assert r.status_code == 301 and r.headers["location"] == f"/c/{n(reg, 'jane')}"
