@@ -23,7 +23,6 @@ from certreg.issuer.http.auth import ANY_ROLE, require
 from certreg.issuer.http.state import AppState, state_of
 from certreg.issuer.service import Certification, NotFound
 from certreg.issuer.tokens import Principal
-from certreg.register.pdf import certificate_pdf
 from certreg.register.records import BodyInfo, CertificateRecord, ScopeLine
 from certreg.register.web import app as public_site
 from certreg.register.web.certificates import pdf_response, qr_response
@@ -126,6 +125,8 @@ _ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
     responses={200: {"content": {"application/pdf": {}}}, **_ADMIN_ERRORS},
 )
 def admin_certificate_pdf(request: Request, number: Number, who: Anyone) -> Response:
+    from certreg.register.pdf import certificate_pdf  # fpdf2 and fontTools: only when asked
+
     record, body = _issuer_record(request, number)
     return pdf_response(certificate_pdf(record, body), record.number)
 

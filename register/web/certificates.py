@@ -33,8 +33,6 @@ from certreg.register.pages import (
     render_message,
     render_verify,
 )
-from certreg.register.pdf import certificate_pdf
-from certreg.register.qr import qr_png, qr_svg
 from certreg.register.records import (
     BodyInfo,
     CertificateRecord,
@@ -162,6 +160,10 @@ router.add_route("/c/{number}", certificate_page, methods=["GET"], include_in_sc
 
 
 def qr_response(url: str, kind: str) -> Response:
+    # Imported when a QR code is asked for: qrcode and Pillow are memory a server that only
+    # shows pages never needs (the same for the PDF's fpdf2 and fontTools, 30 MiB).
+    from certreg.register.qr import qr_png, qr_svg
+
     if kind == "png":
         return Response(qr_png(url), media_type="image/png", headers=_QR_CACHE)
     return Response(qr_svg(url), media_type="image/svg+xml", headers=_QR_CACHE)
@@ -225,6 +227,8 @@ def certificate_pdf_public(request: Request, number: Number) -> Response:
             ),
             status_code=404,
         )
+    from certreg.register.pdf import certificate_pdf  # when asked for: see qr_response
+
     return pdf_response(certificate_pdf(record, info), record.number)
 
 

@@ -32,7 +32,6 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-import qrcode
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
@@ -269,6 +268,8 @@ def unavailable_page(status: int, reason: str) -> HTMLResponse:
 
 
 def qr_png_response(data: str) -> Response:
+    import qrcode  # and Pillow: only when a QR code is asked for
+
     image = qrcode.make(data, box_size=8, border=4)
     out = io.BytesIO()
     image.save(out, format="PNG")
