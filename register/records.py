@@ -136,26 +136,41 @@ def _scheme_fields(conn: sqlite3.Connection, scheme_id: str) -> dict[str, Any]:
 
 
 def find_certificate(
-    conn: sqlite3.Connection, number: str, *, sealed: bool = True
+    conn: sqlite3.Connection,
+    number: str,
+    *,
+    sealed: bool = True,
+    schemes: dict[str, dict[str, Any]] | None = None,
 ) -> CertificateRecord | None:
     """The public record of certificate ``number``, or None when the register does not
     publish it (unknown, or ``on_request``). ``sealed=False`` looks in the directory only,
     which costs a few indexed reads; a sealed (``number_lookup``) record costs an Argon2id
-    run (~8 ms) the first time its number is asked for."""
+    run (~8 ms) the first time its number is asked for. ``schemes``: the scheme fields
+    already read, by scheme id, filled as they are read (a caller that keeps it for as long
+    as register.db does not change saves two of a directory record's five reads)."""
     number = normalise_number(number)
     if not number or len(number) > 64:
         return None
     rows = _rows(conn, "SELECT * FROM certifications WHERE number = ?", [number])
     if rows:
-        return _directory_record(conn, rows[0])
+        return _directory_record(conn, rows[0], schemes)
     opened = _sealed_record(conn, number) if sealed else None
     if opened is None:
         return None
     return record_from_mapping(opened, listing=Policy.NUMBER_LOOKUP, conn=conn)
 
 
-def _directory_record(conn: sqlite3.Connection, row: dict[str, Any]) -> CertificateRecord:
+def _directory_record(
+    conn: sqlite3.Connection, row: dict[str, Any], schemes: dict[str, dict[str, Any]] | None = None
+) -> CertificateRecord:
     number = row["number"]
+    scheme_id = row["scheme_id"]
+    if schemes is None:
+        scheme = _scheme_fields(conn, scheme_id)
+    elif scheme_id in schemes:
+        scheme = schemes[scheme_id]
+    else:
+        scheme = schemes[scheme_id] = _scheme_fields(conn, scheme_id)
     scope = tuple(
         ScopeLine(s["scope_code"], s["label"], s.get("conditions"), s["status"], s.get("since"))
         for s in _rows(
@@ -187,7 +202,7 @@ def _directory_record(conn: sqlite3.Connection, row: dict[str, Any]) -> Certific
         scope=scope,
         history=history,
         listing=Policy.DIRECTORY,
-        **_scheme_fields(conn, row["scheme_id"]),
+        **scheme,
     )
 
 

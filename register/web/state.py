@@ -90,9 +90,11 @@ class SiteState:
     def lookup(self, number: str) -> tuple[CertificateRecord | None, BodyInfo | None]:
         """The directory record of ``number`` (None when the directory does not hold it: look
         among the sealed records next) and the body, as register.db holds them now. The body's
-        row is read once for as long as register.db does not change."""
+        row and the schemes' are read once for as long as register.db does not change."""
         reader = self._reader()
-        return find_certificate(reader.conn, number, sealed=False), self._body(reader)
+        body = self._body(reader)
+        schemes = reader.memo().setdefault("schemes", {})
+        return find_certificate(reader.conn, number, sealed=False, schemes=schemes), body
 
     @staticmethod
     def _body(reader: _Reader) -> BodyInfo | None:

@@ -4,7 +4,8 @@ The public pages keep one read-only connection to register.db per thread (openin
 request cost more than the page itself) and remember the body's row until register.db changes.
 One app, one client, requests in a row: a suspension pushed to register.db shows on the very
 next request, and so does a withdrawal pushed after ``certreg register rebuild`` swapped a new
-file in under the same name; a change of the body's row shows as soon as it is committed.
+file in under the same name; a change of the body's or a scheme's row shows as soon as it is
+committed.
 """
 
 from __future__ import annotations
@@ -49,9 +50,15 @@ def test_a_pushed_change_shows_on_the_next_request_even_after_a_rebuild(tmp_path
             b.sync.flush()
             seen.append(await headline())
             # The body's row, remembered by the pages, is read again once register.db changes.
+            # So are the schemes' rows.
             with closing(sqlite3.connect(b.register)) as conn, conn:
                 conn.execute("UPDATE body SET legal_name = 'Renamed Certification Body'")
-            seen.append("Renamed Certification Body" in (await c.get(f"/c/{number}")).text)
+                conn.execute("UPDATE schemes SET normative_reference = 'ISO 9712:2099'")
+            page = (await c.get(f"/c/{number}")).text
+            seen += ["Renamed Certification Body" in page, "ISO 9712:2099" in page]
             return seen
 
-    assert asyncio.run(go()) == ["valid", "valid", "suspended", "suspended", "withdrawn", True]
+    assert asyncio.run(go()) == [
+        *("valid", "valid", "suspended", "suspended", "withdrawn"),
+        *(True, True),
+    ]
