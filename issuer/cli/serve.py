@@ -13,9 +13,9 @@ import ipaddress
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import uvicorn
 
 from certreg.issuer.cli.common import (
     data_option,
@@ -24,11 +24,12 @@ from certreg.issuer.cli.common import (
     read_passphrase,
 )
 from certreg.issuer.db import connect
-from certreg.issuer.http import create_app, redact
-from certreg.issuer.http.state import AppState
-from certreg.issuer.register_push import RegisterSync, attach
 from certreg.issuer.service import CertificationBody
 from certreg.keys.store import KeyStore
+
+if TYPE_CHECKING:
+    from certreg.issuer.http.state import AppState
+    from certreg.issuer.register_push import RegisterSync
 
 log = logging.getLogger("certreg.serve")
 
@@ -110,6 +111,13 @@ def serve_command(
     /api/... (bearer tokens), the VC API, and the OpenAPI document at /docs."""
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("give both --tls-cert and --tls-key, or neither")
+    # The web stack is imported here, not at the top: `certreg serve --help` and `certreg demo
+    # --help` (which reuses this command) print at once.
+    import uvicorn
+
+    from certreg.issuer.http import create_app, redact
+    from certreg.issuer.register_push import attach
+
     passphrase = read_passphrase(passphrase_file)
     with plain_errors():
         if not (data / "issuer.db").exists():

@@ -19,10 +19,6 @@ import ipaddress
 from pathlib import Path
 
 import click
-import uvicorn
-
-from certreg.register.web import redact
-from certreg.register.web.app import BundleError, create_public_app
 
 __all__ = ["serve_command"]
 
@@ -48,6 +44,12 @@ def serve_command(
 ) -> None:
     """Serve the public site of BUNDLE_DIR (written by `certreg publish`): no key, no
     issuer.db. Put it behind a TLS-terminating proxy at the body's public URL."""
+    # The web stack is imported here, not at the top: `certreg register --help` prints at once.
+    import uvicorn
+
+    from certreg.register.web import redact
+    from certreg.register.web.app import BundleError, create_public_app
+
     try:
         app = create_public_app(bundle_dir)
     except BundleError as exc:

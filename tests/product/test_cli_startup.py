@@ -114,6 +114,23 @@ def test_keys_and_sign_do_not_load_the_issuer(tmp_path: Path, command: tuple[str
     assert of("certreg.issuer", modules) == {"certreg.issuer", "certreg.issuer.cli"}
 
 
+@pytest.mark.parametrize(
+    "command",
+    [("serve", "--help"), ("register", "serve", "--help"), ("demo", "--help")],
+    ids=lambda c: " ".join(c),
+)
+def test_the_servers_help_does_not_start_the_web_stack(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Reading how to start a server is not starting one: FastAPI, Datasette and uvicorn load
+    when the command runs, not when it explains itself."""
+    done, modules = imported(tmp_path, *command)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert "Usage: certreg" in done.stdout.decode()
+    # (sqlite-utils is the issuer's own database layer, loaded with the command's module.)
+    assert {m.split(".")[0] for m in heavy(modules)} <= {"sqlite_utils"}
+
+
 def test_top_level_help_lists_every_command_without_importing_one(tmp_path: Path) -> None:
     done, modules = imported(tmp_path, "--help")
     assert done.returncode == 0, done.stderr.decode()[-2000:]
