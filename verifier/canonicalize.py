@@ -254,7 +254,14 @@ def _scan(document: Mapping[str, Any]) -> _Scan:
 
     def leaf(value: str, in_context: bool) -> Any:
         nonlocal marked
-        if _SLOT_OPEN in value or _SLOT_CLOSE in value or "x-certreg-" in value:
+        # The reference engine's sentinels too: a value that spells one must take the
+        # reference path, which refuses it, never the templates (which would accept it).
+        if (
+            _SLOT_OPEN in value
+            or _SLOT_CLOSE in value
+            or "x-certreg-" in value
+            or _SENTINEL_BASE in value
+        ):
             marked = True
         if in_context:
             return ("c", value)

@@ -253,3 +253,18 @@ def test_context_processing_is_remembered_across_documents():
     after = _pyld_cache.stats()
     assert after["misses"] == before["misses"]
     assert after["hits"] > before["hits"]
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["new shape", "known shape"])
+def test_a_value_spelling_the_relative_iri_sentinel_is_refused_by_both_engines(warm):
+    """The reference engine expands relative IRIs against a sentinel base and refuses what
+    comes out under it; an absolute IRI that spells the sentinel must be refused the same way
+    on the fast path (it was accepted there, whether or not the shape was known)."""
+    document = alumni(7)
+    if warm:
+        canonicalize.rdfc(alumni(8))  # the shape is known: templates would serve it
+    document["credentialSubject"]["id"] = "https://relative-iri.certreg.invalid/x"
+    with pytest.raises(canonicalize.CanonicalizationError, match="relative IRI"):
+        canonicalize.rdfc_reference(document)
+    with pytest.raises(canonicalize.CanonicalizationError, match="relative IRI"):
+        canonicalize.rdfc(document)
