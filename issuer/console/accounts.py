@@ -39,6 +39,7 @@ from certreg.issuer import audit
 from certreg.issuer.console.passwords import hash_password, password_problem, verify_password
 from certreg.issuer.db import transaction
 from certreg.issuer.service import CertificationBody, Conflict, Invalid, NotFound
+from certreg.keys.errors import CertregError
 from certreg.verifier.issuing import format_datetime, parse_datetime
 
 __all__ = [
@@ -75,7 +76,7 @@ class LinkUsed(Conflict):
     """An enrolment link that was already used."""
 
 
-class SignInRefused(Exception):
+class SignInRefused(CertregError):
     """A refused sign-in; ``str(exc)`` is what the person is told (the same whether the name is
     unknown or the password wrong)."""
 

@@ -40,6 +40,7 @@ from certreg.issuer.console.accounts import end_sessions_of
 from certreg.issuer.http.ratelimit import Rate, RateLimiter, client_key
 from certreg.issuer.http.state import state_of
 from certreg.issuer.service import ROLES
+from certreg.keys.errors import CertregError
 
 __all__ = [
     "COOKIE",
@@ -100,7 +101,7 @@ class SignInNeeded(Exception):
     """Nobody is signed in (or the session lapsed): answered with a redirect to the sign-in."""
 
 
-class ConsoleRefusal(Exception):
+class ConsoleRefusal(CertregError):
     """A refused console request: ``status`` and the reason shown to the person."""
 
     def __init__(self, status: int, reason: str) -> None:

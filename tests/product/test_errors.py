@@ -34,6 +34,8 @@ NOT_REASONS = {
     # Signals between the HTTP layer's own pieces (rate limits, body size), answered there.
     "certreg.register.web.ratelimit.LimitExceeded",
     "certreg.register.web.errors.BodyTooLarge",
+    # The console's "nobody is signed in": answered with a redirect to the sign-in page.
+    "certreg.issuer.console.web.SignInNeeded",
 }
 
 
@@ -79,7 +81,7 @@ def test_errors_that_were_value_errors_still_are(module: str, name: str) -> None
 
 
 def _http_layer(path: str) -> bool:
-    return "/http/" in path or "/web/" in path
+    return "/http/" in path or "/web/" in path or "/console/" in path
 
 
 def test_only_the_http_layers_give_errors_an_http_status() -> None:
