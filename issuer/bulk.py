@@ -323,7 +323,20 @@ class _Planner:
                 report.skipped_already_issued += 1
                 continue
             batch.rows.append(row)
+        self._unique_numbers(batch.rows)
         return batch
+
+    def _unique_numbers(self, rows: list[_Row]) -> None:
+        """Numbers already in issuer.db are drawn again: one query per batch, not per row (a
+        40-bit draw almost never meets one; the UNIQUE column would refuse it anyway)."""
+        while True:
+            taken = _existing(self.db, "certifications", "number", [r.plan.number for r in rows])
+            if not taken:
+                return
+            for r in rows:
+                if r.plan.number in taken:
+                    r.plan.number = self._number(r.plan.version["code"])
+                    self.granted[(r.plan.person_id, r.plan.scheme_id)] = r.plan.number
 
     def _plan_row(
         self,
@@ -458,14 +471,10 @@ class _Planner:
         return row
 
     def _number(self, code: str) -> str:
+        """A number new to this run (issuer.db is asked per batch: :meth:`_unique_numbers`)."""
         while True:
             number = new_number(code)
-            if (
-                number not in self.numbers
-                and not self.db.execute(
-                    "SELECT 1 FROM certifications WHERE number = ?", [number]
-                ).fetchone()
-            ):
+            if number not in self.numbers:
                 self.numbers.add(number)
                 return number
 
@@ -624,7 +633,9 @@ class _Writer:
         # these rows' events, and the next push or certreg command applies them
         # (issuer.register_push.catch_up).
         if written:
+            tick = time.perf_counter()
             self.body._changed("certification", *(r.plan.number for r in written))
+            report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
 
     def _savepoint(self, rows: list[_Row], now: str) -> None:
         self.conn.execute("SAVEPOINT bulk_rows")
@@ -744,7 +755,8 @@ def issue_csv(
         raise Invalid("workers must be 0 or more")
     started, cpu_started = time.perf_counter(), time.process_time()
     report = BulkReport()
-    timings = dict.fromkeys(("read", "plan", "reserve", "sign", "write", "sign_cpu"), 0.0)
+    timings = dict.fromkeys(("read", "plan", "reserve", "sign", "write", "push", "sign_cpu"), 0.0)
+    report.timings = timings
     lines = _read(Path(path))
     report.rows = len(lines)
     timings["read"] = time.perf_counter() - started
@@ -814,8 +826,10 @@ def issue_csv(
         planned.rows = kept
         tock = time.perf_counter()
         timings["sign"] += tock - tick
+        pushed = timings["push"]
         writer.write(planned, report)
-        timings["write"] += time.perf_counter() - tock
+        # The register push after each commit is timed on its own (``push``).
+        timings["write"] += time.perf_counter() - tock - (timings["push"] - pushed)
 
     done = 0
     pending: tuple[_Batch, int] | None = None
@@ -828,9 +842,10 @@ def issue_csv(
             timings["plan"] += tock - tick
             if planned.rows:
                 # Committed on its own, before signing: see the module text.
+                ids = [row.plan.credential_id for row in planned.rows]
                 with transaction(body.db):
-                    for row in planned.rows:
-                        row.plan.entries = lists.entries_for(row.plan.credential_id)
+                    for row, entries in zip(planned.rows, lists.entries_for_many(ids), strict=True):
+                        row.plan.entries = entries
             timings["reserve"] += time.perf_counter() - tock
             submit(planned)
             if pending is not None:
@@ -853,7 +868,9 @@ def issue_csv(
     flush = getattr(body.on_change, "flush", None)
     if callable(flush):
         try:
+            tick = time.perf_counter()
             flush()
+            timings["push"] += time.perf_counter() - tick
         except RegisterBehind as exc:
             raise RegisterBehind(
                 f"{report.issued} rows issued, {report.skipped_already_issued} issued before; "
