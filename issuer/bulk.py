@@ -727,8 +727,8 @@ def _plain(exc: sqlite3.IntegrityError) -> str:
 
 class _Unlock(threading.Thread):
     """``body.signer`` (the key store's unlock) in a thread of its own; :meth:`result` waits
-    for it and raises what it raised (a wrong passphrase). A daemon: a run that stops for
-    another reason (a bad header) does not wait for the Argon2id to finish."""
+    for it and raises what it raised (a wrong passphrase). A daemon, so that Ctrl-C does not
+    wait for the Argon2id; ``issue_csv`` joins it on every other way out."""
 
     def __init__(self, body: CertificationBody) -> None:
         super().__init__(name="certreg-unlock", daemon=True)
@@ -789,29 +789,32 @@ def issue_csv(
     # wrong passphrase still stops the run before anything is written.
     unlocking = _Unlock(body)
     unlocking.start()
-    lines = _read(Path(path))
-    report.rows = len(lines)
-    timings["read"] = time.perf_counter() - started
-    planner = _Planner(body, decided_by)
-    starts = iter(range(0, len(lines), batch))
-    ahead: deque[tuple[_Batch, int]] = deque()  # planned, not yet reserved: (batch, its rows)
+    try:
+        lines = _read(Path(path))
+        report.rows = len(lines)
+        timings["read"] = time.perf_counter() - started
+        planner = _Planner(body, decided_by)
+        starts = iter(range(0, len(lines), batch))
+        ahead: deque[tuple[_Batch, int]] = deque()  # planned, not yet reserved: (batch, its rows)
 
-    def plan_next() -> bool:
-        """Plan the next batch of the file onto ``ahead``; False at the end of the file."""
-        start = next(starts, None)
-        if start is None:
-            return False
-        chunk = lines[start : start + batch]
+        def plan_next() -> bool:
+            """Plan the next batch of the file onto ``ahead``; False at the end of the file."""
+            start = next(starts, None)
+            if start is None:
+                return False
+            chunk = lines[start : start + batch]
+            tick = time.perf_counter()
+            ahead.append((planner.plan(chunk, report), len(chunk)))
+            timings["plan"] += time.perf_counter() - tick
+            return True
+
+        while unlocking.is_alive() and plan_next():
+            pass
         tick = time.perf_counter()
-        ahead.append((planner.plan(chunk, report), len(chunk)))
-        timings["plan"] += time.perf_counter() - tick
-        return True
-
-    while unlocking.is_alive() and plan_next():
-        pass
-    tick = time.perf_counter()
-    signer = unlocking.result()
-    timings["unlock"] = time.perf_counter() - tick  # the part planning did not cover
+        signer = unlocking.result()
+        timings["unlock"] = time.perf_counter() - tick  # the part planning did not cover
+    finally:
+        unlocking.join()  # never left running past the run (a bad header raises above)
     info = body.info
     credential_body = Body(info["did"], info["legal_name"], info["public_url"])
     writer = _Writer(body, decided_by, body.cryptosuite)
