@@ -886,6 +886,9 @@ def issue_csv(
 
     done = 0
     pending: tuple[_Batch, int] | None = None
+    # The file's rows stay alive for the whole run: out of the cyclic collector's sight, its
+    # full collections do not rescan them (tens of thousands of dicts). Undone below.
+    gc.freeze()
     try:
         while ahead or plan_next():
             planned, size = ahead.popleft()
@@ -910,6 +913,7 @@ def issue_csv(
             if progress is not None:
                 progress(done, len(lines))
     finally:
+        gc.unfreeze()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     # Success is reported only with the public register caught up: every batch was pushed as

@@ -279,9 +279,14 @@ def push_issued_credentials(
     """The id and proof digest of every credential signed for certifications ``numbers`` (None:
     all), so that the public site's verifier knows what the body issued by a decision
     (``register.credentials``). Returns how many were written."""
+    # Only the proof is read out of each document (SQLite's JSON parser, in C): parsing the
+    # whole credential in Python was a third of a bulk batch's push.
+    # An object or array comes back as JSON text; anything else (no signed credential has it)
+    # as NULL, and that document is parsed whole, as before.
     sql = (
-        "SELECT cr.id, cr.document FROM credentials cr "
-        "JOIN certifications c ON c.id = cr.certification_id"
+        "SELECT cr.id, CASE WHEN json_type(cr.document, '$.proof') IN ('object', 'array') "
+        "THEN json_extract(cr.document, '$.proof') END "
+        "FROM credentials cr JOIN certifications c ON c.id = cr.certification_id"
     )
     if numbers is None:
         queries: list[tuple[str, list[Any]]] = [(sql, [])]
@@ -295,10 +300,22 @@ def push_issued_credentials(
         cursor = body.db.execute(query, params)
         # A rebuild reads every credential: a few thousand documents in memory at a time.
         while batch := cursor.fetchmany(_CHUNK):
-            rows = [{"id": i, "proof_sha256": proof_digest(json.loads(doc))} for i, doc in batch]
+            rows = [
+                {"id": i, "proof_sha256": proof_digest(_proof_of(body, i, proof))}
+                for i, proof in batch
+            ]
             push.write_issued_credentials(register, rows)
             written += len(rows)
     return written
+
+
+def _proof_of(body: CertificationBody, credential_id: str, proof: str | None) -> Any:
+    """``{"proof": ...}`` of a credential, from its proof's JSON text, or (None: not an object
+    or array) from its whole document."""
+    if proof is not None:
+        return {"proof": json.loads(proof)}
+    row = body.db.execute("SELECT document FROM credentials WHERE id = ?", [credential_id])
+    return json.loads(row.fetchone()[0])
 
 
 def push_share_pages(
