@@ -41,6 +41,7 @@ import gc
 import json
 import multiprocessing
 import os
+import queue
 import re
 import sqlite3
 import threading
@@ -62,13 +63,13 @@ from certreg.issuer.credential import (
     certification_credential,
     issued_form,
 )
-from certreg.issuer.db import transaction
+from certreg.issuer.db import connect, transaction
 from certreg.issuer.lifecycle import rules
 from certreg.issuer.lifecycle.credentials import credential_scheme
 from certreg.issuer.lifecycle.errors import enforce
 from certreg.issuer.lifecycle.grants import grant_events, write_grants
 from certreg.issuer.numbers import new_number
-from certreg.issuer.register_push import RegisterBehind
+from certreg.issuer.register_push import RegisterBehind, RegisterSync
 from certreg.issuer.service import CertificationBody, GrantPlan, Invalid, NotFound, ScopeGrant
 from certreg.keys.keypair import KeyPair
 from certreg.verifier.issuing import add_proof, format_datetime
@@ -589,16 +590,80 @@ class _InlineFuture:
 # Writing
 
 
+class _Pusher(threading.Thread):
+    """The register push of each committed batch, in a thread of its own with its own
+    connections to issuer.db and register.db: while batch k is pushed, the main thread plans
+    and reserves batch k+2 and waits for k+1's signatures (SQLite reads and writes without
+    holding the GIL). Batch k+1 is committed only after k's push (:meth:`wait`), so the
+    order is the synchronous one: the register is at most one batch behind, and a run killed
+    in or before a push has committed nothing after that batch. The same hook
+    (``RegisterSync``), the same guarantee: the watermark stays before whatever was not
+    pushed, and ``issue_csv`` reports success only after its own final catch-up."""
+
+    def __init__(self, body: CertificationBody, register: Path) -> None:
+        super().__init__(name="certreg-register-push", daemon=True)
+        self.issuer_db = Path(body.db.execute("PRAGMA database_list").fetchone()[2])
+        self.register = register
+        self.clock = body.clock
+        self.batches: queue.SimpleQueue[tuple[list[str], threading.Event] | None]
+        self.batches = queue.SimpleQueue()
+        self.pushed = threading.Event()  # the last batch handed over is pushed
+        self.pushed.set()
+        self.seconds = 0.0  # spent pushing, in this thread
+
+    def push(self, numbers: Iterable[str]) -> None:
+        self.pushed = threading.Event()
+        self.batches.put((list(numbers), self.pushed))
+
+    def wait(self) -> None:
+        """Until the last batch handed over is pushed (or its push failed, logged; or the
+        thread could not start: the final catch-up then says why)."""
+        while not self.pushed.wait(0.5):
+            if not self.is_alive():
+                return
+
+    def stop(self) -> None:
+        self.batches.put(None)
+        self.join()
+
+    def run(self) -> None:
+        body = CertificationBody(connect(self.issuer_db), clock=self.clock)
+        hook = RegisterSync(body, self.register)
+        try:
+            while (item := self.batches.get()) is not None:
+                numbers, pushed = item
+                tick = time.perf_counter()
+                try:
+                    hook("certification", *numbers)  # logs a failure; the final flush raises
+                finally:
+                    self.seconds += time.perf_counter() - tick
+                    pushed.set()
+        finally:
+            hook._close()
+            body.db.conn.close()
+
+
 class _Writer:
-    def __init__(self, body: CertificationBody, decided_by: str, cryptosuite: str) -> None:
+    def __init__(
+        self,
+        body: CertificationBody,
+        decided_by: str,
+        cryptosuite: str,
+        pusher: _Pusher | None = None,
+    ) -> None:
         self.body = body
         self.conn: sqlite3.Connection = body.db.conn
         self.decided_by = decided_by
         self.cryptosuite = cryptosuite
+        self.pusher = pusher
 
     def write(self, batch: _Batch, report: BulkReport) -> None:
         """The whole batch in one transaction; a row that fails inside it (a conflict with a
         concurrent writer) is retried alone, so it cannot take the others down with it."""
+        if self.pusher is not None:
+            tick = time.perf_counter()
+            self.pusher.wait()  # the previous batch is in the register before this one commits
+            report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
         with transaction(self.body.db):
             now = format_datetime(self.body.clock())
             audit.append_many(
@@ -633,7 +698,9 @@ class _Writer:
         # or during this push loses nothing: register.db's watermark still stands before
         # these rows' events, and the next push or certreg command applies them
         # (issuer.register_push.catch_up).
-        if written:
+        if written and self.pusher is not None:
+            self.pusher.push(r.plan.number for r in written)
+        elif written:
             tick = time.perf_counter()
             self.body._changed("certification", *(r.plan.number for r in written))
             report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
@@ -817,7 +884,11 @@ def issue_csv(
         unlocking.join()  # never left running past the run (a bad header raises above)
     info = body.info
     credential_body = Body(info["did"], info["legal_name"], info["public_url"])
-    writer = _Writer(body, decided_by, body.cryptosuite)
+    # The register push goes to a thread of its own when the body pushes to a register.db
+    # (``certreg issue`` does: issuer.register_push.attach).
+    hook = body.on_change
+    pusher = _Pusher(body, hook.path) if isinstance(hook, RegisterSync) else None
+    writer = _Writer(body, decided_by, body.cryptosuite, pusher)
     lists = body.status_lists
 
     seed = getattr(signer, "seed", None)
@@ -890,6 +961,12 @@ def issue_csv(
     # full collections do not rescan them (tens of thousands of dicts). Undone below.
     gc.freeze()
     try:
+        if pusher is not None:
+            if pool is not None:
+                # The workers are forked now, before the push thread exists: a child forked
+                # while another thread holds a lock would inherit it held.
+                pool.submit(int).result()
+            pusher.start()
         while ahead or plan_next():
             planned, size = ahead.popleft()
             tick = time.perf_counter()
@@ -916,6 +993,11 @@ def issue_csv(
         gc.unfreeze()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        if pusher is not None and pusher.is_alive():
+            tick = time.perf_counter()
+            pusher.stop()
+            timings["push"] += time.perf_counter() - tick  # its last push, waited for
+            timings["push_thread"] = pusher.seconds
     # Success is reported only with the public register caught up: every batch was pushed as
     # it committed, but a push may have failed (logged), and a run killed earlier between a
     # commit and its push left rows this run skips as issued (the push applies them too).
