@@ -109,16 +109,22 @@ def certreg_command() -> list[str]:
 
 
 def run_cli(
-    folder: Path, rows: int, workers: int, batch: int, prefix: str
+    folder: Path,
+    rows: int,
+    workers: int,
+    batch: int,
+    prefix: str,
+    certreg: list[str] | None = None,
 ) -> tuple[float, dict[str, Any]]:
     """``certreg issue --csv`` on ``rows`` new grants in ``folder`` (a body's copy): wall
-    seconds from process start to exit, and the command's own timings."""
+    seconds from process start to exit, and the command's own timings (none from another
+    checkout's ``certreg``, which may not have ``--timings-file``)."""
     ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
     grants = folder / f"{prefix}.csv"
     write_csv(grants, rows, ids["examiner"], prefix)
     timings_file = folder / f"{prefix}.timings.json"
     command = [
-        *certreg_command(),
+        *(certreg or certreg_command()),
         "issue",
         "--csv",
         str(grants),
@@ -130,15 +136,17 @@ def run_cli(
         str(workers),
         "--batch",
         str(batch),
-        "--timings-file",
-        str(timings_file),
     ]
+    if certreg is None:
+        command += ["--timings-file", str(timings_file)]
     env = {**os.environ, "CERTREG_PASSPHRASE": PASSPHRASE}
     started = time.time()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     wall = time.time() - started
     if done.returncode != 0 or f"issued {rows} " not in done.stdout:
         raise SystemExit(f"bench run failed ({done.returncode}): {done.stdout} {done.stderr}")
+    if certreg is not None:
+        return wall, {}
     timings = json.loads(timings_file.read_text(encoding="utf-8"))
     timings["imports"] = timings["entered"] - started
     inner = ("open", "total")
@@ -181,6 +189,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--trials", type=int, default=1, help="rounds, alternated (best shown)")
     parser.add_argument("--sign-count", type=int, default=2000, help="credentials per process")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. /work/main): its .venv/bin/certreg runs each configuration "
+        "too, alternated with this one (wall time only)",
+    )
     args = parser.parse_args()
     print(
         f"certreg bulk issuance, end to end (`certreg issue --csv` as a subprocess) — "
@@ -191,6 +205,7 @@ def main() -> None:
     configs = [(e, r, w) for e in args.existing for r in args.rows for w in args.workers]
     results: dict[tuple[int, int, int], list[tuple[float, dict[str, Any]]]] = {}
     ceilings: list[dict[str, float]] = []
+    baselines: dict[tuple[int, int, int], list[float]] = {}
     for trial in range(args.trials):
         ceilings.append(signing_ceiling(args.sign_count))
         for existing, rows, workers in configs:
@@ -199,6 +214,15 @@ def main() -> None:
                 shutil.copytree(bodies[existing], folder)
                 result = run_cli(folder, rows, workers, args.batch, f"t{trial}w{workers}")
             results.setdefault((existing, rows, workers), []).append(result)
+            if args.baseline is not None:
+                baseline_cli = [str(args.baseline / ".venv" / "bin" / "certreg")]
+                with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+                    folder = Path(tmp) / "body"
+                    shutil.copytree(bodies[existing], folder)
+                    wall, _ = run_cli(
+                        folder, rows, workers, args.batch, f"b{trial}w{workers}", baseline_cli
+                    )
+                baselines.setdefault((existing, rows, workers), []).append(wall)
 
     one = max(c["one"] for c in ceilings)
     two = max(c["two"] for c in ceilings)
@@ -217,6 +241,15 @@ def main() -> None:
             f"  {phases} {1000 * t['main_cpu'] / rows:>8.3f} {1000 * t['sign_cpu'] / rows:>8.3f}"
             + (f"   (median {median:,.0f}/s)" if len(runs) > 1 else "")
         )
+    if baselines:
+        print(f"\nthe same runs with {args.baseline}'s certreg, alternated with the above:")
+        print(f"{'existing':>9} {'rows':>6} {'workers':>7} {'certs/s':>8} {'speed-up':>9}")
+        for (existing, rows, workers), walls in baselines.items():
+            ours = min(w for w, _ in results[(existing, rows, workers)])
+            print(
+                f"{existing:>9,} {rows:>6} {workers:>7} {rows / min(walls):>8,.0f}"
+                f" {min(walls) / ours:>9.2f}"
+            )
     print(
         "\nphases in seconds (sign = the main process waiting for the workers); main cpu and "
         "sign cpu\nin ms per certificate (sign cpu: the workers' CPU, summed). vs sign2: the "
