@@ -6,21 +6,28 @@ docs/bulk-issuance.md for the columns.
 
 How a run goes, batch by batch (``batch`` rows each)::
 
-    main process:  plan k   reserve k   |  plan k+1   reserve k+1  |  write k   ...
-    workers:                            |  sign k (both cores) ........|
+    main thread:   read, plan 1, 2 ... | reserve k+1 | wait k+1 | write k+1 | reserve k+2 ...
+    unlock thread: Argon2id ..........|
+    push thread:                            push k ........|          | push k+1 ...
+    workers:                              sign k+1 ..........|  sign k+2 ...
 
+- **unlock**: the key store's Argon2id runs in a thread while the file is read and the first
+  batches are planned (reads only); nothing is reserved or written before it succeeded.
 - **plan**: every row is checked against the rules ``CertificationBody.plan_grant`` checks, using
   reference data read once (schemes, scope catalogues, staff) and a few queries per batch;
   a row that breaks one is reported with its row number and nothing of it is written.
-- **reserve**: the status indices of every planned row, in one short transaction of their
-  own. A run killed after this leaves indices that nobody holds: they are never used, and
-  never handed out again (the service's rule), which costs nothing but a few free bits.
+- **reserve**: the status indices of every planned row (``StatusListManager.entries_for_many``,
+  one INSERT per purpose), in one short transaction of their own. A run killed after this
+  leaves indices that nobody holds: they are never used, and never handed out again (the
+  service's rule), which costs nothing but a few free bits.
 - **sign**: in worker processes (``ProcessPoolExecutor``), which receive the seed through their
   initializer, in memory only; the main process plans the next batch meanwhile.
 - **write**: the persons, assessments, decisions, certifications, credentials and their audit
   events of the whole batch in **one** transaction, so a row is either all there or not at all.
   The external ids are checked again inside that transaction: it is the write lock, not the
   plan, that makes "issued once" true when two runs of the same file overlap.
+- **push**: each committed batch goes to register.db from a thread with its own connections
+  (:class:`_Pusher`); batch k+1 commits only once batch k is pushed.
 
 Idempotent and resumable: ``certifications.external_id`` is UNIQUE and a row whose
 external id is already issued is skipped, so running the same file again after a crash (or
@@ -36,6 +43,7 @@ recording the assessments the rows name, and signing in worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
 import json
@@ -101,6 +109,7 @@ _TRUE = {"1", "yes", "y", "true"}
 _FALSE = {"", "0", "no", "n", "false"}
 # SQLite's limit on host parameters is 32,766 since 3.32 but 999 before; stay under both.
 _IN_CHUNK = 500
+_AUTOCHECKPOINT = 1000  # SQLite's default, restored after a run (pages of write-ahead log)
 _WIDTH = "\0width"  # marks a row with the wrong number of cells (not a column name)
 # Control characters would be signed into a certificate nobody can read (and some
 # canonicalisers refuse them): a name or text with one is a typo in the file.
@@ -615,12 +624,14 @@ class _Pusher(threading.Thread):
         self.pushed = threading.Event()
         self.batches.put((list(numbers), self.pushed))
 
-    def wait(self) -> None:
-        """Until the last batch handed over is pushed (or its push failed, logged; or the
-        thread could not start: the final catch-up then says why)."""
+    def wait(self) -> bool:
+        """Until the last batch handed over is pushed (or its push failed, logged). False
+        when the thread has died (it could not open the databases): the final catch-up says
+        why."""
         while not self.pushed.wait(0.5):
             if not self.is_alive():
-                return
+                return False
+        return True
 
     def stop(self) -> None:
         self.batches.put(None)
@@ -636,8 +647,15 @@ class _Pusher(threading.Thread):
                 try:
                     hook("certification", *numbers)  # logs a failure; the final flush raises
                 finally:
-                    self.seconds += time.perf_counter() - tick
                     pushed.set()
+                    # The write-ahead log's checkpoint (copying the committed pages into
+                    # issuer.db), here rather than in the main thread's commits (``start``
+                    # turns those off): on a large body it is a quarter of the write.
+                    # PASSIVE never blocks the writer; one that cannot finish now is
+                    # completed by the next.
+                    with contextlib.suppress(sqlite3.Error):
+                        body.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    self.seconds += time.perf_counter() - tick
         finally:
             hook._close()
             body.db.conn.close()
@@ -662,7 +680,9 @@ class _Writer:
         concurrent writer) is retried alone, so it cannot take the others down with it."""
         if self.pusher is not None:
             tick = time.perf_counter()
-            self.pusher.wait()  # the previous batch is in the register before this one commits
+            # The previous batch is in the register before this one commits.
+            if not self.pusher.wait():
+                self.conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT}")
             report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
         with transaction(self.body.db):
             now = format_datetime(self.body.clock())
@@ -967,6 +987,7 @@ def issue_csv(
                 # while another thread holds a lock would inherit it held.
                 pool.submit(int).result()
             pusher.start()
+            body.db.conn.execute("PRAGMA wal_autocheckpoint = 0")  # the push thread's job
         while ahead or plan_next():
             planned, size = ahead.popleft()
             tick = time.perf_counter()
@@ -993,10 +1014,12 @@ def issue_csv(
         gc.unfreeze()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        if pusher is not None and pusher.is_alive():
+        if pusher is not None:
             tick = time.perf_counter()
-            pusher.stop()
-            timings["push"] += time.perf_counter() - tick  # its last push, waited for
+            if pusher.is_alive():
+                pusher.stop()  # its last push, waited for
+            body.db.conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT}")
+            timings["push"] += time.perf_counter() - tick
             timings["push_thread"] = pusher.seconds
     # Success is reported only with the public register caught up: every batch was pushed as
     # it committed, but a push may have failed (logged), and a run killed earlier between a
