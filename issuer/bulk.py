@@ -857,7 +857,8 @@ def issue_csv(
     run itself (no such file, a bad header, a decision-maker who may not decide) raise a
     :class:`~issuer.service.LifecycleError` before anything is written. ``workers`` sign in
     that many processes (0: in this one); by default one core is left to this process, which
-    plans and writes (measured on 2 cores: 1 worker 1,112/s, 2 workers 1,053/s).
+    plans and writes (docs/bulk-issuance.md, "Measured": on 2 cores the two settings are
+    within the machine's noise of each other).
     """
     if workers is None:
         workers = default_workers()
