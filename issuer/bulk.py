@@ -6,21 +6,28 @@ docs/bulk-issuance.md for the columns.
 
 How a run goes, batch by batch (``batch`` rows each)::
 
-    main process:  plan k   reserve k   |  plan k+1   reserve k+1  |  write k   ...
-    workers:                            |  sign k (both cores) ........|
+    main thread:   read, plan 1, 2 ... | reserve k+1 | wait k+1 | write k+1 | reserve k+2 ...
+    unlock thread: Argon2id ..........|
+    push thread:                            push k ........|          | push k+1 ...
+    workers:                              sign k+1 ..........|  sign k+2 ...
 
+- **unlock**: the key store's Argon2id runs in a thread while the file is read and the first
+  batches are planned (reads only); nothing is reserved or written before it succeeded.
 - **plan**: every row is checked against the rules ``CertificationBody.plan_grant`` checks, using
   reference data read once (schemes, scope catalogues, staff) and a few queries per batch;
   a row that breaks one is reported with its row number and nothing of it is written.
-- **reserve**: the status indices of every planned row, in one short transaction of their
-  own. A run killed after this leaves indices that nobody holds: they are never used, and
-  never handed out again (the service's rule), which costs nothing but a few free bits.
+- **reserve**: the status indices of every planned row (``StatusListManager.entries_for_many``,
+  one INSERT per purpose), in one short transaction of their own. A run killed after this
+  leaves indices that nobody holds: they are never used, and never handed out again (the
+  service's rule), which costs nothing but a few free bits.
 - **sign**: in worker processes (``ProcessPoolExecutor``), which receive the seed through their
   initializer, in memory only; the main process plans the next batch meanwhile.
 - **write**: the persons, assessments, decisions, certifications, credentials and their audit
   events of the whole batch in **one** transaction, so a row is either all there or not at all.
   The external ids are checked again inside that transaction: it is the write lock, not the
   plan, that makes "issued once" true when two runs of the same file overlap.
+- **push**: each committed batch goes to register.db from a thread with its own connections
+  (:class:`_Pusher`); batch k+1 commits only once batch k is pushed.
 
 Idempotent and resumable: ``certifications.external_id`` is UNIQUE and a row whose
 external id is already issued is skipped, so running the same file again after a crash (or
@@ -36,16 +43,19 @@ recording the assessments the rows name, and signing in worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
 import json
 import multiprocessing
 import os
+import queue
 import re
 import sqlite3
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -61,13 +71,13 @@ from certreg.issuer.credential import (
     certification_credential,
     issued_form,
 )
-from certreg.issuer.db import transaction
+from certreg.issuer.db import connect, transaction
 from certreg.issuer.lifecycle import rules
 from certreg.issuer.lifecycle.credentials import credential_scheme
 from certreg.issuer.lifecycle.errors import enforce
 from certreg.issuer.lifecycle.grants import grant_events, write_grants
 from certreg.issuer.numbers import new_number
-from certreg.issuer.register_push import RegisterBehind
+from certreg.issuer.register_push import RegisterBehind, RegisterSync
 from certreg.issuer.service import CertificationBody, GrantPlan, Invalid, NotFound, ScopeGrant
 from certreg.keys.keypair import KeyPair
 from certreg.verifier.issuing import add_proof, format_datetime
@@ -99,6 +109,7 @@ _TRUE = {"1", "yes", "y", "true"}
 _FALSE = {"", "0", "no", "n", "false"}
 # SQLite's limit on host parameters is 32,766 since 3.32 but 999 before; stay under both.
 _IN_CHUNK = 500
+_AUTOCHECKPOINT = 1000  # SQLite's default, restored after a run (pages of write-ahead log)
 _WIDTH = "\0width"  # marks a row with the wrong number of cells (not a column name)
 # Control characters would be signed into a certificate nobody can read (and some
 # canonicalisers refuse them): a name or text with one is a typo in the file.
@@ -323,7 +334,20 @@ class _Planner:
                 report.skipped_already_issued += 1
                 continue
             batch.rows.append(row)
+        self._unique_numbers(batch.rows)
         return batch
+
+    def _unique_numbers(self, rows: list[_Row]) -> None:
+        """Numbers already in issuer.db are drawn again: one query per batch, not per row (a
+        40-bit draw almost never meets one; the UNIQUE column would refuse it anyway)."""
+        while True:
+            taken = _existing(self.db, "certifications", "number", [r.plan.number for r in rows])
+            if not taken:
+                return
+            for r in rows:
+                if r.plan.number in taken:
+                    r.plan.number = self._number(r.plan.version["code"])
+                    self.granted[(r.plan.person_id, r.plan.scheme_id)] = r.plan.number
 
     def _plan_row(
         self,
@@ -458,14 +482,10 @@ class _Planner:
         return row
 
     def _number(self, code: str) -> str:
+        """A number new to this run (issuer.db is asked per batch: :meth:`_unique_numbers`)."""
         while True:
             number = new_number(code)
-            if (
-                number not in self.numbers
-                and not self.db.execute(
-                    "SELECT 1 FROM certifications WHERE number = ?", [number]
-                ).fetchone()
-            ):
+            if number not in self.numbers:
                 self.numbers.add(number)
                 return number
 
@@ -579,16 +599,91 @@ class _InlineFuture:
 # Writing
 
 
+class _Pusher(threading.Thread):
+    """The register push of each committed batch, in a thread of its own with its own
+    connections to issuer.db and register.db: while batch k is pushed, the main thread plans
+    and reserves batch k+2 and waits for k+1's signatures (SQLite reads and writes without
+    holding the GIL). Batch k+1 is committed only after k's push (:meth:`wait`), so the
+    order is the synchronous one: the register is at most one batch behind, and a run killed
+    in or before a push has committed nothing after that batch. The same hook
+    (``RegisterSync``), the same guarantee: the watermark stays before whatever was not
+    pushed, and ``issue_csv`` reports success only after its own final catch-up."""
+
+    def __init__(self, body: CertificationBody, register: Path) -> None:
+        super().__init__(name="certreg-register-push", daemon=True)
+        self.issuer_db = Path(body.db.execute("PRAGMA database_list").fetchone()[2])
+        self.register = register
+        self.clock = body.clock
+        self.batches: queue.SimpleQueue[tuple[list[str], threading.Event] | None]
+        self.batches = queue.SimpleQueue()
+        self.pushed = threading.Event()  # the last batch handed over is pushed
+        self.pushed.set()
+        self.seconds = 0.0  # spent pushing, in this thread
+
+    def push(self, numbers: Iterable[str]) -> None:
+        self.pushed = threading.Event()
+        self.batches.put((list(numbers), self.pushed))
+
+    def wait(self) -> bool:
+        """Until the last batch handed over is pushed (or its push failed, logged). False
+        when the thread has died (it could not open the databases): the final catch-up says
+        why."""
+        while not self.pushed.wait(0.5):
+            if not self.is_alive():
+                return False
+        return True
+
+    def stop(self) -> None:
+        self.batches.put(None)
+        self.join()
+
+    def run(self) -> None:
+        body = CertificationBody(connect(self.issuer_db), clock=self.clock)
+        hook = RegisterSync(body, self.register)
+        try:
+            while (item := self.batches.get()) is not None:
+                numbers, pushed = item
+                tick = time.perf_counter()
+                try:
+                    hook("certification", *numbers)  # logs a failure; the final flush raises
+                finally:
+                    pushed.set()
+                    # The write-ahead log's checkpoint (copying the committed pages into
+                    # issuer.db), here rather than in the main thread's commits (``start``
+                    # turns those off): on a large body it is a quarter of the write.
+                    # PASSIVE never blocks the writer; one that cannot finish now is
+                    # completed by the next.
+                    with contextlib.suppress(sqlite3.Error):
+                        body.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    self.seconds += time.perf_counter() - tick
+        finally:
+            hook._close()
+            body.db.conn.close()
+
+
 class _Writer:
-    def __init__(self, body: CertificationBody, decided_by: str, cryptosuite: str) -> None:
+    def __init__(
+        self,
+        body: CertificationBody,
+        decided_by: str,
+        cryptosuite: str,
+        pusher: _Pusher | None = None,
+    ) -> None:
         self.body = body
         self.conn: sqlite3.Connection = body.db.conn
         self.decided_by = decided_by
         self.cryptosuite = cryptosuite
+        self.pusher = pusher
 
     def write(self, batch: _Batch, report: BulkReport) -> None:
         """The whole batch in one transaction; a row that fails inside it (a conflict with a
         concurrent writer) is retried alone, so it cannot take the others down with it."""
+        if self.pusher is not None:
+            tick = time.perf_counter()
+            # The previous batch is in the register before this one commits.
+            if not self.pusher.wait():
+                self.conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT}")
+            report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
         with transaction(self.body.db):
             now = format_datetime(self.body.clock())
             audit.append_many(
@@ -623,8 +718,12 @@ class _Writer:
         # or during this push loses nothing: register.db's watermark still stands before
         # these rows' events, and the next push or certreg command applies them
         # (issuer.register_push.catch_up).
-        if written:
+        if written and self.pusher is not None:
+            self.pusher.push(r.plan.number for r in written)
+        elif written:
+            tick = time.perf_counter()
             self.body._changed("certification", *(r.plan.number for r in written))
+            report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
 
     def _savepoint(self, rows: list[_Row], now: str) -> None:
         self.conn.execute("SAVEPOINT bulk_rows")
@@ -713,6 +812,30 @@ def _plain(exc: sqlite3.IntegrityError) -> str:
 # The run
 
 
+class _Unlock(threading.Thread):
+    """``body.signer`` (the key store's unlock) in a thread of its own; :meth:`result` waits
+    for it and raises what it raised (a wrong passphrase). A daemon, so that Ctrl-C does not
+    wait for the Argon2id; ``issue_csv`` joins it on every other way out."""
+
+    def __init__(self, body: CertificationBody) -> None:
+        super().__init__(name="certreg-unlock", daemon=True)
+        self.body = body
+        self.signer: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.signer = self.body.signer
+        except BaseException as exc:  # handed to the main thread by result()
+            self.error = exc
+
+    def result(self) -> Any:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.signer
+
+
 def default_workers() -> int:
     """Signing processes: every core but the one this process plans and writes on."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -734,7 +857,8 @@ def issue_csv(
     run itself (no such file, a bad header, a decision-maker who may not decide) raise a
     :class:`~issuer.service.LifecycleError` before anything is written. ``workers`` sign in
     that many processes (0: in this one); by default one core is left to this process, which
-    plans and writes (measured on 2 cores: 1 worker 1,112/s, 2 workers 1,053/s).
+    plans and writes (docs/bulk-issuance.md, "Measured": on 2 cores the two settings are
+    within the machine's noise of each other).
     """
     if workers is None:
         workers = default_workers()
@@ -744,15 +868,48 @@ def issue_csv(
         raise Invalid("workers must be 0 or more")
     started, cpu_started = time.perf_counter(), time.process_time()
     report = BulkReport()
-    timings = dict.fromkeys(("read", "plan", "reserve", "sign", "write", "sign_cpu"), 0.0)
-    lines = _read(Path(path))
-    report.rows = len(lines)
-    timings["read"] = time.perf_counter() - started
-    planner = _Planner(body, decided_by)
-    signer = body.signer  # unlock before anything else: a wrong passphrase changes nothing
+    timings = dict.fromkeys(
+        ("read", "plan", "unlock", "reserve", "sign", "write", "push", "sign_cpu"), 0.0
+    )
+    report.timings = timings
+    # The key store's Argon2id (~0.5-1 s at the default cost, in C, without the GIL) runs on
+    # the other core while this thread reads the file and plans ahead, which only reads: a
+    # wrong passphrase still stops the run before anything is written.
+    unlocking = _Unlock(body)
+    unlocking.start()
+    try:
+        lines = _read(Path(path))
+        report.rows = len(lines)
+        timings["read"] = time.perf_counter() - started
+        planner = _Planner(body, decided_by)
+        starts = iter(range(0, len(lines), batch))
+        ahead: deque[tuple[_Batch, int]] = deque()  # planned, not yet reserved: (batch, its rows)
+
+        def plan_next() -> bool:
+            """Plan the next batch of the file onto ``ahead``; False at the end of the file."""
+            start = next(starts, None)
+            if start is None:
+                return False
+            chunk = lines[start : start + batch]
+            tick = time.perf_counter()
+            ahead.append((planner.plan(chunk, report), len(chunk)))
+            timings["plan"] += time.perf_counter() - tick
+            return True
+
+        while unlocking.is_alive() and plan_next():
+            pass
+        tick = time.perf_counter()
+        signer = unlocking.result()
+        timings["unlock"] = time.perf_counter() - tick  # the part planning did not cover
+    finally:
+        unlocking.join()  # never left running past the run (a bad header raises above)
     info = body.info
     credential_body = Body(info["did"], info["legal_name"], info["public_url"])
-    writer = _Writer(body, decided_by, body.cryptosuite)
+    # The register push goes to a thread of its own when the body pushes to a register.db
+    # (``certreg issue`` does: issuer.register_push.attach).
+    hook = body.on_change
+    pusher = _Pusher(body, hook.path) if isinstance(hook, RegisterSync) else None
+    writer = _Writer(body, decided_by, body.cryptosuite, pusher)
     lists = body.status_lists
 
     seed = getattr(signer, "seed", None)
@@ -814,46 +971,66 @@ def issue_csv(
         planned.rows = kept
         tock = time.perf_counter()
         timings["sign"] += tock - tick
+        pushed = timings["push"]
         writer.write(planned, report)
-        timings["write"] += time.perf_counter() - tock
+        # The register push after each commit is timed on its own (``push``).
+        timings["write"] += time.perf_counter() - tock - (timings["push"] - pushed)
 
     done = 0
     pending: tuple[_Batch, int] | None = None
+    # The file's rows stay alive for the whole run: out of the cyclic collector's sight, its
+    # full collections do not rescan them (tens of thousands of dicts). Undone below.
+    gc.freeze()
     try:
-        for start in range(0, len(lines), batch):
-            chunk = lines[start : start + batch]
+        if pusher is not None:
+            if pool is not None:
+                # The workers are forked now, before the push thread exists: a child forked
+                # while another thread holds a lock would inherit it held.
+                pool.submit(int).result()
+            pusher.start()
+            body.db.conn.execute("PRAGMA wal_autocheckpoint = 0")  # the push thread's job
+        while ahead or plan_next():
+            planned, size = ahead.popleft()
             tick = time.perf_counter()
-            planned = planner.plan(chunk, report)
-            tock = time.perf_counter()
-            timings["plan"] += tock - tick
             if planned.rows:
                 # Committed on its own, before signing: see the module text.
+                ids = [row.plan.credential_id for row in planned.rows]
                 with transaction(body.db):
-                    for row in planned.rows:
-                        row.plan.entries = lists.entries_for(row.plan.credential_id)
-            timings["reserve"] += time.perf_counter() - tock
+                    for row, entries in zip(planned.rows, lists.entries_for_many(ids), strict=True):
+                        row.plan.entries = entries
+            timings["reserve"] += time.perf_counter() - tick
             submit(planned)
             if pending is not None:
                 finish(pending[0])
                 done += pending[1]
                 if progress is not None:
                     progress(done, len(lines))
-            pending = (planned, len(chunk))
+            pending = (planned, size)
         if pending is not None:
             finish(pending[0])
             done += pending[1]
             if progress is not None:
                 progress(done, len(lines))
     finally:
+        gc.unfreeze()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        if pusher is not None:
+            tick = time.perf_counter()
+            if pusher.is_alive():
+                pusher.stop()  # its last push, waited for
+            body.db.conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT}")
+            timings["push"] += time.perf_counter() - tick
+            timings["push_thread"] = pusher.seconds
     # Success is reported only with the public register caught up: every batch was pushed as
     # it committed, but a push may have failed (logged), and a run killed earlier between a
     # commit and its push left rows this run skips as issued (the push applies them too).
     flush = getattr(body.on_change, "flush", None)
     if callable(flush):
         try:
+            tick = time.perf_counter()
             flush()
+            timings["push"] += time.perf_counter() - tick
         except RegisterBehind as exc:
             raise RegisterBehind(
                 f"{report.issued} rows issued, {report.skipped_already_issued} issued before; "

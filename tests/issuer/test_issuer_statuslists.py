@@ -197,6 +197,42 @@ def test_a_drifted_counter_is_repaired(make):
     ]
 
 
+def test_entries_for_many_spills_into_the_next_list_and_skips_taken_indices(make):
+    """Bulk issuance reserves a batch at once: a batch larger than the open list's room fills
+    it to its limit and goes on in the next list, and indices other credentials hold (here
+    half of the list, taken behind the manager's back) are drawn again, never shared."""
+    manager = make(entries=SMALL, rng=random.Random(7))
+    limit = int(SMALL * FILL_LIMIT)
+    manager.ensure_lists()
+    taken = list(range(0, SMALL, 2))[: limit // 2]
+    with transaction(manager.db):
+        manager.db.conn.executemany(
+            "INSERT INTO status_entries (list_id, idx, credential_id) "
+            "VALUES ('revocation-1', ?, ?)",
+            [(i, f"urn:uuid:old-{i}") for i in taken],
+        )
+        manager.db.conn.execute(
+            "UPDATE status_lists SET allocated = ? WHERE id = 'revocation-1'", (len(taken),)
+        )
+    ids = [f"urn:uuid:new-{i}" for i in range(limit)]
+    with transaction(manager.db):
+        batch = manager.entries_for_many(ids)
+    assert [[e["statusPurpose"] for e in entries] for entries in batch] == [
+        list(TWO_ENTRIES)
+    ] * len(ids)
+    held = rows(manager, "SELECT list_id, idx, credential_id FROM status_entries")
+    assert len(held) == len(taken) + 2 * len(ids)  # nobody's index was taken over
+    for credential_id, entries in zip(ids, batch, strict=True):
+        for entry in entries:
+            list_id = manager.list_id_from_url(entry["statusListCredential"])
+            assert (list_id, int(entry["statusListIndex"]), credential_id) in held
+    assert rows(manager, "SELECT id, allocated FROM status_lists ORDER BY id") == [
+        ("revocation-1", limit),
+        ("revocation-2", len(ids) - limit // 2),
+        ("suspension-1", len(ids)),
+    ]
+
+
 class StuckRandom(random.Random):
     """Draws index 0 the first 64 times: as unlucky as a list below its limit can be."""
 

@@ -181,7 +181,8 @@ READERS_OWN = {
 #: A benchmark is run with its options as documented, on a small size (the sizes the document
 #: gives take minutes).
 SMALLER = {
-    "--rows 5000 --trials 3": "--rows 100 --trials 1",
+    "--rows 5000 --trials 3": "--rows 100 --trials 1 --sign-count 100",
+    "--rows 5000 50000 --existing 0 100000": "--rows 100 --existing 0 300 --sign-count 100",
     "--rows 1000000 --seconds 15": "--rows 500 --seconds 1",
 }
 

@@ -7,6 +7,7 @@ is read back from its own SQLite file after each decision.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import sqlite3
@@ -21,6 +22,7 @@ from certreg.issuer.cli.register import register_group
 from certreg.issuer.register_push import attach, rebuild
 from certreg.issuer.service import CertificationBody, ScopeGrant
 from certreg.register import push
+from certreg.register.credentials import proof_digest
 from certreg.register.db import open_register
 
 
@@ -420,3 +422,10 @@ def test_bulk_issuance_pushes_each_batch(b, tmp_path):
     )
     assert conn.execute("SELECT COUNT(*) FROM lookup").fetchone()[0] == 8
     assert facets(b) == recount(b)
+    # Every credential the run signed is known to the public verifier by its proof's digest,
+    # the one a presented copy of it gives (the push reads only the proof out of each
+    # document).
+    issued = dict(conn.execute("SELECT id, proof_sha256 FROM issued_credentials"))
+    signed = body.db.execute("SELECT id, document FROM credentials").fetchall()
+    assert len(signed) == 25
+    assert issued == {i: proof_digest(json.loads(document)) for i, document in signed}
