@@ -12,17 +12,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import socket
 import time
-import zlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-import httpcore
-import httpx
 
 from certreg.keys.did import (
     DidError,
@@ -63,15 +58,6 @@ Clock = Callable[[], datetime]
 #: JavaScript verifier reads another number than Python does, and JCS (RFC 8785) cannot write it.
 MAX_SAFE_INTEGER = 2**53 - 1
 
-#: Content encodings the fetcher inflates itself, within its size limit (zlib window bits).
-#: httpx would inflate a whole network read at once: 200 KB of gzip became 200 MB in memory
-#: before the size check saw it.
-_INFLATE_WBITS = {
-    "gzip": 16 + zlib.MAX_WBITS,
-    "x-gzip": 16 + zlib.MAX_WBITS,
-    "deflate": zlib.MAX_WBITS,
-}
-_ACCEPT_ENCODING = "gzip, deflate"
 # A host whose last label is a number is an IPv4 address to URL parsers and to inet_aton
 # (WHATWG URL "ends in a number"): 2130706433, 0x7f.1, 0177.0.0.1 all mean 127.0.0.1.
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
@@ -170,90 +156,11 @@ class HttpFetcher:
         if parts.username or parts.password:
             raise FetchError(f"{_shown(url)} carries a user name or password; refused")
         _check_numeric_host(hostname)
-        deadline = time.monotonic() + self.timeout
-        try:
-            with (
-                httpx.Client(
-                    timeout=self.timeout, follow_redirects=False, transport=self._transport(url)
-                ) as client,
-                client.stream(
-                    "GET",
-                    url,
-                    headers={"Accept": self.accept, "Accept-Encoding": _ACCEPT_ENCODING},
-                ) as response,
-            ):
-                if response.is_redirect:
-                    raise FetchError(f"{url} answered with a redirect; redirects are not followed")
-                if response.status_code != 200:
-                    raise FetchError(f"{url} answered HTTP {response.status_code}")
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.max_bytes:
-                    raise FetchError(f"{url} is larger than the {self.max_bytes}-byte limit")
-                return self._read_body(url, response, deadline)
-        except httpx.TimeoutException:
-            raise FetchError(f"{url} did not answer within {self.timeout:g} s") from None
-        except httpx.HTTPError as exc:
-            raise FetchError(f"{url} could not be reached ({_network_words(exc)})") from None
-        except (httpx.InvalidURL, ValueError, UnicodeError):
-            # httpx refuses some hosts the URL parser let through (0177.0.0.1, a bad IDNA
-            # name): a refusal in words, never an exception for the caller to print.
-            raise FetchError(f"{_shown(url)} is not a well-formed address") from None
+        # httpx (with httpcore) is loaded on the first fetch, not with the verifier: a
+        # credential whose key and status need no network verifies without it.
+        from certreg.verifier import _network
 
-    def _read_body(self, url: str, response: httpx.Response, deadline: float) -> bytes:
-        """The body, decoded, never more than ``max_bytes`` of it held: the raw bytes are
-        read, and a gzip or deflate body is inflated here at most one byte past the limit."""
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        inflater: Any = None
-        if encoding in _INFLATE_WBITS:
-            inflater = zlib.decompressobj(wbits=_INFLATE_WBITS[encoding])
-        elif encoding not in ("", "identity"):
-            raise FetchError(
-                f"{url} was sent with the content encoding {_shown(encoding)}, which the "
-                "verifier does not read (it asks for gzip, deflate or none)"
-            )
-        too_large = f"{url} is larger than the {self.max_bytes}-byte limit"
-        body = bytearray()
-        try:
-            for raw in response.iter_raw():
-                if inflater is None:
-                    body += raw
-                else:
-                    if inflater.eof and raw:
-                        raise FetchError(f"{url} sent data after the end of its {encoding} body")
-                    pending = raw
-                    while pending and not inflater.eof:
-                        # max_length is never 0 here (0 would mean "no limit"): the check below
-                        # stops as soon as the body is one byte over.
-                        body += inflater.decompress(pending, self.max_bytes + 1 - len(body))
-                        if len(body) > self.max_bytes:
-                            raise FetchError(too_large)
-                        pending = inflater.unconsumed_tail
-                    if inflater.unused_data:
-                        raise FetchError(f"{url} sent data after the end of its {encoding} body")
-                if len(body) > self.max_bytes:
-                    raise FetchError(too_large)
-                if time.monotonic() > deadline:
-                    raise FetchError(f"{url} did not answer within {self.timeout:g} s")
-        except zlib.error:
-            raise FetchError(f"{url} sent a body that is not valid {encoding} data") from None
-        if inflater is not None and not inflater.eof:
-            raise FetchError(f"{url} sent a {encoding} body that stops before its end")
-        return bytes(body)
-
-    def _transport(self, url: str) -> httpx.BaseTransport | None:
-        backend: httpcore.SyncBackend
-        if self._loopback_http(url):
-            backend = _LoopbackOnly()
-        elif self.public_addresses_only:
-            backend = _PublicAddressesOnly(self.unsafe_allow_http_hosts)
-        else:
-            return None
-        transport = httpx.HTTPTransport()
-        # httpx 0.28 does not let a transport choose its network backend; httpcore's pool does.
-        transport._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), network_backend=backend
-        )
-        return transport
+        return _network.get(self, url)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -268,69 +175,6 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-class _LoopbackOnly(httpcore.SyncBackend):
-    """A network backend for plain HTTP under the loopback rule: the host is resolved once,
-    every address must be a loopback one, and the connection is made to a checked address.
-    So ``localhost`` mapped elsewhere (a hosts file) or a name that resolves differently a
-    moment later cannot carry plain HTTP off the machine."""
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
-            raise FetchError(f"the host name {host} could not be found") from None
-        addresses = [str(info[4][0]) for info in infos]
-        for address in addresses:
-            if not ipaddress.ip_address(address.split("%", 1)[0]).is_loopback:
-                raise FetchError(
-                    f"{host} resolves to {address}, not to this machine; plain HTTP is "
-                    "fetched from the loopback interface only"
-                )
-        if not addresses:
-            raise FetchError(f"the host name {host} could not be found")
-        return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
-
-
-class _PublicAddressesOnly(httpcore.SyncBackend):
-    """A network backend that connects only to public (global) addresses, to the very address
-    it checked; hosts in ``allowed`` (tests on 127.0.0.1) pass unchecked."""
-
-    def __init__(self, allowed: Collection[str]) -> None:
-        self.allowed = frozenset(allowed)
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        if host.lower() in self.allowed or f"{host.lower()}:{port}" in self.allowed:
-            return super().connect_tcp(host, port, timeout, local_address, socket_options)
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
-            raise FetchError(f"the host name {host} could not be found") from None
-        addresses = [str(info[4][0]) for info in infos]
-        for address in addresses:
-            if not _is_public(address):
-                raise FetchError(
-                    f"{host} is a private or local address ({address}); only public "
-                    "addresses are fetched"
-                )
-        if not addresses:
-            raise FetchError(f"the host name {host} could not be found")
-        return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
 
 
 def _is_public(address: str) -> bool:
@@ -362,17 +206,6 @@ def _check_numeric_host(host: str) -> None:
             "hexadecimal, leading zeros or fewer than four parts); write it as four decimal "
             "numbers, like 192.0.2.1"
         ) from None
-
-
-def _network_words(exc: httpx.HTTPError) -> str:
-    """What went wrong on the network, in words rather than an exception's class name."""
-    if isinstance(exc, httpx.ConnectError):
-        return "the connection was refused or the host could not be found"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "the server broke the HTTP protocol"
-    if isinstance(exc, httpx.NetworkError):
-        return "the connection failed"
-    return "the request failed"
 
 
 def _shown(value: str, limit: int = 200) -> str:

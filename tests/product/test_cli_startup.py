@@ -96,6 +96,8 @@ def test_verify_file_loads_only_the_verifier(tmp_path: Path, offline_certificate
     assert heavy(modules) == set()
     assert of("certreg.issuer", modules) == {"certreg.issuer", "certreg.issuer.cli"}
     assert of("certreg.register", modules) == set()
+    # A did:key credential without status entries needs no network: no HTTP client either.
+    assert of("httpx", modules) == set() and of("httpcore", modules) == set()
 
 
 def test_verify_from_standard_input_loads_only_the_verifier(
