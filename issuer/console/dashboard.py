@@ -52,20 +52,12 @@ def duration_words(left: timedelta) -> str:
     return " ".join(shown) or "under a minute"
 
 
-def _context(data: ConsoleData) -> dict[str, object]:
-    dash = data.dashboard(due_limit=DASHBOARD_DUE)
-    return {
-        "dash": dash,
-        "statuses": [(s.value, status_word(s.value)) for s in Status],
-    }
-
-
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, user: Signed) -> Response:
     """Who is signed in, and the state of the body at a glance."""
     state = state_of(request)
     with state.lock:
-        context = _context(ConsoleData.of(state.body))
+        dash = ConsoleData.of(state.body).dashboard(due_limit=DASHBOARD_DUE)
     return render(
         request,
         "dashboard.html",
@@ -73,7 +65,8 @@ def dashboard(request: Request, user: Signed) -> Response:
         roles=sorted(user.roles),
         plain_date=plain_date,
         duration_words=duration_words,
-        **context,
+        dash=dash,
+        statuses=[(s.value, status_word(s.value)) for s in Status],
     )
 
 
