@@ -9,7 +9,8 @@ Modules, one responsibility each:
 - :mod:`.accounts`: enrolment links, TOTP, recovery codes, sign-in and lockout (no HTTP);
 - :mod:`.sessions`: server-side sessions, idle and absolute timeouts;
 - :mod:`.web`: the door: :func:`require_staff`, cookies, CSRF and Origin checks, rendering;
-- :mod:`.routes`: sign-in/out, enrolment, the landing page, my tokens, staff (admins).
+- :mod:`.routes`: sign-in/out, enrolment, my tokens, staff (admins);
+- :mod:`.dashboard`: the landing page (counts, decisions due, status lists, audit chain).
 
 Building a console page
 -----------------------
@@ -69,8 +70,9 @@ __all__ = ["ConsoleRefusal", "ConsoleUser", "install", "render", "require_staff"
 def install(app: FastAPI) -> None:
     """The console's routes and its two answers: sign-in needed (a redirect) and refusals
     (an HTML page with the reason)."""
-    from certreg.issuer.console import routes  # routes imports this package's modules
+    from certreg.issuer.console import dashboard, routes  # they import this package's modules
 
     app.include_router(routes.router)
+    app.include_router(dashboard.router)
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(ConsoleRefusal, refused)

@@ -1,5 +1,5 @@
-"""The console's pages of issue 11 part 1: sign-in and out, enrolment, the landing page, one's
-own API tokens, and staff (admins). Every change goes through the existing rules
+"""The console's pages of issue 11 part 1: sign-in and out, enrolment, one's own API
+tokens, and staff (admins). Every change goes through the existing rules
 (:mod:`issuer.staff`, :mod:`issuer.tokens`, :mod:`issuer.console.accounts`) with the signed-in
 person as the actor, so it is an audit event naming them.
 
@@ -168,11 +168,6 @@ def logout_everywhere(request: Request, user: Signed) -> Response:
     response = redirect("/console/login")
     clear_cookie(request, response, COOKIE)
     return response
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, user: Signed) -> Response:
-    return render(request, "home.html", user=user, roles=sorted(user.roles))
 
 
 # -- enrolment --------------------------------------------------------------------------------
