@@ -28,7 +28,7 @@ from certreg.issuer.credential import (
     ScopeItem,
     certification_credential,
 )
-from certreg.issuer.demo_body import build_demo
+from certreg.issuer.demo_body import DemoAccount, build_demo
 from certreg.issuer.service import CertificationBody
 from certreg.keys.keypair import KeyPair
 from certreg.keys.store import KeyStore
@@ -144,6 +144,7 @@ def demo_command(
         ("verify a certificate (paste, upload or URL)", f"{base}/verify"),
         ("the API documentation (OpenAPI)", f"{base}/docs"),
         ("a status list", f"{base}/status/suspension-1"),
+        ("the staff console (demo accounts below)", f"{base}/console/login"),
     ]
     for state in ("valid", "suspended", "withdrawn", "expired", "recertified"):
         if demo.numbers.get(state):
@@ -151,6 +152,7 @@ def demo_command(
             tour.append((f"{article} {state} certificate", f"{base}/c/{demo.numbers[state][0]}"))
     for label, url in tour:
         click.echo(f"  {label:45} {url}")
+    _print_console_accounts(f"{base}/console/login", demo.accounts)
     files = _write_certificates(data, demo.numbers)
     if files:
         click.echo(
@@ -171,6 +173,24 @@ def demo_command(
         tls_key=None,
         passphrase_file=secret,
         log_level="warning",
+    )
+
+
+def _print_console_accounts(login_url: str, accounts: tuple[DemoAccount, ...]) -> None:
+    """The demo staff's console sign-ins: known passwords and TOTP secrets, so that a reader
+    signs in without enrolling. Demo only: the sign-in page says so too."""
+    click.echo(
+        f"\nSign in to the staff console at {login_url} as one of the demo staff\n"
+        "(DEMO ONLY: known passwords and authenticator secrets, printed here and nowhere else):"
+    )
+    for account in accounts:
+        click.echo(f"  {account.login:15} {', '.join(account.roles)}")
+        click.echo(f"    password: {account.password}")
+        click.echo(f"    TOTP secret: {account.totp_secret}")
+    click.echo(
+        "  The code: add the secret to any authenticator app, or run\n"
+        "    python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"\n"
+        "  with the person's secret for SECRET (each code signs in once; the next comes in 30 s)."
     )
 
 

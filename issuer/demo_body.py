@@ -7,6 +7,13 @@ withdrawn, reduced in scope, recertified, and expired. Time is real for the deci
 body's clock starts years back and moves forward, so that expiry happens the one way it may,
 automatically, when validity ends. Every decision goes through the same service and rules as
 a real body's.
+
+The staff can sign in to the console (``/console/login``) at once: each is enrolled through the
+console's own functions (:mod:`issuer.console.accounts`, as an enrolment link would) with a
+password and TOTP secret known in advance (:data:`DEMO_ACCOUNTS`), which ``certreg demo``
+prints. The body is marked as a demo (the :data:`DEMO_SETTING` setting), so that the console's
+sign-in page says these are demo accounts. Never do this with a real body: a real person's
+password and second factor are theirs alone.
 """
 
 from __future__ import annotations
@@ -18,10 +25,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyotp
+
 from certreg.issuer.bulk import issue_csv
+from certreg.issuer.console import accounts
 from certreg.issuer.db import transaction
 from certreg.issuer.register_push import attach
 from certreg.issuer.service import CertificationBody
+from certreg.verifier.issuing import format_datetime
 
 FIRST_NAMES = (
     "Ana Ben Chloé Dmitri Eva Farid Greta Hiro Ines Jonas Kofi Lena Mateo Nora Olu Priya "
@@ -34,11 +45,46 @@ LAST_NAMES = (
 ).split()
 
 
+#: The body setting that marks a demo body (the console's sign-in page reads it).
+DEMO_SETTING = "demo_body"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo staff member's console sign-in, printed by ``certreg demo``: demo only."""
+
+    login: str  # the staff member's name, which the sign-in form takes
+    roles: tuple[str, ...]
+    password: str  # passes the console's password policy (length, common, not the name)
+    totp_secret: str  # base32, 160 bits, as an authenticator app reads it
+
+
+#: The examiner (an officer), a decision-maker, and a decision-maker who is also the admin.
+DEMO_ACCOUNTS = (
+    DemoAccount(
+        "Erik Examiner", ("officer",), "ultrasonic probe demo 7", "DEMOERIKEXAMINERTOTPSECRETONLY22"
+    ),
+    DemoAccount(
+        "Dana Decider",
+        ("decision_maker",),
+        "granted with reasons 17024",
+        "DEMODANADECIDERTOTPSECRETONLY222",
+    ),
+    DemoAccount(
+        "Sam Second",
+        ("decision_maker", "admin"),
+        "impartial by design demo",
+        "DEMOSAMSECONDTOTPSECRETONLY22222",
+    ),
+)
+
+
 @dataclass
 class DemoBody:
     data: Path
     passphrase: str
     numbers: dict[str, list[str]]  # state -> certificate numbers, for the printed tour
+    accounts: tuple[DemoAccount, ...] = ()  # the console sign-ins, for the printed tour
 
 
 class _Clock:
@@ -112,9 +158,9 @@ def build_demo(
         publication_policy="number_lookup",
         scope=[("ISMS", "ISMS audits"), ("LEAD", "Lead auditor")],
     )
-    examiner = body.add_staff("Erik Examiner", roles=["officer"])
-    decider = body.add_staff("Dana Decider", roles=["decision_maker"])
-    second = body.add_staff("Sam Second", roles=["decision_maker", "admin"])
+    examiner, decider, second = (
+        body.add_staff(account.login, roles=list(account.roles)) for account in DEMO_ACCOUNTS
+    )
     progress("schemes and staff added")
 
     # Three cohorts: four years ago (their 24- and 36-month certificates have expired), a
@@ -242,8 +288,31 @@ def build_demo(
     with transaction(body.db):
         for (list_id,) in body.db.execute("SELECT id FROM status_lists").fetchall():
             body.status_lists.publish(list_id)
+    _enrol_demo_staff(body, [examiner, decider, second])
+    progress("console accounts enrolled for " + ", ".join(a.login for a in DEMO_ACCOUNTS))
     body.db.conn.close()
-    return DemoBody(data, passphrase, numbers)
+    return DemoBody(data, passphrase, numbers, DEMO_ACCOUNTS)
+
+
+def _enrol_demo_staff(body: CertificationBody, staff_ids: list[str]) -> None:
+    """Mark the body as a demo and enrol each demo staff member in the console, as their
+    enrolment link would (an audit event each), with the known password and TOTP secret.
+
+    The code that confirms the secret is the previous time step's: a code is accepted once
+    per step, so one of the current step would refuse the first sign-in made within the same
+    30 seconds (as a test, or a quick reader, does)."""
+    now = body.clock()
+    with transaction(body.db):
+        body.db.table("settings").upsert(
+            {"key": DEMO_SETTING, "value": "1", "updated_at": format_datetime(now)}, pk="key"
+        )
+    for staff_id, account in zip(staff_ids, DEMO_ACCOUNTS, strict=True):
+        link = accounts.create_enrolment(body, staff_id, actor=None)
+        earlier = pyotp.TOTP(account.totp_secret).at(now - timedelta(seconds=30))
+        accounts.complete_enrolment(
+            body, link.token, password=account.password, totp_secret=account.totp_secret,
+            code=earlier,
+        )  # fmt: skip
 
 
 def _day(moment: datetime, days: int) -> str:

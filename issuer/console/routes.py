@@ -78,6 +78,13 @@ def _event(state: AppState, kind: str, user: ConsoleUser, payload: dict[str, Any
 # -- sign-in and out --------------------------------------------------------------------------
 
 
+def _is_demo(state: AppState) -> bool:
+    """Whether this is a body ``certreg demo`` built (it sets ``demo_body``,
+    :data:`issuer.demo_body.DEMO_SETTING`): its staff accounts have printed passwords."""
+    row = state.body.db.execute("SELECT value FROM settings WHERE key = 'demo_body'").fetchone()
+    return row is not None and row[0] == "1"
+
+
 def _login_page(
     request: Request, *, status: int = 200, error: str | None = None, next_: str = ""
 ) -> Response:
@@ -90,6 +97,7 @@ def _login_page(
         csrf_token=token,
         next=_safe_next(next_),
         insecure=cookie_secure(request) is None,
+        demo=_locked(request, _is_demo),
     )
     set_cookie(request, response, FORM_COOKIE, token)
     return response

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from factories import free_port
@@ -235,3 +236,53 @@ def test_the_cli_refuses_plain_http_to_another_machine(tmp_path, no_network) -> 
     assert json.loads(result.output)["verdict"] == "STATUS_UNKNOWN"
     assert "plain HTTP" in result.output
     assert no_network == []
+
+
+# -- the console, as the tour prints it ---------------------------------------------------------
+
+#: One printed demo person: name, roles, then their password and TOTP secret lines.
+PRINTED_ACCOUNT = re.compile(
+    r"^  (\S.*?)\s{2,}(\S.*)\n    password: (.+)\n    TOTP secret: ([A-Z2-7]+)$", re.M
+)
+
+
+def test_the_demo_staff_sign_in_to_the_console_with_what_the_tour_prints(served_demo: str):
+    """A reader follows the tour: the console's address, then each demo person's printed
+    password and a code made from their printed secret, the way the tour says, over HTTP to
+    the served demo."""
+    found = re.search(r"the staff console .*?\s(http://127\.0\.0\.1:(\d+)/console/login)$",
+                      served_demo, flags=re.M)  # fmt: skip
+    assert found, served_demo
+    login_url, port = found.group(1), found.group(2)
+    assert "DEMO ONLY" in served_demo
+    assert "python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"" in served_demo
+    printed = PRINTED_ACCOUNT.findall(served_demo)
+    assert [(name, roles) for name, roles, _, _ in printed] == [
+        ("Erik Examiner", "officer"),
+        ("Dana Decider", "decision_maker"),
+        ("Sam Second", "decision_maker, admin"),
+    ]
+    origin = f"http://127.0.0.1:{port}"
+    for name, roles, password, secret in printed:
+        code = subprocess.run(  # the printed command, with the person's secret
+            [sys.executable, "-c", f"import pyotp; print(pyotp.TOTP('{secret}').now())"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        with httpx.Client(base_url=origin, timeout=30) as browser:
+            page = browser.get(login_url)
+            assert page.status_code == 200
+            # The sign-in page says these are demo accounts, and never shows a password.
+            assert 'id="demo-notice"' in page.text and "certreg demo" in page.text
+            assert password not in page.text and secret not in page.text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+            answer = browser.post(
+                "/console/login",
+                data={"login": name, "password": password, "code": code, "csrf_token": csrf},
+                headers={"Origin": origin},
+            )
+            assert answer.status_code == 303, answer.text
+            assert answer.headers["location"] == "/console/"
+            home = browser.get("/console/")
+            assert home.status_code == 200 and f"Signed in as {name}" in home.text
+            shown = re.search(r'id="roles">([^<]*)<', home.text).group(1)
+            assert set(shown.split(", ")) == set(roles.split(", "))

@@ -213,3 +213,11 @@ def test_unsafe_allow_http_hosts_lets_a_test_host_sign_in_over_http(env: Env) ->
     assert answer.status_code == 303
     assert client.get("/console/").status_code == 200
     assert ORIGIN != "http://testserver"
+
+
+def test_a_real_body_s_sign_in_page_says_nothing_of_demo_accounts(env: Env) -> None:
+    """The demo notice is for a body `certreg demo` built (tests/product/test_demo.py): on
+    any other body's sign-in page it would tell staff their accounts are not to be trusted."""
+    page = env.browser().get("/console/login")
+    assert page.status_code == 200 and "Sign in" in page.text
+    assert "demo" not in page.text.lower()
