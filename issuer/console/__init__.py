@@ -52,25 +52,34 @@ Include a new router with ``app.include_router`` inside :func:`install`.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import TYPE_CHECKING, Any
 
-from certreg.issuer.console.web import (
-    ConsoleRefusal,
-    ConsoleUser,
-    SignInNeeded,
-    refused,
-    render,
-    require_staff,
-    sign_in_needed,
-)
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from certreg.issuer.console.web import ConsoleRefusal, ConsoleUser, render, require_staff
 
 __all__ = ["ConsoleRefusal", "ConsoleUser", "install", "render", "require_staff"]
+
+#: The page-building names, loaded from :mod:`.web` when first used: the command line imports
+#: :mod:`.accounts` and :mod:`.sessions` (``certreg staff add --console``, the demo), and
+#: importing this package must not start the web stack for them.
+_FROM_WEB = frozenset({"ConsoleRefusal", "ConsoleUser", "render", "require_staff"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_WEB:
+        from certreg.issuer.console import web
+
+        return getattr(web, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def install(app: FastAPI) -> None:
     """The console's routes and its two answers: sign-in needed (a redirect) and refusals
     (an HTML page with the reason)."""
     from certreg.issuer.console import dashboard, routes  # they import this package's modules
+    from certreg.issuer.console.web import ConsoleRefusal, SignInNeeded, refused, sign_in_needed
 
     app.include_router(routes.router)
     app.include_router(dashboard.router)

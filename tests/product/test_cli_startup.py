@@ -118,10 +118,16 @@ def test_keys_and_sign_do_not_load_the_issuer(tmp_path: Path, command: tuple[str
 
 @pytest.mark.parametrize(
     "command",
-    [("serve", "--help"), ("register", "serve", "--help"), ("demo", "--help")],
+    [
+        ("serve", "--help"),
+        ("register", "serve", "--help"),
+        ("demo", "--help"),
+        ("staff", "add", "--help"),  # it enrols console accounts, without the console's pages
+        ("init", "--help"),
+    ],
     ids=lambda c: " ".join(c),
 )
-def test_the_servers_help_does_not_start_the_web_stack(
+def test_the_issuers_help_does_not_start_the_web_stack(
     tmp_path: Path, command: tuple[str, ...]
 ) -> None:
     """Reading how to start a server is not starting one: FastAPI, Datasette and uvicorn load
