@@ -47,6 +47,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "certreg/register/datasette/plugins/certreg_register.py",
         "certreg/register/datasette/templates/certreg_certificate.html",
         "certreg/contexts/files/index.json",
+        "certreg/issuer/console/common-passwords.txt.gz",
+        "certreg/issuer/console/COMMON-PASSWORDS-LICENSE",
+        "certreg/issuer/console/templates/login.html",
     ):
         assert needed in names, needed
     # One top-level import name: certreg claims no generic name (`register`, `contexts` and
@@ -118,6 +121,9 @@ def test_demo_serve_and_verify_from_the_wheel(installed: Path, tmp_path: Path) -
                 time.sleep(0.2)
         assert page.status_code == 200 and number in page.text
         assert httpx.get(f"{base}/register/", timeout=10).status_code == 200
+        # The console's templates are in the wheel (the demo's accounts used its password list).
+        login = httpx.get(f"{base}/console/login", timeout=10)
+        assert login.status_code == 200 and "Demo only" in login.text
 
         with sqlite3.connect(data / "issuer.db") as db:
             (document,) = db.execute(
