@@ -159,3 +159,19 @@ def test_signed_out_the_people_pages_redirect_to_sign_in(env: Env) -> None:
         answer = browser.get(path, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/console/login")
+
+
+def test_the_dashboard_links_to_the_search_and_to_holders_of_decisions_due(env: Env) -> None:
+    person = candidate(env, "Sam Suspended")
+    number = certify(env, person)
+    env.body.suspend(
+        number, decided_by=env.staff["decider"], reason="complaint", until="2026-03-20"
+    )
+    env.clock.now = env.clock.now.replace(year=2026, month=3, day=21)  # the deadline has passed
+    dana = env.signed_in("decider", "Dana Decider")
+    page = dana.client.get("/console/").text
+    assert 'href="/console/people">Candidates and holders</a>' in page
+    link = f'<a href="/console/people/{person}">Sam Suspended</a>'
+    assert link in page
+    assert link in dana.client.get("/console/due/suspension_overdue").text
+    assert "<h1>Sam Suspended</h1>" in dana.client.get(f"/console/people/{person}").text
