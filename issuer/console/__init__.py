@@ -10,7 +10,8 @@ Modules, one responsibility each:
 - :mod:`.sessions`: server-side sessions, idle and absolute timeouts;
 - :mod:`.web`: the door: :func:`require_staff`, cookies, CSRF and Origin checks, rendering;
 - :mod:`.routes`: sign-in/out, enrolment, my tokens, staff (admins);
-- :mod:`.dashboard`: the landing page (counts, decisions due, status lists, audit chain).
+- :mod:`.dashboard`: the landing page (counts, decisions due, status lists, audit chain);
+- :mod:`.people`: candidates and holders: search, and a person's page.
 
 Building a console page
 -----------------------
@@ -79,9 +80,11 @@ def install(app: FastAPI) -> None:
     """The console's routes and its two answers: sign-in needed (a redirect) and refusals
     (an HTML page with the reason)."""
     from certreg.issuer.console import dashboard, routes  # they import this package's modules
+    from certreg.issuer.console.people import router as people_router
     from certreg.issuer.console.web import ConsoleRefusal, SignInNeeded, refused, sign_in_needed
 
     app.include_router(routes.router)
     app.include_router(dashboard.router)
+    app.include_router(people_router)
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(ConsoleRefusal, refused)
