@@ -83,5 +83,8 @@ def install(app: FastAPI) -> None:
 
     app.include_router(routes.router)
     app.include_router(dashboard.router)
+    from certreg.issuer.console import records  # a certificate's staff view, the audit log
+
+    app.include_router(records.router)
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(ConsoleRefusal, refused)
