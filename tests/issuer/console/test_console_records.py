@@ -5,6 +5,7 @@ body with a suspension, share links and events, its clock driven by hand."""
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from datetime import timedelta
 
@@ -186,3 +187,16 @@ def test_signed_out_both_pages_redirect_to_sign_in(env: Env) -> None:
         answer = browser.get(path, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/console/login")
+
+
+def test_headings_are_in_order_and_every_table_has_a_caption(env: Env) -> None:
+    number = certify(env, "Ann One")
+    create_share(env.body, number)
+    olga = env.signed_in("officer", "Olga Officer")
+    for path in [f"/console/certificates/{number}", "/console/audit"]:
+        page = olga.client.get(path).text
+        levels = [int(n) for n in re.findall(r"<h([1-6])[ >]", page)]
+        assert levels[0] == 1 and levels.count(1) == 1, path
+        assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), path
+        assert page.count("<table") == page.count("<caption>") >= 1, path
+        assert 'scope="col"' in page and 'scope="row"' in page, path
