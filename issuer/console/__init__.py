@@ -79,12 +79,13 @@ def __getattr__(name: str) -> Any:
 def install(app: FastAPI) -> None:
     """The console's routes and its two answers: sign-in needed (a redirect) and refusals
     (an HTML page with the reason)."""
-    from certreg.issuer.console import dashboard, routes  # they import this package's modules
-    from certreg.issuer.console.people import router as people_router
+    # The pages import this package's modules, so they are imported here, not at the top.
+    from certreg.issuer.console import dashboard, people, records, routes
     from certreg.issuer.console.web import ConsoleRefusal, SignInNeeded, refused, sign_in_needed
 
-    app.include_router(routes.router)
-    app.include_router(dashboard.router)
-    app.include_router(people_router)
+    app.include_router(routes.router)  # sign-in, enrolment, my tokens, staff
+    app.include_router(dashboard.router)  # /console/, the due lists
+    app.include_router(people.router)  # search, a person's page
+    app.include_router(records.router)  # a certificate's staff view, the audit log
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(ConsoleRefusal, refused)

@@ -15,7 +15,9 @@ from certreg.issuer.service import ScopeGrant
 
 CWI_ROW = re.compile(r'<tr><th scope="row">CWI</th>(.*?)</tr>', re.S)
 CELL = re.compile(r'data-status="(\w+)">(\d+)<')
-NUMBER = re.compile(r'<th scope="row"><code>([^<]+)</code></th>')
+NUMBER = re.compile(
+    r'<th scope="row"><a href="/console/certificates/[^"]+"><code>([^<]+)</code></a></th>'
+)
 NEXT = re.compile(r'<a rel="next" href="([^"]+)">Next page</a>')
 
 
