@@ -79,8 +79,14 @@ def test_the_certificate_view_shows_the_suspension_bit_decisions_and_no_share_to
     hashes = [h for (h,) in env.body.db.execute("SELECT token_hash FROM share_links")]
     assert all(secret not in answer.text for secret in [token, revoked_token, *hashes])
 
-    # The public page, and the certificate's events in the audit log.
+    # The public page, the holder's page, and the certificate's events in the audit log.
     assert f'href="https://cb.example/c/{number}"' in page
+    (person_id,) = env.body.db.execute(
+        "SELECT person_id FROM certifications WHERE number = ?", [number]
+    ).fetchone()
+    holder = olga.client.get(f"/console/people/{person_id}")
+    assert f'href="/console/people/{person_id}"' in page and holder.status_code == 200
+    assert "Sam Suspended" in holder.text
     assert f'href="/console/audit?certificate={number}"' in page
 
     # Once reinstated and signed again: 0 recorded, 0 signed.
