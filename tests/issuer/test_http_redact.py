@@ -14,6 +14,9 @@ def test_share_offer_and_exchange_secrets_are_redacted():
     assert redact_path(f"/share/{TOKEN}/credential.json") == "/share/[redacted]/credential.json"
     assert TOKEN not in redact_path(f"/oid4vci/offers/{TOKEN}?x=1")
     assert TOKEN not in redact_path(f"/workflows/holder-share/exchanges/{TOKEN}")
+    # A staff member's one-time console enrolment link.
+    assert redact_path(f"/console/enrol/{TOKEN}") == "/console/enrol/[redacted]"
+    assert redact_path("/console/login") == "/console/login"
     assert redact_path("/c/CWI-7K3M-9QX2-M") == "/c/CWI-7K3M-9QX2-M"
 
 
