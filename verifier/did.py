@@ -87,7 +87,7 @@ class HttpFetcher:
     - HTTPS only, except hosts (``host`` or ``host:port``) in ``unsafe_allow_http_hosts``, and,
       with ``allow_loopback_http``, a loopback host (127.0.0.0/8, ::1, ``localhost``) that
       resolves to loopback addresses only: the connection is then made to a checked loopback
-      address, so a name cannot send plain HTTP off the machine (see :class:`_LoopbackOnly`);
+      address, so a name cannot send plain HTTP off the machine (see ``_network._LoopbackOnly``);
     - no redirects (a redirect could take a did:web lookup to another domain);
     - ``timeout`` seconds for the whole exchange, not just per read (a server dripping one byte
       a second cannot hold the verifier);
