@@ -55,7 +55,7 @@ from certreg.issuer.http.errors import status_of
 from certreg.issuer.http.state import state_of
 from certreg.issuer.lifecycle import rules, table
 from certreg.issuer.register_push import RegisterBehind
-from certreg.issuer.service import Certification, LifecycleError, ScopeGrant
+from certreg.issuer.service import Certification, Invalid, LifecycleError, ScopeGrant
 
 __all__ = ["BY_COMMAND", "LABELS", "decision_done", "decision_links", "grant_link", "router"]
 
@@ -270,9 +270,9 @@ def _grant_form(request: Request, user: ConsoleUser, person_id: str, scheme: str
 # -- reading a form -------------------------------------------------------------------------------
 
 
-class BadForm(Exception):
-    """The form cannot be read as the decision's input: ``reason`` in words, ``field`` the
-    input it concerns (for aria-describedby), if known."""
+class BadForm(Invalid):
+    """The form cannot be read as the decision's input (422, as the API's bad input):
+    ``reason`` in words, ``field`` the input it concerns (for aria-describedby), if known."""
 
     def __init__(self, reason: str, field: str | None = None) -> None:
         super().__init__(reason)
