@@ -81,6 +81,17 @@ LABELS: dict[str, str] = {
     "scheme_id": "Scheme",
 }
 
+#: The table's help, where it speaks of the command line (repeated options, CODE=TEXT),
+#: as the form's fields work instead.
+FORM_HELP: dict[str, str] = {
+    "scope": "Tick each scope item granted; write its conditions or limitations, if any.",
+    "add": "Tick each scope item to add (each needs a passed assessment covering it); write "
+    "its conditions or limitations, if any.",
+    "remove": "Tick each scope item to remove.",
+    "conditions": "Change the conditions of a scope item held; only the ones you change are "
+    "corrected, and an emptied one is cleared.",
+}
+
 #: Long text inputs get a text area.
 LONG = frozenset({"reason", "evidence"})
 
@@ -148,7 +159,7 @@ def _fields(
         Field(
             item.name,
             LABELS.get(item.name, item.name),
-            item.help,
+            FORM_HELP.get(item.name, item.help),
             _kind(item),
             item.required,
             items=offered.get(item.name, []),

@@ -320,7 +320,7 @@ def rules_in_words(
         said.append(
             f"The deadline must be after the effective date and at most {max_suspension_days} "
             f"days after it (the scheme's maximum suspension): {latest.isoformat()} at the "
-            "latest for a suspension starting today. It is never withdrawn automatically."
+            "latest for a suspension starting today."
         )
     if decision == "extend_scope":
         said.append("Scope items already held cannot be added again.")
