@@ -80,12 +80,15 @@ def install(app: FastAPI) -> None:
     """The console's routes and its two answers: sign-in needed (a redirect) and refusals
     (an HTML page with the reason)."""
     # The pages import this package's modules, so they are imported here, not at the top.
-    from certreg.issuer.console import dashboard, people, records, routes
+    from certreg.issuer.console import chain, dashboard, people, record, records, routes, schemes
     from certreg.issuer.console.web import ConsoleRefusal, SignInNeeded, refused, sign_in_needed
 
     app.include_router(routes.router)  # sign-in, enrolment, my tokens, staff
     app.include_router(dashboard.router)  # /console/, the due lists
     app.include_router(people.router)  # search, a person's page
     app.include_router(records.router)  # a certificate's staff view, the audit log
+    app.include_router(schemes.router)  # schemes and scope catalogues, with versions
+    app.include_router(record.router)  # officers' forms: candidates, assessments, trainings
+    app.include_router(chain.router)  # "verify the chain", in the background
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(ConsoleRefusal, refused)
