@@ -133,7 +133,7 @@ class _Counting(sqlite3.Connection):
 
     rows_read = 0
 
-    def execute(self, sql: str, parameters: Any = (), /) -> Any:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
         cursor = super().execute(sql, parameters)
         if "FROM events ORDER BY seq" in sql:
             return self._counted(cursor)
@@ -179,8 +179,12 @@ def last_check(state: AppState) -> Check | None:
 def chain_check(request: Request) -> dict[str, Check | None]:
     """For the audit page: the verification running now and the last answer kept."""
     state = state_of(request)
+    try:
+        db_file = _db_file(state)
+    except ConsoleRefusal:  # a database in memory: nothing runs apart from it
+        db_file = ""
     with _guard:
-        running = _running.get(_db_file(state))
+        running = _running.get(db_file)
     with state.lock:
         last = last_check(state)
     return {"running": running, "last": last}
