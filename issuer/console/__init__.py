@@ -12,7 +12,11 @@ Modules, one responsibility each:
 - :mod:`.routes`: sign-in/out, enrolment, my tokens, staff (admins);
 - :mod:`.dashboard`: the landing page (counts, decisions due, status lists, audit chain);
 - :mod:`.people`: candidates and holders: search, and a person's page;
-- :mod:`.decisions`: the decision forms (grant, suspend, ...), from the lifecycle's table.
+- :mod:`.decisions`: the decision forms (grant, suspend, ...), from the lifecycle's table;
+- :mod:`.records`: a certificate's staff view, the audit log;
+- :mod:`.chain`: "verify the chain", in a background thread;
+- :mod:`.schemes`: schemes and scope catalogues, with versions;
+- :mod:`.record`: officers' forms: candidates, assessments, trainings.
 
 Building a console page
 -----------------------
@@ -81,7 +85,16 @@ def install(app: FastAPI) -> None:
     """The console's routes and its two answers: sign-in needed (a redirect) and refusals
     (an HTML page with the reason)."""
     # The pages import this package's modules, so they are imported here, not at the top.
-    from certreg.issuer.console import dashboard, decisions, people, records, routes
+    from certreg.issuer.console import (
+        chain,
+        dashboard,
+        decisions,
+        people,
+        record,
+        records,
+        routes,
+        schemes,
+    )
     from certreg.issuer.console.web import ConsoleRefusal, SignInNeeded, refused, sign_in_needed
 
     app.include_router(routes.router)  # sign-in, enrolment, my tokens, staff
@@ -89,5 +102,8 @@ def install(app: FastAPI) -> None:
     app.include_router(people.router)  # search, a person's page
     app.include_router(records.router)  # a certificate's staff view, the audit log
     app.include_router(decisions.router)  # the decision forms
+    app.include_router(schemes.router)  # schemes and scope catalogues, with versions
+    app.include_router(record.router)  # officers' forms: candidates, assessments, trainings
+    app.include_router(chain.router)  # "verify the chain", in the background
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(ConsoleRefusal, refused)
