@@ -9,8 +9,9 @@ it and when.
 
 **The same verification, the same words.** The thread calls :func:`issuer.audit.verify` with
 the key lookup ``certreg audit verify`` builds from the same key store (the body's ``keys/``,
-which is the command's default), and :func:`report_lines` writes its answer in the command's
-words, line for line (a test compares the two on a tampered chain).
+which is the command's default), and shows its answer in the command's words, line for
+line: :meth:`issuer.audit.AuditReport.lines`, which the command prints too (a test compares
+the two on a tampered chain).
 
 **Its own connection.** The thread opens issuer.db read-only on a connection of its own: the
 body's connection stays free for the console's other pages (it is held under the body's lock,
@@ -52,7 +53,7 @@ from certreg.issuer.db import transaction
 from certreg.issuer.http.state import AppState, state_of
 from certreg.verifier.issuing import KeyLookup, format_datetime
 
-__all__ = ["EVENT", "SETTING", "Check", "chain_check", "report_lines", "router", "start"]
+__all__ = ["EVENT", "SETTING", "Check", "chain_check", "router", "start"]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -64,32 +65,6 @@ SETTING = "console_chain_check"
 EVENT = "audit_chain_verified"
 #: Seconds between reloads of the progress page while the verification runs.
 REFRESH = 3
-
-
-def report_lines(report: audit.AuditReport) -> list[str]:
-    """The report in ``certreg audit verify``'s words (``issuer.cli.audit._print_report``),
-    one string a line."""
-    checked = (
-        "signatures verified"
-        if report.signatures_checked
-        else "signatures NOT checked"
-        if report.checkpoints_checked
-        else "none yet"
-    )
-    if report.ok:
-        lines = [
-            f"The audit chain is intact: {report.count:,} events, "
-            f"{report.checkpoints_checked} checkpoints ({checked})."
-        ]
-    else:
-        lines = [
-            f"The audit chain has problems ({len(report.problems)} found, "
-            f"{report.count:,} events read, {report.checkpoints_checked} checkpoints):"
-        ]
-        lines += [f"  ✗ {problem}" for problem in report.problems]
-    lines.append(f"Head hash: {report.head_hash}")
-    lines += [f"  ! {note}" for note in report.notes]
-    return lines
 
 
 @dataclass
@@ -238,7 +213,7 @@ def _run(state: AppState, db_file: str, check: Check) -> None:
             report.notes.extend(notes)
         check.ok, check.events, check.head_hash = report.ok, report.count, report.head_hash
         check.problems = len(report.problems)
-        check.lines = report_lines(report)
+        check.lines = report.lines()
     except Exception as exc:  # the page must say it failed, not spin for ever
         check.ok, check.lines = None, [f"The verification could not finish: {exc}"]
     check._conn = None
