@@ -144,6 +144,8 @@ class BulkReport:
     #: The column a row error is about, by row number, where one column is ("" or absent:
     #: the row as a whole, e.g. a cell too many, or a failure to sign or write).
     error_columns: dict[int, str] = field(default_factory=dict)
+    #: The external_id of each row in ``errors`` (as the file gives it; "" if none).
+    error_external_ids: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -371,6 +373,7 @@ class _Planner:
                 report.errors.append((line, str(exc)))
                 if exc.column:
                     report.error_columns[line] = exc.column
+                report.error_external_ids[line] = (cells.get("external_id") or "").strip()
                 continue
             if row is None:
                 report.skipped_already_issued += 1
@@ -766,6 +769,7 @@ class _Writer:
                         written.append(row)
                     except sqlite3.IntegrityError as exc:
                         report.errors.append((row.row, f"not written: {_plain(exc)}"))
+                        report.error_external_ids[row.row] = row.plan.external_id or ""
         report.issued_numbers += [(r.row, r.plan.external_id or "", r.plan.number) for r in written]
         # Committed: the public register follows, the whole batch in one push. A crash before
         # or during this push loses nothing: register.db's watermark still stands before
@@ -1043,6 +1047,7 @@ def issue_csv(
         for row, (document, problem) in zip(planned.rows, documents, strict=True):
             if problem is not None:
                 report.errors.append((row.row, problem))
+                report.error_external_ids[row.row] = row.plan.external_id or ""
             else:
                 row.document = document
                 kept.append(row)
