@@ -78,6 +78,7 @@ RECENT = 20
 _RUNNER = uuid.uuid4().hex
 _live: dict[str, threading.Thread] = {}
 _one_run = threading.Lock()  # one bulk run at a time in this process
+_current: list[str] = []  # the job whose run holds _one_run, if any
 
 
 _TOO_LARGE = (
@@ -121,6 +122,8 @@ def _shown(job: dict[str, Any]) -> dict[str, Any]:
         if not alive:
             phase = "interrupted"
     job["phase"] = phase
+    # Confirmed, but another job's run goes first (one at a time).
+    job["waiting"] = phase == "running" and job["id"] not in _current
     job["rate"] = job["left"] = None
     if phase == "running" and job["started_wall"]:
         elapsed = max(time.time() - job["started_wall"], 1e-6)
@@ -175,8 +178,12 @@ def _bulk_page(
 
 
 @router.post("/bulk", response_class=HTMLResponse)
-def upload(request: Request, user: Decider, file: Annotated[UploadFile, File()]) -> Response:
+def upload(
+    request: Request, user: Decider, file: Annotated[UploadFile | None, File()] = None
+) -> Response:
     """Keep the file as a job, with its preview; then show the preview (303)."""
+    if file is None or isinstance(file, str):  # a form without a file in it
+        return _bulk_page(request, user, status=422, error="choose a CSV file to upload")
     content = file.file.read(MAX_UPLOAD_BYTES + 1)
     name = Path(file.filename or "upload.csv").name[:200] or "upload.csv"
     if len(content) > MAX_UPLOAD_BYTES:
@@ -352,7 +359,12 @@ def _run(
 ) -> None:
     """The run, in its own thread, on its own connection; its outcome goes to the job's row."""
     with _one_run:
+        _current.append(job_id)
         db = connect(db_path)
+        # Rows per second count from here: the job may have waited for another's run.
+        db.execute(
+            "UPDATE console_bulk_jobs SET started_wall = ? WHERE id = ?", [time.time(), job_id]
+        )
         body = CertificationBody(
             db, signer_factory=lambda: signer, clock=clock, cryptosuite=cryptosuite
         )
@@ -405,6 +417,7 @@ def _run(
             if isinstance(hook, RegisterSync):
                 hook._close()
             db.conn.close()
+            _current.remove(job_id)
 
 
 def _result(db: Any, report: BulkReport) -> dict[str, Any]:

@@ -140,6 +140,8 @@ def test_2000_rows_with_5_bad_preview_confirm_result_and_reupload(env: Env) -> N
     }
     issued = dict(env.body.db.execute("SELECT external_id, number FROM certifications"))
     assert len(issued) == 1995
+    signed = env.body.db.execute("SELECT document FROM credentials").fetchall()
+    assert len(signed) == 1995 and all('"proof"' in d for (d,) in signed)
     # The decision-maker of every grant is the signed-in person.
     deciders = env.body.db.execute("SELECT DISTINCT decided_by FROM decisions").fetchall()
     assert deciders == [(dana,)]
@@ -277,3 +279,39 @@ def test_only_the_uploader_confirms_and_a_finished_job_does_not_run_again(env: E
     answer = dana.post(f"/console/bulk/{job}/run")
     assert answer.status_code == 409
     assert env.body.db.execute("SELECT COUNT(*) FROM certifications").fetchone()[0] == 1
+
+
+def test_the_running_page_shows_progress_rate_and_time_left(env: Env) -> None:
+    decider = env.signed_in("decider", "Dana Decider")
+    job = uploaded(decider, csv_bytes([row(i, env.staff["officer"]) for i in range(20)]))
+    with console_bulk._one_run:  # another run goes first: this one is confirmed, and waits
+        answer = decider.post(f"/console/bulk/{job}/run")
+        assert answer.status_code == 303  # at once, while the run cannot even start
+        env.body.db.execute(
+            "UPDATE console_bulk_jobs SET rows_done = 500, rows_total = 2000, "
+            "started_wall = ? WHERE id = ?",
+            [time.time() - 10, job],
+        )
+        page = decider.client.get(f"/console/bulk/{job}")
+        assert page.headers["refresh"] == "1"
+        assert '<meta http-equiv="refresh" content="1">' in page.text
+        assert '<progress id="bulk-progress" max="2000" value="500">' in page.text
+        status = re.search(r'<p id="bulk-status" role="status">([^<]+)</p>', page.text)
+        assert status, page.text
+        words = status.group(1)
+        assert words.startswith("500 of 2000 rows done; ")
+        rate = float(re.search(r"; ([\d.]+) rows/s;", words).group(1))
+        assert 40 <= rate <= 50  # 500 rows in 10 s and a little more
+        assert re.search(r"time left (\d+) s\.", words)
+        assert "Waiting for another file" in page.text
+        assert decider.post(f"/console/bulk/{job}/run").status_code == 409  # not twice
+        assert decider.client.get(f"/console/bulk/{job}/result.csv").status_code == 409
+    page = wait_done(decider, job)
+    assert shown_counts(page, "result-counts")["Issued"] == 20
+
+
+def test_a_form_without_a_file_is_refused_in_words(env: Env) -> None:
+    decider = env.signed_in("decider", "Dana Decider")
+    answer = decider.post("/console/bulk", files={"other": ("a.txt", b"x", "text/plain")})
+    assert answer.status_code == 422
+    assert "choose a CSV file" in answer.text
