@@ -242,10 +242,17 @@ def _data_file(state: AppState) -> Path:
     return Path(row[2])
 
 
-def _with_file(content: bytes, folder: Path, work: Callable[[Path], Any]) -> Any:
+def _with_file(
+    content: bytes, folder: Path, work: Callable[[Path], Any], job: str | None = None
+) -> Any:
     """``work`` on the bytes as a file (0600, in the body's own folder: it holds private
-    data), removed afterwards."""
-    handle, name = tempfile.mkstemp(prefix=".bulk-", suffix=".csv", dir=folder)
+    data), removed afterwards. A run's file is named after its job, so that the file a killed
+    run left behind is overwritten and removed by its resumption."""
+    if job is None:
+        handle, name = tempfile.mkstemp(prefix=".bulk-", suffix=".csv", dir=folder)
+    else:
+        name = str(folder / f".bulk-{job}.csv")
+        handle = os.open(name, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(content)
@@ -392,7 +399,7 @@ def _run(
                     freeze_gc=False,
                 )
 
-            report: BulkReport = _with_file(content, db_path.parent, issue)
+            report: BulkReport = _with_file(content, db_path.parent, issue, job_id)
             result = _result(db, report)
             db.execute(
                 "UPDATE console_bulk_jobs SET state = 'done', finished_at = ?, issued = ?, "

@@ -11,10 +11,14 @@ import sqlite3
 import time
 from pathlib import Path
 
-from console_support import Env, Person
-from factories import HEADER, row
+import httpx
+import pyotp
+from console_support import CODES, PASSWORD, SECRET, Env, Person, csrf_of
+from factories import HEADER, add_staff, free_port, make_body, row
+from http_support import serve_subprocess, stop_subprocess, wait_serving
 
 from certreg.issuer.bulk import issue_csv
+from certreg.issuer.console import accounts
 from certreg.issuer.console import bulk as console_bulk
 from certreg.issuer.register_push import attach, register_path_for
 
@@ -315,3 +319,98 @@ def test_a_form_without_a_file_is_refused_in_words(env: Env) -> None:
     answer = decider.post("/console/bulk", files={"other": ("a.txt", b"x", "text/plain")})
     assert answer.status_code == 422
     assert "choose a CSV file" in answer.text
+
+
+def test_under_certreg_serve_a_run_killed_with_the_server_resumes_after_restart(
+    tmp_path: Path,
+) -> None:
+    """The real thing: uvicorn, the run in the server's thread, SIGKILL mid-run, a restart,
+    Resume; every row issued exactly once, in issuer.db and in the public register."""
+    body = make_body(tmp_path / "cb")
+    staff = add_staff(body, officer=["officer"], decider=["decision_maker"])
+    link = accounts.create_enrolment(body, staff["decider"], actor=None)
+    content = csv_bytes([row(i, staff["officer"]) for i in range(3000)])
+    data = tmp_path / "cb"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = serve_subprocess(data, port)
+    try:
+        wait_serving(base, server)
+        browser = httpx.Client(base_url=base, timeout=30)
+        page = browser.get(f"/console/enrol/{link.token}")
+        secret = SECRET.search(page.text).group(1)
+        enrolled = browser.post(
+            f"/console/enrol/{link.token}",
+            data={"password": PASSWORD, "password_again": PASSWORD, "totp_secret": secret,
+                  "code": pyotp.TOTP(secret).now(), "csrf_token": csrf_of(page.text)},
+            headers={"Origin": base},
+        )  # fmt: skip
+        page = browser.get("/console/login")
+        signed_in = browser.post(
+            "/console/login",
+            data={"login": "Dana Decider", "password": PASSWORD,
+                  "code": CODES.findall(enrolled.text)[0], "csrf_token": csrf_of(page.text)},
+            headers={"Origin": base},
+        )  # fmt: skip
+        assert signed_in.status_code == 303, signed_in.text
+        token = csrf_of(browser.get("/console/bulk").text)
+        answer = browser.post(
+            "/console/bulk",
+            data={"csrf_token": token},
+            files={"file": ("session.csv", content, "text/csv")},
+            headers={"Origin": base},
+        )
+        job = JOB.search(answer.headers["location"]).group(1)
+        answer = browser.post(
+            f"/console/bulk/{job}/run", data={"csrf_token": token}, headers={"Origin": base}
+        )
+        assert answer.status_code == 303
+        deadline = time.monotonic() + RUN_LIMIT_SECONDS
+        while True:  # until a few batches are in, then the server dies
+            done = re.search(r'value="(\d+)"', browser.get(f"/console/bulk/{job}").text)
+            if done and int(done.group(1)) >= 400:
+                break
+            assert time.monotonic() < deadline, "the run did not progress"
+            time.sleep(0.05)
+        server.kill()
+        server.wait(timeout=10)
+    finally:
+        stop_subprocess(server)
+    issued_before = body.db.execute("SELECT COUNT(*) FROM certifications").fetchone()[0]
+    assert 0 < issued_before < 3000, issued_before
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = serve_subprocess(data, port)
+    try:
+        wait_serving(base, server)
+        browser.base_url = httpx.URL(base)
+        page = browser.get(f"/console/bulk/{job}")
+        assert "<h2>Interrupted</h2>" in page.text, page.text
+        answer = browser.post(
+            f"/console/bulk/{job}/run",
+            data={"csrf_token": csrf_of(page.text)},
+            headers={"Origin": base},
+        )
+        assert answer.status_code == 303, answer.text
+        deadline = time.monotonic() + RUN_LIMIT_SECONDS
+        while "<h2>Result</h2>" not in (page := browser.get(f"/console/bulk/{job}").text):
+            assert time.monotonic() < deadline, "the resumed run did not end"
+            time.sleep(0.2)
+    finally:
+        stop_subprocess(server)
+    result = shown_counts(page, "result-counts")
+    assert result["Refused"] == 0
+    assert result["Issued"] + result["Already issued (skipped)"] == 3000
+    assert result["Already issued (skipped)"] >= issued_before
+    numbers = body.db.execute("SELECT COUNT(DISTINCT external_id) FROM certifications")
+    assert numbers.fetchone()[0] == 3000
+    assert body.db.execute("SELECT COUNT(*) FROM certifications").fetchone()[0] == 3000
+    register = sqlite3.connect(register_path_for(body))
+    published = sum(
+        register.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("certifications", "lookup")
+    )
+    register.close()
+    assert published == 3000
+    assert not list(data.glob(".bulk-*"))  # the file the killed run left is gone too
