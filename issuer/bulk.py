@@ -754,7 +754,9 @@ class _Writer:
             rows = [r for r in batch.rows if r.plan.external_id not in issued]
             report.skipped_already_issued += len(batch.rows) - len(rows)
             report.skipped_rows += [
-                (r.row, r.plan.external_id or "") for r in batch.rows if r not in rows
+                (r.row, r.plan.external_id or "")
+                for r in batch.rows
+                if r.plan.external_id in issued
             ]
             written = rows
             try:
