@@ -72,6 +72,14 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 SHOWN = 1000
 #: Jobs listed on /console/bulk.
 RECENT = 20
+#: A job's phase, in the list's words.
+PHASES = {
+    "uploaded": "checked, not confirmed",
+    "running": "issuing",
+    "interrupted": "interrupted: resume it",
+    "failed": "stopped: see why",
+    "done": "done",
+}
 
 #: This process, as the runner of the jobs it starts: a job whose row says ``running`` with
 #: another runner was left by a process that is gone (a restart), and is interrupted.
@@ -174,6 +182,7 @@ def _bulk_page(
         jobs=jobs,
         error=error,
         max_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+        phases=PHASES,
     )
 
 
@@ -319,7 +328,10 @@ def run(request: Request, job_id: str, user: Decider) -> Response:
         )
     resume = job["phase"] in ("interrupted", "failed")
     with state.lock:
-        signer = state.body.signer  # unlocked at start by certreg serve; a refusal here if not
+        try:
+            signer = state.body.signer  # unlocked at start by certreg serve
+        except LifecycleError as exc:  # a server that cannot sign (no passphrase)
+            raise ConsoleRefusal(status_of(exc), str(exc)) from None
         hook = state.body.on_change
         register = hook.path if isinstance(hook, RegisterSync) else None
         db_path = _data_file(state)
@@ -342,15 +354,17 @@ def run(request: Request, job_id: str, user: Decider) -> Response:
                 payload={"job": job_id, "sha256": job["sha256"], "rows": job["rows_total"]},
                 at=now,
             )
-    thread = threading.Thread(
-        target=_run,
-        args=(job_id, db_path, user.id, signer, state.body.clock, state.body.cryptosuite),
-        kwargs={"register": register},
-        name=f"certreg-bulk-{job_id}",
-        daemon=True,
-    )
-    _live[job_id] = thread
-    thread.start()
+        # Started under the lock the job's page reads under: no page sees the job running
+        # without its thread (which it would show as interrupted).
+        thread = threading.Thread(
+            target=_run,
+            args=(job_id, db_path, user.id, signer, state.body.clock, state.body.cryptosuite),
+            kwargs={"register": register},
+            name=f"certreg-bulk-{job_id}",
+            daemon=True,
+        )
+        _live[job_id] = thread
+        thread.start()
     return redirect(f"/console/bulk/{job_id}")
 
 
