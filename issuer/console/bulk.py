@@ -36,6 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -221,7 +222,7 @@ def upload(
                 len(content),
                 user.id,
                 now,
-                json.dumps(preview.__dict__),
+                json.dumps(asdict(preview)),
                 "uploaded",
                 preview.rows,
             ],
