@@ -83,7 +83,7 @@ def counts(env: Env) -> dict[str, int]:
 
 
 def shown_counts(page: str, list_id: str) -> dict[str, int]:
-    block = page.split(f'<dl id="{list_id}">', 1)[1].split("</dl>", 1)[0]
+    block = page.split(f'<dl class="counts" id="{list_id}">', 1)[1].split("</dl>", 1)[0]
     return {k: int(v) for k, v in re.findall(r"<dt>([^<]+)</dt><dd>(\d+)</dd>", block)}
 
 
