@@ -16,7 +16,8 @@ Modules, one responsibility each:
 - :mod:`.records`: a certificate's staff view, the audit log;
 - :mod:`.chain`: "verify the chain", in a background thread;
 - :mod:`.schemes`: schemes and scope catalogues, with versions;
-- :mod:`.record`: officers' forms: candidates, assessments, trainings.
+- :mod:`.record`: officers' forms: candidates, assessments, trainings;
+- :mod:`.bulk`: bulk issuance: CSV upload, preview, confirm, live progress, result.
 
 Building a console page
 -----------------------
@@ -86,6 +87,7 @@ def install(app: FastAPI) -> None:
     (an HTML page with the reason)."""
     # The pages import this package's modules, so they are imported here, not at the top.
     from certreg.issuer.console import (
+        bulk,
         chain,
         dashboard,
         decisions,
@@ -105,5 +107,6 @@ def install(app: FastAPI) -> None:
     app.include_router(schemes.router)  # schemes and scope catalogues, with versions
     app.include_router(record.router)  # officers' forms: candidates, assessments, trainings
     app.include_router(chain.router)  # "verify the chain", in the background
+    app.include_router(bulk.router)  # bulk issuance: upload, preview, run, result
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(ConsoleRefusal, refused)
