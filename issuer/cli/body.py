@@ -634,6 +634,9 @@ def scheme_show_command(data: Path, scheme_id: str, version: int | None, as_json
             [scheme_id],
         )
     )
+    if version is not None:  # the catalogue as it stood in that version
+        in_force = {i["code"] for i in body.scope_catalogue(scheme_id, version)}
+        scope = [i | {"retired": 0} for i in scope if i["code"] in in_force]
     versions = list(
         body.db.query(
             "SELECT version, effective_from, created_at FROM scheme_versions "
@@ -669,7 +672,9 @@ def scheme_show_command(data: Path, scheme_id: str, version: int | None, as_json
         ],
         indent="  ",
     )
-    click.echo("  Scope catalogue:")
+    click.echo(
+        "  Scope catalogue:" if version is None else f"  Scope catalogue in version {version}:"
+    )
     for item in scope:
         extra = f" (level {item['level']})" if item["level"] else ""
         since = f" [added in version {n}]" if (n := item["added_in_version"]) > 1 else ""

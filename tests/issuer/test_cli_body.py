@@ -440,6 +440,9 @@ def test_a_scheme_version_adds_and_retires_scope_items(
     shown = run("scheme show cwi").stdout
     assert "PT2  Penetrant testing, level 2 (level 2) [added in version 2]" in shown
     assert "VT2  Visual testing, level 2 (level 2) [retired in version 2]" in shown
+    first = run("scheme show cwi --version 1").stdout
+    assert "Scope catalogue in version 1:" in first
+    assert "VT2  Visual testing, level 2 (level 2)\n" in first and "PT2" not in first
     (event,) = audit.events(CertificationBody.open(data).db, kind="scheme_versioned")
     assert event.actor == body["officer"]
     refused = run(
