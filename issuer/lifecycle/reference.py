@@ -114,23 +114,24 @@ class ReferenceData(BodyBase):
         A code is added once: a retired code is never used again (a certificate that holds it
         must keep meaning what it meant). Certificates holding a retired item keep it until a
         decision reduces their scope; new grants, scope extensions and bulk rows refuse it."""
-        latest = self._scheme_version(scheme_id)
         unknown = set(changes) - set(VERSION_FIELDS)
         if unknown:
             raise Invalid(f"unknown scheme fields: {sorted(unknown)}")
-        changed = {k: v for k, v in changes.items() if latest[k] != v}
-        version = latest["version"] + 1
-        catalogue = self._scope_catalogue(scheme_id)
         added = _catalogue_items(add_scope)
         retired = list(retire_scope)
-        _check_catalogue_change(scheme_id, catalogue, added, retired)
-        if not changed and not added and not retired:
-            raise Invalid(
-                "a new version must change at least one field or the scope catalogue "
-                "(add or retire an item)"
-            )
-        fields = {k: latest[k] for k in VERSION_FIELDS} | changed
+        # Read and checked under the write lock: another process (the CLI beside the server)
+        # cannot take the same version number or change the catalogue in between.
         with transaction(self.db):
+            latest = self._scheme_version(scheme_id)
+            version = latest["version"] + 1
+            changed = {k: v for k, v in changes.items() if latest[k] != v}
+            _check_catalogue_change(scheme_id, self._scope_catalogue(scheme_id), added, retired)
+            if not changed and not added and not retired:
+                raise Invalid(
+                    "a new version must change at least one field or the scope catalogue "
+                    "(add or retire an item)"
+                )
+            fields = {k: latest[k] for k in VERSION_FIELDS} | changed
             self._insert_version(scheme_id, version, **fields)
             for item in added:
                 self.db.table("scope_items").insert(
