@@ -396,12 +396,14 @@ class ScopeLine:
     label: str
     level: str | None
     retired: bool
+    added_in_version: int = 1  # the scheme version that added the item
+    retired_in_version: int | None = None  # and the one that retired it
 
 
 @dataclass(frozen=True)
 class SchemePage:
     """One scheme: every version, newest first, the latest's texts, and its scope catalogue
-    (the catalogue belongs to the scheme: every version shares it)."""
+    (every item with the versions that added and retired it)."""
 
     scheme_id: str
     code: str
@@ -962,10 +964,10 @@ class ConsoleData:
             for r in rows
         )
         scope = tuple(
-            ScopeLine(code, label, level, bool(retired))
-            for code, label, level, retired in self.conn.execute(
-                "SELECT code, label, level, retired FROM scope_items WHERE scheme_id = ? "
-                "ORDER BY code",
+            ScopeLine(code, label, level, bool(retired), added, retired_in)
+            for code, label, level, retired, added, retired_in in self.conn.execute(
+                "SELECT code, label, level, retired, added_in_version, retired_in_version "
+                "FROM scope_items WHERE scheme_id = ? ORDER BY code",
                 (scheme_id,),
             )
         )

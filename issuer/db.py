@@ -598,6 +598,18 @@ CREATE TABLE console_bulk_jobs (
 CREATE INDEX console_bulk_jobs_by_time ON console_bulk_jobs(uploaded_at);
 """
 
+#: V10: scope catalogues under version control (ISO/IEC 17024 §8): each item records the scheme
+#: version that added it and the one that retired it. Items that exist already came with
+#: version 1; one retired before this migration is dated to the scheme's latest version (the
+#: only version known to be without it).
+_V10 = """
+ALTER TABLE scope_items ADD COLUMN added_in_version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE scope_items ADD COLUMN retired_in_version INTEGER;
+UPDATE scope_items SET retired_in_version = (
+    SELECT MAX(version) FROM scheme_versions v WHERE v.scheme_id = scope_items.scheme_id
+) WHERE retired;
+"""
+
 
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
@@ -611,6 +623,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V7,
     _V8,
     _V9,
+    _V10,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

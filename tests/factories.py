@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import socket
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from certreg.issuer import db as issuer_db
 from certreg.issuer.service import CertificationBody
 
 PASSPHRASE = "correct horse battery staple"
@@ -207,3 +209,34 @@ def read_json(path: str | Path) -> Any:
 def read_text(path: str | Path) -> str:
     """A text file under tests/vectors/."""
     return (VECTORS / path).read_text(encoding="utf-8")
+
+
+def undo_migrations_after(conn: sqlite3.Connection, version: int) -> None:
+    """Take ``conn``'s database back to schema ``version``: drop what later migrations made
+    (tables, indexes, triggers, columns), found by comparing with a schema built up to it."""
+    reference = sqlite3.connect(":memory:")
+    for step in issuer_db.MIGRATIONS[:version]:
+        if callable(step):
+            step(reference)
+        else:
+            for statement in issuer_db._statements(step):
+                reference.execute(statement)
+
+    def objects(c: sqlite3.Connection) -> dict[str, str]:
+        return dict(c.execute("SELECT name, type FROM sqlite_master WHERE sql IS NOT NULL"))
+
+    kept = objects(reference)
+    for name, kind in objects(conn).items():
+        if name not in kept and name != "schema_migrations" and kind in ("trigger", "index"):
+            conn.execute(f'DROP {kind.upper()} IF EXISTS "{name}"')
+    for name, kind in objects(conn).items():
+        if name not in kept and name != "schema_migrations" and kind == "table":
+            conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for name, kind in kept.items():
+        if kind == "table":
+            columns = {row[1] for row in reference.execute(f'PRAGMA table_info("{name}")')}
+            for row in conn.execute(f'PRAGMA table_info("{name}")').fetchall():
+                if row[1] not in columns:
+                    conn.execute(f'ALTER TABLE "{name}" DROP COLUMN "{row[1]}"')
+    conn.execute("DELETE FROM schema_migrations WHERE version > ?", (version,))
+    conn.commit()

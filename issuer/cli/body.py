@@ -271,18 +271,20 @@ def _scope_from_description(items: Any) -> list[tuple[str, ...]]:
     return out
 
 
-def _scope_from_options(scope: Sequence[str], levels: Sequence[str]) -> list[tuple[str, ...]]:
+def _scope_from_options(
+    scope: Sequence[str], levels: Sequence[str], *, option: str = "--scope"
+) -> list[tuple[str, ...]]:
     level_of = dict(_key_value(text, "--level") for text in levels)
     out: list[tuple[str, ...]] = []
     for text in scope:
-        code, label = _key_value(text, "--scope")
+        code, label = _key_value(text, option)
         if not label:
-            raise click.BadParameter(f"scope item {code} needs a label", param_hint="--scope")
+            raise click.BadParameter(f"scope item {code} needs a label", param_hint=option)
         level = level_of.pop(code, None)
         out.append((code, label, level) if level else (code, label))
     if level_of:
         raise click.BadParameter(
-            f"--level for scope items not given with --scope: {sorted(level_of)}",
+            f"--level for scope items not given with {option}: {sorted(level_of)}",
             param_hint="--level",
         )
     return out
@@ -496,30 +498,81 @@ def scheme_add_command(
     type=click.IntRange(min=0),
     help="How many months before expiry recertification opens.",
 )
+@click.option(
+    "--add-scope",
+    multiple=True,
+    metavar="CODE=LABEL",
+    help="A scope item this version adds to the catalogue (repeatable); a new code, never a "
+    "retired one.",
+)
+@click.option("--level", multiple=True, metavar="CODE=LEVEL", help="Level of an added item.")
+@click.option(
+    "--retire-scope",
+    multiple=True,
+    metavar="CODE",
+    help="A scope item this version retires (repeatable): certificates that hold it keep it, "
+    "new grants and scope extensions refuse it.",
+)
+@click.option("--as", "actor", metavar="STAFF", help="Who records it (for the audit log).")
 def scheme_version_command(
-    data: Path, scheme_id: str, from_file: Path | None, **options: Any
+    data: Path,
+    scheme_id: str,
+    from_file: Path | None,
+    add_scope: tuple[str, ...],
+    level: tuple[str, ...],
+    retire_scope: tuple[str, ...],
+    actor: str | None,
+    **options: Any,
 ) -> None:
     """A new version of scheme ID: the latest version with the given changes (the options
-    mean what they mean for `scheme add`). Certifications keep the version they were granted
-    under until they are recertified."""
+    mean what they mean for `scheme add`), and the scope catalogue with items added or
+    retired. Certifications keep the version they were granted under until they are
+    recertified, and keep the scope items they hold when an item is retired."""
     changes: dict[str, Any] = {}
+    added: list[tuple[str, ...]] = []
+    retired: list[str] = []
     if from_file is not None:
         changes = _read_description(from_file)
         changes.pop("id", None)
+        if "add_scope" in changes:
+            added = _scope_from_description(changes.pop("add_scope"))
+        if "retire_scope" in changes:
+            retired = changes.pop("retire_scope")
+            if not isinstance(retired, list) or not all(isinstance(c, str) for c in retired):
+                raise click.BadParameter(
+                    "'retire_scope' must be a list of codes", param_hint="--from"
+                )
         unknown = sorted(set(changes) - set(VERSION_FIELDS))
         if unknown:
             raise click.BadParameter(
                 f"fields a version cannot change: {unknown}; it can change "
-                f"{', '.join(VERSION_FIELDS)}",
+                f"{', '.join(VERSION_FIELDS)}, add_scope and retire_scope",
                 param_hint="--from",
             )
     changes.update({k: v for k, v in options.items() if v is not None})
-    if not changes:
-        raise click.UsageError("nothing to change: give at least one field")
+    if add_scope or level:
+        added = _scope_from_options(add_scope, level, option="--add-scope")
+    retired = [*retired, *retire_scope]
+    if not changes and not added and not retired:
+        raise click.UsageError(
+            "nothing to change: give at least one field, --add-scope or --retire-scope"
+        )
     body = open_body(data)
+    actor_id = _staff_id(body, actor) if actor else None
     with plain_errors():
-        version = body.add_scheme_version(scheme_id, **changes)
-    click.echo(f"Scheme {scheme_id} is now at version {version} ({', '.join(sorted(changes))})")
+        version = body.add_scheme_version(
+            scheme_id,
+            actor=actor_id,
+            add_scope=added,  # type: ignore[arg-type]  # tuples of 2 or 3, as add_scheme takes
+            retire_scope=retired,
+            **changes,
+        )
+    said = [", ".join(sorted(changes))] if changes else []
+    if added:
+        said.append("added " + ", ".join(item[0] for item in added))
+    if retired:
+        said.append("retired " + ", ".join(retired))
+    click.echo(f"Scheme {scheme_id} is now at version {version} ({'; '.join(said)})")
 
 
 def _schemes(db: Database) -> list[dict[str, Any]]:
@@ -576,10 +629,14 @@ def scheme_show_command(data: Path, scheme_id: str, version: int | None, as_json
         row = body._scheme_version(scheme_id, version)
     scope = list(
         body.db.query(
-            "SELECT code, label, level, retired FROM scope_items WHERE scheme_id = ? ORDER BY code",
+            "SELECT code, label, level, retired, added_in_version, retired_in_version "
+            "FROM scope_items WHERE scheme_id = ? ORDER BY code",
             [scheme_id],
         )
     )
+    if version is not None:  # the catalogue as it stood in that version
+        in_force = {i["code"] for i in body.scope_catalogue(scheme_id, version)}
+        scope = [i | {"retired": 0} for i in scope if i["code"] in in_force]
     versions = list(
         body.db.query(
             "SELECT version, effective_from, created_at FROM scheme_versions "
@@ -615,11 +672,14 @@ def scheme_show_command(data: Path, scheme_id: str, version: int | None, as_json
         ],
         indent="  ",
     )
-    click.echo("  Scope catalogue:")
+    click.echo(
+        "  Scope catalogue:" if version is None else f"  Scope catalogue in version {version}:"
+    )
     for item in scope:
         extra = f" (level {item['level']})" if item["level"] else ""
-        retired = " [retired]" if item["retired"] else ""
-        click.echo(f"    {item['code']}  {item['label']}{extra}{retired}")
+        since = f" [added in version {n}]" if (n := item["added_in_version"]) > 1 else ""
+        retired = f" [retired in version {item['retired_in_version']}]" if item["retired"] else ""
+        click.echo(f"    {item['code']}  {item['label']}{extra}{since}{retired}")
     click.echo(
         "  Versions: " + ", ".join(f"{v['version']} ({v['effective_from']})" for v in versions)
     )

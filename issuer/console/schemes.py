@@ -11,13 +11,16 @@ line per item) and say what is wrong field by field, line by line; everything el
 service's rule, and its refusal is shown in its own words above the form, which comes back
 with the values typed. Nothing is written when anything is refused.
 
-The scope catalogue belongs to the scheme, not to a version: the service has no operation that
-changes it after the scheme is created, so a new version keeps the catalogue it has.
+The scope catalogue is under version control with the scheme (ISO/IEC 17024 §8): a new
+version may add items (lines ``CODE | title [| level]``) and retire items (ticks), through the
+same service operation as the CLI and the API. The scheme's page shows, per version, the items
+it added and retired. A retired item stays on the certificates that hold it until a decision
+reduces their scope; new grants, scope extensions and bulk rows refuse it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
@@ -25,16 +28,15 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from certreg.issuer.console.web import ConsoleUser, redirect, render, require_staff
-from certreg.issuer.console_data import ConsoleData
+from certreg.issuer.console_data import ConsoleData, ScopeLine
 from certreg.issuer.http.errors import status_of
 from certreg.issuer.http.state import state_of
-from certreg.issuer.lifecycle.errors import Invalid
 from certreg.issuer.lifecycle.records import POLICIES
 from certreg.issuer.lifecycle.reference import VERSION_FIELDS
 from certreg.issuer.service import LifecycleError
 from certreg.verifier.standing import plain_date
 
-__all__ = ["POLICY_WORDS", "parse_scope", "router"]
+__all__ = ["POLICY_WORDS", "catalogue_changes", "parse_scope", "router"]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -57,13 +59,19 @@ _MAX_SCOPE = 1000  # as the JSON API (issuer.http.models.SchemeIn)
 T = TypeVar("T")
 
 
-def parse_scope(text: str) -> tuple[list[tuple[str, str] | tuple[str, str, str]], list[str]]:
+def parse_scope(
+    text: str, *, catalogue: Sequence[ScopeLine] | None = None, scheme_id: str = ""
+) -> tuple[list[tuple[str, str] | tuple[str, str, str]], list[str]]:
     """The scope catalogue typed one item a line, ``CODE | title`` or ``CODE | title |
     level``: the items and, for each line that is not one, ``line N: why``. Blank lines are
-    skipped; a code given twice is an error of the second line."""
+    skipped; a code given twice is an error of the second line.
+
+    With ``catalogue`` (the items a new version adds to a scheme's catalogue): no line is
+    required, and a code the catalogue has, in use or retired, is the error of its line."""
     items: list[tuple[str, str] | tuple[str, str, str]] = []
     problems: list[str] = []
     seen: set[str] = set()
+    known = {i.code: i for i in catalogue or ()}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -78,10 +86,18 @@ def parse_scope(text: str) -> tuple[list[tuple[str, str] | tuple[str, str, str]]
             problems.append(f"line {number}: scope item {code} has no title")
         elif code in seen:
             problems.append(f"line {number}: scope item {code} is given twice")
+        elif code in known and known[code].retired:
+            problems.append(
+                f"line {number}: scope item {code} was retired in version "
+                f"{known[code].retired_in_version} of scheme {scheme_id}: a retired code is "
+                "not used again; give the new item a new code"
+            )
+        elif code in known:
+            problems.append(f"line {number}: scope item {code} is in the catalogue already")
         else:
             seen.add(code)
             items.append((code, label, level[0]) if level and level[0] else (code, label))
-    if not items and not problems:
+    if not items and not problems and catalogue is None:
         problems.append("a scheme needs at least one scope item")
     if len(items) > _MAX_SCOPE:
         problems.append(f"at most {_MAX_SCOPE} scope items")
@@ -136,6 +152,8 @@ def _scheme_page(
     errors: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
+    retiring: Sequence[str] = (),
+    scope_problems: Sequence[str] = (),
 ) -> Response:
     state = state_of(request)
     try:
@@ -151,6 +169,9 @@ def _scheme_page(
         status=status,
         user=user,
         s=page,
+        changes=catalogue_changes(page.scope),
+        retiring=set(retiring),
+        scope_problems=list(scope_problems),
         values=values,
         errors=errors or {},
         error=error,
@@ -251,9 +272,17 @@ async def add_scheme(request: Request, user: Officer) -> Response:
 
 @router.post("/schemes/{scheme_id}/versions", response_class=HTMLResponse)
 async def add_version(request: Request, scheme_id: str, user: Officer) -> Response:
-    """A new version of the scheme: the latest with the fields changed. Refused (nothing
-    changed, a field wrong, the service's own rule): the scheme's page, form as typed, 4xx."""
+    """A new version of the scheme: the latest with the fields changed, the scope items typed
+    added and the ticked ones retired. Refused (nothing changed, a field or a line wrong, the
+    service's own rule): the scheme's page, form as typed, 4xx, nothing written."""
     values = await _form(request)
+    retiring = [v for v in (await request.form()).getlist("retire_scope") if isinstance(v, str)]
+    state = state_of(request)
+    try:
+        with state.lock:
+            catalogue = ConsoleData.of(state.body).scheme(scheme_id).scope
+    except LifecycleError as exc:
+        return _refused(request, user, exc)
     errors: dict[str, str] = {}
     for name in ("name", "normative_reference", "description"):
         if not values.get(name, "").strip():
@@ -262,6 +291,13 @@ async def add_version(request: Request, scheme_id: str, user: Officer) -> Respon
         {k: values.get(k, "") for k in _WHOLE},
         errors,
     )
+    added, scope_problems = parse_scope(
+        values.get("add_scope", ""), catalogue=catalogue, scheme_id=scheme_id
+    )
+    if scope_problems:
+        errors["add_scope"] = f"{len(scope_problems)} line(s) to correct: " + "; ".join(
+            scope_problems[:20]
+        )
     if errors:
         return _scheme_page(
             request,
@@ -271,22 +307,26 @@ async def add_version(request: Request, scheme_id: str, user: Officer) -> Respon
             errors=errors,
             error="Correct the fields marked below.",
             status=422,
+            retiring=retiring,
+            scope_problems=scope_problems,
         )
     typed: dict[str, Any] = {
         name: values.get(name, "").strip() for name in VERSION_FIELDS if name not in numbers
     }
     typed["normative_reference_url"] = typed.get("normative_reference_url") or None
     typed.update(numbers)
-    state = state_of(request)
 
     def work() -> int:
+        # Fields typed as they were are no change; a version that changes nothing (no field,
+        # no scope item) is the service's refusal, in the API's words.
         with state.lock:
-            latest = ConsoleData.of(state.body).scheme(scheme_id).latest
-            changes = {k: v for k, v in typed.items() if latest.get(k) != v}
-            if not changes:
-                # The JSON API's words (issuer.http.admin.add_scheme_version).
-                raise Invalid("a new version must change at least one field")
-            return state.body.add_scheme_version(scheme_id, actor=user.id, **changes)
+            return state.body.add_scheme_version(
+                scheme_id,
+                actor=user.id,
+                add_scope=added,
+                retire_scope=retiring,
+                **typed,
+            )
 
     try:
         version = await _in_thread(work)
@@ -294,9 +334,26 @@ async def add_version(request: Request, scheme_id: str, user: Officer) -> Respon
         if status_of(exc) == 404:
             return _refused(request, user, exc)
         return _scheme_page(
-            request, user, scheme_id, values=values, error=str(exc), status=status_of(exc)
+            request,
+            user,
+            scheme_id,
+            values=values,
+            error=str(exc),
+            status=status_of(exc),
+            retiring=retiring,
         )
     return redirect(f"/console/schemes/{scheme_id}#version-{version}")
+
+
+def catalogue_changes(scope: Sequence[ScopeLine]) -> dict[int, tuple[list[str], list[str]]]:
+    """Per scheme version, the codes of the scope items it added and those it retired (the
+    scheme page's catalogue history; version 1 added the first catalogue)."""
+    out: dict[int, tuple[list[str], list[str]]] = {}
+    for item in scope:
+        out.setdefault(item.added_in_version, ([], []))[0].append(item.code)
+        if item.retired_in_version is not None:
+            out.setdefault(item.retired_in_version, ([], []))[1].append(item.code)
+    return out
 
 
 async def _in_thread(work: Callable[[], T]) -> T:

@@ -37,6 +37,7 @@ from certreg.issuer.http.auth import ADMIN, ANY_ROLE, DECIDER, OFFICER, require
 from certreg.issuer.http.models import Strict
 from certreg.issuer.http.state import state_of
 from certreg.issuer.lifecycle import table
+from certreg.issuer.lifecycle.reference import CatalogueItem
 from certreg.issuer.service import Certification, Conflict, Invalid, Refused, ScopeGrant
 from certreg.issuer.tokens import (
     Principal,
@@ -101,12 +102,17 @@ def add_scheme_version(
     who: Officer,
     scheme_id: str = Path(max_length=64),
 ) -> m.SchemeOut:
-    changes = data.model_dump(exclude_unset=True)
-    if not changes:
-        raise Invalid("a new version must change at least one field")
+    changes = data.model_dump(exclude_unset=True, exclude={"add_scope", "retire_scope"})
+    add_scope = [CatalogueItem(i.code, i.label, i.level) for i in data.add_scope]
     state = state_of(request)
-    with state.lock:
-        version = state.body.add_scheme_version(scheme_id, actor=who.staff_id, **changes)
+    with state.lock:  # the service refuses a version that changes nothing
+        version = state.body.add_scheme_version(
+            scheme_id,
+            actor=who.staff_id,
+            add_scope=add_scope,
+            retire_scope=data.retire_scope,
+            **changes,
+        )
     return m.SchemeOut(scheme_id=scheme_id, version=version)
 
 

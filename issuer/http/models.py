@@ -70,6 +70,18 @@ class SchemeVersionIn(Strict):
     recertification_window_months: int | None = Field(default=None, ge=0, le=120)
     max_suspension_days: int | None = Field(default=None, gt=0, le=36_500)
     publication_policy: Literal["directory", "number_lookup", "on_request"] | None = None
+    add_scope: list[ScopeItemIn] = Field(
+        default=[],
+        max_length=1000,
+        description="Scope items this version adds to the catalogue (new codes only: a "
+        "retired code is never used again).",
+    )
+    retire_scope: list[Id] = Field(
+        default=[],
+        max_length=1000,
+        description="Codes of scope items this version retires: certificates that hold them "
+        "keep them, new grants and scope extensions refuse them.",
+    )
 
 
 class SchemeOut(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from certreg.issuer.db import transaction
@@ -97,20 +98,92 @@ class ReferenceData(BodyBase):
         return version
 
     def add_scheme_version(
-        self, scheme_id: str, *, actor: str | None = None, **changes: Any
+        self,
+        scheme_id: str,
+        *,
+        actor: str | None = None,
+        add_scope: Sequence[CatalogueItem | tuple[str, str] | tuple[str, str, str]] = (),
+        retire_scope: Sequence[str] = (),
+        **changes: Any,
     ) -> int:
-        """A new version of a scheme: the latest one with ``changes`` applied."""
-        latest = self._scheme_version(scheme_id)
-        fields = {k: latest[k] for k in VERSION_FIELDS}
+        """A new version of a scheme: the latest one with ``changes`` applied, and the scope
+        catalogue with the items of ``add_scope`` added and the codes of ``retire_scope``
+        retired. Fields given with the value they have already are not changes; a version
+        that changes nothing is refused.
+
+        A code is added once: a retired code is never used again (a certificate that holds it
+        must keep meaning what it meant). Certificates holding a retired item keep it until a
+        decision reduces their scope; new grants, scope extensions and bulk rows refuse it."""
         unknown = set(changes) - set(VERSION_FIELDS)
         if unknown:
             raise Invalid(f"unknown scheme fields: {sorted(unknown)}")
-        fields.update(changes)
+        added = _catalogue_items(add_scope)
+        retired = list(retire_scope)
+        # Read and checked under the write lock: another process (the CLI beside the server)
+        # cannot take the same version number or change the catalogue in between.
         with transaction(self.db):
-            version = self._insert_version(scheme_id, latest["version"] + 1, **fields)
-            self._event("scheme_versioned", actor, scheme_id, {"version": version})
+            latest = self._scheme_version(scheme_id)
+            version = latest["version"] + 1
+            changed = {k: v for k, v in changes.items() if latest[k] != v}
+            _check_catalogue_change(scheme_id, self._scope_catalogue(scheme_id), added, retired)
+            if not changed and not added and not retired:
+                raise Invalid(
+                    "a new version must change at least one field or the scope catalogue "
+                    "(add or retire an item)"
+                )
+            fields = {k: latest[k] for k in VERSION_FIELDS} | changed
+            self._insert_version(scheme_id, version, **fields)
+            for item in added:
+                self.db.table("scope_items").insert(
+                    {
+                        "scheme_id": scheme_id,
+                        "code": item.code,
+                        "label": item.label,
+                        "level": item.level,
+                        "description": item.description,
+                        "added_in_version": version,
+                    }
+                )
+            for code in retired:
+                self.db.execute(
+                    "UPDATE scope_items SET retired = 1, retired_in_version = ? "
+                    "WHERE scheme_id = ? AND code = ?",
+                    [version, scheme_id, code],
+                )
+            self._event(
+                "scheme_versioned",
+                actor,
+                scheme_id,
+                {
+                    "version": version,
+                    "changed": sorted(changed),
+                    "added_scope": [i.code for i in added],
+                    "retired_scope": retired,
+                },
+            )
         self._changed("scheme", scheme_id)
         return version
+
+    def scope_catalogue(self, scheme_id: str, version: int | None = None) -> list[dict[str, Any]]:
+        """The scheme's scope items by code, each with the versions that added and retired
+        it. With ``version``: the catalogue as it stood in that version (the items added by
+        then and not yet retired)."""
+        self._scheme_version(scheme_id, version)  # NotFound for an unknown scheme or version
+        rows = list(
+            self.db.query(
+                "SELECT code, label, level, description, added_in_version, retired_in_version "
+                "FROM scope_items WHERE scheme_id = ? ORDER BY code",
+                [scheme_id],
+            )
+        )
+        if version is None:
+            return rows
+        return [
+            r
+            for r in rows
+            if r["added_in_version"] <= version
+            and (r["retired_in_version"] is None or r["retired_in_version"] > version)
+        ]
 
     def _insert_version(self, scheme_id: str, version: int, **fields: Any) -> int:
         if fields["publication_policy"] not in POLICIES:
@@ -280,3 +353,77 @@ class ReferenceData(BodyBase):
                 }
             )
             self._event("training_recorded", actor, person_id, {"trainer": trainer_id})
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    """A scope item of a scheme's catalogue, as a new version adds it."""
+
+    code: str
+    label: str
+    level: str | None = None
+    description: str = ""
+
+
+def _catalogue_items(
+    items: Sequence[CatalogueItem | tuple[str, str] | tuple[str, str, str]],
+) -> list[CatalogueItem]:
+    out: list[CatalogueItem] = []
+    for item in items:
+        if isinstance(item, CatalogueItem):
+            out.append(item)
+        else:
+            code, label, *level = item
+            out.append(CatalogueItem(code, label, level[0] if level else None))
+    return [
+        CatalogueItem(
+            i.code.strip(),
+            i.label.strip(),
+            level=(i.level or "").strip() or None,
+            description=i.description,
+        )
+        for i in out
+    ]
+
+
+def _check_catalogue_change(
+    scheme_id: str,
+    catalogue: dict[str, dict[str, Any]],
+    added: list[CatalogueItem],
+    retired: list[str],
+) -> None:
+    """The catalogue changes of a new version, checked against the catalogue as it is: new
+    codes are new (never a retired one again), retired codes are in use, and at least one
+    item stays in use."""
+    seen: set[str] = set()
+    for item in added:
+        if not item.code or any(c.isspace() for c in item.code):
+            raise Invalid(f"a scope code is one word, without spaces: {item.code!r}")
+        if not item.label:
+            raise Invalid(f"scope item {item.code} needs a label")
+        if item.code in seen:
+            raise Invalid(f"scope item {item.code} is added twice")
+        seen.add(item.code)
+        known = catalogue.get(item.code)
+        if known is not None and known["retired"]:
+            raise Conflict(
+                f"scope item {item.code} was retired in version {known['retired_in_version']} "
+                f"of scheme {scheme_id}: a retired code is not used again (certificates that "
+                "hold it keep its meaning); give the new item a new code"
+            )
+        if known is not None:
+            raise Conflict(f"scope item {item.code} is in the catalogue of {scheme_id} already")
+    if len(set(retired)) != len(retired):
+        raise Invalid("a scope item is retired twice")
+    for code in retired:
+        known = catalogue.get(code)
+        if known is None:
+            raise Invalid(f"scope item {code} is not in the catalogue of {scheme_id}")
+        if known["retired"]:
+            raise Conflict(
+                f"scope item {code} was retired already, in version "
+                f"{known['retired_in_version']} of scheme {scheme_id}"
+            )
+    in_use = {c for c, i in catalogue.items() if not i["retired"]} - set(retired) | seen
+    if not in_use:
+        raise Invalid(f"scheme {scheme_id} needs at least one scope item in use")

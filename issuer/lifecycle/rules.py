@@ -129,7 +129,20 @@ def scope_in_catalogue(
         return Refusal("scope-catalogue", "invalid", "at least one scope item is required")
     if len(set(codes)) != len(codes):
         return Refusal("scope-catalogue", "invalid", "a scope item is listed twice")
-    unknown = [c for c in codes if c not in catalogue or catalogue[c]["retired"]]
+    # A retired item stays on the certificates that hold it, but is granted no more (§8: the
+    # scheme's version says so); the refusal names the version that retired it.
+    retired = [c for c in codes if c in catalogue and catalogue[c]["retired"]]
+    if retired:
+        return Refusal(
+            "scope-catalogue",
+            "invalid",
+            "; ".join(
+                f"scope item {c} was retired in version "
+                f"{catalogue[c].get('retired_in_version') or '(unrecorded)'} of scheme {scheme_id}"
+                for c in retired
+            ),
+        )
+    unknown = [c for c in codes if c not in catalogue]
     if unknown:
         return Refusal(
             "scope-catalogue",

@@ -425,6 +425,44 @@ def test_schemes_from_options_versions_list_and_show(run, body, tmp_path: Path) 
     assert "not in scheme" in wrong_scope.output
 
 
+def test_a_scheme_version_adds_and_retires_scope_items(
+    run, body, data: Path, tmp_path: Path
+) -> None:
+    decider = body["decider"]
+    number = as_json(
+        run(f"decide grant crm-17 cwi --scope UT2 --as {decider} --evidence exam --json")
+    )["number"]
+    done = run(
+        "scheme version cwi --add-scope 'PT2=Penetrant testing, level 2' --level PT2=2"
+        f" --retire-scope VT2 --as {body['officer']}"
+    )
+    assert "Scheme cwi is now at version 2 (added PT2; retired VT2)" in done.stdout
+    shown = run("scheme show cwi").stdout
+    assert "PT2  Penetrant testing, level 2 (level 2) [added in version 2]" in shown
+    assert "VT2  Visual testing, level 2 (level 2) [retired in version 2]" in shown
+    first = run("scheme show cwi --version 1").stdout
+    assert "Scope catalogue in version 1:" in first
+    assert "VT2  Visual testing, level 2 (level 2)\n" in first and "PT2" not in first
+    (event,) = audit.events(CertificationBody.open(data).db, kind="scheme_versioned")
+    assert event.actor == body["officer"]
+    refused = run(
+        f"decide extend-scope {number} --add VT2 --as {decider} --evidence 'exam of VT2'", code=1
+    )
+    assert "scope item VT2 was retired in version 2 of scheme cwi" in refused.output
+    again = run("scheme version cwi --add-scope 'VT2=Visual again'", code=1)
+    assert "scope item VT2 was retired in version 2 of scheme cwi" in again.output
+    unknown = run("scheme version cwi --retire-scope XX1", code=1)
+    assert "scope item XX1 is not in the catalogue of cwi" in unknown.output
+    nothing = run("scheme version cwi", code=2)
+    assert "nothing to change" in nothing.output
+    from_file = tmp_path / "v3.toml"
+    from_file.write_text(
+        'retire_scope = ["PT2"]\n[[add_scope]]\ncode = "MT2"\nlabel = "Magnetic testing"\n',
+        encoding="utf-8",
+    )
+    assert "(added MT2; retired PT2)" in run(f"scheme version cwi --from {from_file}").stdout
+
+
 def test_private_data_only_with_an_explicit_flag_and_the_look_is_logged(
     run, body, data: Path
 ) -> None:

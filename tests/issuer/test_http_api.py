@@ -198,6 +198,40 @@ def test_officer_prepares(env):
     assert events[0] == env.staff["officer"]
 
 
+def test_a_scheme_version_adds_and_retires_scope_items_and_grants_follow(env):
+    r = env.post(
+        "/api/schemes/cwi/versions",
+        "officer",
+        {
+            "add_scope": [{"code": "PT2", "label": "Penetrant testing", "level": "2"}],
+            "retire_scope": ["UT2"],
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert r.json() == {"scheme_id": "cwi", "version": 2}
+    assert env.body.db.execute(
+        "SELECT code, added_in_version, retired_in_version FROM scope_items ORDER BY code"
+    ).fetchall() == [("PT2", 2, None), ("UT2", 1, 2), ("VT2", 1, None)]
+    (actor,) = env.body.db.execute(
+        "SELECT actor FROM events WHERE kind = 'scheme_versioned'"
+    ).fetchone()
+    assert actor == env.staff["officer"]
+    again = env.post(
+        "/api/schemes/cwi/versions", "officer", {"add_scope": [{"code": "UT2", "label": "x"}]}
+    )
+    assert again.status_code == 409
+    assert "scope item UT2 was retired in version 2 of scheme cwi" in again.json()["detail"]
+    unknown = env.post("/api/schemes/cwi/versions", "officer", {"retire_scope": ["XX1"]})
+    assert unknown.status_code == 422 and "XX1 is not in the catalogue" in unknown.json()["detail"]
+    r = env.post(
+        "/api/certifications",
+        "decider",
+        {"person_id": env.jane, "scheme_id": "cwi", "scope": [{"code": "UT2"}], "evidence": "e"},
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"] == "scope item UT2 was retired in version 2 of scheme cwi"
+
+
 def test_every_decision_through_http(env):
     cert = env.grant()
     number = cert["number"]

@@ -74,8 +74,13 @@ def _build(folder: Path) -> World:
         validity_months=36,
         max_suspension_days=180,
         publication_policy="directory",
-        scope=[("UT2", "Ultrasonic testing, level 2"), ("VT2", "Visual testing, level 2")],
+        scope=[
+            ("UT2", "Ultrasonic testing, level 2"),
+            ("VT2", "Visual testing, level 2"),
+            ("MT2", "Magnetic testing, level 2"),  # retired in version 2, below
+        ],
     )
+    body.add_scheme_version("cwi", retire_scope=["MT2"])
     ids = {
         "admin": body.add_staff("Ada Admin", roles=["admin"]),
         "officer": body.add_staff("Olga Officer", roles=["officer"]),
@@ -173,6 +178,22 @@ CASES = [
         "['XX9'] are not in the catalogue of 'cwi'",
         "invalid",
         inputs={"scope": [ScopeGrant("XX9")]},
+    ),
+    Case(
+        "scope-catalogue",
+        "grant",
+        "scope item MT2 was retired in version 2 of scheme cwi",
+        "invalid",
+        inputs={"scope": [ScopeGrant("UT2"), ScopeGrant("MT2")]},
+    ),
+    Case(
+        "scope-catalogue",
+        "extend_scope",
+        "scope item MT2 was retired in version 2 of scheme cwi",
+        "invalid",
+        subject="A",
+        inputs={"add": [ScopeGrant("MT2")]},
+        paths=NOT_BULK,
     ),
     Case(
         "assessment-passed",

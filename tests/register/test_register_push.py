@@ -255,6 +255,41 @@ def test_a_policy_change_moves_the_rows(b):
     )
 
 
+def test_a_new_scheme_version_shows_its_new_items_and_holders_keep_retired_ones(b):
+    jane = add_holder(b, "jane", "Jane Doe", consent=True)
+    number = grant(b, jane)  # UT2 and VT2
+    b.body.add_scheme_version(
+        "cwi", add_scope=[("PT2", "Penetrant testing, level 2", "2")], retire_scope=["VT2"]
+    )
+
+    def catalogue() -> dict[str, str]:
+        return dict(reg(b).execute("SELECT code, label FROM scope_items WHERE scheme_id = 'cwi'"))
+
+    def labels() -> dict[str, str]:
+        return dict(
+            reg(b).execute(
+                "SELECT scope_code, label FROM certification_scope WHERE number = ?", [number]
+            )
+        )
+
+    # The register offers the catalogue as it is now: the new item, not the retired one ...
+    assert catalogue() == {
+        "PT2": "Penetrant testing, level 2",
+        "UT2": "Ultrasonic testing, level 2",
+    }
+    # ... and Jane's certificate still shows the retired item by its label, held.
+    held = {"UT2": "Ultrasonic testing, level 2", "VT2": "Visual testing, level 2"}
+    assert labels() == held
+    assert scope(b, number)["VT2"][0] == "active"
+    # A register rebuilt from issuer.db says the same.
+    rebuild(b.body, b.register)
+    assert catalogue() == {
+        "PT2": "Penetrant testing, level 2",
+        "UT2": "Ultrasonic testing, level 2",
+    }
+    assert labels() == held
+
+
 def test_search_finds_directory_holders_by_name_only(b):
     jane = add_holder(b, "jane", "Jane Doe", consent=True)
     nina = add_holder(b, "nina", "Nina Number", consent=True, schemes=("ndt",))

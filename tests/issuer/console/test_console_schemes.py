@@ -156,6 +156,89 @@ def test_an_officer_adds_a_version_that_changes_what_is_typed(env: Env) -> None:
     assert count(env, "SELECT MAX(version) FROM scheme_versions WHERE scheme_id = 'cwi'") == 2
 
 
+def version_form(page: str) -> dict[str, str]:
+    """The new-version form's fields as the page fills them in (the latest version's)."""
+    fields = dict(
+        re.findall(r'<input type="(?:text|number)" id="f-\w+" name="(\w+)" value="([^"]*)"', page)
+    )
+    fields |= {
+        name: html.unescape(text)
+        for name, text in re.findall(
+            r'<textarea id="f-\w+" name="(\w+)"[^>]*>(.*?)</textarea>', page, re.S
+        )
+    }
+    fields["publication_policy"] = re.search(
+        r'<select id="f-publication_policy".*?<option value="(\w+)" selected', page, re.S
+    ).group(1)
+    return fields
+
+
+def test_a_version_adds_and_retires_scope_items_and_the_page_shows_each_versions_changes(
+    env: Env,
+) -> None:
+    olga = env.signed_in("officer", "Olga Officer")
+    page = olga.client.get("/console/schemes/cwi").text
+    assert 'name="retire_scope" value="UT2"' in page and 'name="retire_scope" value="VT2"' in page
+    fields = version_form(page)
+    answer = olga.post(
+        "/console/schemes/cwi/versions",
+        fields
+        | {
+            "add_scope": "PT2 | Penetrant testing, level 2 | 2\n\nMT2 | Magnetic testing\n",
+            "retire_scope": ["VT2"],
+        },
+    )
+    assert answer.status_code == 303, answer.text
+    shown = olga.client.get("/console/schemes/cwi").text
+    versions = table(shown, "versions-table")
+    assert "added MT2, PT2; retired VT2" in versions
+    assert "first catalogue: UT2, VT2" in versions
+    scope = table(shown, "scope-table")
+    assert re.search(r"<code>VT2</code>.*?retired in version 2</td>", scope, re.S)
+    assert re.search(
+        r"<code>PT2</code></th><td>Penetrant testing, level 2</td><td>2</td>"
+        r"<td>2</td><td>in use",
+        scope,
+    )
+    assert "certificates that hold it keep it" in shown
+    # Only items in use can be ticked for retirement.
+    assert 'name="retire_scope" value="VT2"' not in shown
+    (event,) = env.events("scheme_versioned")
+    assert event["actor"] == env.staff["officer"]
+    assert '"added_scope":["PT2","MT2"]' in event["payload"]
+    assert '"retired_scope":["VT2"]' in event["payload"]
+
+    # Lines with mistakes are named line by line; the ticks stay; nothing is written.
+    events = count(env, "SELECT COUNT(*) FROM events")
+    wrong = olga.post(
+        "/console/schemes/cwi/versions",
+        version_form(shown)
+        | {
+            "add_scope": "UT2 | Ultrasonic again\nVT2 | Visual again\nRT2\nRT3 | Radiography",
+            "retire_scope": ["MT2"],
+        },
+    )
+    assert wrong.status_code == 422
+    problems = html.unescape(
+        re.search(r'<ul id="scope-problems".*?</ul>', wrong.text, re.S).group(0)
+    )
+    assert "line 1: scope item UT2 is in the catalogue already" in problems
+    assert "line 2: scope item VT2 was retired in version 2 of scheme cwi" in problems
+    assert "line 3: write CODE | title" in problems
+    assert "RT3" not in problems
+    assert 'name="retire_scope" value="MT2" checked' in wrong.text
+    assert count(env, "SELECT COUNT(*) FROM events") == events
+    assert count(env, "SELECT MAX(version) FROM scheme_versions WHERE scheme_id = 'cwi'") == 2
+
+    # The service's own rule, in its words: the last item in use is not retired.
+    last = olga.post(
+        "/console/schemes/cwi/versions",
+        version_form(shown) | {"retire_scope": ["UT2", "PT2", "MT2"]},
+    )
+    assert last.status_code == 422
+    assert "cwi needs at least one scope item in use" in last.text
+
+
 def test_only_officers_may_add_schemes_or_versions(env: Env) -> None:
     dana = env.signed_in("decider", "Dana Decider")
     assert dana.client.get("/console/schemes/new").status_code == 403
