@@ -464,15 +464,39 @@ def _sqlite_files(path: Path) -> list[Path]:
 
 
 def _swap(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new``. The old file's write-ahead log is checkpointed and
-    removed first: SQLite would otherwise replay it into the new file."""
-    if target.exists():
+    """Put the register built in ``new`` in place of ``target``.
+
+    Copied *into* the existing file with SQLite's backup API, in one write transaction: a
+    reader sees the old register or the new one, and the file stays the same file. Replacing
+    the file (``os.replace``) would leave every other process's connection on the old inode,
+    and SQLite deletes the write-ahead log *by name* when such a connection closes: the new
+    file's log, with whatever a running ``certreg serve`` or a second ``certreg issue`` had
+    pushed into it (two bulk runs started together on a body without register.db both built
+    it, and one lost the other's pushes). A register that cannot be opened is replaced as a
+    file: a damaged register is what rebuild is for."""
+    try:
+        os.link(new, target)  # no register yet: this one, unless another process made one
+        return
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without hard links
+        if not target.exists():
+            os.replace(new, target)
+            return
+    try:
+        source = sqlite3.connect(new)
         try:
-            conn = sqlite3.connect(target, timeout=30)
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.close()
-        except sqlite3.DatabaseError:
-            pass  # a damaged register is what rebuild is for
+            destination = sqlite3.connect(target, timeout=30)
+            try:
+                source.backup(destination)  # retries while a writer holds the register
+                destination.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                destination.close()
+        finally:
+            source.close()
+        return
+    except sqlite3.DatabaseError:
+        pass  # not a database any more: replaced below
     os.replace(new, target)
     for stale in _sqlite_files(target)[1:]:
         stale.unlink(missing_ok=True)
