@@ -30,10 +30,10 @@ def register_group() -> None:
     help="Where to write register.db (default: DATA/register.db).",
 )
 def rebuild_command(data: Path, out: Path | None) -> None:
-    """Rebuild register.db from issuer.db and swap it in atomically.
+    """Rebuild register.db from issuer.db and put it in place in one transaction.
 
-    Readers see the old register or the new one, never half of one. A Datasette serving the
-    file keeps the old one open until it is restarted.
+    Readers see the old register or the new one, never half of one; servers reading the file
+    go on without a restart.
     """
     with without_start_catch_up():  # it is rebuilt below: not caught up (or rebuilt) first
         body = open_body(data)
