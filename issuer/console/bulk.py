@@ -60,11 +60,13 @@ from certreg.issuer.register_push import RegisterSync, attach
 from certreg.issuer.service import CertificationBody, LifecycleError
 from certreg.verifier.issuing import format_datetime
 
-__all__ = ["MAX_UPLOAD_BYTES", "UPLOAD_PATH", "router", "upload_refusal"]
+__all__ = ["MAX_UPLOAD_BYTES", "UPLOAD_PATH", "UPLOAD_ROLES", "router", "upload_refusal"]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
-Decider = Annotated[ConsoleUser, Depends(require_staff("decision_maker"))]
+#: Who may upload and run a file: the grants are decided by the signed-in person.
+UPLOAD_ROLES = ("decision_maker",)
+Decider = Annotated[ConsoleUser, Depends(require_staff(*UPLOAD_ROLES))]
 
 UPLOAD_PATH = "/console/bulk"
 #: The largest CSV accepted: about 150,000 rows of the usual width.

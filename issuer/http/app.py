@@ -165,7 +165,8 @@ def create_app(
                 refuse=wallet.oauth_refusal,
             ),
             # The console's bulk-issuance upload (issuer.console.bulk): a CSV file, up to
-            # its own limit, refused in HTML.
+            # its own limit, refused in HTML; read only for a signed-in decision-maker (anyone
+            # else gets the console forms' 64 KiB, below).
             BodyRule(
                 console_bulk.UPLOAD_PATH,
                 methods=frozenset({"POST"}),
@@ -173,6 +174,7 @@ def create_app(
                 max_bytes=console_bulk.MAX_UPLOAD_BYTES + 64 * 1024,
                 json_only=False,
                 refuse=console_bulk.upload_refusal,
+                admit=console_web.signed_in_as(*console_bulk.UPLOAD_ROLES),
             ),
             # The console's HTML forms (issuer.console): small, refused in HTML.
             BodyRule(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pyotp
-from console_support import CODES, PASSWORD, SECRET, Env, Person, csrf_of
+from console_support import CODES, ORIGIN, PASSWORD, SECRET, Env, Person, csrf_of
 from factories import HEADER, add_staff, free_port, make_body, row
 from http_support import serve_subprocess, stop_subprocess, wait_serving
 
@@ -209,6 +209,26 @@ def test_officers_may_not_issue_in_bulk(env: Env) -> None:
     assert answer.status_code == 403
     assert "decision_maker" in answer.text
     assert env.body.db.execute("SELECT COUNT(*) FROM console_bulk_jobs").fetchone()[0] == 0
+
+
+def test_a_large_upload_is_read_only_for_a_signed_in_decision_maker(env: Env) -> None:
+    """The guard reads a body before the page runs: up to 20 MB for a decision-maker's
+    session, the console forms' 64 KiB for anyone else (an anonymous client cannot make the
+    server hold 20 MB per request)."""
+    content = csv_bytes([row(i, env.staff["admin"]) for i in range(900)])
+    assert len(content) > 64 * 1024
+    files = {"file": ("grants.csv", content, "text/csv")}
+    anonymous = env.browser().post("/console/bulk", files=files, headers={"Origin": ORIGIN})
+    assert anonymous.status_code == 413
+    assert "larger than 65536 bytes" in anonymous.text
+    forged = env.browser()
+    forged.cookies.set("certreg_console", "not-a-session")
+    assert forged.post("/console/bulk", files=files, headers={"Origin": ORIGIN}).status_code == 413
+    officer = env.signed_in("officer", "Olga Officer")
+    assert upload(officer, content).status_code == 413
+    decider = env.signed_in("decider", "Dana Decider")
+    assert upload(decider, content).status_code == 303
+    assert env.body.db.execute("SELECT COUNT(*) FROM console_bulk_jobs").fetchone()[0] == 1
 
 
 def test_a_file_that_cannot_be_read_is_refused_in_words_and_not_kept(env: Env) -> None:
