@@ -29,6 +29,7 @@ written when it is unset), so that the pages can be looked at by eye.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -41,7 +42,7 @@ import pyotp
 import pytest
 from browser_support import PASSPHRASE, serve
 from factories import free_port
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -279,10 +280,30 @@ class Console:
         return self.heading()
 
     def leave(self, action: Any) -> None:
-        """Do ``action`` (a click, a key) and wait until the browser has left this page."""
-        before = self.driver.find_element(By.TAG_NAME, "html")
+        """Do ``action`` (a click, a key) and wait until the browser shows the next page,
+        fully loaded.
+
+        The page is marked with a variable of its window that no other page has; the wait
+        ends when the window's document lacks it. (Selenium's ``staleness_of`` asks the old
+        element, and chromedriver may answer "Node with given id does not belong to the
+        document" mid-navigation: an error, not "stale", once in a few runs.)"""
+        mark = secrets.token_hex(8)
+        self.driver.execute_script("window.certregPage = arguments[0]", mark)
         action()
-        WebDriverWait(self.driver, WAIT).until(expected_conditions.staleness_of(before))
+
+        def arrived(driver: Any) -> bool:
+            try:
+                return bool(
+                    driver.execute_script(
+                        "return window.certregPage !== arguments[0] "
+                        "&& document.readyState === 'complete'",
+                        mark,
+                    )
+                )
+            except WebDriverException:  # the document is being replaced: ask again
+                return False
+
+        self.wait_until(arrived, what="the next page")
 
     def wait_until(self, condition: Any, timeout: float = WAIT, what: str = "") -> Any:
         """Wait for ``condition(driver)`` to be true (live parts: progress bars)."""
