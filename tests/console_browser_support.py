@@ -24,6 +24,45 @@ next step); a test that needs more sign-ins of one account within 30 s takes a f
 
 ``CERTREG_SCREENSHOTS=<dir>``: :meth:`Console.shot` saves a PNG of the page there (nothing is
 written when it is unset), so that the pages can be looked at by eye.
+
+Adding a test (in tests/issuer/console/test_console_browser.py, or a new file importing
+``browser`` from browser_support and ``console, console_body`` from here). Field names are the
+form's element ids; ``submit`` presses the page's submit button in ``main`` (pass ``button=``
+a CSS selector for another) and returns the next page's h1; ``message()`` is what the page
+says in an alert or a note. For example, with the decision forms at their future paths::
+
+    def test_grant_through_the_form(console):
+        console.sign_in("decider")
+        console.go(f"/console/people/{console.served.people['Mary Major']}")
+        console.leave(lambda: console.driver.find_element(By.LINK_TEXT, "Grant").click())
+        assert console.submit(scope="UT2", reason="passed", evidence="exam 2026-01-10") == ...
+        console.shot("grant")
+
+    def test_the_examiner_is_refused(console):       # Erik examined Mary Major
+        console.sign_in("examiner")
+        ... the same form ...
+        assert "§9.4" in console.message()
+
+    def test_suspend_and_see_the_public_page(console):
+        number = console.served.numbers["Jane Doe"]
+        console.sign_in("decider")
+        ... suspend through the form ...
+        console.go(f"/c/{number}")                    # the public page, same server
+        assert console.find(".status").text.startswith("SUSPENDED")
+
+    def test_upload_a_csv_and_watch_progress(console, tmp_path):
+        console.sign_in("officer")
+        console.go("/console/bulk")
+        console.find("#file").send_keys(str(write_csv(tmp_path / "rows.csv", rows)))
+        console.submit()                              # the preview lists the bad rows
+        console.submit(button="#confirm")
+        console.wait_until(lambda d: "100%" in console.find("#progress").text, timeout=120,
+                           what="the bulk job to finish")
+
+Each account signs in at most twice a 30-second window (TOTP): a test that signs in the same
+cast member again, or several tests that all use one, take ``console.new_account(name,
+roles)`` for the later sign-ins. Staff or data the test needs beyond the cast: open the body
+beside the server with ``console.served.open()`` (close ``body.db.conn`` after), or run the CLI.
 """
 
 from __future__ import annotations
