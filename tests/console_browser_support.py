@@ -385,11 +385,13 @@ class Console:
             body.db.conn.close()
         return link.link(self.served.base + "/")
 
-    def sign_in(self, who: str | Account, *, code: str | None = None) -> str:
+    def sign_in(self, who: str | Account, *, code: str | None = None, here: bool = False) -> str:
         """Sign in through the form as ``who`` (a cast key or an account); returns the h1 of
-        the page it leads to (``Dashboard``, or ``Sign in`` again when refused)."""
+        the page it leads to (``Dashboard``, or ``Sign in`` again when refused). ``here``:
+        use the sign-in form the browser shows now (the one a console page sent it to)."""
         account = self.account(who) if isinstance(who, str) else who
-        self.go("/console/login")
+        if not here:
+            self.go("/console/login")
         return self.submit(
             login=account.login,
             password=account.password,

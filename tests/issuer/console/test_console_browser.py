@@ -142,3 +142,17 @@ def test_sign_out_everywhere_ends_the_other_computers_session(console: Console) 
         assert other.status_code == 303 and "/console/login" in other.headers["location"]
     finally:
         elsewhere.close()
+
+
+def test_a_page_asked_for_signed_out_opens_after_sign_in_and_the_audit_log_filters(
+    console: Console,  # noqa: F811
+) -> None:
+    console.go("/console/audit")
+    assert console.heading() == "Sign in"  # signed out: the sign-in form first...
+    assert console.sign_in("admin", here=True) == "Audit log"  # ...then the page asked for
+    console.fill({"f-kind": "console_signed_in"})
+    assert console.submit() == "Audit log"
+    kinds = {e.text for e in console.driver.find_elements(By.CSS_SELECTOR, "#audit-table .kind")}
+    assert kinds == {"console_signed_in"}
+    assert "kind=console_signed_in" in console.path()
+    console.shot("audit-filtered")
