@@ -94,6 +94,31 @@ class AuditReport:
     signatures_checked: bool = False
     notes: list[str] = field(default_factory=list)
 
+    def lines(self) -> list[str]:
+        """The report in words, one string a line: what ``certreg audit verify`` prints and
+        the console's "verify the chain" shows (one wording for both)."""
+        checked = (
+            "signatures verified"
+            if self.signatures_checked
+            else "signatures NOT checked"
+            if self.checkpoints_checked
+            else "none yet"
+        )
+        if self.ok:
+            lines = [
+                f"The audit chain is intact: {self.count:,} events, "
+                f"{self.checkpoints_checked} checkpoints ({checked})."
+            ]
+        else:
+            lines = [
+                f"The audit chain has problems ({len(self.problems)} found, "
+                f"{self.count:,} events read, {self.checkpoints_checked} checkpoints):"
+            ]
+            lines += [f"  ✗ {problem}" for problem in self.problems]
+        lines.append(f"Head hash: {self.head_hash}")
+        lines += [f"  ! {note}" for note in self.notes]
+        return lines
+
 
 # --------------------------------------------------------------------------------------------
 # Hashing

@@ -82,7 +82,15 @@ from certreg.issuer.service import CertificationBody, GrantPlan, Invalid, NotFou
 from certreg.keys.keypair import KeyPair
 from certreg.verifier.issuing import add_proof, format_datetime
 
-__all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "BulkReport", "issue_csv"]
+__all__ = [
+    "COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "BulkPreview",
+    "BulkReport",
+    "issue_csv",
+    "preview_csv",
+]
 
 REQUIRED_COLUMNS = (
     "external_id",
@@ -128,22 +136,56 @@ class BulkReport:
     #: workers), write, total; ``sign_cpu`` is the workers' CPU time, summed, and
     #: ``main_cpu`` the main process's CPU time.
     timings: dict[str, float] = field(default_factory=dict)
+    #: Per row, for a result a person reads (the console's result page and result.csv):
+    #: (row, external_id, certificate number) of each row issued by this run, and (row,
+    #: external_id) of each row skipped because it had been issued before.
+    issued_numbers: list[tuple[int, str, str]] = field(default_factory=list)
+    skipped_rows: list[tuple[int, str]] = field(default_factory=list)
+    #: The column a row error is about, by row number, where one column is ("" or absent:
+    #: the row as a whole, e.g. a cell too many, or a failure to sign or write).
+    error_columns: dict[int, str] = field(default_factory=dict)
+    #: The external_id of each row in ``errors`` (as the file gives it; "" if none).
+    error_external_ids: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    def problems(self) -> list[tuple[int, str, str]]:
+        """The row errors as (row, column, reason), in row order."""
+        return sorted((row, self.error_columns.get(row, ""), why) for row, why in self.errors)
+
+
+@dataclass
+class BulkPreview:
+    """What a run of the file would do now (:func:`preview_csv`): nothing is written."""
+
+    rows: int
+    would_issue: int
+    already_issued: int
+    #: (row, column, reason) of every row that would be refused.
+    problems: list[tuple[int, str, str]]
+
+    @property
+    def refused(self) -> int:
+        return len(self.problems)
+
 
 class _RowError(Exception):
-    """A row that cannot be issued; the message names the column and the value."""
+    """A row that cannot be issued; the message names the column and the value, and
+    ``column`` says which column it is about ("" for the row as a whole)."""
+
+    def __init__(self, message: str, column: str = "") -> None:
+        super().__init__(message)
+        self.column = column
 
 
-def _check(refusal: rules.Refusal | None) -> None:
+def _check(refusal: rules.Refusal | None, column: str = "") -> None:
     """A broken rule makes the row's error, worded as the service words it (a refusal of
     ISO/IEC 17024 says so: ``refused: ...``)."""
     if refusal is not None:
         prefix = "refused: " if refusal.kind == "refused" else ""
-        raise _RowError(prefix + refusal.reason)
+        raise _RowError(prefix + refusal.reason, column)
 
 
 @dataclass
@@ -233,9 +275,9 @@ def _read(path: Path) -> list[tuple[int, dict[str, str]]]:
 def _text(cells: dict[str, str], column: str, *, required: bool) -> str:
     value = (cells.get(column) or "").strip()
     if required and not value:
-        raise _RowError(f"{column} is empty")
+        raise _RowError(f"{column} is empty", column)
     if _CONTROL.search(value):
-        raise _RowError(f"{column} holds a control character ({value!r})")
+        raise _RowError(f"{column} holds a control character ({value!r})", column)
     return value
 
 
@@ -245,7 +287,7 @@ def _day(value: str, column: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise _RowError(f"{column} must be a date written YYYY-MM-DD, not {value!r}")
+    raise _RowError(f"{column} must be a date written YYYY-MM-DD, not {value!r}", column)
 
 
 def _scope(value: str) -> list[ScopeGrant]:
@@ -257,10 +299,10 @@ def _scope(value: str) -> list[ScopeGrant]:
         code, _, conditions = part.partition(":")
         code = code.strip()
         if not code:
-            raise _RowError(f"scope item {part.strip()!r} has no code before ':'")
+            raise _RowError(f"scope item {part.strip()!r} has no code before ':'", "scope")
         grants.append(ScopeGrant(code, conditions.strip() or None))
     if not grants:
-        raise _RowError("scope is empty: name at least one scope item")
+        raise _RowError("scope is empty: name at least one scope item", "scope")
     return grants
 
 
@@ -309,7 +351,7 @@ class _Planner:
                 )
         found = self.schemes[scheme_id]
         if found is None:
-            raise _RowError(f"scheme {scheme_id!r} does not exist")
+            raise _RowError(f"scheme {scheme_id!r} does not exist", "scheme")
         return found
 
     def plan(self, lines: Sequence[tuple[int, dict[str, str]]], report: BulkReport) -> _Batch:
@@ -329,9 +371,13 @@ class _Planner:
                 row = self._plan_row(line, cells, issued, persons, today, batch)
             except _RowError as exc:
                 report.errors.append((line, str(exc)))
+                if exc.column:
+                    report.error_columns[line] = exc.column
+                report.error_external_ids[line] = (cells.get("external_id") or "").strip()
                 continue
             if row is None:
                 report.skipped_already_issued += 1
+                report.skipped_rows.append((line, (cells.get("external_id") or "").strip()))
                 continue
             batch.rows.append(row)
         self._unique_numbers(batch.rows)
@@ -363,40 +409,44 @@ class _Planner:
         external_id = _text(cells, "external_id", required=True)
         earlier = self.row_of_external_id.get(external_id)
         if earlier is not None:
-            raise _RowError(f"external_id {external_id!r} is already used by row {earlier}")
+            raise _RowError(
+                f"external_id {external_id!r} is already used by row {earlier}", "external_id"
+            )
         if external_id in issued:
             self.row_of_external_id[external_id] = line
             return None  # issued by an earlier run: idempotent
         full_name = " ".join(_text(cells, "full_name", required=True).split())
         email = _text(cells, "email", required=False) or None
         if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-            raise _RowError(f"email {email!r} is not an e-mail address")
+            raise _RowError(f"email {email!r} is not an e-mail address", "email")
         consent_text = _text(cells, "consent_publish", required=False).lower()
         if consent_text not in _TRUE | _FALSE:
-            raise _RowError(f"consent_publish must be yes or no, not {consent_text!r}")
+            raise _RowError(
+                f"consent_publish must be yes or no, not {consent_text!r}", "consent_publish"
+            )
         scheme = self.scheme(_text(cells, "scheme", required=True))
         grants = _scope(_text(cells, "scope", required=True))
         codes = [g.code for g in grants]
         refusal = rules.scope_in_catalogue(scheme.scheme_id, codes, scheme.catalogue)
         if refusal is not None:
             held = sorted(c for c, i in scheme.catalogue.items() if not i["retired"])
-            raise _RowError(f"{refusal.reason} (it has {held})")
+            raise _RowError(f"{refusal.reason} (it has {held})", "scope")
         effective_text = _text(cells, "effective_date", required=False)
         effective = _day(effective_text, "effective_date") if effective_text else today
-        _check(rules.effective_date(effective, today))
+        _check(rules.effective_date(effective, today), "effective_date")
         assessed = _day(_text(cells, "assessed_on", required=True), "assessed_on")
-        _check(rules.assessed_before_grant(assessed, today))
+        _check(rules.assessed_before_grant(assessed, today), "assessed_on")
         examiners = [e.strip() for e in _text(cells, "examiner", required=True).split(";")]
         examiners = [e for e in examiners if e]
         if not examiners:
-            raise _RowError("examiner is empty")
+            raise _RowError("examiner is empty", "examiner")
         for staff_id in examiners:
             if staff_id not in self.staff:
-                raise _RowError(f"examiner {staff_id!r} is not a staff member")
+                raise _RowError(f"examiner {staff_id!r} is not a staff member", "examiner")
         evidence = _text(cells, "evidence", required=False)
-        _check(rules.evidence_cited("grant", evidence))
+        _check(rules.evidence_cited("grant", evidence), "evidence")
         # ISO/IEC 17024 9.3: the grant rests on the passed assessment this row records.
-        _check(rules.scope_assessed(codes, [set(codes)]))
+        _check(rules.scope_assessed(codes, [set(codes)]), "scope")
         reason = _text(cells, "reason", required=False)
 
         person_ext = _text(cells, "person_external_id", required=False) or None
@@ -409,7 +459,8 @@ class _Planner:
             person_id, registered, new_person = str(uuid.uuid4()), full_name, True
         if " ".join(registered.split()) != full_name:
             raise _RowError(
-                f"person {person_ext!r} is registered as {registered!r}, not {full_name!r}"
+                f"person {person_ext!r} is registered as {registered!r}, not {full_name!r}",
+                "full_name",
             )
 
         # ISO/IEC 17024 9.4: who examined or trained the candidate does not decide.
@@ -431,7 +482,8 @@ class _Planner:
                     {"decision": "grant", "reason": refusal.reason, "external_id": external_id},
                 )
             )
-            _check(refusal)
+            # The decider named as this row's examiner, or recorded as involved with the person.
+            _check(refusal, "examiner" if self.decided_by in examiners else "person_external_id")
 
         open_number = self.granted.get((person_id, scheme.scheme_id))
         if open_number is None and not new_person:
@@ -441,7 +493,7 @@ class _Planner:
                 [person_id, scheme.scheme_id],
             ).fetchone()
             open_number = None if found is None else str(found[0])
-        _check(rules.one_open_certification(full_name, open_number))
+        _check(rules.one_open_certification(full_name, open_number), "scheme")
 
         number = self._number(scheme.version["code"])
         plan = GrantPlan(
@@ -701,6 +753,11 @@ class _Writer:
             )
             rows = [r for r in batch.rows if r.plan.external_id not in issued]
             report.skipped_already_issued += len(batch.rows) - len(rows)
+            report.skipped_rows += [
+                (r.row, r.plan.external_id or "")
+                for r in batch.rows
+                if r.plan.external_id in issued
+            ]
             written = rows
             try:
                 self._savepoint(rows, now)
@@ -714,6 +771,8 @@ class _Writer:
                         written.append(row)
                     except sqlite3.IntegrityError as exc:
                         report.errors.append((row.row, f"not written: {_plain(exc)}"))
+                        report.error_external_ids[row.row] = row.plan.external_id or ""
+        report.issued_numbers += [(r.row, r.plan.external_id or "", r.plan.number) for r in written]
         # Committed: the public register follows, the whole batch in one push. A crash before
         # or during this push loses nothing: register.db's watermark still stands before
         # these rows' events, and the next push or certreg command applies them
@@ -836,6 +895,28 @@ class _Unlock(threading.Thread):
         return self.signer
 
 
+def preview_csv(
+    body: CertificationBody, path: str | Path, *, decided_by: str, batch: int = 200
+) -> BulkPreview:
+    """What :func:`issue_csv` would do with the file now, by the same checks (the same
+    :class:`_Planner`), writing nothing: no status index is reserved, nothing is signed, and
+    the ``decision_refused`` events a run logs are not logged. Raises what the run raises
+    before it writes (a bad header, a decision-maker who may not decide). Rows that would
+    fail only when signed or written (a conflict with a concurrent writer) are not foreseen."""
+    report = BulkReport()
+    lines = _read(Path(path))
+    planner = _Planner(body, decided_by)
+    would_issue = 0
+    for start in range(0, len(lines), batch):
+        would_issue += len(planner.plan(lines[start : start + batch], report).rows)
+    return BulkPreview(
+        rows=len(lines),
+        would_issue=would_issue,
+        already_issued=report.skipped_already_issued,
+        problems=report.problems(),
+    )
+
+
 def default_workers() -> int:
     """Signing processes: every core but the one this process plans and writes on."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -849,6 +930,7 @@ def issue_csv(
     workers: int | None = None,
     batch: int = 200,
     progress: Progress | None = None,
+    freeze_gc: bool = True,
 ) -> BulkReport:
     """Grant one certification per row of the CSV at ``path``, decided by ``decided_by``.
 
@@ -858,7 +940,9 @@ def issue_csv(
     :class:`~issuer.service.LifecycleError` before anything is written. ``workers`` sign in
     that many processes (0: in this one); by default one core is left to this process, which
     plans and writes (docs/bulk-issuance.md, "Measured": on 2 cores the two settings are
-    within the machine's noise of each other).
+    within the machine's noise of each other). ``freeze_gc=False`` leaves the cyclic collector
+    alone (a run inside a server, which froze its own long-lived objects at start: the run's
+    ``gc.unfreeze`` would undo that).
     """
     if workers is None:
         workers = default_workers()
@@ -965,6 +1049,7 @@ def issue_csv(
         for row, (document, problem) in zip(planned.rows, documents, strict=True):
             if problem is not None:
                 report.errors.append((row.row, problem))
+                report.error_external_ids[row.row] = row.plan.external_id or ""
             else:
                 row.document = document
                 kept.append(row)
@@ -980,7 +1065,8 @@ def issue_csv(
     pending: tuple[_Batch, int] | None = None
     # The file's rows stay alive for the whole run: out of the cyclic collector's sight, its
     # full collections do not rescan them (tens of thousands of dicts). Undone below.
-    gc.freeze()
+    if freeze_gc:
+        gc.freeze()
     try:
         if pusher is not None:
             if pool is not None:
@@ -1012,7 +1098,8 @@ def issue_csv(
             if progress is not None:
                 progress(done, len(lines))
     finally:
-        gc.unfreeze()
+        if freeze_gc:
+            gc.unfreeze()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         if pusher is not None:
@@ -1039,5 +1126,7 @@ def issue_csv(
     timings["total"] = time.perf_counter() - started
     timings["main_cpu"] = time.process_time() - cpu_started
     report.errors.sort()
+    report.issued_numbers.sort()
+    report.skipped_rows.sort()
     report.timings = timings
     return report

@@ -66,8 +66,13 @@ __all__ = [
     "PersonHit",
     "PersonPage",
     "SchemeCounts",
+    "SchemeLine",
+    "SchemePage",
+    "SchemeVersionLine",
+    "ScopeLine",
     "SearchPage",
     "ShareLinkLine",
+    "StaffChoice",
     "StatusPlace",
     "last_expiry_in_window",
 ]
@@ -355,6 +360,66 @@ class CertificateView:
     credentials: tuple[CredentialVersion, ...]
     share_links: tuple[ShareLinkLine, ...]
     decisions: tuple[DecisionLine, ...]
+
+
+@dataclass(frozen=True)
+class SchemeLine:
+    """One scheme in the list of schemes: its latest version and how many certifications it
+    has (every status, from ``certification_counts``)."""
+
+    scheme_id: str
+    code: str
+    name: str
+    version: int
+    validity_months: int
+    accredited: bool
+    certifications: int
+
+
+@dataclass(frozen=True)
+class SchemeVersionLine:
+    version: int
+    name: str
+    normative_reference: str
+    normative_reference_url: str | None
+    validity_months: int
+    recertification_window_months: int
+    max_suspension_days: int
+    publication_policy: str
+    effective_from: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ScopeLine:
+    code: str
+    label: str
+    level: str | None
+    retired: bool
+
+
+@dataclass(frozen=True)
+class SchemePage:
+    """One scheme: every version, newest first, the latest's texts, and its scope catalogue
+    (the catalogue belongs to the scheme: every version shares it)."""
+
+    scheme_id: str
+    code: str
+    accredited: bool
+    created_at: str
+    versions: tuple[SchemeVersionLine, ...]  # newest first
+    latest: dict[str, Any]  # the latest version's row, every field
+    scope: tuple[ScopeLine, ...]
+    certifications: int
+
+
+@dataclass(frozen=True)
+class StaffChoice:
+    """An active staff member, as a form offers them (an examiner, a trainer)."""
+
+    staff_id: str
+    name: str
+    roles: tuple[str, ...]
 
 
 # --------------------------------------------------------------------------------------------
@@ -865,6 +930,61 @@ class ConsoleData:
                 )
             )
         return tuple(places)
+
+    # -- schemes and staff (the officers' forms) ------------------------------------------
+
+    def schemes(self) -> tuple[SchemeLine, ...]:
+        """Every scheme with its latest version, by id (a body has a handful)."""
+        rows = self.conn.execute(
+            "SELECT s.id, s.code, v.name, v.version, v.validity_months, s.accredited, "
+            "(SELECT COALESCE(SUM(n), 0) FROM certification_counts c WHERE c.scheme_id = s.id) "
+            "FROM schemes s JOIN scheme_versions v ON v.scheme_id = s.id AND v.version = "
+            "(SELECT MAX(version) FROM scheme_versions WHERE scheme_id = s.id) ORDER BY s.id"
+        )
+        return tuple(
+            SchemeLine(sid, code, name, version, months, bool(accredited), n)
+            for sid, code, name, version, months, accredited, n in rows
+        )
+
+    def scheme(self, scheme_id: str) -> SchemePage:
+        """One scheme's versions and scope catalogue; NotFound for an unknown id."""
+        head = self.conn.execute(
+            "SELECT code, accredited, created_at FROM schemes WHERE id = ?", (scheme_id,)
+        ).fetchone()
+        if head is None:
+            raise NotFound(f"no scheme {scheme_id!r}")
+        rows = self._dicts(
+            "SELECT * FROM scheme_versions WHERE scheme_id = ? ORDER BY version DESC",
+            (scheme_id,),
+        )
+        versions = tuple(
+            SchemeVersionLine(**{f: r[f] for f in SchemeVersionLine.__dataclass_fields__})
+            for r in rows
+        )
+        scope = tuple(
+            ScopeLine(code, label, level, bool(retired))
+            for code, label, level, retired in self.conn.execute(
+                "SELECT code, label, level, retired FROM scope_items WHERE scheme_id = ? "
+                "ORDER BY code",
+                (scheme_id,),
+            )
+        )
+        (count,) = self.conn.execute(
+            "SELECT COALESCE(SUM(n), 0) FROM certification_counts WHERE scheme_id = ?",
+            (scheme_id,),
+        ).fetchone()
+        return SchemePage(
+            scheme_id, head[0], bool(head[1]), head[2], versions, rows[0], scope, count
+        )
+
+    def staff_choices(self) -> tuple[StaffChoice, ...]:
+        """Active staff, by name: who may be picked as an examiner or a trainer."""
+        return tuple(
+            StaffChoice(sid, name, tuple(r for r in roles.split(",") if r))
+            for sid, name, roles in self.conn.execute(
+                "SELECT id, name, roles FROM staff WHERE active ORDER BY name, id"
+            )
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -567,6 +567,37 @@ CREATE INDEX events_by_at ON events(at);
 CREATE INDEX events_by_kind_at ON events(kind, at);
 """
 
+# V9: the console's bulk-issuance jobs (issuer.console.bulk): the uploaded CSV itself (private
+# data, like the rest of issuer.db; the register push never reads it) with its SHA-256, the
+# preview made at upload, and the run's progress and outcome, so that a job outlives a restart
+# of the server (a job left "running" by another process is shown as interrupted, to resume).
+_V9 = """
+CREATE TABLE console_bulk_jobs (
+    id TEXT PRIMARY KEY,
+    file_name TEXT NOT NULL,
+    content BLOB NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    uploaded_by TEXT NOT NULL REFERENCES staff(id),
+    uploaded_at TEXT NOT NULL,
+    preview TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('uploaded', 'running', 'done', 'failed')),
+    runner TEXT,
+    confirmed_by TEXT REFERENCES staff(id),
+    started_at TEXT,
+    started_wall REAL,
+    finished_at TEXT,
+    rows_done INTEGER NOT NULL DEFAULT 0,
+    rows_total INTEGER NOT NULL DEFAULT 0,
+    issued INTEGER,
+    skipped INTEGER,
+    refused INTEGER,
+    error TEXT,
+    result TEXT
+);
+CREATE INDEX console_bulk_jobs_by_time ON console_bulk_jobs(uploaded_at);
+"""
+
 
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
@@ -579,6 +610,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V6,
     _V7,
     _V8,
+    _V9,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

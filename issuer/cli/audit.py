@@ -54,28 +54,8 @@ def _open_db(data: Path) -> Database:
 
 
 def _print_report(report: AuditReport) -> None:
-    checked = (
-        "signatures verified"
-        if report.signatures_checked
-        else "signatures NOT checked"
-        if report.checkpoints_checked
-        else "none yet"
-    )
-    if report.ok:
-        click.echo(
-            f"The audit chain is intact: {report.count:,} events, "
-            f"{report.checkpoints_checked} checkpoints ({checked})."
-        )
-    else:
-        click.echo(
-            f"The audit chain has problems ({len(report.problems)} found, "
-            f"{report.count:,} events read, {report.checkpoints_checked} checkpoints):"
-        )
-        for problem in report.problems:
-            click.echo(f"  ✗ {problem}")
-    click.echo(f"Head hash: {report.head_hash}")
-    for note in report.notes:
-        click.echo(f"  ! {note}")
+    for line in report.lines():
+        click.echo(line)
 
 
 @click.group("audit")

@@ -11,7 +11,13 @@ Modules, one responsibility each:
 - :mod:`.web`: the door: :func:`require_staff`, cookies, CSRF and Origin checks, rendering;
 - :mod:`.routes`: sign-in/out, enrolment, my tokens, staff (admins);
 - :mod:`.dashboard`: the landing page (counts, decisions due, status lists, audit chain);
-- :mod:`.people`: candidates and holders: search, and a person's page.
+- :mod:`.people`: candidates and holders: search, and a person's page;
+- :mod:`.decisions`: the decision forms (grant, suspend, ...), from the lifecycle's table;
+- :mod:`.records`: a certificate's staff view, the audit log;
+- :mod:`.chain`: "verify the chain", in a background thread;
+- :mod:`.schemes`: schemes and scope catalogues, with versions;
+- :mod:`.record`: officers' forms: candidates, assessments, trainings;
+- :mod:`.bulk`: bulk issuance: CSV upload, preview, confirm, live progress, result.
 
 Building a console page
 -----------------------
@@ -80,12 +86,27 @@ def install(app: FastAPI) -> None:
     """The console's routes and its two answers: sign-in needed (a redirect) and refusals
     (an HTML page with the reason)."""
     # The pages import this package's modules, so they are imported here, not at the top.
-    from certreg.issuer.console import dashboard, people, records, routes
+    from certreg.issuer.console import (
+        bulk,
+        chain,
+        dashboard,
+        decisions,
+        people,
+        record,
+        records,
+        routes,
+        schemes,
+    )
     from certreg.issuer.console.web import ConsoleRefusal, SignInNeeded, refused, sign_in_needed
 
     app.include_router(routes.router)  # sign-in, enrolment, my tokens, staff
     app.include_router(dashboard.router)  # /console/, the due lists
     app.include_router(people.router)  # search, a person's page
     app.include_router(records.router)  # a certificate's staff view, the audit log
+    app.include_router(decisions.router)  # the decision forms
+    app.include_router(schemes.router)  # schemes and scope catalogues, with versions
+    app.include_router(record.router)  # officers' forms: candidates, assessments, trainings
+    app.include_router(chain.router)  # "verify the chain", in the background
+    app.include_router(bulk.router)  # bulk issuance: upload, preview, run, result
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(ConsoleRefusal, refused)

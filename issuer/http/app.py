@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from certreg.issuer import console
+from certreg.issuer.console import bulk as console_bulk
 from certreg.issuer.console import web as console_web
 from certreg.issuer.http import (
     admin,
@@ -162,6 +163,16 @@ def create_app(
                 max_bytes=max_body_bytes,
                 json_only=False,
                 refuse=wallet.oauth_refusal,
+            ),
+            # The console's bulk-issuance upload (issuer.console.bulk): a CSV file, up to
+            # its own limit, refused in HTML.
+            BodyRule(
+                console_bulk.UPLOAD_PATH,
+                methods=frozenset({"POST"}),
+                media_types=FORM_TYPES,
+                max_bytes=console_bulk.MAX_UPLOAD_BYTES + 64 * 1024,
+                json_only=False,
+                refuse=console_bulk.upload_refusal,
             ),
             # The console's HTML forms (issuer.console): small, refused in HTML.
             BodyRule(

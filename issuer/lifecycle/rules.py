@@ -273,3 +273,69 @@ def correction(
     if holder_name is not None and not holder_name.strip():
         return Refusal("correction", "invalid", "the corrected name is empty")
     return None
+
+
+# -- the rules in words, before a decision is taken -------------------------------------------
+
+
+def rules_in_words(
+    decision: str,
+    *,
+    today: date,
+    max_suspension_days: int | None = None,
+    valid_until: date | None = None,
+    window_months: int | None = None,
+) -> list[str]:
+    """The rules above as sentences a decision-maker reads before deciding (the console's
+    forms show them). Written next to the rules so that a rule and its sentence change
+    together; the facts (the scheme's limits, the certificate's expiry) come from the caller."""
+    said = [
+        "You must hold the decision_maker role, and you may not decide on a candidate you "
+        "trained or examined (ISO/IEC 17024 §9.4). A refused attempt is recorded in the "
+        "audit log."
+    ]
+    if decision in ALLOWED:
+        allowed, verb = ALLOWED[decision]
+        said.append(f"Only a certification that is {' or '.join(allowed)} can be {verb}.")
+    if decision in _REASON:
+        said.append(f"The reason is required: {_REASON[decision]}.")
+    if decision in _EVIDENCE:
+        said.append(f"The evidence is required: {_EVIDENCE[decision]}.")
+    if decision in ("grant", "suspend"):
+        said.append(
+            "The effective date is today or later: a decision cannot take effect in the past."
+        )
+    if decision in ("grant", "extend_scope"):
+        said.append(
+            "Each scope item must be in the scheme's current catalogue (not retired), and a "
+            "passed assessment recorded in the scheme must cover it (ISO/IEC 17024 §9.3)."
+        )
+    if decision == "grant":
+        said.append(
+            "A person holds at most one active or suspended certification per scheme: "
+            "otherwise extend its scope or recertify it."
+        )
+    if decision == "suspend" and max_suspension_days is not None:
+        latest = today + timedelta(days=max_suspension_days)
+        said.append(
+            f"The deadline must be after the effective date and at most {max_suspension_days} "
+            f"days after it (the scheme's maximum suspension): {latest.isoformat()} at the "
+            "latest for a suspension starting today."
+        )
+    if decision == "extend_scope":
+        said.append("Scope items already held cannot be added again.")
+    if decision == "reduce_scope":
+        said.append(
+            "Only scope held now can be removed, and not all of it: removing every scope item "
+            "is a withdrawal, not a reduction."
+        )
+    if decision == "recertify" and valid_until is not None and window_months is not None:
+        opens = add_months(valid_until, -window_months)
+        said.append(
+            f"Recertification opens {window_months} months before expiry, on "
+            f"{opens.isoformat()}; the new cycle runs from the old expiry, so recertifying "
+            "early loses no time."
+        )
+    if decision == "correct":
+        said.append("A correction must change the holder's name or a scope condition held.")
+    return said

@@ -258,6 +258,24 @@ DECISIONS: tuple[DecisionSpec, ...] = (
 
 BY_NAME: dict[str, DecisionSpec] = {d.name: d for d in DECISIONS}
 
+#: What a verifier sees once each decision is taken, in plain words (the console's forms say
+#: it before the decision-maker submits).
+VERIFIERS_SEE: dict[str, str] = {
+    "grant": "a new certificate and a signed credential that verifies as valid until the end "
+    "of the scheme's validity period.",
+    "suspend": "the credential's suspension bit is set at once: verifiers and the public page "
+    "see the certificate as suspended until it is reinstated.",
+    "reinstate": "the suspension bit is cleared: verifiers see the credential as valid again.",
+    "withdraw": "every credential ever issued for the certificate is revoked, for good: "
+    "verifiers see them as revoked.",
+    "reduce_scope": "earlier credentials are revoked (they claim too much); the new credential "
+    "with the remaining scope verifies as valid.",
+    "extend_scope": "a new credential with the wider scope; the earlier one is superseded and "
+    "stays true, for less.",
+    "recertify": "a new credential for the new cycle; the earlier one is superseded.",
+    "correct": "a new revision of the credential; the earlier one is superseded.",
+}
+
 
 def done_sentence(spec: DecisionSpec, cert: Certification, inputs: Mapping[str, Any]) -> str:
     """What the command says once the decision is taken; ``{codes}`` are the scope codes
@@ -291,4 +309,13 @@ def decide(
     )
 
 
-__all__ = ["BY_NAME", "DECISIONS", "DecisionSpec", "Input", "ScopeGrant", "decide", "done_sentence"]
+__all__ = [
+    "BY_NAME",
+    "DECISIONS",
+    "VERIFIERS_SEE",
+    "DecisionSpec",
+    "Input",
+    "ScopeGrant",
+    "decide",
+    "done_sentence",
+]

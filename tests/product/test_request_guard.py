@@ -23,6 +23,7 @@ from http_support import Env, make_env
 
 from certreg.issuer import sharing
 from certreg.issuer.cli.publish import publish_command
+from certreg.issuer.console.bulk import MAX_UPLOAD_BYTES
 from certreg.issuer.http import MAX_BODY_BYTES
 from certreg.issuer.http.ratelimit import PublicGuards, PublicLimits, Rate
 from certreg.register.web.app import create_public_app
@@ -145,6 +146,17 @@ def _cases() -> list[Case]:
     cases += [
         Case("serve", "/console/*", "oversized", big_console_form, FORM, 413, html, HTML),
         Case("serve", "/console/*", "wrong type", b"x", "text/plain", 415, problem, HTML),
+    ]
+    # The console's bulk-issuance upload (issuer.console.bulk): a CSV file of up to 20 MB.
+    boundary = "b0undary"
+    big_upload = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
+        f"Content-Type: text/csv\r\n\r\n"
+    ).encode() + b"x" * (MAX_UPLOAD_BYTES + 64 * 1024)
+    multipart = f"multipart/form-data; boundary={boundary}"
+    cases += [
+        Case("serve", "/console/bulk", "oversized", big_upload, multipart, 413, html, HTML),
+        Case("serve", "/console/bulk", "wrong type", b"x", "text/plain", 415, problem, HTML),
     ]
     token, credential = "/oid4vci/token", "/oid4vci/credential"
     cases += [
