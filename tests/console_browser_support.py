@@ -27,9 +27,10 @@ written when it is unset), so that the pages can be looked at by eye.
 
 Adding a test (in tests/issuer/console/test_console_browser.py, or a new file importing
 ``browser`` from browser_support and ``console, console_body`` from here). Field names are the
-form's element ids; ``submit`` presses the page's submit button in ``main`` (pass ``button=``
-a CSS selector for another) and returns the next page's h1; ``message()`` is what the page
-says in an alert or a note. For example, with the decision forms at their future paths::
+form's element ids; ``submit(**fields)`` fills them and presses their form's submit button
+(``press("Confirm")`` presses a button by its words) and returns the next page's h1;
+``message()`` is what the page says in an alert or a note. For example (the decision forms'
+paths and ids as they were when this was written)::
 
     def test_grant_through_the_form(console):
         console.sign_in("decider")
@@ -128,6 +129,13 @@ class Account:
         now = int(time.time()) // STEP
         near = {totp.generate_otp(s) for s in range(now - 2, now + 3)}
         return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
+
+
+def _xpath_text(text: str) -> str:
+    """``text`` as an XPath string literal (XPath 1.0 has no escapes: concat() if needed)."""
+    if "'" not in text:
+        return f"'{text}'"
+    return "concat(" + ', "\'", '.join(f"'{part}'" for part in text.split("'")) + ")"
 
 
 def _password(name: str) -> str:
@@ -311,11 +319,28 @@ class Console:
                 element.clear()
                 element.send_keys(value)
 
-    def submit(self, button: str = "main button[type=submit]", **fields: str) -> str:
-        """Fill ``fields`` (by id), press ``button`` and wait until the next page is shown;
-        returns its h1."""
+    def submit(self, button: str | None = None, **fields: str) -> str:
+        """Fill ``fields`` (by id), press the submit button of the form they are in (or
+        ``button``, a CSS selector; with neither, the first submit button in ``main``) and
+        wait until the next page is shown; returns its h1."""
         self.fill(fields)
-        self.leave(lambda: self.find(button).click())
+        if button is not None:
+            target = self.find(button)
+        elif fields:
+            form = self.find(f"#{next(iter(fields))}").find_element(By.XPATH, "./ancestor::form")
+            target = form.find_element(By.CSS_SELECTOR, "button:not([type]), [type=submit]")
+        else:
+            target = self.find("main button[type=submit]")
+        self.leave(target.click)
+        return self.heading()
+
+    def press(self, words: str) -> str:
+        """Press the button in ``main`` that says ``words`` (``Filter``, ``Grant``), wait for
+        the next page; returns its h1."""
+        target = self.driver.find_element(
+            By.XPATH, f"//main//button[normalize-space()={_xpath_text(words)}]"
+        )
+        self.leave(target.click)
         return self.heading()
 
     def leave(self, action: Any) -> None:
