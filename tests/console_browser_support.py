@@ -302,8 +302,9 @@ class Console:
 
     def message(self) -> str:
         """The message the page shows (a refusal, an error, a confirmation): the text of its
-        alerts (``role=alert``), else of its notes; empty if none."""
-        for css in ("[role=alert]", ".note"):
+        alerts (``role=alert``), else its status (``role=status``: "Done. ..."), else its
+        notes; empty if none."""
+        for css in ("[role=alert]", "[role=status]", ".note"):
             found = self.driver.find_elements(By.CSS_SELECTOR, css)
             if found:
                 return " ".join(e.text for e in found)
@@ -313,8 +314,14 @@ class Console:
         """Type into the fields named (by id), replacing what they held."""
         for name, value in fields.items():
             element = self.find(f"#{name}")
+            kind = element.get_attribute("type")
             if element.tag_name == "select":
                 element.find_element(By.CSS_SELECTOR, f"option[value='{value}']").click()
+            elif kind == "checkbox":  # "" or "off": unticked; anything else: ticked
+                if element.is_selected() != (value not in ("", "off")):
+                    element.click()
+            elif kind == "date":  # what a date picker would set (typing depends on locale)
+                self.driver.execute_script("arguments[0].value = arguments[1]", element, value)
             else:
                 element.clear()
                 element.send_keys(value)

@@ -9,6 +9,7 @@ screenshot of each page shown here."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
 import zxingcpp
 from browser_support import browser  # noqa: F401 - pytest fixture
@@ -156,3 +157,37 @@ def test_a_page_asked_for_signed_out_opens_after_sign_in_and_the_audit_log_filte
     assert kinds == {"console_signed_in"}
     assert "kind=console_signed_in" in console.path()
     console.shot("audit-filtered")
+
+
+def test_grant_through_the_form_refused_to_the_examiner_then_suspend(console: Console) -> None:  # noqa: F811
+    served = console.served
+    mary = served.people["Mary Major"]
+    grant = {"scope-UT2": "yes", "evidence": "examination of 2026-01-10"}
+    # Erik examined Mary Major: as a decision-maker he is refused, in the rule's words.
+    assert console.sign_in("examiner") == "Dashboard"
+    console.go(f"/console/people/{mary}/grant?scheme=cwi")
+    assert console.find("#rules").text  # the rules, in words, before anything is submitted
+    console.shot("grant-form")
+    console.fill(grant)
+    console.press("Grant")
+    assert "9.4" in console.message(), console.message()
+    console.shot("grant-refused")
+
+    console.forget()
+    assert console.sign_in(console.new_account("Dora Deciding", ["decision_maker"])) == "Dashboard"
+    console.go(f"/console/people/{mary}/grant?scheme=cwi")
+    console.fill(grant)
+    heading = console.press("Grant")
+    assert heading.startswith("Certificate "), console.message()
+    number = heading.removeprefix("Certificate ")
+    assert "Mary Major is certified" in console.message()
+    console.shot("granted")
+
+    until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+    console.go(f"/console/certificates/{number}/decide/suspend")
+    console.fill({"reason": "surveillance audit missed", "until": until})
+    assert console.press("Suspend") == f"Certificate {number}", console.message()
+    assert console.message().startswith("Done. Suspended")
+    console.go(f"/c/{number}")  # the public page, as an employer sees it
+    assert console.find(".status").text.startswith("SUSPENDED")
+    console.shot("public-suspended")
