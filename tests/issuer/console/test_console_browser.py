@@ -1,7 +1,8 @@
 """The staff console in a real headless Chromium (Debian's, through Selenium) against a body
 served by `certreg serve`: enrolment through a one-time link, sign-in with password and TOTP
 (and with the keyboard only), a wrong code refused in words, the dashboard, a person found and
-opened, a certificate's staff view, and sign-out everywhere.
+opened, a certificate's staff view, the audit log filtered, sign-out everywhere, and a grant
+through the form (refused to the candidate's examiner) then a suspension the public page shows.
 
 The harness is tests/console_browser_support.py. ``CERTREG_SCREENSHOTS=<dir>`` saves a
 screenshot of each page shown here."""
