@@ -2,7 +2,8 @@
 served by `certreg serve`: enrolment through a one-time link, sign-in with password and TOTP
 (and with the keyboard only), a wrong code refused in words, the dashboard, a person found and
 opened, a certificate's staff view, the audit log filtered, sign-out everywhere, and a grant
-through the form (refused to the candidate's examiner) then a suspension the public page shows.
+through the form (refused to the candidate's examiner) then a suspension the public page shows,
+and a bulk CSV upload: the bad rows listed before anything is signed, confirmed, run to its end.
 
 The harness is tests/console_browser_support.py. ``CERTREG_SCREENSHOTS=<dir>`` saves a
 screenshot of each page shown here."""
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import zxingcpp
 from browser_support import browser  # noqa: F401 - pytest fixture
@@ -21,6 +23,7 @@ from console_browser_support import (  # noqa: F401 - console, console_body: fix
     console,
     console_body,
 )
+from factories import HEADER, row, write_csv
 from PIL import Image
 from selenium.webdriver.common.by import By
 
@@ -192,3 +195,34 @@ def test_grant_through_the_form_refused_to_the_examiner_then_suspend(console: Co
     console.go(f"/c/{number}")  # the public page, as an employer sees it
     assert console.find(".status").text.startswith("SUSPENDED")
     console.shot("public-suspended")
+
+
+def test_upload_a_csv_see_the_bad_rows_confirm_and_watch_it_finish(
+    console: Console,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bea = console.new_account("Bea Bulk", ["decision_maker"])
+    examiner = console.account("examiner").staff_id
+    rows = [row(i, examiner) for i in range(20)]
+    rows[5] = row(5, examiner, scope="XX9")  # not in the catalogue
+    rows[10] = row(10, bea.staff_id)  # Bea examined this candidate: she may not decide
+    path = write_csv(tmp_path / "grants.csv", rows, HEADER)
+    assert console.sign_in(bea) == "Dashboard"
+    console.go("/console/bulk")
+    console.find("#file").send_keys(str(path))
+    assert console.press("Upload and check").startswith("Bulk issuance: grants.csv")
+    problems = [
+        r.find_element(By.TAG_NAME, "th").text
+        for r in console.driver.find_elements(By.CSS_SELECTOR, "#problems tbody tr")
+    ]
+    assert problems == ["7", "12"]  # the file's row numbers (the header is row 1)
+    assert "17024" in console.find("#problems").text  # the service's own reason, in words
+    console.shot("bulk-preview")
+    console.press("Confirm: issue 18")
+    # The page reloads itself each second while the job runs, until the result.
+    console.wait_until(
+        lambda d: d.find_elements(By.ID, "result-counts"), timeout=120, what="the result"
+    )
+    counts = console.find("#result-counts").text.split("\n")
+    assert counts == ["Issued", "18", "Already issued (skipped)", "0", "Refused", "2"]
+    console.shot("bulk-result")
