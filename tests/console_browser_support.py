@@ -9,7 +9,7 @@ The cast (:func:`build_console_body`), each enrolled with a known password and T
 - ``decider``: Dana Decider, a decision-maker who examined nobody;
 - ``examiner``: Erik Examiner, an officer *and* a decision-maker who examined every candidate
   below (ISO/IEC 17024 §9.4: he must not decide about them);
-- ``officer``: Olive Officer, an officer (bulk issuance).
+- ``officer``: Olive Officer, an officer (no decisions; bulk issuance needs a decision-maker).
 
 Holders: Jane Doe (CWI, granted, in the public directory), John Roe (NDE, granted) and Mary
 Major (CWI, passed her examination, no decision yet: the candidate for "grant through the
@@ -30,22 +30,13 @@ Adding a test (in tests/issuer/console/test_console_browser.py, or a new file im
 form's element ids; ``submit(**fields)`` fills them and presses their form's submit button
 (``press("Confirm")`` presses a button by its words) and returns the next page's h1;
 ``message()`` is what the page says in an alert, its status line ("Done. ...") or a note.
-The worked example is ``test_grant_through_the_form_refused_to_the_examiner_then_suspend``
+The worked examples are ``test_grant_through_the_form_refused_to_the_examiner_then_suspend``
 (the examiner refused in §9.4's words, a grant through the form, a suspension, the public page
-saying SUSPENDED). A bulk upload would go the same way (the ids of bulk.html and
-bulk_job.html when this was written; ``factories.write_csv`` and ``row`` make the file)::
-
-    def test_upload_a_csv_and_watch_progress(console, tmp_path):
-        console.sign_in("officer")
-        console.go("/console/bulk")
-        console.find("#file").send_keys(str(write_csv(tmp_path / "rows.csv", rows)))
-        console.press("Upload and check")         # the preview: every bad row, with reasons
-        assert "row 3" in console.find("#problems").text
-        console.leave(lambda: console.driver.find_element(
-            By.XPATH, "//main//button[starts-with(normalize-space(), 'Confirm')]").click())
-        # The page reloads itself each second (#bulk-progress, #bulk-status) until the result.
-        console.wait_until(lambda d: d.find_elements(By.ID, "result-counts"),
-                           timeout=120, what="the bulk job's result")
+saying SUSPENDED) and ``test_upload_a_csv_see_the_bad_rows_confirm_and_watch_it_finish`` (a
+file typed into the file field, the preview's problems, confirm, and ``wait_until`` on the page
+that reloads itself until the result). A new scenario follows the same steps: sign in (a cast
+key, or ``new_account`` for a fresh person), ``go`` to the page, ``fill``/``submit`` or
+``press``, then assert on ``heading()``, ``message()`` or an element, and ``shot`` it.
 
 Each account signs in at most twice a 30-second window (TOTP): a test that signs in the same
 cast member again, or several tests that all use one, take ``console.new_account(name,
