@@ -1,6 +1,7 @@
 """The staff console's reads (issuer.console_data) at 1,000,000 certifications, against 200 ms.
 
     .venv/bin/python bench/bench_console.py [--certs 1000000] [--runs 200] [--verify]
+    .venv/bin/python bench/bench_console.py --pages [--certs 1000000] [--runs 40]
 
 Builds (once, cached in bench/.cache/console-<certs>/) a certification body whose issuer.db
 holds ``--certs`` certifications of about 0.8 people each, in the real schema (issuer/db.py,
@@ -23,6 +24,14 @@ and indexes dropped) and the queries a console would have had to run on that sch
 e-mail and a person's assessments and decisions, the audit log by ``seq``. Each input is timed
 on both, one after the other, so both see the same load. ``--verify`` also times the full
 chain verification (O(n), the "verify the chain" button), once.
+
+**--pages** times the console's *pages* instead, as a browser gets them: the same body served
+by the real ``certreg serve`` (uvicorn on 127.0.0.1, a free port), a console account made in
+the body with the service's own functions (``add_staff``, an enrolment link completed with a
+TOTP secret the bench keeps in the body's folder), signed in through ``/console/login`` with
+password and TOTP code, then each page fetched over HTTP with that session (keep-alive, one
+request at a time) and timed from request to the last byte of the HTML. A "page 2" or
+"later page" follows the page's own "Next page" link (untimed) and times the page it leads to.
 """
 
 from __future__ import annotations
@@ -438,10 +447,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--baseline-runs", type=int, default=20)
     parser.add_argument("--verify", action="store_true", help="also time the full chain check")
+    parser.add_argument(
+        "--pages", action="store_true", help="time the console's pages over HTTP instead"
+    )
+    parser.add_argument(
+        "--only", default="", help="--pages: only the pages whose name contains this"
+    )
     args = parser.parse_args()
     folder = CACHE / f"console-{args.certs}"
     if not (folder / "complete").exists():
         build(folder, args.certs)
+    if args.pages:
+        from bench_console_pages import run_pages
+
+        run_pages(folder, certs=args.certs, runs=args.runs, only=args.only)
+        return
     base_conn = sqlite3.connect(baseline_copy(folder))
     db = connect(folder / "issuer.db")
     data = ConsoleData(db)
