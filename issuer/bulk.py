@@ -430,7 +430,7 @@ class _Planner:
         refusal = rules.scope_in_catalogue(scheme.scheme_id, codes, scheme.catalogue)
         if refusal is not None:
             held = sorted(c for c, i in scheme.catalogue.items() if not i["retired"])
-            raise _RowError(f"{refusal.reason} (it has {held})", "scope")
+            raise _RowError(f"{refusal.reason} (it holds {', '.join(held)})", "scope")
         effective_text = _text(cells, "effective_date", required=False)
         effective = _day(effective_text, "effective_date") if effective_text else today
         _check(rules.effective_date(effective, today), "effective_date")

@@ -88,7 +88,7 @@ def impartial_decider(decider: Mapping[str, Any], involvement: str | None) -> Re
             "impartiality",
             "refused",
             f"{name} {verb} this candidate; ISO/IEC 17024 (9.4) requires the certification "
-            "decision to be taken by someone who did not",
+            "decision to be taken by someone who did not train or examine the candidate",
         )
     return None
 
@@ -147,7 +147,9 @@ def scope_in_catalogue(
         return Refusal(
             "scope-catalogue",
             "invalid",
-            f"scope items {unknown} are not in the catalogue of {scheme_id!r}",
+            f"scope item {unknown[0]} is not in the catalogue of scheme {scheme_id}"
+            if len(unknown) == 1
+            else f"scope items {', '.join(unknown)} are not in the catalogue of scheme {scheme_id}",
         )
     return None
 

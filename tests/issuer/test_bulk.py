@@ -154,7 +154,7 @@ def test_bad_rows_are_reported_by_row_number_and_nothing_of_them_is_written(cb, 
     assert rows_with_errors == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     messages = dict(report.errors)
     assert "scheme 'nope' does not exist" in messages[3]
-    assert "['XX9'] are not in the catalogue" in messages[4]
+    assert "scope item XX9 is not in the catalogue of scheme cwi (it holds" in messages[4]
     assert "YYYY-MM-DD" in messages[5]
     assert "external_id is empty" in messages[6]
     assert "already used by row 2" in messages[7]

@@ -175,7 +175,7 @@ CASES = [
     Case(
         "scope-catalogue",
         "grant",
-        "['XX9'] are not in the catalogue of 'cwi'",
+        "scope item XX9 is not in the catalogue of scheme cwi",
         "invalid",
         inputs={"scope": [ScopeGrant("XX9")]},
     ),

@@ -11,6 +11,7 @@ screenshot of each page shown here."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -203,9 +204,13 @@ def test_upload_a_csv_see_the_bad_rows_confirm_and_watch_it_finish(
 ) -> None:
     bea = console.new_account("Bea Bulk", ["decision_maker"])
     examiner = console.account("examiner").staff_id
-    rows = [row(i, examiner) for i in range(20)]
+    # What the issue judges: 2,000 rows, 5 of them bad, each for another reason.
+    rows = [row(i, examiner) for i in range(2000)]
     rows[5] = row(5, examiner, scope="XX9")  # not in the catalogue
     rows[10] = row(10, bea.staff_id)  # Bea examined this candidate: she may not decide
+    rows[500] = row(500, examiner, assessed_on="2025-13-40")  # no such date
+    rows[1000] = row(1000, examiner, scheme="nosuch")  # no such scheme
+    rows[1500] = row(1500, examiner, full_name="")  # a name is required
     path = write_csv(tmp_path / "grants.csv", rows, HEADER)
     assert console.sign_in(bea) == "Dashboard"
     console.go("/console/bulk")
@@ -215,14 +220,22 @@ def test_upload_a_csv_see_the_bad_rows_confirm_and_watch_it_finish(
         r.find_element(By.TAG_NAME, "th").text
         for r in console.driver.find_elements(By.CSS_SELECTOR, "#problems tbody tr")
     ]
-    assert problems == ["7", "12"]  # the file's row numbers (the header is row 1)
+    assert problems == ["7", "12", "502", "1002", "1502"]  # the file's rows (header: row 1)
     assert "17024" in console.find("#problems").text  # the service's own reason, in words
     console.shot("bulk-preview")
-    console.press("Confirm: issue 18")
-    # The page reloads itself each second while the job runs, until the result.
+    console.press("Confirm: issue 1995")
+    # The page reloads itself each second while the job runs: its progress, then the result.
     console.wait_until(
-        lambda d: d.find_elements(By.ID, "result-counts"), timeout=120, what="the result"
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#bulk-progress, #result-counts"),
+        timeout=60,
+        what="the job's progress",
+    )
+    if console.driver.find_elements(By.ID, "bulk-progress"):
+        assert re.search(r"\d+ of 2000 rows done", console.find("#bulk-status").text)
+        console.shot("bulk-progress")
+    console.wait_until(
+        lambda d: d.find_elements(By.ID, "result-counts"), timeout=180, what="the result"
     )
     counts = console.find("#result-counts").text.split("\n")
-    assert counts == ["Issued", "18", "Already issued (skipped)", "0", "Refused", "2"]
+    assert counts == ["Issued", "1995", "Already issued (skipped)", "0", "Refused", "5"]
     console.shot("bulk-result")

@@ -315,7 +315,7 @@ def test_unknown_scope_codes_and_states_are_refused_in_words(env: Env) -> None:
     base = f"/console/certificates/{number}/decide"
     answer = dana.post(f"{base}/extend-scope", {"add": "ZZ9", "evidence": "e"})
     assert answer.status_code == 422 and "this form has no fields" not in answer.text
-    assert "are not in the catalogue of" in html.unescape(answer.text)
+    assert "is not in the catalogue of scheme" in html.unescape(answer.text)
     answer = dana.post(f"{base}/reinstate", {"reason": "why"})
     assert answer.status_code == 409
     assert f"certification {number} is ACTIVE and cannot be reinstated" in answer.text
