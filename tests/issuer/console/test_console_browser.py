@@ -164,7 +164,9 @@ def test_a_page_asked_for_signed_out_opens_after_sign_in_and_the_audit_log_filte
     console.shot("audit-filtered")
 
 
-def test_grant_through_the_form_refused_to_the_examiner_then_suspend(console: Console) -> None:  # noqa: F811
+def test_grant_refused_to_the_examiner_then_granted_suspended_and_reinstated(
+    console: Console,  # noqa: F811
+) -> None:
     served = console.served
     mary = served.people["Mary Major"]
     grant = {"scope-UT2": "yes", "evidence": "examination of 2026-01-10"}
@@ -196,6 +198,16 @@ def test_grant_through_the_form_refused_to_the_examiner_then_suspend(console: Co
     console.go(f"/c/{number}")  # the public page, as an employer sees it
     assert console.find(".status").text.startswith("SUSPENDED")
     console.shot("public-suspended")
+
+    # Reinstated from the certificate's staff view: the public page is valid again.
+    console.go(f"/console/certificates/{number}")
+    console.find("#decide").find_element(By.LINK_TEXT, "Reinstate").click()
+    console.fill({"reason": "surveillance audit passed on a second date"})
+    console.shot("reinstate-form")
+    assert console.press("Reinstate") == f"Certificate {number}", console.message()
+    assert console.message().startswith("Done. Reinstated")
+    console.go(f"/c/{number}")
+    assert console.find(".status").text.startswith("VALID")
 
 
 def test_upload_a_csv_see_the_bad_rows_confirm_and_watch_it_finish(
