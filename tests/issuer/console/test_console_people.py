@@ -73,7 +73,10 @@ def test_search_by_each_key_finds_the_person_with_status_words(env: Env) -> None
         assert found(answer.text) == [(jorg, "Jörg Müller")], (by, q)
         row = re.search(r"<tbody>(.*?)</tbody>", answer.text, re.S).group(1)
         assert "HR-0042" in row and "Joerg.Mueller@Example.org" in row
-        assert f"<li><code>{number}</code> SUSPENDED</li>" in row  # the status in words
+        assert (
+            f'<li><a href="/console/certificates/{number}"><code>{number}</code></a> SUSPENDED</li>'
+            in row
+        )
 
     nobody = olga.client.get("/console/people", params={"q": "Nobody", "by": "name"}).text
     assert "Nobody found" in nobody and "<table" not in nobody
@@ -128,6 +131,8 @@ def test_the_person_page_lists_assessments_involvements_certifications_and_decis
 
     certs = re.search(r'<table id="certifications-table">.*?</table>', page, re.S).group(0)
     assert f"<code>{number}</code>" in certs and "VALID until" in certs
+    staff_view = f'<a href="/console/certificates/{number}"><code>{number}</code></a>'
+    assert staff_view in certs  # where its decisions are taken
 
     assessments = re.search(r'<table id="assessments-table">.*?</table>', page, re.S).group(0)
     assert "20 February 2026" in assessments and "pass" in assessments and "VT2" in assessments
@@ -138,7 +143,7 @@ def test_the_person_page_lists_assessments_involvements_certifications_and_decis
     # Every decision, in the order made, with who decided and why.
     decisions = re.search(r'<table id="decisions-table">.*?</table>', page, re.S).group(0)
     assert re.findall(r'data-type="(\w+)"', decisions) == ["grant", "suspend", "reinstate"]
-    assert "complaint unfounded" in decisions and decisions.count(f"<code>{number}</code>") == 3
+    assert "complaint unfounded" in decisions and decisions.count(staff_view) == 3
 
     levels = [int(n) for n in re.findall(r"<h([1-6])[ >]", page)]
     assert levels[0] == 1 and levels.count(1) == 1
