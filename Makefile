@@ -5,7 +5,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 INTEROP := tests/interop
 
-.PHONY: demo test lint typecheck bench clean browser
+.PHONY: demo test lint typecheck bench clean browser screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ typecheck: $(BIN)/.installed
 	rm -rf build/typecheck && mkdir -p build/typecheck/certreg
 	for p in issuer verifier register keys contexts; do ln -s ../../../$$p build/typecheck/certreg/$$p; done
 	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p certreg
+
+# The console's screenshots in docs/images/console/ (docs/console.md), taken by its browser
+# tests in headless Chromium and made small (docs/images/console/shrink.py).
+screenshots: $(BIN)/.installed browser
+	rm -rf build/screenshots
+	CERTREG_SCREENSHOTS=build/screenshots $(BIN)/pytest -q tests/issuer/console/test_console_browser.py
+	$(BIN)/python docs/images/console/shrink.py build/screenshots docs/images/console
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_proofs.py

@@ -293,7 +293,7 @@ def build(folder: Path, certs: int) -> None:
     )
 
     # A sample of credentials (unsigned documents with the real status entries), share links.
-    sample = rng.sample(range(certs), SAMPLE_CREDENTIALS)
+    sample = rng.sample(range(certs), min(certs, SAMPLE_CREDENTIALS))
     cred_rows, share_rows = [], []
     by_id = {r[0]: r for r in rows["certs"]}
     entry_of = {e[2][len("urn:c:") :]: e for e in rows["entries"]}

@@ -56,7 +56,8 @@ def _account(folder: Path) -> dict[str, str]:
         # One staff member of that name (the sign-in form takes the name): re-enrol an
         # earlier one whose enrolment did not finish.
         row = body.db.execute("SELECT id FROM staff WHERE name = ?", [LOGIN]).fetchone()
-        staff_id = row[0] if row else body.add_staff(LOGIN, roles=["officer"])
+        # An officer and a decision-maker: the decision forms and bulk issuance are timed too.
+        staff_id = row[0] if row else body.add_staff(LOGIN, roles=["officer", "decision_maker"])
         secret = pyotp.random_base32(32)
         link = accounts.create_enrolment(body, staff_id, actor=None)
         step = int(time.time()) // 30 - 1  # the step before now: now stays free to sign in
@@ -257,10 +258,19 @@ def _time_pages(
             "/console/audit?kind=&since=&until=",
             lambda: f"/console/audit?kind=decision_grant&{month()}",
         ),
+        ("/console/schemes", lambda: "/console/schemes"),
+        ("/console/schemes/{id}", lambda: f"/console/schemes/{rng.choice(scheme_ids)}"),
+        (
+            "/console/certificates/{number}/decide/suspend",
+            lambda: f"/console/certificates/{rng.choice(numbers)}/decide/suspend",
+        ),
+        ("/console/people/{id}/grant", lambda: f"/console/people/{person()}/grant"),
+        ("/console/bulk", lambda: "/console/bulk"),
     ]
     # Certificates with credential versions (the bench signs a sample of 20,000): their
     # page shows the status-list entries and bits.
     with sqlite3.connect(f"file:{folder / 'issuer.db'}?mode=ro", uri=True) as conn:
+        scheme_ids = [i for (i,) in conn.execute("SELECT id FROM schemes")]
         signed = [
             n
             for (n,) in conn.execute(
@@ -274,7 +284,7 @@ def _time_pages(
         f"(2 cores shared); {runs} requests per page"
     )
     print(
-        f"{'page':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'< 200 ms':>9} {'KiB':>6} "
+        f"{'page':46} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'< 200 ms':>9} {'KiB':>6} "
         f"{'with rows':>10}"
     )
     for label, make_url in pages:
@@ -292,7 +302,7 @@ def _time_pages(
         p50, p95 = statistics.median(times), percentile(times, 95)
         verdict = "ok" if p95 < BUDGET_MS else "OVER"
         print(
-            f"{label:40} {p50:8.1f} {p95:8.1f} {max(times):8.1f} {verdict:>9} {size / 1024:6.0f} "
+            f"{label:46} {p50:8.1f} {p95:8.1f} {max(times):8.1f} {verdict:>9} {size / 1024:6.0f} "
             f"{rows:>5}/{runs:<4}",
             flush=True,
         )
