@@ -294,6 +294,7 @@ class AuditLine:
     subject: str | None
     payload: dict[str, Any]
     hash: str
+    actor_name: str | None = None  # the staff member's name, when the actor is one
 
 
 @dataclass(frozen=True)
@@ -831,15 +832,19 @@ class ConsoleData:
             # The bound on its own lets the index start at the cursor, not at the newest row.
             where.append("at <= ? AND (at < ? OR seq < ?)")
             params += [at, at, seq]
-        sql = "SELECT seq, at, kind, actor, subject, payload, hash FROM events"
+        # The staff table has none of the events' column names: the filters stay unqualified.
+        sql = (
+            "SELECT seq, at, kind, actor, subject, payload, hash, staff.name FROM events "
+            "LEFT JOIN staff ON staff.id = events.actor"
+        )
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self.conn.execute(
             sql + " ORDER BY at DESC, seq DESC LIMIT ?", (*params, limit + 1)
         ).fetchall()
         lines = tuple(
-            AuditLine(seq, at, k, actor, subject, json.loads(payload), digest)
-            for seq, at, k, actor, subject, payload, digest in rows[:limit]
+            AuditLine(seq, at, k, actor, subject, json.loads(payload), digest, name)
+            for seq, at, k, actor, subject, payload, digest, name in rows[:limit]
         )
         nxt = f"{lines[-1].at}|{lines[-1].seq}" if len(rows) > limit else None
         return AuditPage(lines, nxt)

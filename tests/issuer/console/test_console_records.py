@@ -132,6 +132,10 @@ def test_the_audit_log_filters_by_kind_and_by_certificate(env: Env) -> None:
 
     by_kind = olga.client.get("/console/audit", params={"kind": "decision_suspend"}).text
     assert KIND.findall(by_kind) == ["decision_suspend"]
+    name = env.body.db.execute(
+        "SELECT name FROM staff WHERE id = ?", [env.staff["decider"]]
+    ).fetchone()[0]
+    assert f"<td>{name}</td>" in by_kind  # who decided, by name (not their id)
     assert '<option value="decision_suspend" selected>' in by_kind
 
     # The second certificate's events, the number typed in lower case.
