@@ -28,9 +28,11 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 
 from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
+from fpdf.prefs import ViewerPreferences
 
 from certreg.register.qr import qr_png
 from certreg.register.records import BodyInfo
@@ -112,7 +114,9 @@ class _Certificate(FPDF):
             self.add_page()
 
     def height_of(self, width: float, line: float, text: str) -> float:
-        return float(
+        """The height ``text`` takes in a ``width`` mm column, drawing nothing."""
+        return cast(
+            float,
             self.multi_cell(
                 width,
                 line,
@@ -120,7 +124,7 @@ class _Certificate(FPDF):
                 dry_run=True,
                 output="HEIGHT",
                 wrapmode=WrapMode.CHAR if _unbroken(text, self, width) else WrapMode.WORD,
-            )
+            ),
         )
 
     def para(
@@ -236,7 +240,7 @@ def certificate_pdf(
     pdf.set_creator("certreg")
     pdf.set_display_mode("fullpage")
     # Readers show the title, not the file name, in the window (WCAG 2.4.2 for PDF).
-    pdf.viewer_preferences = _title_preferences()
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
     pdf.add_page()
 
     _logo_or_word_mark(pdf, body, logo)
@@ -346,9 +350,3 @@ def _verification_block(pdf: _Certificate, url: str) -> None:
     pdf.set_xy(text_x, pdf.get_y() + 2)
     pdf.multi_cell(text_w, 5, pdf.text_of(_CHECK_TEXT), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_xy(pdf.l_margin, max(pdf.get_y(), top + QR_SIZE_MM) + 2)
-
-
-def _title_preferences() -> object:
-    from fpdf.prefs import ViewerPreferences
-
-    return ViewerPreferences(display_doc_title=True)
