@@ -196,10 +196,11 @@ class _Certificate(FPDF):
         self.set_xy(self.l_margin, max(self.get_y(), below_label) + 0.8)
 
 
-def _unbroken(text: str, pdf: FPDF, width: float) -> bool:
+def _unbroken(text: str, pdf: _Certificate, width: float) -> bool:
     """Whether ``text`` holds a word wider than ``width`` (in the current font): such a word
     is broken between characters, which fpdf2 does only in CHAR wrap mode."""
-    return any(pdf.get_string_width(word) > width - 1 for word in text.split())
+    words = pdf.text_of(text).split()  # as printed: Helvetica measures Latin-1 only
+    return any(pdf.get_string_width(word) > width - 1 for word in words)
 
 
 def _logo_or_word_mark(pdf: _Certificate, body: BodyInfo, logo: bytes | None) -> None:

@@ -253,3 +253,11 @@ def test_a_long_certificate_numbers_every_page():
     assert len(pages) > 1
     for i, page in enumerate(pages, start=1):
         assert f"Certificate CWI-2026-0001-7 · page {i} of {len(pages)}" in page.extract_text()
+
+
+def test_without_dejavu_a_name_outside_latin_1_prints_with_question_marks(monkeypatch):
+    # Systems without fonts-dejavu-core fall back to Helvetica (Latin-1 only): the PDF is
+    # still made, and says where a character could not be printed.
+    monkeypatch.setattr("certreg.register.pdf._unicode_font", lambda: None)
+    text = _text(certificate_pdf(_record("Łukasz Żółć " + "Ż" * 120), BODY))
+    assert "?ukasz ?ó?? " in text
