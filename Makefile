@@ -22,14 +22,16 @@ $(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package.json $(INTEROP)/p
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --prefix $(INTEROP); \
 	else echo "npm not found: the interop tests will be skipped"; fi
 
-# Debian's Chromium and ChromeDriver for the browser tests (tests/product/test_browser.py).
-# Installed only when missing and when we may (root, apt-get present); otherwise those tests
-# say why they cannot run.
+# Debian's Chromium and ChromeDriver for the browser tests (tests/product/test_browser.py), and
+# poppler-utils (pdftoppm, pdftotext) for the printed certificate's layout test
+# (tests/register/test_pdf_layout.py). Installed only when missing and when we may (root, apt-get
+# present); otherwise those tests say why they cannot run.
 browser:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
+		&& command -v pdftoppm >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	else echo "chromium not installed and not root: the browser tests will be skipped"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null; \
+	else echo "chromium or poppler-utils not installed and not root: the browser and PDF layout tests will be skipped"; fi
 
 test: lint typecheck $(INTEROP)/node_modules/.package-lock.json browser
 	$(BIN)/pytest

@@ -4,34 +4,61 @@ a) the name of the certified person; b) the unique certificate number; c) the na
 certification body; d) the scheme and its normative document (with version); e) the scope,
 with its conditions and limitations; f) the effective date and the date of expiry.
 
-It also carries the status on the day it was printed and, above all, the QR code and the URL
-of the certificate's page, where the *current* status is: paper cannot be suspended.
+It also carries the status on the day it was printed, who took the certification decision
+(by name when the caller knows it, always by role), and above all the QR code and the URL of
+the certificate's page, where the *current* status is: paper cannot be suspended.
+
+Layout: one column that flows top to bottom, so the order in the file (what a screen reader
+and text selection follow) is the order on the page. Every block is measured before it is
+drawn and starts a new page when it would not fit, so a 200-character name or 30 scope items
+push the rest down instead of drawing over it. The QR code sits in a reserved box at the left
+of the verification block with its text to its right; nothing else is ever drawn in that box.
+The body's logo, when the caller passes one, sits in a reserved box at the top; otherwise the
+body's name is set as a word mark there.
 
 fpdf2 draws it. Names in any script need a Unicode font: DejaVu Sans is used where the system
 has it (Debian's ``fonts-dejavu-core``); otherwise the PDF's built-in Helvetica, which only
-knows Latin-1, and characters outside it print as ``?``.
+knows Latin-1, and characters outside it print as ``?``. All text is real text (selectable,
+searchable), never an image. fpdf2 cannot tag text (docs/register.md says what is missing).
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import WrapMode, XPos, YPos
+from fpdf.prefs import ViewerPreferences
 
 from certreg.register.qr import qr_png
 from certreg.register.records import BodyInfo
-from certreg.verifier.standing import CertificateRecord, headline, plain_date
+from certreg.verifier.standing import CertificateRecord, ScopeLine, headline, plain_date
 
-__all__ = ["certificate_pdf"]
+__all__ = ["QR_SIZE_MM", "Signatory", "certificate_pdf"]
 
 _FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/share/fonts/dejavu"),
     Path("/usr/local/share/fonts/dejavu"),
 )
+
+MARGIN = 20.0  # mm, all four sides
+FOOTER_SPACE = 14.0  # mm kept free above the bottom margin for the page footer
+QR_SIZE_MM = 40.0  # printed size of the QR code: 6 mm per module or more for a short URL
+LOGO_BOX = (70.0, 22.0)  # (width, height) mm reserved for the body's logo
+LABEL_WIDTH = 46.0  # mm of the label column in the facts table
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """Who took the certification decision (ISO/IEC 17024 §9.2): a named person in a role."""
+
+    name: str
+    role: str = "Decision-maker"
 
 
 def _unicode_font() -> tuple[Path, Path] | None:
@@ -43,8 +70,11 @@ def _unicode_font() -> tuple[Path, Path] | None:
 
 
 class _Certificate(FPDF):
-    def __init__(self) -> None:
+    """An A4 page with helpers that measure a block before drawing it."""
+
+    def __init__(self, number: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
+        self.number = number
         font = _unicode_font()
         if font is not None:
             self.add_font("Body", "", str(font[0]))
@@ -54,56 +84,178 @@ class _Certificate(FPDF):
         else:
             self.family = "Helvetica"
             self.latin1 = True
+        self.set_margins(MARGIN, MARGIN, MARGIN)
+        self.set_auto_page_break(True, margin=MARGIN + FOOTER_SPACE)
+
+    def footer(self) -> None:
+        # The number on every page, so that a loose second page still says whose it is.
+        self.set_y(-(MARGIN + 6))
+        self.set_font(self.family, "", 8)
+        self.cell(
+            0,
+            4,
+            self.text_of(f"Certificate {self.number} · page {self.page_no()} of {{nb}}"),
+            align="C",
+        )
 
     def text_of(self, value: str) -> str:
         if self.latin1:
             return value.encode("latin-1", "replace").decode("latin-1")
         return value
 
-    def line_of(self, value: str, size: float, *, bold: bool = False, align: str = "C") -> None:
-        self.set_font(self.family, "B" if bold else "", size)
-        self.multi_cell(
-            0, size * 0.5, self.text_of(value), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    def room(self) -> float:
+        """Height left on this page above the footer."""
+        return self.page_break_trigger - self.get_y()
+
+    def keep(self, height: float) -> None:
+        """Start a new page unless ``height`` mm fit on this one (a block taller than a whole
+        page starts at the top of one and flows on)."""
+        if height > self.room() and self.get_y() > self.t_margin + 1:
+            self.add_page()
+
+    def height_of(self, width: float, line: float, text: str) -> float:
+        """The height ``text`` takes in a ``width`` mm column, drawing nothing."""
+        return cast(
+            float,
+            self.multi_cell(
+                width,
+                line,
+                self.text_of(text),
+                dry_run=True,
+                output="HEIGHT",
+                wrapmode=WrapMode.CHAR if _unbroken(text, self, width) else WrapMode.WORD,
+            ),
         )
 
+    def para(
+        self,
+        text: str,
+        size: float,
+        *,
+        bold: bool = False,
+        align: str = "C",
+        width: float = 0,
+        link: str = "",
+    ) -> None:
+        """A paragraph that wraps, kept on one page when it fits on one."""
+        self.set_font(self.family, "B" if bold else "", size)
+        width = width or self.epw
+        line = size * 0.45
+        self.keep(self.height_of(width, line, text))
+        self.multi_cell(
+            width,
+            line,
+            self.text_of(text),
+            align=align,
+            link=link,
+            wrapmode=WrapMode.CHAR if _unbroken(text, self, width) else WrapMode.WORD,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+
+    def fitted(self, text: str, sizes: tuple[float, ...], *, max_lines: int = 2) -> None:
+        """A bold centred line in the largest size at which it takes ``max_lines`` lines or
+        fewer (the smallest size otherwise, wrapping as much as it needs)."""
+        for size in sizes:
+            self.set_font(self.family, "B", size)
+            line = size * 0.45
+            if self.height_of(self.epw, line, text) <= line * max_lines + 0.01:
+                break
+        self.para(text, size, bold=True)
+
     def label_value(self, label: str, value: str) -> None:
-        self.set_font(self.family, "B", 10)
-        self.cell(48, 6, self.text_of(label))
+        """One row of the facts table: label left, value wrapping in the right column; the
+        row is kept together on one page."""
+        value_width = self.epw - LABEL_WIDTH
         self.set_font(self.family, "", 10)
-        self.multi_cell(0, 6, self.text_of(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        value_height = self.height_of(value_width, 5.5, value)
+        self.set_font(self.family, "B", 10)
+        label_height = self.height_of(LABEL_WIDTH - 2, 5.5, label)
+        self.keep(max(value_height, label_height))
+        top = self.get_y()
+        self.multi_cell(
+            LABEL_WIDTH - 2,
+            5.5,
+            self.text_of(label),
+            align="L",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        below_label = self.get_y()
+        self.set_xy(self.l_margin + LABEL_WIDTH, top)
+        self.set_font(self.family, "", 10)
+        self.multi_cell(
+            value_width,
+            5.5,
+            self.text_of(value),
+            align="L",
+            wrapmode=WrapMode.CHAR if _unbroken(value, self, value_width) else WrapMode.WORD,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        self.set_xy(self.l_margin, max(self.get_y(), below_label) + 0.8)
+
+
+def _unbroken(text: str, pdf: _Certificate, width: float) -> bool:
+    """Whether ``text`` holds a word wider than ``width`` (in the current font): such a word
+    is broken between characters, which fpdf2 does only in CHAR wrap mode."""
+    words = pdf.text_of(text).split()  # as printed: Helvetica measures Latin-1 only
+    return any(pdf.get_string_width(word) > width - 1 for word in words)
+
+
+def _logo_or_word_mark(pdf: _Certificate, body: BodyInfo, logo: bytes | None) -> None:
+    if logo is not None:
+        width, height = LOGO_BOX
+        x = (pdf.w - width) / 2
+        pdf.image(io.BytesIO(logo), x=x, y=pdf.get_y(), w=width, h=height, keep_aspect_ratio=True)
+        pdf.set_y(pdf.get_y() + height + 3)
+        pdf.para(body.legal_name, 12, bold=True)
+    else:
+        pdf.fitted(body.legal_name, (18, 15, 12))
+    if body.accreditation:
+        pdf.para(body.accreditation, 9)
 
 
 def certificate_pdf(
-    record: CertificateRecord, body: BodyInfo, *, printed_on: date | None = None
+    record: CertificateRecord,
+    body: BodyInfo,
+    *,
+    printed_on: date | None = None,
+    signatory: Signatory | None = None,
+    logo: bytes | None = None,
 ) -> bytes:
     """The certificate of ``record`` as PDF bytes. ``record.holder_name`` must be set: a
-    certificate without the holder's name is not a certificate (§9.4.7 a)."""
+    certificate without the holder's name is not a certificate (§9.4.7 a).
+
+    ``signatory`` names who took the decision (printed with the role); without it the role
+    and the body are printed. ``logo`` (PNG or JPEG bytes) replaces the word mark at the top."""
     if not record.holder_name:
         raise ValueError("a printable certificate needs the holder's name")
     printed_on = printed_on or datetime.now(UTC).date()
     url = body.certificate_url(record.number)
-    pdf = _Certificate()
-    pdf.set_title(f"Certificate {record.number}")
+    pdf = _Certificate(record.number)
+    pdf.set_lang("en")  # the certificate's wording is English (issue 12 adds others)
+    pdf.set_title(f"Certificate {record.number}: {record.holder_name}")
+    pdf.set_subject(f"{record.scheme_name} ({record.scheme_code})")
     pdf.set_author(body.legal_name)
     pdf.set_creator("certreg")
-    pdf.set_margins(20, 20, 20)
-    pdf.set_auto_page_break(True, margin=20)
+    pdf.set_display_mode("fullpage")
+    # Readers show the title, not the file name, in the window (WCAG 2.4.2 for PDF).
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
     pdf.add_page()
 
-    pdf.line_of(body.legal_name, 16, bold=True)
-    if body.accreditation:
-        pdf.line_of(body.accreditation, 9)
-    pdf.ln(8)
-    pdf.line_of("CERTIFICATE", 26, bold=True)
-    pdf.ln(4)
-    pdf.line_of("This is to certify that", 11)
+    _logo_or_word_mark(pdf, body, logo)
+    pdf.ln(6)
+    pdf.para("CERTIFICATE", 26, bold=True)
+    pdf.ln(3)
+    pdf.para("This is to certify that", 11)
     pdf.ln(2)
-    pdf.line_of(record.holder_name, 22, bold=True)
+    pdf.fitted(record.holder_name, (22, 18, 14))
     pdf.ln(2)
-    pdf.line_of("holds the certification", 11)
+    pdf.para("holds the certification", 11)
     pdf.ln(2)
     scheme = f"{record.scheme_name} ({record.scheme_code})"
-    pdf.line_of(scheme, 16, bold=True)
+    pdf.fitted(scheme, (16, 13, 11))
     pdf.ln(6)
 
     pdf.label_value("Certificate number", record.number)
@@ -122,42 +274,80 @@ def certificate_pdf(
     pdf.label_value("Date of expiry", plain_date(record.valid_until))
     pdf.ln(3)
 
-    pdf.set_font(pdf.family, "B", 11)
-    pdf.cell(0, 7, "Scope of certification", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     scope = record.active_scope
+    # The heading stays with the first item (no heading alone at the foot of a page).
+    pdf.set_font(pdf.family, "", 10)
+    first = scope[0] if scope else None
+    pdf.keep(8 + (pdf.height_of(pdf.epw, 5, _scope_text(first)) if first else 5))
+    pdf.para("Scope of certification", 11, bold=True, align="L")
+    pdf.ln(1)
     if not scope:
-        pdf.line_of("No scope item is currently held.", 10, align="L")
+        pdf.para("No scope item is currently held.", 10, align="L")
     for item in scope:
-        text = f"{item.code}: {item.label}"
-        if item.conditions:
-            text += f"\nConditions and limitations: {item.conditions}"
-        pdf.set_font(pdf.family, "", 10)
-        pdf.multi_cell(0, 5.5, pdf.text_of(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.para(_scope_text(item), 10, align="L")
         pdf.ln(1)
-    pdf.ln(4)
+    pdf.ln(3)
 
     status = headline(record, printed_on).text
     printed = plain_date(printed_on.isoformat())
     pdf.label_value("Status when printed", f"{status} (printed {printed})")
-    top = pdf.get_y() + 4
-    if top > pdf.h - 75:
-        pdf.add_page()
-        top = pdf.get_y()
-    pdf.image(io.BytesIO(qr_png(url, box_size=10)), x=20, y=top, w=45, h=45)
-    pdf.set_xy(70, top + 4)
+    decided = (
+        f"{signatory.name}, {signatory.role}"
+        if signatory
+        else f"a decision-maker of {body.legal_name}"
+    )
+    pdf.label_value("Certification decision by", decided)
+    pdf.ln(4)
+    _verification_block(pdf, url)
+    return bytes(pdf.output())
+
+
+def _scope_text(item: ScopeLine) -> str:
+    text = f"{item.code}: {item.label}"
+    if item.conditions:
+        text += f"\nConditions and limitations: {item.conditions}"
+    return text
+
+
+_CHECK_HEADING = "Check the current status at any time:"
+_CHECK_TEXT = (
+    "Scan the QR code or open the address above. A certificate can be suspended or "
+    "withdrawn after it was printed; the page shows its status today."
+)
+
+
+def _verification_block(pdf: _Certificate, url: str) -> None:
+    """The QR code in its own square at the left, the address and the explanation in the
+    column to its right; the block is kept whole on one page."""
+    gap = 6.0
+    text_x = pdf.l_margin + QR_SIZE_MM + gap
+    text_w = pdf.w - pdf.r_margin - text_x
+    pdf.set_font(pdf.family, "B", 10)
+    height = pdf.height_of(text_w, 5.5, _CHECK_HEADING)
+    pdf.set_font(pdf.family, "", 10)
+    height += pdf.height_of(text_w, 5.5, url) + 2 + pdf.height_of(text_w, 5, _CHECK_TEXT)
+    pdf.keep(max(QR_SIZE_MM, height))
+    top = pdf.get_y()
+    pdf.image(
+        io.BytesIO(qr_png(url, box_size=10)), x=pdf.l_margin, y=top, w=QR_SIZE_MM, h=QR_SIZE_MM
+    )
+    # The text column: set_xy keeps x; ln() would send it back under the QR code.
+    pdf.set_xy(text_x, top + 2)
     pdf.set_font(pdf.family, "B", 10)
     pdf.multi_cell(
-        0, 5.5, "Check the current status at any time:", new_x=XPos.LEFT, new_y=YPos.NEXT
+        text_w, 5.5, pdf.text_of(_CHECK_HEADING), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT
     )
     pdf.set_font(pdf.family, "", 10)
-    pdf.multi_cell(0, 5.5, pdf.text_of(url), link=url, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.ln(2)
     pdf.multi_cell(
-        0,
-        5,
-        "Scan the QR code or open the address above. A certificate can be suspended or "
-        "withdrawn after it was printed; the page shows its status today.",
+        text_w,
+        5.5,
+        pdf.text_of(url),
+        link=url,
+        align="L",
+        wrapmode=WrapMode.CHAR,
         new_x=XPos.LEFT,
         new_y=YPos.NEXT,
     )
-    return bytes(pdf.output())
+    pdf.set_xy(text_x, pdf.get_y() + 2)
+    pdf.multi_cell(text_w, 5, pdf.text_of(_CHECK_TEXT), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_xy(pdf.l_margin, max(pdf.get_y(), top + QR_SIZE_MM) + 2)
