@@ -125,10 +125,22 @@ _ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
     responses={200: {"content": {"application/pdf": {}}}, **_ADMIN_ERRORS},
 )
 def admin_certificate_pdf(request: Request, number: Number, who: Anyone) -> Response:
-    from certreg.register.pdf import certificate_pdf  # fpdf2 and fontTools: only when asked
+    # fpdf2 and fontTools: only when asked
+    from certreg.register.pdf import Signatory, certificate_pdf
 
     record, body = _issuer_record(request, number)
-    return pdf_response(certificate_pdf(record, body), record.number)
+    # The staff copy names who decided the current cycle (a grant or a recertification); the
+    # public PDF does not (register.db holds no staff names).
+    state = state_of(request)
+    with state.lock:
+        row = state.body.db.execute(
+            "SELECT st.name FROM decisions d JOIN certifications c ON c.id = d.certification_id "
+            "JOIN staff st ON st.id = d.decided_by WHERE c.number = ? "
+            "AND d.type IN ('grant', 'recertify') ORDER BY d.decided_at DESC LIMIT 1",
+            [record.number],
+        ).fetchone()
+    signatory = Signatory(row[0]) if row else None
+    return pdf_response(certificate_pdf(record, body, signatory=signatory), record.number)
 
 
 @router.get(

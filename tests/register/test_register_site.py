@@ -373,6 +373,13 @@ def test_admin_pdf_and_qr_from_issuer_data_even_for_on_request(reg):
     assert "Sam Onrequest" in text and number in text and "Scheme SEC" in text
     for item in SECTION_9_4_7[:2] + SECTION_9_4_7[3:]:
         assert item in text, item
+    # The staff copy names who decided (the public PDF has no staff names).
+    (decider,) = reg.body.db.execute(
+        "SELECT st.name FROM decisions d JOIN certifications c ON c.id = d.certification_id "
+        "JOIN staff st ON st.id = d.decided_by WHERE c.number = ? AND d.type = 'grant'",
+        [number],
+    ).fetchone()
+    assert f"{decider}, Decision-maker" in " ".join(text.split())
     assert _decode_qr(png.content) == [f"https://cb.example/c/{number}"]
     assert svg.status_code == 200
     assert anonymous.status_code == 401
