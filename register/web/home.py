@@ -222,7 +222,12 @@ class Found:
 
 
 def _search(
-    conn: sqlite3.Connection, words: tuple[str, ...], filters: Filters, after: int
+    conn: sqlite3.Connection,
+    words: tuple[str, ...],
+    filters: Filters,
+    after: int,
+    *,
+    scan_limit: int = SCAN_LIMIT,
 ) -> Found:
     """Candidates in rowid order (the name's full-text matches, or every named holder), at
     most :data:`SCAN_LIMIT` of them after ``after``, narrowed by the filters to a page. The
@@ -234,7 +239,7 @@ def _search(
             "SELECT rowid FROM certifications_fts WHERE certifications_fts MATCH ? "
             "AND rowid > ? ORDER BY rowid LIMIT ?"
         )
-        window_params: list[Any] = [_fts_match(words), after, SCAN_LIMIT]
+        window_params: list[Any] = [_fts_match(words), after, scan_limit]
     else:
         # Browsing by filters lists named holders only: a holder who did not consent is found
         # by number, never in a list.
@@ -242,7 +247,7 @@ def _search(
             "SELECT rowid FROM certifications WHERE rowid > ? AND holder_name IS NOT NULL "
             "ORDER BY rowid LIMIT ?"
         )
-        window_params = [after, SCAN_LIMIT]
+        window_params = [after, scan_limit]
     where = ["1"]
     params: list[Any] = []
     if filters.scheme:
@@ -271,7 +276,7 @@ def _search(
     count, last = conn.execute(
         f"SELECT count(*), max(rowid) FROM ({window})", window_params
     ).fetchone()
-    if count < SCAN_LIMIT:
+    if count < scan_limit:
         return Found(rows, None)
     return Found(rows, last, partial=True)
 

@@ -30,7 +30,10 @@ from register_support import PASSPHRASE, add_holder, grant, make_body
 
 from certreg.issuer.cli.publish import publish_command
 from certreg.issuer.service import ScopeGrant
-from certreg.register.web.home import MAX_QUERY_CHARS, PAGE_SIZE
+from certreg.register.db import open_register
+from certreg.register.fts import enable_search
+from certreg.register.records import connect_readonly
+from certreg.register.web.home import MAX_QUERY_CHARS, PAGE_SIZE, Filters, _search
 
 ROOT = Path(__file__).parents[2]
 KOWALSKIS = PAGE_SIZE + 3
@@ -283,3 +286,31 @@ def test_over_long_or_damaged_queries_are_refused_in_words(home, site, params):
 def test_search_syntax_is_never_an_error(home, site, q):
     r = home.sites[site].get("/", params={"q": q, "scheme": "nope", "status": "'"})
     assert r.status_code == 200 and "No certificate found" in r.text
+
+
+@pytest.mark.parametrize("words", [("alex",), ()])
+def test_a_bounded_window_still_shows_each_result_once(tmp_path, words):
+    """A page looks through a bounded window of candidates: with a rare filter, pages are
+    partial ("continue searching") and still, followed to the end, show every match once."""
+    db = open_register(tmp_path / "register.db", create=True)
+    now = "2026-11-01T00:00:00Z"
+    rows = [
+        (f"CWI-{i:04d}-AAAA-{i % 10}", f"Alex Holder{i}" if i % 7 else None, "cwi", "CWI",
+         "Scheme CWI", "SUSPENDED" if i % 5 == 0 else "ACTIVE", now, "2026-01-01",
+         "2029-01-01", "DE", now)
+        for i in range(1, 61)
+    ]  # fmt: skip
+    db.conn.executemany("INSERT INTO certifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    enable_search(db)
+    db.conn.close()
+    conn = connect_readonly(tmp_path / "register.db")
+    expected = [r[0] for r in rows if r[5] == "SUSPENDED" and r[1] is not None]
+    seen: list[str] = []
+    partial = 0
+    after: int | None = 0
+    while after is not None:
+        found = _search(conn, words, Filters(status="SUSPENDED"), after, scan_limit=4)
+        seen += [r["number"] for r in found.rows]
+        partial += found.partial
+        after = found.after
+    assert seen == expected and partial > 0
