@@ -104,7 +104,7 @@ class QueryRefused(ValueError):
 @dataclass(frozen=True)
 class Query:
     """What the box asked for: a certificate number (``numbers``: its dashed form), a name's
-    ``words``, or both (letters only that carry a valid check character: the number first)."""
+    ``words``, or both (typed without dashes: the number first, then the name)."""
 
     text: str
     numbers: tuple[str, ...] = ()
@@ -114,7 +114,8 @@ class Query:
 def parse_query(text: str) -> Query:
     """Read the box. A number is recognised by its shape after removing spaces and
     upper-casing (the register's :func:`register.records.normalise_number` rule); typed without
-    dashes, they are put back where every certreg number has them. Anything else is a name.
+    dashes, by its length and its ISO/IEC 7064 check character (``issuer.numbers``), and the
+    dashes are put back where every certreg number has them. Anything else is a name.
     Raises :class:`QueryRefused` past the bounds."""
     text = text.strip()
     if len(text) > MAX_QUERY_CHARS:
@@ -128,14 +129,12 @@ def parse_query(text: str) -> Query:
     words = tuple(w.casefold() for w in _WORD.findall(text))
     bare = compact.replace("-", "")
     numbers: tuple[str, ...] = ()
-    if _BARE_NUMBER.match(bare):
-        dashed = f"{bare[:-9]}-{bare[-9:-5]}-{bare[-5:-1]}-{bare[-1]}"
-        if any(c.isdigit() for c in bare):
-            return Query(text, numbers=(dashed,))
-        # All letters: a number only if its check character says so, else perhaps a long name
-        # (both are tried, the number first).
-        if mod_37_36.is_valid(bare):
-            numbers = (dashed,)
+    if _BARE_NUMBER.match(bare) and mod_37_36.is_valid(bare):
+        # Typed without its dashes, and its check character matches: a number. Letters only
+        # may also be a long name that happens to pass (1 in 36): the name is searched next.
+        numbers = (f"{bare[:-9]}-{bare[-9:-5]}-{bare[-5:-1]}-{bare[-1]}",)
+        if any(c.isdigit() for c in bare):  # a name has no digits: the number alone
+            words = ()
     if len(words) > MAX_NAME_WORDS:
         raise QueryRefused(
             f"The name has {len(words)} words; at most {MAX_NAME_WORDS} are searched. "

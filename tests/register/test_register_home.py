@@ -33,7 +33,13 @@ from certreg.issuer.service import ScopeGrant
 from certreg.register.db import open_register
 from certreg.register.fts import enable_search
 from certreg.register.records import connect_readonly
-from certreg.register.web.home import MAX_QUERY_CHARS, PAGE_SIZE, Filters, _search
+from certreg.register.web.home import (
+    MAX_QUERY_CHARS,
+    PAGE_SIZE,
+    Filters,
+    _search,
+    parse_query,
+)
 
 ROOT = Path(__file__).parents[2]
 KOWALSKIS = PAGE_SIZE + 3
@@ -314,3 +320,13 @@ def test_a_bounded_window_still_shows_each_result_once(tmp_path, words):
         partial += found.partial
         after = found.after
     assert seen == expected and partial > 0
+
+
+def test_what_the_box_reads_as_a_number():
+    assert parse_query(" cwi 7k3m-9qx2 m").numbers == ("CWI-7K3M-9QX2-M",)
+    assert parse_query("CWI7K3M9QX2M").numbers == ("CWI-7K3M-9QX2-M",)
+    assert parse_query("CWI7K3M9QX2M").words == ()
+    # The check character does not match: a name (found by nobody), not a number.
+    assert parse_query("CWI7K3M9QX2N").numbers == ()
+    assert parse_query("Holder 155766").numbers == ()  # a name and a number in the box
+    assert parse_query("José Müller").words == ("josé", "müller")
