@@ -1,6 +1,7 @@
 """The public register under load, served the way users run it, at 1,000,000 certificates.
 
     .venv/bin/python bench/bench_register.py [--rows 1000000] [--seconds 20] [--clients 8]
+    .venv/bin/python bench/bench_register.py --home [--rows 1000000] [--requests 200]
 
 Builds (once, cached in bench/.cache/) a register.db of ``--rows`` certificates in the
 register's own schema (register/db.py). Then each server runs as its own process on
@@ -26,6 +27,14 @@ are measured one after another with the same load (each after a few seconds of w
 the ratios are fair. Also timed once
 each: a directory page (plain Datasette's live facets against certreg's precomputed
 ``facet_counts``) and a full-text search.
+
+``--home`` times the home page's searches instead (register/web/home.py), one request at a
+time over a keep-alive connection to each real server: a number typed in lower case with
+spaces, a name (about 1,000 holders share each ``NameN``), a rare name, a name with scheme and
+status filters, the page after a name's first, filters alone, and the worst bounded case (a
+common word and a scope nobody holds: a full window of 5,000 candidates, no result); the
+certificate page ``/c/{number}`` is timed in the same rotation as a reference. Printed: p50 and
+p95 per kind.
 """
 
 from __future__ import annotations
@@ -376,6 +385,8 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=["plain", "serve", "keyless"], action="append", help="(repeatable)"
     )
+    parser.add_argument("--home", action="store_true", help="time the home page's searches")
+    parser.add_argument("--requests", type=int, default=200, help="(--home) per kind")
     args = parser.parse_args()
     db = CACHE / f"register-v2-{args.rows}.db"
     began = time.perf_counter()
@@ -388,6 +399,9 @@ def main() -> None:
         "random existing numbers"
     )
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    if args.home:
+        home_searches(db, numbers, args)
+        return
     only = set(args.only or ["plain", "serve", "keyless"])
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -463,6 +477,84 @@ def _certreg_pages(base: str, numbers: list[str], args: argparse.Namespace) -> f
            measure(base, [f"/register/public/certifications/{n}.json" for n in numbers],
                    args.clients, args.seconds))  # fmt: skip
     return rps
+
+
+# --- the home page (--home) ----------------------------------------------------------------
+
+
+def home_searches(db: Path, numbers: list[str], args: argparse.Namespace) -> None:
+    print(f"home page searches: {args.requests} of each kind, one at a time, kinds in rotation")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    only = set(args.only or ["serve", "keyless"])
+    with tempfile.TemporaryDirectory() as folder:
+        data, bundle = make_body(Path(folder), db)
+        servers = []
+        if "serve" in only:
+            servers.append(("certreg serve", [CERTREG, "serve", "--data", str(data)],
+                            {"CERTREG_PASSPHRASE": PASSPHRASE}))  # fmt: skip
+        if "keyless" in only:
+            servers.append(("certreg register serve BUNDLE",
+                            [CERTREG, "register", "serve", str(bundle)], None))  # fmt: skip
+        for label, command, env in servers:
+            port = free_port()
+            with running(label, [*command, "--port", str(port)], port, "/verify", env) as server:
+                _time_home(server.base, numbers, args.requests)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+def _home_paths(rng: random.Random, numbers: list[str], base: str) -> dict[str, str]:
+    """One path of each kind, drawn at random."""
+    from urllib.parse import urlencode
+
+    number = rng.choice(numbers)
+    prefix, a, b, check = number.split("-")
+    typed = f"{prefix.lower()} {a} {b.lower()} {check}"
+    name = f"Name{rng.randrange(997)}"
+    first = get(base, "/?" + urlencode({"q": name}))[1].decode()
+    later = re.search(r'<a href="([^"]+)" rel="next">', first)
+    if later is None:
+        raise SystemExit(f"no second page for {name}: not the big register?")
+    return {
+        "number (lower case, spaces)": "/?" + urlencode({"q": typed}),
+        "name (~1,000 matches)": "/?" + urlencode({"q": name}),
+        "rare name (1 match)": "/?" + urlencode({"q": f"Holder {rng.randrange(10**6):06d}"}),
+        "name + scheme + status": "/?"
+        + urlencode({"q": name, "scheme": "cwi", "status": "SUSPENDED"}),
+        "name, next page": later[1].replace("&amp;", "&"),
+        "filters only (scheme + status)": "/?" + urlencode({"scheme": "isa", "status": "EXPIRED"}),
+        "worst: common word + absent scope": "/?" + urlencode({"q": "Holder", "scope": "VT2"}),
+        "reference: /c/{number}": f"/c/{number}",
+    }
+
+
+def _time_home(base: str, numbers: list[str], requests: int) -> None:
+    import http.client
+
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    rng = random.Random(7)
+    timings: dict[str, list[float]] = {}
+    found = get(base, "/?q=" + numbers[0].replace("-", "+").lower())[1]
+    if numbers[0].encode() not in found:
+        raise SystemExit("the home page did not find a number: not the big register?")
+    for _ in range(3):  # warm-up: templates compiled, caches warm
+        for path in _home_paths(rng, numbers, base).values():
+            get(base, path)
+    for _ in range(requests):
+        for kind, path in _home_paths(rng, numbers, base).items():
+            began = time.perf_counter()
+            conn.request("GET", path)
+            answer = conn.getresponse()
+            answer.read()
+            took = (time.perf_counter() - began) * 1000
+            if answer.status != 200:
+                raise SystemExit(f"{path} answered {answer.status}")
+            timings.setdefault(kind, []).append(took)
+    conn.close()
+    for kind, values in timings.items():
+        values.sort()
+        p95 = values[max(0, int(len(values) * 0.95) - 1)]
+        print(f"  {kind:52} p50 {statistics.median(values):6.1f} ms   p95 {p95:6.1f} ms")
 
 
 if __name__ == "__main__":

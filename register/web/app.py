@@ -10,7 +10,9 @@ register.db (a bundle's ``public.db``) and, on the keyless site, the bundle's fi
 - the share pages ``/share/{token}``, ``credential.json`` and ``qr.png``
   (:mod:`register.web.share`; ``certreg serve`` serves its own, which also offer the wallet and
   "revoke");
-- the Datasette register at ``/register/`` (``/`` and ``/register`` redirect there);
+- the home page ``/``: one search box for a number or a listed holder's name, with filters
+  (:mod:`register.web.home`);
+- the Datasette register at ``/register/`` (``/register`` redirects there);
 - ``/.well-known/did.json``, ``/did.json``, ``/status/{list}``, ``/status/{list}/versions/{n}``
   from the bundle, and the pinned contexts ``/contexts/...`` (:mod:`register.web.files`).
 
@@ -38,7 +40,7 @@ from certreg.register.db import open_register
 from certreg.register.fts import enable_search
 from certreg.register.records import BodyInfo, connect_readonly
 from certreg.register.site import make_datasette
-from certreg.register.web import certificates, files, share
+from certreg.register.web import certificates, files, home, share
 from certreg.register.web.certificates import FORM_TYPES, MAX_FORM_BYTES, verify_page_refusal
 from certreg.register.web.errors import MAX_BODY_BYTES, BodyRule, RequestGuard, install_handlers
 from certreg.register.web.ratelimit import PublicGuards, PublicLimits, PublicVerifyGate
@@ -168,8 +170,7 @@ def install(
     app.add_api_route(
         "/register", lambda: RedirectResponse("/register/", 308), include_in_schema=False
     )
-    # The site's front door is the public register (a person typing the bare address).
-    app.add_api_route("/", lambda: RedirectResponse("/register/", 307), include_in_schema=False)
+    app.include_router(home.router)  # the front door: one search box (register.web.home)
     app.mount("/register", _as_behind_a_proxy("/register", datasette.app()), name="register")
 
 
