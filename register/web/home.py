@@ -343,7 +343,7 @@ async def home(request: Request) -> Response:
     filters = Filters(_text(request, "scheme"), _text(request, "scope"), _text(request, "status"))
     after_text = _text(request, "after", 20)
     with site.connect() as conn:
-        choices = _choices(conn, site._reader().memo())
+        choices = _choices(conn, site.memo())
     context: dict[str, Any] = {
         "q": raw[: MAX_QUERY_CHARS + 1],
         "filters": filters,

@@ -67,8 +67,8 @@ class SiteState:
         and parses the whole schema (tables, full-text index, triggers) on a connection's
         first statement. A kept connection sees every commit all the same: each of its
         statements is a read transaction of its own, started when it runs. A file replaced
-        under the same name (``certreg register rebuild`` swaps in a new file) is noticed by
-        its inode and opened anew; a missing one raises, as opening it would."""
+        under the same name (a register restored from a copy) is noticed by its inode and
+        opened anew; a missing one raises, as opening it would."""
         yield self._reader().conn
 
     def _reader(self) -> _Reader:
@@ -86,6 +86,11 @@ class SiteState:
             reader.conn.close()
         local.reader = reader = _Reader(connect_readonly(self.register_path), identity)
         return reader
+
+    def memo(self) -> dict[str, Any]:
+        """This thread's cache of what was read from register.db, emptied when the file
+        changes (e.g. the home page's filter choices)."""
+        return self._reader().memo()
 
     def lookup(self, number: str) -> tuple[CertificateRecord | None, BodyInfo | None]:
         """The directory record of ``number`` (None when the directory does not hold it: look
