@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import click
+from sqlite_utils import Database
 
 from certreg.issuer.cli import common as cli_common
 from certreg.issuer.cli.common import data_option, echo_json, echo_table, json_option, open_body
@@ -33,8 +34,8 @@ def mail_group() -> None:
     """Mail to holders: send the outbox over SMTP, and show the queue and its failures."""
 
 
-def _settings(db: object) -> SmtpSettings:
-    row = db.execute("SELECT value FROM settings WHERE key = ?", [_SETTING]).fetchone()  # type: ignore[attr-defined]
+def _settings(db: Database) -> SmtpSettings:
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [_SETTING]).fetchone()
     try:
         settings = settings_from(row[0] if row else None)
     except SmtpSettingsError as exc:
