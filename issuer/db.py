@@ -634,6 +634,7 @@ CREATE TABLE mail_outbox (
     created_at TEXT NOT NULL,
     sent_at TEXT,
     share_id TEXT,                         -- the share link the worker made for this mail
+    dedupe_key TEXT UNIQUE,                -- a reminder's: certification, cycle, days before
     UNIQUE (event_seq, recipient)
 );
 CREATE INDEX mail_outbox_due ON mail_outbox(next_attempt_at) WHERE state = 'queued';

@@ -1,5 +1,6 @@
 """``certreg mail send|list|configure``: the holders' mail (docs/mail.md).
 
+``remind`` queues the expiry reminders (run it daily, beside ``certreg expire-due``).
 ``send`` is the worker: it sends the outbox's due mails, then (without ``--once``) waits and
 looks again, until stopped. Run it beside ``certreg serve`` (a systemd unit, a container), or
 ``send --once`` from cron. ``list`` shows staff the queue and what did not go.
@@ -18,10 +19,12 @@ from certreg.issuer.cli.common import data_option, echo_json, echo_table, json_o
 from certreg.issuer.db import transaction
 from certreg.issuer.mail import (
     MAX_ATTEMPTS,
+    REMINDER_DAYS,
     SMTP_URL_ENV,
     SmtpSettings,
     SmtpSettingsError,
     list_outbox,
+    queue_reminders,
     send_due,
     settings_from,
 )
@@ -83,6 +86,33 @@ def send_command(data: Path, once: bool, interval: float, max_attempts: int) -> 
         if once:
             return
         time.sleep(interval)
+
+
+def _days(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        days = tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter("days as whole numbers, e.g. 90,30,7") from None
+    if not days or any(d < 1 for d in days):
+        raise click.BadParameter("at least one number of days, each 1 or more")
+    return days
+
+
+@mail_group.command("remind")
+@data_option
+@click.option(
+    "--days",
+    default=",".join(str(d) for d in REMINDER_DAYS),
+    show_default=True,
+    callback=_days,
+    help="Days before the end of validity when holders are reminded, comma-separated.",
+)
+def remind_command(data: Path, days: tuple[int, ...]) -> None:
+    """Queue expiry reminders for holders whose certificates end soon (run it daily)."""
+    body = open_body(data)
+    with cli_common.plain_errors():
+        queued = queue_reminders(body, days)
+    click.echo(f"{queued} reminders queued")
 
 
 @mail_group.command("list")

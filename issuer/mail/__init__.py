@@ -2,13 +2,21 @@
 decision (:mod:`.outbox`), emptied by a worker over SMTP (:mod:`.worker`, :mod:`.smtp`), in
 words from templates (:mod:`.render`)."""
 
-from certreg.issuer.mail.outbox import MAILED, OutboxRow, list_outbox, queue_for_events
+from certreg.issuer.mail.outbox import (
+    MAILED,
+    REMINDER_DAYS,
+    OutboxRow,
+    list_outbox,
+    queue_for_events,
+    queue_reminders,
+)
 from certreg.issuer.mail.smtp import SMTP_URL_ENV, SmtpSettings, SmtpSettingsError, settings_from
 from certreg.issuer.mail.worker import MAX_ATTEMPTS, PassReport, backoff, send_due
 
 __all__ = [
     "MAILED",
     "MAX_ATTEMPTS",
+    "REMINDER_DAYS",
     "SMTP_URL_ENV",
     "OutboxRow",
     "PassReport",
@@ -17,6 +25,7 @@ __all__ = [
     "backoff",
     "list_outbox",
     "queue_for_events",
+    "queue_reminders",
     "send_due",
     "settings_from",
 ]

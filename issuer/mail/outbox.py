@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from certreg.issuer import audit
 from certreg.issuer.audit import Event
+from certreg.issuer.db import transaction
 from certreg.issuer.mail.render import SUBJECTS, render
 
 if TYPE_CHECKING:  # the lifecycle imports this module: no import back at run time
@@ -34,7 +36,9 @@ if TYPE_CHECKING:  # the lifecycle imports this module: no import back at run ti
 SHARE_LINK = "@@certreg-share-link@@"
 
 #: Audit event kind -> the decision a holder is told about.
-MAILED = {f"decision_{kind}": kind for kind in SUBJECTS}
+MAILED = {f"decision_{kind}": kind for kind in SUBJECTS if kind != "reminder"}
+#: Days before the end of validity when a holder is reminded (``certreg mail remind``).
+REMINDER_DAYS = (90, 30, 7)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,14 @@ def queue_for_events(body: BodyBase, events: Iterable[Event]) -> int:
     return queued
 
 
-def _queue(body: BodyBase, event: Event, kind: str) -> int:
+def _queue(
+    body: BodyBase,
+    event: Event,
+    kind: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> int:
     db = body.db
     cert = _row(db, "SELECT * FROM certifications WHERE id = ?", event.subject)
     if cert is None:
@@ -103,7 +114,9 @@ def _queue(body: BodyBase, event: Event, kind: str) -> int:
         "number": cert["number"],
         "scheme_name": scheme[0] if scheme else cert["scheme_id"],
         "cert_url": f"{base}/c/{quote(cert['number'], safe='')}",
-        "valid_until": _day(cert["valid_until"]),
+        # The decision's event is written before its new state: a recertification's new
+        # end of validity is in its details.
+        "valid_until": _day(details.get("valid_until") or cert["valid_until"]),
         "effective": _day(decision["effective_date"]) if decision else "",
         "reason": decision["reason"] if decision else "",
         "deadline": _day(details.get("until", "")),
@@ -112,15 +125,53 @@ def _queue(body: BodyBase, event: Event, kind: str) -> int:
         "added": named(g["code"] for g in details.get("added", [])),
         # Made by the worker when it sends (see SHARE_LINK): never stored in clear here.
         "share_url": SHARE_LINK if kind == "grant" else "",
-    }
+    } | (extra or {})
     subject, text, html = render(kind, context)
     now = body._now()
     cursor = db.execute(
         "INSERT OR IGNORE INTO mail_outbox (event_seq, kind, certification_id, recipient, "
-        "subject, text, html, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [event.seq, kind, cert["id"], recipient, subject, text, html, now, now],
+        "subject, text, html, next_attempt_at, created_at, dedupe_key) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [event.seq, kind, cert["id"], recipient, subject, text, html, now, now, dedupe_key],
     )
     return cursor.rowcount
+
+
+def queue_reminders(body: BodyBase, days: Iterable[int] = REMINDER_DAYS) -> int:
+    """Queue a reminder for each ACTIVE certification whose holder has an address and whose
+    validity ends within one of ``days`` (e.g. 90, 30, 7) from today; return how many.
+
+    Run daily (``certreg mail remind``). A certification gets one reminder per threshold and
+    cycle: the nearest threshold reached, so one first seen 25 days before its end gets the
+    30-day reminder only, never the 90-day one late. Each reminder is an audit event
+    (``expiry_reminder``) and its outbox row, in one transaction."""
+    thresholds = sorted({int(d) for d in days if int(d) > 0})
+    if not thresholds:
+        return 0
+    today = body._today()
+    last = (today + timedelta(days=thresholds[-1])).isoformat()
+    due = body.db.execute(
+        "SELECT c.id, c.cycle, c.valid_until FROM certifications c "
+        "JOIN persons p ON p.id = c.person_id WHERE c.status = 'ACTIVE' "
+        "AND c.valid_until >= ? AND c.valid_until <= ? AND p.email LIKE '%_@_%' "
+        "ORDER BY c.valid_until",
+        [today.isoformat(), last],
+    ).fetchall()
+    queued = 0
+    for cert_id, cycle, valid_until in due:
+        left = (date.fromisoformat(valid_until) - today).days
+        threshold = next(d for d in thresholds if left <= d)
+        key = f"reminder:{cert_id}:{cycle}:{threshold}"
+        with transaction(body.db):
+            if body.db.execute("SELECT 1 FROM mail_outbox WHERE dedupe_key = ?", [key]).fetchone():
+                continue
+            (event,) = audit.append_many(
+                body.db,
+                [("expiry_reminder", None, cert_id, {"days": threshold, "cycle": cycle})],
+                at=body._now(),
+            )
+            queued += _queue(body, event, "reminder", extra={"days_left": left}, dedupe_key=key)
+    return queued
 
 
 def _row(db: Any, sql: str, key: object) -> dict[str, Any] | None:

@@ -22,6 +22,8 @@ SUBJECTS: dict[str, str] = {
     "reduce_scope": "The scope of your certificate {number} has been reduced",
     "extend_scope": "The scope of your certificate {number} has been extended",
     "recertify": "Your certificate {number} has been renewed",
+    # Not a decision: a reminder before the end of validity (outbox.queue_reminders).
+    "reminder": "Your certificate {number} expires on {valid_until}",
 }
 
 _ENV = Environment(

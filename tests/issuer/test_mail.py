@@ -7,7 +7,7 @@ import email
 import email.policy
 import ssl
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from certreg.issuer import audit
 from certreg.issuer.cli import common as cli_common
 from certreg.issuer.cli import main
 from certreg.issuer.db import transaction
-from certreg.issuer.mail import SmtpSettings, list_outbox, send_due
+from certreg.issuer.mail import SmtpSettings, list_outbox, queue_reminders, send_due
 from certreg.issuer.service import ScopeGrant
 
 # --- a real SMTP server on 127.0.0.1 ----------------------------------------------------------
@@ -367,3 +367,43 @@ def test_smtp_settings_never_show_the_password():
     assert (settings.username, settings.password, settings.tls) == ("mailer", "p@ss", "starttls")
     assert "p@ss" not in repr(settings) and "p@ss" not in settings.redacted()
     assert SmtpSettings.parse("smtps://mail.example").port == 465
+
+
+def test_expiry_reminders_at_90_30_and_7_days_each_once(env, smtp, monkeypatch):
+    number = env.grant(env.holder())
+    until = date.fromisoformat(env.body.certification(number).valid_until)
+    monkeypatch.setattr(cli_common, "clock", env.clock)
+
+    def remind(*options: str) -> str:
+        out = CliRunner().invoke(main, ["mail", "remind", "--data", str(env.data), *options])
+        assert out.exit_code == 0, out.output
+        return out.output
+
+    assert "0 reminders queued" in remind()  # three years left
+    for days_before, expected in ((100, 0), (90, 1), (89, 0), (30, 1), (7, 1), (3, 0)):
+        env.clock.now = datetime.combine(until - timedelta(days=days_before), time(9), UTC)
+        assert f"{expected} reminders queued" in remind(), days_before
+        assert f"{expected} reminders queued" not in remind() or expected == 0  # once only
+    env.send(smtp)
+    reminders = [m for m in smtp.messages if "expires on" in m["Subject"]]
+    assert len(reminders) == 3
+    written = f"{until.day} {until:%B %Y}"
+    assert reminders[0]["Subject"] == f"Your certificate {number} expires on {written}"
+    assert "expires in 90 days" in _parts(reminders[0])[0]
+    assert "expires in 7 days" in " ".join(_parts(reminders[2])[1].split())
+    assert [e.kind for e in audit.events(env.body.db)].count("expiry_reminder") == 3
+
+
+def test_a_recertification_mails_the_new_validity_and_restarts_the_reminders(env, smtp):
+    number = env.grant(env.holder())
+    until = date.fromisoformat(env.body.certification(number).valid_until)
+    env.clock.now = datetime.combine(until - timedelta(days=20), time(9), UTC)
+    assert queue_reminders(env.body) == 1
+    env.body.recertify(number, decided_by=env.staff["decider"], evidence="surveillance 2029")
+    renewed = date.fromisoformat(env.body.certification(number).valid_until)
+    env.send(smtp)
+    assert smtp.messages[-1]["Subject"] == f"Your certificate {number} has been renewed"
+    assert f"{renewed.day} {renewed:%B %Y}" in _parts(smtp.messages[-1])[0]
+    assert queue_reminders(env.body) == 0  # the new cycle is years away
+    env.clock.now = datetime.combine(renewed - timedelta(days=20), time(9), UTC)
+    assert queue_reminders(env.body) == 1  # the new cycle is reminded again
