@@ -9,6 +9,7 @@ looks again, until stopped. Run it beside ``certreg serve`` (a systemd unit, a c
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -18,6 +19,7 @@ from certreg.issuer.cli import common as cli_common
 from certreg.issuer.cli.common import data_option, echo_json, echo_table, json_option, open_body
 from certreg.issuer.db import transaction
 from certreg.issuer.mail import (
+    LEASE,
     MAX_ATTEMPTS,
     REMINDER_DAYS,
     SMTP_URL_ENV,
@@ -67,14 +69,28 @@ def _settings(db: Database) -> SmtpSettings:
     show_default=True,
     help="Attempts before a mail is marked failed.",
 )
-def send_command(data: Path, once: bool, interval: float, max_attempts: int) -> None:
+@click.option(
+    "--lease",
+    type=click.FloatRange(1),
+    default=LEASE.total_seconds(),
+    show_default=True,
+    help="Seconds a mail being sent is left to this worker: after a crash, it is sent "
+    "again once they are over.",
+)
+def send_command(data: Path, once: bool, interval: float, max_attempts: int, lease: float) -> None:
     """Send the due mails of the outbox, with retries and backoff (until stopped, or --once)."""
     body = open_body(data)
     settings = _settings(body.db)
     click.echo(f"Sending through {settings.redacted()}", err=True)
     while True:
         with cli_common.plain_errors():
-            report = send_due(body, settings, now=cli_common.clock, max_attempts=max_attempts)
+            report = send_due(
+                body,
+                settings,
+                now=cli_common.clock,
+                max_attempts=max_attempts,
+                lease=timedelta(seconds=lease),
+            )
         for line in report.errors:
             click.echo(f"  ! {line}", err=True)
         if report.sent or report.retried or report.failed or report.bounced:

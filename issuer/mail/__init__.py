@@ -11,9 +11,10 @@ from certreg.issuer.mail.outbox import (
     queue_reminders,
 )
 from certreg.issuer.mail.smtp import SMTP_URL_ENV, SmtpSettings, SmtpSettingsError, settings_from
-from certreg.issuer.mail.worker import MAX_ATTEMPTS, PassReport, backoff, send_due
+from certreg.issuer.mail.worker import LEASE, MAX_ATTEMPTS, PassReport, backoff, send_due
 
 __all__ = [
+    "LEASE",
     "MAILED",
     "MAX_ATTEMPTS",
     "REMINDER_DAYS",

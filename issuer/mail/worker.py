@@ -88,6 +88,7 @@ def send_due(
     now: Callable[[], datetime],
     max_attempts: int = MAX_ATTEMPTS,
     limit: int = 100,
+    lease: timedelta = LEASE,
     send: Callable[[SmtpSettings, EmailMessage], None] = deliver,
 ) -> PassReport:
     """Send the mails due at ``now()`` (at most ``limit``), one at a time."""
@@ -100,7 +101,7 @@ def send_due(
         [format_datetime(now()), limit],
     ).fetchall()
     for (row_id,) in due:
-        row = _claim(db, row_id, now())
+        row = _claim(db, row_id, now(), lease)
         if row is None:
             continue  # another worker took it
         try:
@@ -152,12 +153,12 @@ def _body(db: Database) -> dict[str, Any]:
     return {"legal_name": legal_name, "public_url": public_url}
 
 
-def _claim(db: Database, row_id: int, at: datetime) -> dict[str, Any] | None:
+def _claim(db: Database, row_id: int, at: datetime, lease: timedelta) -> dict[str, Any] | None:
     with transaction(db):
         claimed = db.execute(
             "UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = ? "
             "WHERE id = ? AND state = 'queued' AND next_attempt_at <= ?",
-            [format_datetime(at + LEASE), row_id, format_datetime(at)],
+            [format_datetime(at + lease), row_id, format_datetime(at)],
         ).rowcount
         if not claimed:
             return None

@@ -3,9 +3,16 @@ server on 127.0.0.1 (aiosmtpd), retried with backoff, never queued twice (docs/m
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import ipaddress
+import os
 import ssl
+import subprocess
+import sys
+import threading
+import time as time_module
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -21,11 +28,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from factories import Clock, add_staff, free_port, make_body
 
-from certreg.issuer import audit
+from certreg.issuer import audit, sharing
 from certreg.issuer.cli import common as cli_common
 from certreg.issuer.cli import main
 from certreg.issuer.db import transaction
-from certreg.issuer.mail import SmtpSettings, list_outbox, queue_reminders, send_due
+from certreg.issuer.mail import (
+    SmtpSettings,
+    list_outbox,
+    queue_for_events,
+    queue_reminders,
+    send_due,
+)
 from certreg.issuer.service import ScopeGrant
 
 # --- a real SMTP server on 127.0.0.1 ----------------------------------------------------------
@@ -155,8 +168,6 @@ def test_a_grant_mail_arrives_with_both_parts_and_the_share_link(env, smtp):
     # The holder's name is text, not markup; nothing remote in the HTML part.
     assert "Zofia Kowalska &lt;b&gt;" in html and "<img" not in html.lower()
     # The link is a real share link of this certificate: its page opens.
-    from certreg.issuer import sharing
-
     assert sharing.open_share(env.body, share.rsplit("/", 1)[1]).certification.number == number
     assert _outbox(env)[0]["state"] == "sent"
     assert env.send(smtp).sent == 0  # sent once, never again
@@ -206,8 +217,6 @@ def test_each_decision_mails_the_holder_once(env, smtp):
 def test_the_same_event_never_queues_twice(env):
     env.grant(env.holder())
     (event,) = [e for e in audit.events(env.body.db) if e.kind == "decision_grant"]
-    from certreg.issuer.mail import queue_for_events
-
     with transaction(env.body.db):
         assert queue_for_events(env.body, [event]) == 0
     assert len(_outbox(env)) == 1
@@ -310,8 +319,6 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.now(UTC)
-    import ipaddress
-
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -407,3 +414,45 @@ def test_a_recertification_mails_the_new_validity_and_restarts_the_reminders(env
     assert queue_reminders(env.body) == 0  # the new cycle is years away
     env.clock.now = datetime.combine(renewed - timedelta(days=20), time(9), UTC)
     assert queue_reminders(env.body) == 1  # the new cycle is reminded again
+
+
+def test_a_worker_process_killed_mid_send_leaves_the_mail_to_the_next_and_it_arrives_once(
+    env, smtp
+):
+    """`certreg mail send` in its own process, SIGKILLed while the server holds its DATA
+    unanswered: the mail was never accepted; the next worker sends it after the lease."""
+    started, release = threading.Event(), threading.Event()
+    original = smtp.handle_DATA
+
+    async def hold(server: Any, session: Any, envelope: Any) -> str:
+        if not release.is_set():
+            started.set()
+            while not release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 the client went away"
+        return await original(server, session, envelope)
+
+    smtp.handle_DATA = hold  # type: ignore[method-assign]
+    number = env.grant(env.holder())
+    certreg = str(Path(sys.executable).parent / "certreg")
+    command = [certreg, "mail", "send", "--once", "--lease", "1", "--data", str(env.data)]
+    worker_env = {**os.environ, "CERTREG_SMTP_URL": smtp.url}
+    worker = subprocess.Popen(command, env=worker_env, stderr=subprocess.PIPE)
+    try:
+        assert started.wait(30), "the worker never reached DATA"
+        worker.kill()
+        worker.wait(10)
+    finally:
+        release.set()
+    (row,) = _outbox(env)
+    assert (row["state"], row["attempts"]) == ("queued", 1)
+    assert smtp.messages == []
+
+    time_module.sleep(1.2)  # the lease of the killed worker is over
+    again = subprocess.run(command, env=worker_env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert "1 sent" in again.stderr
+    assert [m["Subject"] for m in smtp.messages] == [
+        f"Your certificate {number} from Example Certification Body"
+    ]
+    assert _outbox(env)[0]["state"] == "sent"
