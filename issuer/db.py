@@ -610,6 +610,37 @@ UPDATE scope_items SET retired_in_version = (
 ) WHERE retired;
 """
 
+#: V11: the holders' mail outbox (issuer.mail, docs/mail.md). A mail is queued in the transaction
+#: of the decision it tells about, so that the two commit or roll back together; the worker
+#: (``certreg mail send``) sends it later. One row per (audit event, recipient): the same event
+#: never queues a second mail. The rendered parts are kept here, and only here (issuer.db holds
+#: the holder's address already). The grant's share link is made by the worker when it sends,
+#: never stored in clear (issuer.db keeps only the SHA-256 of a share token).
+_V11 = """
+CREATE TABLE mail_outbox (
+    id INTEGER PRIMARY KEY,
+    event_seq INTEGER NOT NULL REFERENCES events(seq),
+    kind TEXT NOT NULL,                    -- what it tells: grant, suspend, reinstate, ...
+    certification_id TEXT REFERENCES certifications(id),
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    html TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'sent', 'failed', 'bounced')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    share_id TEXT,                         -- the share link the worker made for this mail
+    dedupe_key TEXT UNIQUE,                -- a reminder's: certification, cycle, days before
+    UNIQUE (event_seq, recipient)
+);
+CREATE INDEX mail_outbox_due ON mail_outbox(next_attempt_at) WHERE state = 'queued';
+CREATE INDEX mail_outbox_by_state ON mail_outbox(state, created_at);
+"""
+
 
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
@@ -624,6 +655,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V8,
     _V9,
     _V10,
+    _V11,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

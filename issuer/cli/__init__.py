@@ -119,6 +119,11 @@ SUBCOMMANDS = (
         "Share links: the holder's page, credential download, wallet offers, LinkedIn.",
     ),
     Subcommand(
+        "mail",
+        "certreg.issuer.cli.mail:mail_group",
+        "Mail to holders: send the outbox over SMTP, and show the queue and its failures.",
+    ),
+    Subcommand(
         "tokens",
         "certreg.issuer.cli.tokens:tokens_group",
         "API tokens (bearer secrets) for `certreg serve`'s /api and VC API.",

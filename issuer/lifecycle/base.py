@@ -99,7 +99,18 @@ class BodyBase:
             self.on_change(kind, *keys)
 
     def _event(self, kind: str, actor: str | None, subject: str | None, payload: dict) -> None:
-        audit.append(self.db, kind, actor=actor, subject=subject, payload=payload, at=self._now())
+        self._append_events([(kind, actor, subject, payload)], self._now())
+
+    def _append_events(self, events: Sequence[audit.NewEvent], at: str) -> list[audit.Event]:
+        """The lifecycle's one writer of audit events, in the caller's transaction. It is also
+        where the holder's mail of a decision is queued (issuer.mail, docs/mail.md): in the
+        same transaction, so that a decision and its mail commit or roll back together."""
+        appended = audit.append_many(self.db, events, at=at)
+        # Imported here: the mail package loads Jinja2 and smtplib, which reading needs not.
+        from certreg.issuer.mail.outbox import queue_for_events
+
+        queue_for_events(self, appended)  # type: ignore[arg-type]
+        return appended
 
     def _person(self, person_id: str) -> dict[str, Any]:
         rows = list(self.db.query("SELECT * FROM persons WHERE id = ?", [person_id]))

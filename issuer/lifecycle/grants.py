@@ -272,7 +272,7 @@ class Grants(Credentials, Queries):
             document = json.dumps(signed, ensure_ascii=False)
             now = self._now()
             write_grants(self.db.conn, [(plan, document, cryptosuite_of(signed))], now)
-            audit.append_many(self.db, grant_events(plan), at=now)
+            self._append_events(grant_events(plan), now)
 
     def _open_certification(self, person_id: str, scheme_id: str) -> str | None:
         """The number of the person's ACTIVE or SUSPENDED certification in the scheme."""

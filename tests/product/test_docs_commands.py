@@ -163,7 +163,14 @@ def not_here(command: Command) -> str | None:
 # -- what each document starts from, and the values it invents -----------------------------------
 
 #: Documents that start from an existing body: they get a copy of the demo body as `data`.
-FROM_A_BODY = {"audit.md", "bulk-issuance.md", "http-api.md", "holder.md", "register-operator.md"}
+FROM_A_BODY = {
+    "audit.md",
+    "bulk-issuance.md",
+    "http-api.md",
+    "holder.md",
+    "mail.md",
+    "register-operator.md",
+}
 
 #: What a document leaves to the reader (their own file, folder or staff id), by document.
 #: "{dana}" and "{erik}" are the demo body's decision-maker's and examiner's staff ids.

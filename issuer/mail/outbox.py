@@ -1,0 +1,203 @@
+"""The outbox: holders' mail queued in issuer.db in the transaction of the decision it tells.
+
+:func:`queue_for_events` is called by the lifecycle's one event writer
+(``BodyBase._append_events``) with the audit events it has just appended, inside the
+decision's transaction. For each decision a holder is told about (:data:`MAILED`) whose person
+has an e-mail address, it renders the mail and inserts one ``mail_outbox`` row. So:
+
+* a decision that rolls back queues nothing (the row goes with it);
+* a decision that commits has its mail queued, whatever happens to the process afterwards;
+* the same event never queues twice: ``UNIQUE (event_seq, recipient)``.
+
+Sending is the worker's (:mod:`.worker`). The rendered mail is stored here, and nowhere else,
+but for the grant's share link: the worker makes it when it sends (:data:`SHARE_LINK`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from certreg.issuer import audit
+from certreg.issuer.audit import Event
+from certreg.issuer.db import transaction
+from certreg.issuer.mail.render import SUBJECTS, render
+
+if TYPE_CHECKING:  # the lifecycle imports this module: no import back at run time
+    from certreg.issuer.service import CertificationBody as BodyBase
+
+#: Where the grant's mail says the holder's share link. The worker makes the link when it
+#: sends the mail and puts its URL here: issuer.db keeps only the SHA-256 of a share token
+#: (issuer.sharing), and a queued mail must not be the one place that holds one in clear.
+SHARE_LINK = "@@certreg-share-link@@"
+
+#: Audit event kind -> the decision a holder is told about.
+MAILED = {f"decision_{kind}": kind for kind in SUBJECTS if kind != "reminder"}
+#: Days before the end of validity when a holder is reminded (``certreg mail remind``).
+REMINDER_DAYS = (90, 30, 7)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One mail of the outbox, as staff see it (``certreg mail list``)."""
+
+    id: int
+    event_seq: int
+    kind: str
+    recipient: str
+    subject: str
+    state: str
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+    number: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def queue_for_events(body: BodyBase, events: Iterable[Event]) -> int:
+    """Queue the holder's mail of each decision event in ``events`` (in the caller's
+    transaction); return how many were queued."""
+    queued = 0
+    for event in events:
+        kind = MAILED.get(event.kind)
+        if kind is not None and event.subject is not None:
+            queued += _queue(body, event, kind)
+    return queued
+
+
+def _queue(
+    body: BodyBase,
+    event: Event,
+    kind: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> int:
+    db = body.db
+    cert = _row(db, "SELECT * FROM certifications WHERE id = ?", event.subject)
+    if cert is None:
+        return 0
+    person = _row(db, "SELECT full_name, email FROM persons WHERE id = ?", cert["person_id"])
+    recipient = (person or {}).get("email") or ""
+    if "@" not in recipient:
+        return 0  # no address (or none usable): nothing to send, nothing queued
+    decision = _row(db, "SELECT * FROM decisions WHERE id = ?", event.payload.get("decision"))
+    details = json.loads(decision["details"]) if decision else {}
+    info = body.info
+    base = str(info["public_url"]).rstrip("/")
+    labels = {
+        code: label
+        for code, label in db.execute(
+            "SELECT code, label FROM scope_items WHERE scheme_id = ?", [cert["scheme_id"]]
+        )
+    }
+    scheme = db.execute(
+        "SELECT name FROM scheme_versions WHERE scheme_id = ? AND version = ?",
+        [cert["scheme_id"], cert["scheme_version"]],
+    ).fetchone()
+
+    def named(codes: Iterable[str]) -> list[str]:
+        return [f"{labels[c]} ({c})" if c in labels else c for c in codes]
+
+    context: dict[str, Any] = {
+        "body_name": info["legal_name"],
+        "body_url": base,
+        "holder_name": person["full_name"] if person else "",
+        "number": cert["number"],
+        "scheme_name": scheme[0] if scheme else cert["scheme_id"],
+        "cert_url": f"{base}/c/{quote(cert['number'], safe='')}",
+        # The decision's event is written before its new state: a recertification's new
+        # end of validity is in its details.
+        "valid_until": _day(details.get("valid_until") or cert["valid_until"]),
+        "effective": _day(decision["effective_date"]) if decision else "",
+        "reason": decision["reason"] if decision else "",
+        "deadline": _day(details.get("until", "")),
+        "scope": named(g["code"] for g in details.get("scope", [])),
+        "removed": named(details.get("removed", [])),
+        "added": named(g["code"] for g in details.get("added", [])),
+        # Made by the worker when it sends (see SHARE_LINK): never stored in clear here.
+        "share_url": SHARE_LINK if kind == "grant" else "",
+    } | (extra or {})
+    subject, text, html = render(kind, context)
+    now = body._now()
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO mail_outbox (event_seq, kind, certification_id, recipient, "
+        "subject, text, html, next_attempt_at, created_at, dedupe_key) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [event.seq, kind, cert["id"], recipient, subject, text, html, now, now, dedupe_key],
+    )
+    return cursor.rowcount
+
+
+def queue_reminders(body: BodyBase, days: Iterable[int] = REMINDER_DAYS) -> int:
+    """Queue a reminder for each ACTIVE certification whose holder has an address and whose
+    validity ends within one of ``days`` (e.g. 90, 30, 7) from today; return how many.
+
+    Run daily (``certreg mail remind``). A certification gets one reminder per threshold and
+    cycle: the nearest threshold reached, so one first seen 25 days before its end gets the
+    30-day reminder only, never the 90-day one late. Each reminder is an audit event
+    (``expiry_reminder``) and its outbox row, in one transaction."""
+    thresholds = sorted({int(d) for d in days if int(d) > 0})
+    if not thresholds:
+        return 0
+    today = body._today()
+    last = (today + timedelta(days=thresholds[-1])).isoformat()
+    due = body.db.execute(
+        "SELECT c.id, c.cycle, c.valid_until FROM certifications c "
+        "JOIN persons p ON p.id = c.person_id WHERE c.status = 'ACTIVE' "
+        "AND c.valid_until >= ? AND c.valid_until <= ? AND p.email LIKE '%_@_%' "
+        "ORDER BY c.valid_until",
+        [today.isoformat(), last],
+    ).fetchall()
+    queued = 0
+    for cert_id, cycle, valid_until in due:
+        left = (date.fromisoformat(valid_until) - today).days
+        threshold = next(d for d in thresholds if left <= d)
+        key = f"reminder:{cert_id}:{cycle}:{threshold}"
+        with transaction(body.db):
+            if body.db.execute("SELECT 1 FROM mail_outbox WHERE dedupe_key = ?", [key]).fetchone():
+                continue
+            (event,) = audit.append_many(
+                body.db,
+                [("expiry_reminder", None, cert_id, {"days": threshold, "cycle": cycle})],
+                at=body._now(),
+            )
+            queued += _queue(body, event, "reminder", extra={"days_left": left}, dedupe_key=key)
+    return queued
+
+
+def _row(db: Any, sql: str, key: object) -> dict[str, Any] | None:
+    cursor = db.execute(sql, [key])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def _day(value: str | None) -> str:
+    """A date as a holder reads it: 31 December 2027."""
+    if not value:
+        return ""
+    day = date.fromisoformat(value[:10])
+    return f"{day.day} {day:%B %Y}"
+
+
+def list_outbox(db: Any, *, failed_only: bool = False, limit: int = 200) -> list[OutboxRow]:
+    """The outbox, newest first: all of it, or only what did not go (failed or bounced)."""
+    where = "WHERE o.state IN ('failed', 'bounced')" if failed_only else ""
+    cursor = db.execute(
+        "SELECT o.id, o.event_seq, o.kind, o.recipient, o.subject, o.state, o.attempts, "
+        "o.next_attempt_at, o.last_error, o.created_at, o.sent_at, c.number "
+        f"FROM mail_outbox o LEFT JOIN certifications c ON c.id = o.certification_id {where} "
+        "ORDER BY o.id DESC LIMIT ?",
+        [limit],
+    )
+    return [OutboxRow(*row) for row in cursor.fetchall()]
