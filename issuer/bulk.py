@@ -855,7 +855,12 @@ class _Writer:
             involvements,
         )
         write_grants(conn, [(r.plan, r.document, self.cryptosuite) for r in rows], now)
-        audit.append_many(self.body.db, events, at=now)
+        appended = audit.append_many(self.body.db, events, at=now)
+        # The holders' grant mails, in the batch's transaction as a single grant's are
+        # (issuer.mail: queued only for a person with an e-mail address).
+        from certreg.issuer.mail.outbox import queue_for_events
+
+        queue_for_events(self.body, appended)
 
 
 def _plain(exc: sqlite3.IntegrityError) -> str:

@@ -456,3 +456,23 @@ def test_a_worker_process_killed_mid_send_leaves_the_mail_to_the_next_and_it_arr
         f"Your certificate {number} from Example Certification Body"
     ]
     assert _outbox(env)[0]["state"] == "sent"
+
+
+def test_a_bulk_run_queues_each_holder_s_grant_mail_once(tmp_path: Path) -> None:
+    """Bulk grants (the CLI's and the console's) mail like single ones: one grant mail per
+    issued row with an e-mail address, none for a row without one, none again on a re-run."""
+    from factories import HEADER, row, write_csv
+
+    from certreg.issuer.bulk import issue_csv
+
+    body = make_body(tmp_path / "cb")
+    staff = add_staff(body, examiner=["officer"], decider=["decision_maker"])
+    rows = [row(i, staff["examiner"]) for i in range(5)]
+    rows[4] = row(4, staff["examiner"], email="")
+    path = write_csv(tmp_path / "g.csv", rows, HEADER)
+    for _ in range(2):  # the second run issues nothing, and queues nothing
+        issue_csv(body, path, decided_by=staff["decider"], workers=0)
+    queued = body.db.execute(
+        "SELECT recipient, kind FROM mail_outbox ORDER BY recipient"
+    ).fetchall()
+    assert queued == [(f"c{i}@example.org", "grant") for i in range(4)]
