@@ -33,8 +33,8 @@ router = APIRouter(tags=["holder"])
 MAX_FORM_BYTES = 4 * 1024
 
 _UNKNOWN = (
-    "<h1>Link not found</h1><p>This unsubscribe link is not one this certification body sent. "
-    "Check that the whole address from the mail was copied.</p>"
+    "<main><h1>Link not found</h1><p>This unsubscribe link is not one this certification body "
+    "sent. Check that the whole address from the mail was copied.</p></main>"
 )
 
 
@@ -45,7 +45,11 @@ def _unknown(request: Request) -> HTMLResponse:
 
 def unsubscribe_refusal(status: int, detail: str) -> Response:
     """How the request guard refuses an oversized POST here: in words, as a page."""
-    return html_page("The request could not be read", f"<h1>{escape(detail)}</h1>", status)
+    return html_page(
+        "The request could not be read",
+        f"<main><h1>The request could not be read</h1><p>{escape(detail)}</p></main>",
+        status,
+    )
 
 
 @router.get(
@@ -67,19 +71,19 @@ def unsubscribe_confirm(request: Request, token: str) -> Response:
     if done:
         return html_page(
             "Already unsubscribed",
-            "<h1>Already unsubscribed</h1><p>You receive no more expiry reminders from "
+            "<main><h1>Already unsubscribed</h1><p>You receive no more expiry reminders from "
             f"{escape(body_name)}. You are still told of any decision about your "
-            "certificates.</p>",
+            "certificates.</p></main>",
         )
     return html_page(
         "Stop expiry reminders?",
-        "<h1>Stop expiry reminders?</h1>"
+        "<main><h1>Stop expiry reminders?</h1>"
         f"<p>{escape(body_name)} reminds you by e-mail before your certificates expire. "
         "Unsubscribe, and you receive no more of these reminders.</p>"
         "<p>You are still told of any decision about your certificates (a suspension, a "
         "withdrawal, a renewal): those mails cannot be turned off.</p>"
         f'<form method="post" action="{UNSUBSCRIBE_PATH}{escape(token)}">'
-        '<button class="button" type="submit">Unsubscribe from reminders</button></form>',
+        '<button class="button" type="submit">Unsubscribe from reminders</button></form></main>',
     )
 
 
@@ -100,9 +104,9 @@ def unsubscribe(request: Request, token: str) -> Response:
         return _unknown(request)
     return html_page(
         "Unsubscribed",
-        "<h1>Unsubscribed</h1>"
+        "<main><h1>Unsubscribed</h1>"
         f"<p>You receive no more expiry reminders from {escape(body_name)} (since "
         f"{escape(recorded.opted_out_at[:10])}). You are still told of any decision about "
         "your certificates.</p><p>To receive reminders again, write to "
-        f"{escape(body_name)}.</p>",
+        f"{escape(body_name)}.</p></main>",
     )
