@@ -641,6 +641,21 @@ CREATE INDEX mail_outbox_due ON mail_outbox(next_attempt_at) WHERE state = 'queu
 CREATE INDEX mail_outbox_by_state ON mail_outbox(state, created_at);
 """
 
+#: V12: holders unsubscribe from expiry reminders (issuer.mail.unsubscribe, docs/mail.md). A
+#: reminder's unsubscribe link carries a token made when the mail is sent; only its SHA-256 is
+#: kept (as for share links). An opt-out is per person, with its time; decisions still mail.
+_V12 = """
+CREATE TABLE mail_unsubscribe_tokens (
+    token_hash TEXT PRIMARY KEY,           -- SHA-256 of the token, hex; never the token
+    person_id TEXT NOT NULL REFERENCES persons(id),
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE mail_opt_outs (
+    person_id TEXT PRIMARY KEY REFERENCES persons(id),
+    opted_out_at TEXT NOT NULL             -- from expiry reminders (never from decisions)
+) WITHOUT ROWID;
+"""
+
 
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
@@ -656,6 +671,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V9,
     _V10,
     _V11,
+    _V12,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

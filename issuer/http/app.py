@@ -33,6 +33,7 @@ from certreg.issuer.http import (
     public,
     register_routes,
     share_links,
+    unsubscribe,
     vcapi,
     wallet,
 )
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(holder.router)
     app.include_router(wallet.router)
     app.include_router(share_links.router)
+    app.include_router(unsubscribe.router)  # holders stop expiry reminders (issuer.mail)
     console.install(app)  # the staff console, /console/ (issuer.console)
     # Every request body, by path (register.web.errors.RequestGuard: the first rule that matches
     # decides): the verify page's HTML form; the OAuth token and credential requests (a form,
@@ -183,6 +185,15 @@ def create_app(
                 max_bytes=console_web.MAX_FORM_BYTES,
                 json_only=False,
                 refuse=console_web.form_refusal,
+            ),
+            # A holder's unsubscribe (issuer.http.unsubscribe): a form's button or a mail
+            # client's one-click POST, a few bytes, any media type, refused in HTML.
+            BodyRule(
+                "/mail/unsubscribe/*",
+                methods=frozenset({"POST"}),
+                max_bytes=unsubscribe.MAX_FORM_BYTES,
+                json_only=False,
+                refuse=unsubscribe.unsubscribe_refusal,
             ),
             BodyRule("*", max_bytes=max_body_bytes),
         ],

@@ -1,6 +1,7 @@
 """Mail to holders (docs/mail.md): an outbox in issuer.db, filled in the transaction of each
 decision (:mod:`.outbox`), emptied by a worker over SMTP (:mod:`.worker`, :mod:`.smtp`), in
-words from templates (:mod:`.render`)."""
+words from templates (:mod:`.render`); holders unsubscribe from reminders
+(:mod:`.unsubscribe`)."""
 
 from certreg.issuer.mail.outbox import (
     MAILED,
@@ -11,6 +12,7 @@ from certreg.issuer.mail.outbox import (
     queue_reminders,
 )
 from certreg.issuer.mail.smtp import SMTP_URL_ENV, SmtpSettings, SmtpSettingsError, settings_from
+from certreg.issuer.mail.unsubscribe import opt_out, opted_out
 from certreg.issuer.mail.worker import LEASE, MAX_ATTEMPTS, PassReport, backoff, send_due
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "SmtpSettingsError",
     "backoff",
     "list_outbox",
+    "opt_out",
+    "opted_out",
     "queue_for_events",
     "queue_reminders",
     "send_due",

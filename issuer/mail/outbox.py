@@ -26,6 +26,7 @@ from certreg.issuer import audit
 from certreg.issuer.audit import Event
 from certreg.issuer.db import transaction
 from certreg.issuer.mail.render import SUBJECTS, render
+from certreg.issuer.mail.unsubscribe import UNSUBSCRIBE_LINK
 
 if TYPE_CHECKING:  # the lifecycle imports this module: no import back at run time
     from certreg.issuer.service import CertificationBody as BodyBase
@@ -125,6 +126,8 @@ def _queue(
         "added": named(g["code"] for g in details.get("added", [])),
         # Made by the worker when it sends (see SHARE_LINK): never stored in clear here.
         "share_url": SHARE_LINK if kind == "grant" else "",
+        # The same for a reminder's unsubscribe link (issuer.mail.unsubscribe).
+        "unsubscribe_url": UNSUBSCRIBE_LINK if kind == "reminder" else "",
     } | (extra or {})
     subject, text, html = render(kind, context)
     now = body._now()
@@ -144,7 +147,8 @@ def queue_reminders(body: BodyBase, days: Iterable[int] = REMINDER_DAYS) -> int:
     Run daily (``certreg mail remind``). A certification gets one reminder per threshold and
     cycle: the nearest threshold reached, so one first seen 25 days before its end gets the
     30-day reminder only, never the 90-day one late. Each reminder is an audit event
-    (``expiry_reminder``) and its outbox row, in one transaction."""
+    (``expiry_reminder``) and its outbox row, in one transaction. A person who unsubscribed
+    from reminders (``mail_opt_outs``, issuer.mail.unsubscribe) gets none."""
     thresholds = sorted({int(d) for d in days if int(d) > 0})
     if not thresholds:
         return 0
@@ -154,6 +158,7 @@ def queue_reminders(body: BodyBase, days: Iterable[int] = REMINDER_DAYS) -> int:
         "SELECT c.id, c.cycle, c.valid_until FROM certifications c "
         "JOIN persons p ON p.id = c.person_id WHERE c.status = 'ACTIVE' "
         "AND c.valid_until >= ? AND c.valid_until <= ? AND p.email LIKE '%_@_%' "
+        "AND NOT EXISTS (SELECT 1 FROM mail_opt_outs o WHERE o.person_id = p.id) "
         "ORDER BY c.valid_until",
         [today.isoformat(), last],
     ).fetchall()

@@ -7,7 +7,8 @@ One pass (:func:`send_due`) takes each due row in turn:
    sending leaves the row to be tried again once the lease is over. Nothing is lost.
 2. **send** it (no database lock held while the network is slow);
    The grant's mail gets its share link here, made just before sending
-   (:data:`.outbox.SHARE_LINK`);
+   (:data:`.outbox.SHARE_LINK`), and a reminder its unsubscribe link with the RFC 8058
+   one-click headers (:mod:`.unsubscribe`);
 3. **mark** it: ``sent`` only after the server has accepted the message (250 after DATA);
    else ``queued`` again with the next attempt after a backoff (1, 2, 4, ... minutes, at most
    6 hours), or ``failed`` once :data:`MAX_ATTEMPTS` are spent; ``bounced`` at once when the
@@ -36,6 +37,7 @@ from sqlite_utils import Database
 from certreg.issuer.db import transaction
 from certreg.issuer.mail.outbox import SHARE_LINK
 from certreg.issuer.mail.smtp import SmtpSettings, deliver
+from certreg.issuer.mail.unsubscribe import UNSUBSCRIBE_LINK, make_token, unsubscribe_url
 from certreg.issuer.service import CertificationBody
 from certreg.issuer.sharing import create_share, share_url
 from certreg.verifier.issuing import format_datetime, parse_datetime
@@ -76,6 +78,11 @@ def message_for(row: dict[str, Any], body: dict[str, Any], settings: SmtpSetting
     # Stable per row: a resend after a crash carries the same id (see the module's docstring).
     message["Message-ID"] = f"<certreg-mail-{row['id']}-{row['event_seq']}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
+    if row.get("unsubscribe_url"):
+        # RFC 2369 and RFC 8058: the mail client's own "unsubscribe" button, which POSTs
+        # "List-Unsubscribe=One-Click" to the link (issuer.http.unsubscribe).
+        message["List-Unsubscribe"] = f"<{row['unsubscribe_url']}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(row["text"])
     message.add_alternative(row["html"], subtype="html")
     return message
@@ -105,7 +112,7 @@ def send_due(
         if row is None:
             continue  # another worker took it
         try:
-            send(settings, message_for(_with_share_link(body, row), sender, settings))
+            send(settings, message_for(_with_links(body, row), sender, settings))
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if codes and all(500 <= code < 600 for code in codes):
@@ -119,6 +126,29 @@ def send_due(
             _mark(db, row_id, "sent", error=None, at=now())
             report.sent += 1
     return report
+
+
+def _with_links(body: CertificationBody, row: dict[str, Any]) -> dict[str, Any]:
+    """The row with the links made now that its mail needs (see the module's docstring)."""
+    return _with_unsubscribe_link(body, _with_share_link(body, row))
+
+
+def _with_unsubscribe_link(body: CertificationBody, row: dict[str, Any]) -> dict[str, Any]:
+    """The row with a new unsubscribe link of its person, if its mail has one (a reminder's);
+    ``unsubscribe_url`` set for the headers. As for the share link, each attempt makes a new
+    token, and issuer.db keeps only its SHA-256."""
+    if UNSUBSCRIBE_LINK not in row["text"] and UNSUBSCRIBE_LINK not in row["html"]:
+        return row
+    person = body.db.execute(
+        "SELECT person_id FROM certifications WHERE id = ?", [row["certification_id"]]
+    ).fetchone()[0]
+    url = unsubscribe_url(str(body.info["public_url"]), make_token(body.db, person, body._now()))
+    return {
+        **row,
+        "text": row["text"].replace(UNSUBSCRIBE_LINK, url),
+        "html": row["html"].replace(UNSUBSCRIBE_LINK, url),
+        "unsubscribe_url": url,
+    }
 
 
 def _with_share_link(body: CertificationBody, row: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ A holder's share link, its wallet offer and its VC API exchange carry their secr
 path (``/share/<token>``, ``/oid4vci/offers/<id>``, ``.../exchanges/<id>``): whoever reads a
 log line holding one can open the holder's page or collect the credential. So does a staff
 member's console enrolment link (``/console/enrol/<token>``): whoever reads it could choose
-that person's password and authenticator before they do. A client may also
+that person's password and authenticator before they do. A holder's unsubscribe link
+(``/mail/unsubscribe/<token>``) would let its reader stop their reminders. A client may also
 put a secret in the query string: a bearer token as ``?access_token=`` (RFC 6750 §2.3 allows
 it), an OAuth or OID4VCI code, a wallet's transaction code. uvicorn's access log writes every
 request path with its query; this filter replaces those path segments and query values before
@@ -17,7 +18,9 @@ import logging
 import re
 from urllib.parse import unquote_plus
 
-_SECRET_SEGMENT = re.compile(r"(/share/|/oid4vci/offers/|/exchanges/|/console/enrol/)[^/?#\s]+")
+_SECRET_SEGMENT = re.compile(
+    r"(/share/|/oid4vci/offers/|/exchanges/|/console/enrol/|/mail/unsubscribe/)[^/?#\s]+"
+)
 REDACTED = "[redacted]"
 
 #: Query parameters whose value can be a secret, compared after percent-decoding and in lower
