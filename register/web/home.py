@@ -41,6 +41,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from stdnum.iso7064 import mod_37_36
 
+from certreg.keys.errors import CertregError
 from certreg.register.records import CertificateRecord, ScopeLine, find_certificate
 from certreg.register.site import TEMPLATES
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
@@ -97,7 +98,7 @@ _env = Environment(
 )
 
 
-class QueryRefused(ValueError):
+class QueryRefused(CertregError, ValueError):
     """The search cannot be run as asked: the message says why, for the page."""
 
 

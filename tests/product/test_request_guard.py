@@ -158,6 +158,11 @@ def _cases() -> list[Case]:
         Case("serve", "/console/bulk", "oversized", big_upload, multipart, 413, html, HTML),
         Case("serve", "/console/bulk", "wrong type", b"x", "text/plain", 415, problem, HTML),
     ]
+    # A holder's unsubscribe button and mail clients' one-click POST (RFC 8058): any small
+    # body (the handler never reads it), refused as a page a person reads.
+    cases += [
+        Case("serve", "/mail/unsubscribe/*", "oversized", b"x" * 5000, FORM, 413, html, HTML),
+    ]
     token, credential = "/oid4vci/token", "/oid4vci/credential"
     cases += [
         Case("serve", token, "oversized", b"grant_type=" + BIG_JSON, FORM, 413, oauth),
