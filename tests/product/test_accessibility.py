@@ -127,7 +127,24 @@ PAGES = {
     "share page": lambda s: f"/share/{s.share_token}",
     "unknown certificate (404)": lambda s: "/c/CWI-0000-0000-00",
     "unknown share link": lambda s: "/share/not-a-token",
+    # The register's data pages (Datasette), linked from every page's header.
+    "register": lambda s: "/register/",
+    "register database": lambda s: "/register/public",
+    "certifications table": lambda s: "/register/public/certifications",
+    "certifications searched": lambda s: "/register/public/certifications?_search=jane",
+    "certification row": lambda s: f"/register/public/certifications/{s.valid}",
+    "schemes table": lambda s: "/register/public/schemes",
+    "scheme row": lambda s: "/register/public/schemes/cwi",
+    "number lookup": lambda s: f"/register/public/verify?number={s.valid}",
+    "register 404": lambda s: "/register/public/no_such_table",
 }
+
+
+def test_the_check_reports_a_page_that_breaks_the_rules(site, browser):  # noqa: F811
+    # So that a harness which silently checks nothing cannot pass the tests above.
+    browser.get("data:text/html,<html><body><img src=x><a href=/></a></body></html>")
+    found = {v["id"] for v in _violations(browser)}
+    assert {"html-has-lang", "document-title", "image-alt", "link-name"} <= found, found
 
 
 @pytest.mark.parametrize("page", list(PAGES))
