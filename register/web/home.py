@@ -83,12 +83,14 @@ STATUSES = (
     ("EXPIRED", "Expired"),
 )
 #: The shape shown beside the status words, so that colour is never the only sign (WCAG 1.4.1).
+#: Characters every common font has (DejaVu included): the pause and hourglass emoji (U+23F8,
+#: U+231B) were drawn as empty boxes in Debian's Chromium, which has no emoji font.
 ICONS = {
     Standing.VALID: "✓",
     Standing.NOT_YET_VALID: "◷",
-    Standing.SUSPENDED: "⏸",
+    Standing.SUSPENDED: "‖",
     Standing.WITHDRAWN: "✕",
-    Standing.EXPIRED: "⌛",
+    Standing.EXPIRED: "◔",
 }
 
 _env = Environment(

@@ -165,7 +165,7 @@ def test_the_verify_page_with_a_verdict_has_no_wcag_violation(site, browser):  #
 
 @pytest.mark.parametrize(
     "which, word, shape",
-    [("valid", "VALID", "✓"), ("suspended", "SUSPENDED", "⏸"), ("withdrawn", "WITHDRAWN", "✕")],
+    [("valid", "VALID", "✓"), ("suspended", "SUSPENDED", "‖"), ("withdrawn", "WITHDRAWN", "✕")],
 )
 def test_status_is_told_in_words_and_a_shape_not_colour_alone(site, browser, which, word, shape):  # noqa: F811
     browser.get(f"{site.served.base}/c/{getattr(site, which)}")

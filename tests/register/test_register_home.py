@@ -228,7 +228,7 @@ def test_filters_narrow_the_search(home, site):
     get = home.sites[site].get
     suspended = get("/", params={"status": "SUSPENDED"}).text
     assert _numbers_on(suspended) == [home.numbers["sam"]]
-    assert "SUSPENDED since" in suspended and "⏸" in suspended
+    assert "SUSPENDED since" in suspended and "‖" in suspended
     assert get("/", params={"q": "Sam", "status": "ACTIVE"}).text.count("<dt>Number") == 0
     assert _numbers_on(get("/", params={"q": "Vera", "scope": "VT2"}).text) == [
         home.numbers["vera"]
