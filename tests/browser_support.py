@@ -46,7 +46,9 @@ class ServedBody:
         )  # fmt: skip
 
 
-def build_body(data: Path, base: str) -> ServedBody:
+def body_with_two_schemes(data: Path, base: str) -> CertificationBody:
+    """A new body served at ``base``, pushing to its register, with the schemes cwi
+    (directory) and nde (number_lookup), both with the scope items UT2 and VT2."""
     body = CertificationBody.init(
         data,
         legal_name="Example Certification Body",
@@ -71,6 +73,11 @@ def build_body(data: Path, base: str) -> ServedBody:
         "nde", code="NDE", name="Non-Destructive Examiner",
         publication_policy="number_lookup", **common,
     )  # fmt: skip
+    return body
+
+
+def build_body(data: Path, base: str) -> ServedBody:
+    body = body_with_two_schemes(data, base)
     examiner = body.add_staff("Erik Examiner", roles=["officer"])
     decider = body.add_staff("Dana Decider", roles=["decision_maker"])
     numbers = {}

@@ -58,7 +58,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from browser_support import PASSPHRASE, serve
+from browser_support import PASSPHRASE, body_with_two_schemes, serve
 from factories import free_port
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
@@ -68,7 +68,6 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from certreg.issuer.console import accounts
-from certreg.issuer.register_push import attach
 from certreg.issuer.service import CertificationBody, Invalid, ScopeGrant
 
 #: How long any wait for the browser lasts before the test fails (generous: 2 shared cores).
@@ -160,30 +159,7 @@ def enrol(body: CertificationBody, staff_id: str, login: str) -> Account:
 
 
 def build_console_body(data: Path, base: str) -> ConsoleBody:
-    body = CertificationBody.init(
-        data,
-        legal_name="Example Certification Body",
-        public_url=base,
-        passphrase=PASSPHRASE,
-        did_method="key",
-        kdf="interactive",
-    )
-    attach(body)("body")  # the body's changes feed its public register, as in production
-    common = {
-        "description": "Inspection of fusion welds in steel structures.",
-        "normative_reference": "ISO 9712:2021",
-        "validity_months": 36,
-        "max_suspension_days": 180,
-        "scope": [("UT2", "Ultrasonic testing, level 2"), ("VT2", "Visual testing, level 2")],
-    }
-    body.add_scheme(
-        "cwi", code="CWI", name="Certified Welding Inspector",
-        publication_policy="directory", **common,
-    )  # fmt: skip
-    body.add_scheme(
-        "nde", code="NDE", name="Non-Destructive Examiner",
-        publication_policy="number_lookup", **common,
-    )  # fmt: skip
+    body = body_with_two_schemes(data, base)
     cast = {
         "admin": ("Ada Admin", ["admin"]),
         "decider": ("Dana Decider", ["decision_maker"]),

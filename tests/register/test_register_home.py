@@ -26,6 +26,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from factories import free_port
+from http_support import stop_subprocess
 from register_support import PASSPHRASE, add_holder, grant, make_body
 
 from certreg.issuer.cli.publish import publish_command
@@ -74,15 +75,6 @@ def _start(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> subpro
             time.sleep(0.2)
     proc.kill()
     raise AssertionError(f"{args[:2]} did not start within 60 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +129,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
             tmp / "body.log",
         )
     except BaseException:
-        _stop(keyless)
+        stop_subprocess(keyless)
         raise
     try:
         with (
@@ -146,8 +138,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
         ):
             yield Home({"certreg serve": on_body, "certreg register serve": on_site}, numbers)
     finally:
-        _stop(keyless)
-        _stop(body)
+        stop_subprocess(keyless)
+        stop_subprocess(body)
 
 
 SITES = ["certreg serve", "certreg register serve"]
