@@ -5,7 +5,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 INTEROP := tests/interop
 
-.PHONY: demo test lint typecheck bench clean browser screenshots
+.PHONY: demo test lint typecheck bench clean browser screenshots messages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ lint: $(BIN)/.installed
 # finder, so the folders are linked under build/typecheck/certreg/ first.
 typecheck: $(BIN)/.installed
 	rm -rf build/typecheck && mkdir -p build/typecheck/certreg
-	for p in issuer verifier register keys contexts; do ln -s ../../../$$p build/typecheck/certreg/$$p; done
+	for p in issuer verifier register keys contexts i18n; do ln -s ../../../$$p build/typecheck/certreg/$$p; done
 	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p certreg
 
 # The console's screenshots in docs/images/console/ (docs/console.md), taken by its browser
@@ -56,6 +56,13 @@ screenshots: $(BIN)/.installed browser
 	rm -rf build/screenshots
 	CERTREG_SCREENSHOTS=build/screenshots $(BIN)/pytest -q tests/issuer/console/test_console_browser.py
 	$(BIN)/python docs/images/console/shrink.py build/screenshots docs/images/console
+
+# Extract the messages of the public pages, the verifier's summary and the mails, and merge them
+# into every language's catalog (i18n/locale/): then translate what is new or fuzzy. The tests
+# fail while a catalog misses a message (tests/i18n/test_catalogs.py).
+messages: $(BIN)/.installed
+	$(BIN)/python -m certreg.i18n.catalogs update
+	$(BIN)/python -m certreg.i18n.catalogs check || true
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_proofs.py
