@@ -173,7 +173,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def plain_date(moment: datetime) -> str:
+def plain_date(moment: datetime, lang: str = "en") -> str:
     """``14 January 2029`` (UTC), independent of the machine's locale (the one wording of
     dates: :func:`verifier.standing.plain_date`)."""
-    return standing.plain_date(moment.astimezone(UTC))
+    return standing.plain_date(moment.astimezone(UTC), lang)

@@ -28,6 +28,8 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any, Protocol
 
+from certreg.i18n import DEFAULT, format_date, translator
+
 __all__ = [
     "CertificateRecord",
     "Dated",
@@ -82,11 +84,6 @@ class Policy(StrEnum):
     ON_REQUEST = "on_request"  # not in the register; the body answers enquiries
 
 
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
-
-
 def as_day(value: Any) -> date | None:
     """The UTC calendar date of an ISO date, an ISO date-time (any offset) or a datetime;
     None when ``value`` is none of these."""
@@ -105,13 +102,13 @@ def as_day(value: Any) -> date | None:
     return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
 
 
-def plain_date(value: Any) -> str:
-    """``14 January 2029`` from an ISO date or date-time (UTC), independent of the machine's
-    locale; the text itself when it is not a date."""
+def plain_date(value: Any, lang: str = DEFAULT) -> str:
+    """``14 January 2029`` (``14. Januar 2029`` in German…) from an ISO date or date-time (UTC),
+    independent of the machine's locale; the text itself when it is not a date."""
     day = as_day(value)
     if day is None:
         return str(value) if value else ""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return format_date(day, lang)
 
 
 def expiry_day(valid_until: Any) -> date | None:
@@ -184,23 +181,31 @@ def words(
     valid_from: Any = None,
     valid_until: Any = None,
     since: Any = None,
+    lang: str = DEFAULT,
 ) -> str:
-    """The headline words for a standing, with every date that is known; a date that is not
-    known (a verifier cannot learn from a status list *since when* a bit is set) is left out,
-    never guessed."""
+    """The headline words for a standing, with every date that is known, in ``lang``; a date
+    that is not known (a verifier cannot learn from a status list *since when* a bit is set) is
+    left out, never guessed."""
+    _ = translator("verifier", lang)
     standing = Standing(standing)
     if standing is Standing.VALID:
         until = expiry_day(valid_until)
-        return f"VALID until {plain_date(until)}" if until else "VALID"
+        return _("VALID until %(date)s", date=plain_date(until, lang)) if until else _("VALID")
     if standing is Standing.NOT_YET_VALID:
         start = as_day(valid_from)
-        return f"NOT YET VALID: from {plain_date(start)}" if start else "NOT YET VALID"
+        if start:
+            return _("NOT YET VALID: from %(date)s", date=plain_date(start, lang))
+        return _("NOT YET VALID")
     if standing is Standing.SUSPENDED:
-        return f"SUSPENDED since {plain_date(since)}" if as_day(since) else "SUSPENDED"
+        if as_day(since):
+            return _("SUSPENDED since %(date)s", date=plain_date(since, lang))
+        return _("SUSPENDED")
     if standing is Standing.WITHDRAWN:
-        return f"WITHDRAWN on {plain_date(since)}" if as_day(since) else "WITHDRAWN"
+        if as_day(since):
+            return _("WITHDRAWN on %(date)s", date=plain_date(since, lang))
+        return _("WITHDRAWN")
     end = expiry_day(valid_until)
-    return f"EXPIRED on {plain_date(end)}" if end else "EXPIRED"
+    return _("EXPIRED on %(date)s", date=plain_date(end, lang)) if end else _("EXPIRED")
 
 
 class Dated(Protocol):
@@ -230,18 +235,20 @@ class Headline:
         return self.standing.css if self.standing is not None else "unknown"
 
 
-def headline(record: Dated, now: datetime | date | None = None) -> Headline:
+def headline(record: Dated, now: datetime | date | None = None, *, lang: str = DEFAULT) -> Headline:
     """The headline of ``record`` at ``now`` (default: this instant): ``VALID until 12 March
     2029``, ``NOT YET VALID: from 1 April 2026``, ``SUSPENDED since 3 March 2026``,
     ``WITHDRAWN on 5 March 2026``, ``EXPIRED on 12 March 2029`` (see :func:`expiry_day`)."""
     standing = standing_of(record.status, record.valid_from, record.valid_until, now)
     if standing is None:
-        return Headline(None, f"STATUS {record.status}")
+        _ = translator("verifier", lang)
+        return Headline(None, _("STATUS %(status)s", status=record.status))
     text = words(
         standing,
         valid_from=record.valid_from,
         valid_until=record.valid_until,
         since=record.status_since,
+        lang=lang,
     )
     return Headline(standing, text)
 
