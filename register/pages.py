@@ -168,7 +168,12 @@ def outcome_of(
         "valid_until": facts.valid_until if facts is not None else None,
     }
     if verdict in (Standing.VALID, Standing.EXPIRED, Standing.NOT_YET_VALID, Standing.SUSPENDED):
-        headline_text = words(verdict, since=since(verdict), **dates)
+        headline_text = words(
+            verdict,
+            since=since(verdict),
+            valid_from=dates["valid_from"],
+            valid_until=dates["valid_until"],
+        )
         css = Standing(verdict).css
     elif verdict == "WITHDRAWN":
         when = since("WITHDRAWN")
