@@ -148,3 +148,16 @@ def test_scheme_name_falls_back_to_the_signed_name():
     assert scheme_name(names, SIGNED, "de") == GERMAN
     assert scheme_name(names, SIGNED, "fr") == SIGNED
     assert scheme_name({}, SIGNED, "en") == SIGNED
+
+
+def test_a_sealed_number_lookup_record_names_its_scheme_in_the_readers_language(
+    tmp_path, monkeypatch
+):
+    b = make_body(tmp_path)
+    number = grant(b, add_holder(b, "otto", "Otto Lookup", consent=True, schemes=("ndt",)), "ndt")
+    b.body.add_scheme_version("ndt", names={"fr": "Agent de contrôle non destructif"})
+    monkeypatch.setenv("CERTREG_LOOKUP_SECRET_FILE", str(b.data / "register-lookup.secret"))
+    site, _ = keyless_site(b, tmp_path)
+    french = text(site.get(f"/c/{number}?lang=fr"))
+    assert "Agent de contrôle non destructif (NDT); dans le certificat signé : Scheme NDT" in french
+    assert "<dd>Scheme NDT (NDT), scheme version 2" in text(site.get(f"/c/{number}?lang=de"))
