@@ -16,7 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from certreg.register.records import BodyInfo
+from certreg.i18n import DEFAULT, translator
+from certreg.register.records import BodyInfo, scheme_name
 from certreg.register.site import TEMPLATES
 from certreg.verifier.standing import CertificateRecord, Standing, headline, plain_date, words
 
@@ -72,10 +73,18 @@ def _render(name: str, root: str, body_name: str | None, **context: Any) -> str:
 
 
 def render_certificate(
-    record: CertificateRecord, body: BodyInfo, *, root: str = "/", now: datetime | None = None
+    record: CertificateRecord,
+    body: BodyInfo,
+    *,
+    root: str = "/",
+    now: datetime | None = None,
+    lang: str = DEFAULT,
 ) -> str:
-    """The certificate page of ``record`` as it stands at ``now`` (default: this instant)."""
+    """The certificate page of ``record`` as it stands at ``now`` (default: this instant), for
+    a reader of ``lang``."""
     line = headline(record, now)
+    shown = scheme_name(record.scheme_names, record.scheme_name, lang)
+    _ = translator("pages", lang)
     return _render(
         "certreg_certificate.html",
         root,
@@ -88,6 +97,14 @@ def render_certificate(
         status_word=(line.standing or "unknown").replace("_", " ").lower(),
         url=body.certificate_url(record.number),
         today=_today(now),
+        # The scheme's name in the reader's language; the page stands for the certificate, so
+        # the name the credential is signed with stays beside it (issue 12).
+        scheme_display_name=shown,
+        scheme_signed_name=(
+            None
+            if shown == record.scheme_name
+            else _("in the signed certificate: %(name)s", name=record.scheme_name)
+        ),
     )
 
 
@@ -151,7 +168,12 @@ def outcome_of(
         "valid_until": facts.valid_until if facts is not None else None,
     }
     if verdict in (Standing.VALID, Standing.EXPIRED, Standing.NOT_YET_VALID, Standing.SUSPENDED):
-        headline_text = words(verdict, since=since(verdict), **dates)
+        headline_text = words(
+            verdict,
+            since=since(verdict),
+            valid_from=dates["valid_from"],
+            valid_until=dates["valid_until"],
+        )
         css = Standing(verdict).css
     elif verdict == "WITHDRAWN":
         when = since("WITHDRAWN")

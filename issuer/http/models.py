@@ -18,6 +18,9 @@ Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-03-02
 Role = Literal["officer", "decision_maker", "admin"]
 Cryptosuite = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"]
 Purpose = Literal["revocation", "suspension"]
+#: A language a scheme's name may be given in: ``certreg.i18n.LANGUAGES`` (a test keeps the two
+#: the same). An unknown one is refused with 422, naming the languages allowed.
+Language = Literal["en", "de", "fr", "es"]
 
 
 class Strict(BaseModel):
@@ -53,6 +56,15 @@ class SchemeIn(Strict):
     appeals: Text = ""
     recertification_rules: Text = ""
     accredited: bool = False
+    names: dict[Language, Name] = Field(
+        default={},
+        description="The scheme's name in other languages, shown to readers of the register in "
+        "their language; certificates keep the signed `name`.",
+        examples=[{"de": "Schweißaufsichtsperson", "fr": "Inspecteur en soudage"}],
+    )
+    descriptions: dict[Language, Text] = Field(
+        default={}, description="The public description in languages that have a name in `names`."
+    )
 
 
 class SchemeVersionIn(Strict):
@@ -81,6 +93,14 @@ class SchemeVersionIn(Strict):
         max_length=1000,
         description="Codes of scope items this version retires: certificates that hold them "
         "keep them, new grants and scope extensions refuse them.",
+    )
+    names: dict[Language, Name | None] = Field(
+        default={},
+        description="Names in other languages to set or replace (null drops one); the others "
+        "are copied from the latest version.",
+    )
+    descriptions: dict[Language, Text | None] = Field(
+        default={}, description="Descriptions in other languages to set or replace (null drops)."
     )
 
 

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from certreg.i18n import negotiate
 from certreg.register.pages import (
     VerifyOutcome,
     outcome_of,
@@ -116,6 +117,11 @@ def _lookup(
     return record, body
 
 
+def _reader_language(request: Request) -> str:
+    """The reader's language: ``?lang=``, else ``Accept-Language``, else English."""
+    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
 def _body_info(request: Request, body: BodyInfo | None) -> BodyInfo:
     if body is not None:
         return body
@@ -151,7 +157,7 @@ async def certificate_page(request: Request) -> Response:
     if record is None:
         return _not_found(number, body.legal_name if body else None)
     return HTMLResponse(
-        render_certificate(record, _body_info(request, body)),
+        render_certificate(record, _body_info(request, body), lang=_reader_language(request)),
         headers={"Cache-Control": "no-cache"},
     )
 
@@ -229,7 +235,9 @@ def certificate_pdf_public(request: Request, number: Number) -> Response:
         )
     from certreg.register.pdf import certificate_pdf  # when asked for: see qr_response
 
-    return pdf_response(certificate_pdf(record, info), record.number)
+    return pdf_response(
+        certificate_pdf(record, info, lang=_reader_language(request)), record.number
+    )
 
 
 def pdf_response(data: bytes, number: str) -> Response:

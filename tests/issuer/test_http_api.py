@@ -409,3 +409,49 @@ def test_concurrent_requests_share_one_connection_safely(env):
     assert codes == [201] * 40
     assert env.body.db.execute("SELECT COUNT(*) FROM persons").fetchone()[0] == 41
     assert isinstance(PASSPHRASE, str) and sqlite3  # fixtures module imported as intended
+
+
+def test_a_schemes_names_in_other_languages_are_checked_and_kept(env):
+    scheme = {
+        "id": "ndt",
+        "code": "NDT",
+        "name": "NDT operator",
+        "description": "Non-destructive testing.",
+        "normative_reference": "ISO 9712:2021",
+        "validity_months": 60,
+        "max_suspension_days": 90,
+        "publication_policy": "directory",
+        "scope": [{"code": "MT1", "label": "Magnetic testing, level 1"}],
+    }
+    unknown = env.post("/api/schemes", "officer", scheme | {"names": {"pl": "Operator NDT"}})
+    assert unknown.status_code == 422
+    assert "'en', 'de', 'fr' or 'es'" in unknown.text and "pl" in unknown.text
+    empty = env.post("/api/schemes", "officer", scheme | {"names": {"de": ""}})
+    assert empty.status_code == 422 and "at least 1 character" in empty.text
+    blank = env.post("/api/schemes", "officer", scheme | {"names": {"de": "  "}})
+    assert blank.status_code == 422 and "name in 'de' is empty" in blank.text
+    r = env.post(
+        "/api/schemes",
+        "officer",
+        scheme
+        | {
+            "names": {"de": "ZfP-Prüfer", "es": "Operador END"},
+            "descriptions": {"de": "Zerstörungsfreie Prüfung."},
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = env.post("/api/schemes/ndt/versions", "officer", {"names": {"es": None, "fr": "Agent CND"}})
+    assert r.status_code == 201 and r.json()["version"] == 2
+    assert env.body.scheme_names("ndt") == {
+        "de": {"name": "ZfP-Prüfer", "description": "Zerstörungsfreie Prüfung."},
+        "fr": {"name": "Agent CND", "description": ""},
+    }
+
+
+def test_the_apis_languages_are_certregs():
+    from typing import get_args
+
+    from certreg.i18n import LANGUAGES
+    from certreg.issuer.http.models import Language
+
+    assert get_args(Language) == LANGUAGES
