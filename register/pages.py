@@ -35,7 +35,11 @@ _env = Environment(
     # The templates are the package's own files: compiled once, not checked for changes on
     # every page (a stat of the file and of each template it extends, per request).
     auto_reload=False,
+    # {% trans %} in the verify page's scanner (_certreg_scan.html), in English here.
+    extensions=["jinja2.ext.i18n"],
 )
+_env.policies["ext.i18n.trimmed"] = True
+_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 _DECISIONS = {
     "grant": "Granted",
@@ -200,6 +204,7 @@ def render_verify(
     problem: str | None = None,
     pasted: str = "",
     given_url: str = "",
+    certificate_prefix: str = "",
 ) -> str:
     return _render(
         "certreg_verify.html",
@@ -209,4 +214,5 @@ def render_verify(
         problem=problem,
         pasted=pasted,
         given_url=given_url,
+        certificate_prefix=certificate_prefix,  # what the QR scanner may open (web/scan.py)
     )
