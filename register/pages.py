@@ -150,7 +150,7 @@ def outcome_of(
             return known[1]
         return None
 
-    dates = {
+    dates: dict[str, Any] = {  # Any: so that mypy accepts words(**dates)
         "valid_from": facts.valid_from if facts is not None else None,
         "valid_until": facts.valid_until if facts is not None else None,
     }
