@@ -20,6 +20,7 @@ import pytest
 from browser_support import ROOT, chromium, served  # noqa: F401 - pytest fixture
 from PIL import Image, ImageFilter
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from certreg.register.qr import qr_png
@@ -48,14 +49,17 @@ def noisy_background(size: tuple[int, int], seed: int) -> Image.Image:
 
 
 def photo_of(qr: bytes | None, path: Path, *, seed: int = 1) -> Path:
-    """A JPEG photo: the QR code ``qr`` (PNG) turned 7 degrees, scaled and set on a noisy
-    background; ``None``: the background alone."""
+    """A JPEG photo: the QR code ``qr`` (PNG, its white margin the paper) scaled, turned 7
+    degrees and laid on a noisy background, dimmed, blurred and grainy as a phone's photo in poor
+    light; ``None``: the background alone."""
     background = noisy_background((1280, 960), seed)
     if qr is not None:
-        code = Image.open(io.BytesIO(qr)).convert("RGB")
-        code = code.resize((int(code.width * 1.3), int(code.height * 1.3)), Image.BILINEAR)
-        code = code.rotate(7, resample=Image.BICUBIC, expand=True, fillcolor=(255, 255, 255))
-        background.paste(code, (300, 180))
+        paper = Image.open(io.BytesIO(qr)).convert("RGBA")
+        paper = paper.resize((int(paper.width * 1.3), int(paper.height * 1.3)), Image.BILINEAR)
+        paper = paper.rotate(7, resample=Image.BICUBIC, expand=True)  # transparent corners
+        background.paste(paper, (300, 180), paper)
+        grain = noisy_background(background.size, seed + 1)
+        background = Image.blend(background, grain, 0.25).filter(ImageFilter.GaussianBlur(1.2))
     background.save(path, "JPEG", quality=55)
     return path
 
@@ -96,7 +100,7 @@ def _message(driver, words: str) -> str:
 def test_the_camera_reads_the_printed_qr_code_and_opens_the_certificate(served, browser):  # noqa: F811
     number = served.numbers["Jane Doe"]
     _open_verify(browser, served)
-    browser.find_element(By.ID, "scan-camera").click()
+    browser.find_element(By.ID, "scan-camera").send_keys(Keys.ENTER)  # the keyboard is enough
     WebDriverWait(browser, WAIT).until(lambda d: d.current_url == f"{served.base}/c/{number}")
     assert "VALID" in browser.find_element(By.CSS_SELECTOR, ".status").text
     assert "Jane Doe" in browser.page_source
