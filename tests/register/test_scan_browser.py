@@ -84,8 +84,8 @@ def browser(served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object
         yield driver
 
 
-def _open_verify(driver, served) -> None:  # noqa: F811
-    driver.get(f"{served.base}/verify")
+def _open_verify(driver, served, query: str = "") -> None:  # noqa: F811
+    driver.get(f"{served.base}/verify{query}")
     WebDriverWait(driver, WAIT).until(
         lambda d: d.find_element(By.ID, "scan-controls").is_displayed()
     )
@@ -158,15 +158,17 @@ def test_a_file_that_is_not_a_picture_says_so(served, browser, tmp_path):  # noq
 def test_no_camera_says_so_and_the_photo_still_works(served, tmp_path):  # noqa: F811
     # A Chromium with no camera and no one to grant it: headless, it refuses the request.
     with chromium() as driver:
-        _open_verify(driver, served)
+        _open_verify(driver, served, "?lang=en")
         driver.find_element(By.ID, "scan-camera").click()
         _message(driver, "The camera could not be used")
-        assert driver.current_url == f"{served.base}/verify"
+        assert driver.current_url == f"{served.base}/verify?lang=en"
         number = served.numbers["John Roe"]
         printed = httpx.get(f"{served.base}/c/{number}/qr.png", timeout=10).content
         photo = photo_of(printed, tmp_path / "photo.jpg", seed=2)
         driver.find_element(By.ID, "scan-photo").send_keys(str(photo))
-        WebDriverWait(driver, WAIT).until(lambda d: d.current_url == f"{served.base}/c/{number}")
+        # The language chosen with ?lang= goes along (a printed ?lang= link stays in it).
+        opened = f"{served.base}/c/{number}?lang=en"
+        WebDriverWait(driver, WAIT).until(lambda d: d.current_url == opened)
 
 
 def test_the_scanner_with_a_message_has_no_wcag_violation(served, browser, tmp_path):  # noqa: F811

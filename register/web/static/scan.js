@@ -105,7 +105,12 @@
     }
     stopCamera(false);
     say(data.msgOpening, { number: number });
-    location.assign(new URL(data.root + "c/" + encodeURIComponent(number), location.href).href);
+    const page = new URL(data.root + "c/" + encodeURIComponent(number), location.href);
+    const lang = new URLSearchParams(location.search).get("lang");
+    if (lang) {
+      page.searchParams.set("lang", lang); // a language chosen with ?lang= stays chosen
+    }
+    location.assign(page.href);
     return true;
   }
 
