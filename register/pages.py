@@ -36,7 +36,11 @@ _env = Environment(
     # The templates are the package's own files: compiled once, not checked for changes on
     # every page (a stat of the file and of each template it extends, per request).
     auto_reload=False,
+    # {% trans %} in the verify page's scanner (_certreg_scan.html), in English here.
+    extensions=["jinja2.ext.i18n"],
 )
+_env.policies["ext.i18n.trimmed"] = True
+_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 _DECISIONS = {
     "grant": "Granted",
@@ -163,7 +167,7 @@ def outcome_of(
             return known[1]
         return None
 
-    dates = {
+    dates: dict[str, Any] = {  # Any: so that mypy accepts words(**dates)
         "valid_from": facts.valid_from if facts is not None else None,
         "valid_until": facts.valid_until if facts is not None else None,
     }
@@ -222,6 +226,7 @@ def render_verify(
     problem: str | None = None,
     pasted: str = "",
     given_url: str = "",
+    certificate_prefix: str = "",
 ) -> str:
     return _render(
         "certreg_verify.html",
@@ -231,4 +236,5 @@ def render_verify(
         problem=problem,
         pasted=pasted,
         given_url=given_url,
+        certificate_prefix=certificate_prefix,  # what the QR scanner may open (web/scan.py)
     )

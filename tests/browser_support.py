@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBody]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    with chromium() as driver:
+        yield driver
+
+
+@contextmanager
+def chromium(*extra_flags: str) -> Iterator[object]:
+    """A headless Chromium driven by Selenium, started with ``extra_flags`` besides this
+    machine's (e.g. a fake camera); skips the test when Debian's chromium is missing."""
     chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not driver_path:
         pytest.skip("Debian's chromium and chromium-driver are not installed (make test does)")
@@ -151,6 +160,7 @@ def browser() -> Iterator[object]:
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,1600",
+        *extra_flags,
     ):  # fmt: skip
         options.add_argument(flag)
     # Start on about:blank. chromedriver launches Chromium without a start URL, so it opens its

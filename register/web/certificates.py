@@ -41,6 +41,8 @@ from certreg.register.records import (
     normalise_number,
 )
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
+from certreg.register.web.scan import VERIFY_PAGE_HEADERS, certificate_prefix
+from certreg.register.web.scan import router as scan_router
 from certreg.register.web.state import site_of
 from certreg.verifier.did import FetchError, HttpFetcher
 from certreg.verifier.verify import MAX_INPUT_BYTES, InputError, load_document
@@ -55,6 +57,7 @@ __all__ = [
 ]
 
 router = APIRouter(tags=["register"])
+router.include_router(scan_router)  # the verify page's QR scanner's files (register.web.scan)
 #: The longest certificate number there can be (``register.records.find_certificate``).
 MAX_NUMBER_LENGTH = 64
 Number = Annotated[
@@ -261,7 +264,10 @@ def _body_name(request: Request) -> str | None:
 
 @router.get("/verify", response_class=HTMLResponse, include_in_schema=False)
 def verify_form(request: Request) -> HTMLResponse:
-    return HTMLResponse(render_verify(body_name=_body_name(request)))
+    page = render_verify(
+        body_name=_body_name(request), certificate_prefix=certificate_prefix(request)
+    )
+    return HTMLResponse(page, headers=VERIFY_PAGE_HEADERS)
 
 
 def _text_field(form: Any, name: str) -> str:
@@ -292,13 +298,20 @@ def _answer(
             {"headline": outcome.headline, "issued_by_this_body": outcome.ours} | result.to_json()
         )
     return HTMLResponse(
-        render_verify(problem=problem, outcome=outcome, **page), status_code=status_code
+        render_verify(problem=problem, outcome=outcome, **page),
+        status_code=status_code,
+        headers=VERIFY_PAGE_HEADERS,
     )
 
 
 @router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
 async def verify_submit(request: Request) -> Response:
-    page = {"body_name": _body_name(request), "pasted": "", "given_url": ""}
+    page = {
+        "body_name": _body_name(request),
+        "pasted": "",
+        "given_url": "",
+        "certificate_prefix": certificate_prefix(request),
+    }
     # Anyone may post here: the client's rate limit was spent before the form was even read
     # (issuer.http.ratelimit.PublicVerifyGate).
     guards = guards_of(request)
