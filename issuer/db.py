@@ -656,6 +656,14 @@ CREATE TABLE mail_opt_outs (
 ) WITHOUT ROWID;
 """
 
+#: V13: a holder's language (docs/mail.md): the mails to them are written in it. NULL means none
+#: chosen: the body's default language (the ``default_language`` setting, else English). The
+#: value is one of certreg.i18n.LANGUAGES, checked where it is written (a language added later
+#: needs no migration).
+_V13 = """
+ALTER TABLE persons ADD COLUMN language TEXT;
+"""
+
 
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
@@ -672,6 +680,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V10,
     _V11,
     _V12,
+    _V13,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
