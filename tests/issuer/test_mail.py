@@ -26,10 +26,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from factories import Clock, add_staff, free_port, make_body
+from factories import Clock, add_staff, free_port, make_body, undo_migrations_after
 
 from certreg.i18n import format_date
 from certreg.issuer import audit, sharing
+from certreg.issuer import db as issuer_db
 from certreg.issuer.cli import common as cli_common
 from certreg.issuer.cli import main
 from certreg.issuer.db import transaction
@@ -40,6 +41,7 @@ from certreg.issuer.mail import (
     queue_reminders,
     send_due,
 )
+from certreg.issuer.mail.language import set_default_language
 from certreg.issuer.service import ScopeGrant
 
 # --- a real SMTP server on 127.0.0.1 ----------------------------------------------------------
@@ -599,3 +601,19 @@ def test_english_mail_is_written_as_before_for_an_english_holder(env, smtp):
     assert grant["Subject"] == f"Your certificate {number} from Example Certification Body"
     text, html = _parts(grant)
     assert "?lang=" not in text and '<html lang="en">' in html
+
+
+def test_the_v13_migration_gives_existing_persons_no_language_so_the_body_s_default(env, smtp):
+    """An issuer.db made before holders' languages (the column dropped again): its persons
+    come through with none, and their mail is written in the body's default language."""
+    person = env.holder()
+    conn = env.body.db.conn
+    before = issuer_db.MIGRATIONS.index(issuer_db._V13)  # the version just before V13
+    undo_migrations_after(conn, before)
+    assert "language" not in {c[1] for c in conn.execute("PRAGMA table_info(persons)")}
+    assert issuer_db.migrate(env.body.db) == before
+    assert conn.execute("SELECT language FROM persons WHERE id = ?", [person]).fetchone() == (None,)
+    set_default_language(env.body.db, "es", env.body._now())
+    number = env.grant(person)
+    env.send(smtp)
+    assert smtp.messages[0]["Subject"].startswith(f"Su certificado {number} de ")
