@@ -138,12 +138,14 @@ def _print_result(result: VerificationResult, indent: str = "", lang: str = "en"
             if value:
                 click.echo(f"{indent}  {label + ':':<{width}}{value}")
         if facts.scope:
-            click.echo(f"{indent}  {_('Scope:')}")
+            scope_label = _("Scope:")
+            click.echo(f"{indent}  {scope_label}")
             for item in facts.scope:
                 extra = f" — {item.conditions}" if item.conditions else ""
                 click.echo(f"{indent}    • {item.name}{extra}")
     click.echo("")
-    click.echo(f"{indent}{_('Checks:')}")
+    checks_label = _("Checks:")
+    click.echo(f"{indent}{checks_label}")
     for check in result.checks:
         click.echo(f"{indent}  {_mark(check)} {check.name}: {check.reason}")
 
