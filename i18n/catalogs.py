@@ -44,6 +44,8 @@ SOURCES: dict[str, list[tuple[str, str, str]]] = {
         ("issuer/mail", "**.py", "python"),
         ("issuer/mail/templates", "*.html", "jinja2"),
         ("issuer/mail/templates", "*.txt", "jinja2"),
+        # The page a reminder's unsubscribe link opens speaks the reminder's language.
+        ("issuer/http", "unsubscribe.py", "python"),
     ],
 }
 

@@ -656,7 +656,13 @@ CREATE TABLE mail_opt_outs (
 ) WITHOUT ROWID;
 """
 
-# V13 (people.language, being added on another branch) comes here; the lead renumbers at merge.
+#: V13: a holder's language (docs/mail.md): the mails to them are written in it. NULL means none
+#: chosen: the body's default language (the ``default_language`` setting, else English). The
+#: value is one of certreg.i18n.LANGUAGES, checked where it is written (a language added later
+#: needs no migration).
+_V13 = """
+ALTER TABLE persons ADD COLUMN language TEXT;
+"""
 
 #: V14: a scheme version's name (and public description) in other languages of
 #: ``certreg.i18n.LANGUAGES``, besides the one it is signed with (issue 12). The credential keeps
@@ -691,7 +697,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V10,
     _V11,
     _V12,
-    # _V13: people.language (another branch), merged here
+    _V13,
     _V14,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -786,6 +786,12 @@ def person_group() -> None:
 )
 @click.option("--external-id", metavar="TEXT", help="Your own reference (e.g. from a CRM).")
 @click.option("--notes", help="Internal notes (never published).")
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES, case_sensitive=False),
+    help="The language of the mails to this person (default: the body's, see "
+    "`certreg mail language`).",
+)
 @json_option
 def person_add_command(data: Path, full_name: str, as_json: bool, **fields: Any) -> None:
     """Add a person (candidate) named NAME; prints the person's id."""
@@ -816,6 +822,24 @@ def person_consent_command(data: Path, person: str, publish: bool) -> None:
         body.set_publication_consent(person_id, publish)
     state = "listed by name" if publish else "no longer listed by name"
     click.echo(f"Recorded: person {person_id} is {state} in the public register.")
+
+
+@person_group.command("language")
+@data_option
+@click.argument("person", metavar="PERSON")
+@click.argument(
+    "language", metavar="LANGUAGE", type=click.Choice([*LANGUAGES, "default"], case_sensitive=False)
+)
+def person_language_command(data: Path, person: str, language: str) -> None:
+    """Write PERSON's mails in LANGUAGE from now on (en, de, fr, es), or in the body's default
+    language (``default``). Mails already queued keep theirs."""
+    body = open_body(data)
+    chosen = None if language.lower() == "default" else language.lower()
+    with plain_errors():
+        person_id = _person_id(body, person)
+        body.set_language(person_id, chosen)
+    words = chosen or "the body's default language"
+    click.echo(f"Recorded: mails to person {person_id} are written in {words}.")
 
 
 @person_group.command("list")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from certreg.i18n import LANGUAGES
 
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -121,6 +123,37 @@ class PersonIn(Strict):
     )
     external_id: Id | None = None
     notes: Text | None = None
+    language: str | None = Field(
+        default=None,
+        description="The language of the mails to this person: en, de, fr or es; none for the "
+        "body's default language.",
+        examples=["de"],
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _spoken(cls, value: str | None) -> str | None:
+        return spoken_language(value)
+
+
+class PersonLanguageIn(Strict):
+    language: str | None = Field(
+        description="en, de, fr or es; null for the body's default language.", examples=["de"]
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _spoken(cls, value: str | None) -> str | None:
+        return spoken_language(value)
+
+
+def spoken_language(value: str | None) -> str | None:
+    """A language certreg writes mail in, or None; a ValueError (422) names the choices."""
+    if value is None:
+        return None
+    if value not in LANGUAGES:
+        raise ValueError(f"unknown language {value!r}: one of {', '.join(LANGUAGES)}")
+    return value
 
 
 class Created(BaseModel):

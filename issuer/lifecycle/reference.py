@@ -259,10 +259,12 @@ class ReferenceData(BodyBase):
         consent_publish: bool = False,
         external_id: str | None = None,
         notes: str | None = None,
+        language: str | None = None,
         actor: str | None = None,
     ) -> str:
         if not full_name or not full_name.strip():
             raise Invalid("a person needs a name")
+        language = holder_language(language)
         person_id = new_id()
         with transaction(self.db):
             if (
@@ -284,6 +286,7 @@ class ReferenceData(BodyBase):
                     "country": country,
                     "consent_publish": int(consent_publish),
                     "notes": notes,
+                    "language": language,
                     "created_at": self._now(),
                 }
             )
@@ -304,6 +307,18 @@ class ReferenceData(BodyBase):
             )
             self._event("consent_changed", actor, person_id, {"consent_publish": bool(consent)})
         self._changed("person", person_id)
+
+    def set_language(
+        self, person_id: str, language: str | None, *, actor: str | None = None
+    ) -> None:
+        """Record the language the holder's mails are written in (one of
+        :data:`certreg.i18n.LANGUAGES`), or None: the body's default language. Mails queued
+        before keep the language they were written in."""
+        language = holder_language(language)
+        self._person(person_id)
+        with transaction(self.db):
+            self.db.execute("UPDATE persons SET language = ? WHERE id = ?", [language, person_id])
+            self._event("language_changed", actor, person_id, {"language": language})
 
     def add_staff(
         self, name: str, *, roles: Iterable[str], email: str | None = None, actor: str | None = None
@@ -499,3 +514,14 @@ def _check_catalogue_change(
     in_use = {c for c, i in catalogue.items() if not i["retired"]} - set(retired) | seen
     if not in_use:
         raise Invalid(f"scheme {scheme_id} needs at least one scope item in use")
+
+
+def holder_language(value: str | None) -> str | None:
+    """A holder's language as stored: ``de`` for ``de`` or `` DE ``; None for none given (the
+    body's default applies); :class:`Invalid` for a language certreg does not speak."""
+    if value is None or not value.strip():
+        return None
+    language = value.strip().lower()
+    if language not in LANGUAGES:
+        raise Invalid(f"unknown language {value!r}: one of {', '.join(LANGUAGES)}")
+    return language

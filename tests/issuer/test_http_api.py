@@ -83,6 +83,7 @@ ROUTES = [
     ("POST", "/api/schemes", {"officer", "examiner"}),
     ("POST", "/api/schemes/cwi/versions", {"officer", "examiner"}),
     ("POST", "/api/persons", {"officer", "examiner"}),
+    ("PUT", "/api/persons/x/language", {"officer", "examiner"}),
     ("POST", "/api/assessments", {"officer", "examiner"}),
     ("POST", "/api/trainings", {"officer", "examiner"}),
     ("POST", "/api/certifications", {"decider", "decider2", "examiner"}),
@@ -455,3 +456,27 @@ def test_the_apis_languages_are_certregs():
     from certreg.issuer.http.models import Language
 
     assert get_args(Language) == LANGUAGES
+
+
+def test_a_person_s_mail_language_is_recorded_and_an_unknown_one_refused_with_the_reason(env):
+    r = env.post("/api/persons", "officer", {"full_name": "Hans Meier", "language": "de"})
+    assert r.status_code == 201, r.text
+    hans = r.json()["id"]
+    r = env.post("/api/persons", "officer", {"full_name": "Jan Kowalski", "language": "pl"})
+    assert r.status_code == 422
+    assert "unknown language 'pl': one of en, de, fr, es" in r.text
+    language = "SELECT language FROM persons WHERE id = ?"
+    assert env.body.db.execute(language, [hans]).fetchone() == ("de",)
+
+    path = f"/api/persons/{hans}/language"
+    r = env.client.put(path, json={"language": "es"}, headers=env.auth("officer"))
+    assert r.status_code == 200 and r.json() == {"recorded": True}
+    assert env.body.db.execute(language, [hans]).fetchone() == ("es",)
+    r = env.client.put(path, json={"language": None}, headers=env.auth("officer"))
+    assert r.status_code == 200 and env.body.db.execute(language, [hans]).fetchone() == (None,)
+    r = env.client.put(path, json={"language": "xx"}, headers=env.auth("officer"))
+    assert r.status_code == 422 and "unknown language 'xx'" in r.text
+    r = env.client.put(
+        "/api/persons/nobody/language", json={"language": "fr"}, headers=env.auth("officer")
+    )
+    assert r.status_code == 404
