@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
+from certreg.i18n import negotiate
 from certreg.issuer.http.auth import ANY_ROLE, require
 from certreg.issuer.http.state import AppState, state_of
 from certreg.issuer.service import Certification, NotFound
@@ -140,7 +141,11 @@ def admin_certificate_pdf(request: Request, number: Number, who: Anyone) -> Resp
             [record.number],
         ).fetchone()
     signatory = Signatory(row[0]) if row else None
-    return pdf_response(certificate_pdf(record, body, signatory=signatory), record.number)
+    # The staff print for a holder, often in the holder's language: ?lang=de (else the staff
+    # member's browser's Accept-Language, else English).
+    lang = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+    data = certificate_pdf(record, body, signatory=signatory, lang=lang)
+    return pdf_response(data, record.number, lang)
 
 
 @router.get(

@@ -229,18 +229,32 @@ def certificate_pdf_public(request: Request, number: Number) -> Response:
         )
     from certreg.register.pdf import certificate_pdf  # when asked for: see qr_response
 
-    return pdf_response(certificate_pdf(record, info), record.number)
+    lang = _language_of(request)
+    return pdf_response(certificate_pdf(record, info, lang=lang), record.number, lang)
 
 
-def pdf_response(data: bytes, number: str) -> Response:
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="certificate-{number}.pdf"',
-            "Cache-Control": "no-cache",
-        },
-    )
+def _language_of(request: Request) -> str:
+    """The reader's language: ``?lang=``, else Accept-Language, else English.
+
+    A private copy until ``register.web.language.language_of`` (written with the pages) is on
+    main; then this calls that."""
+    from certreg.i18n import negotiate
+
+    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+def pdf_response(data: bytes, number: str, lang: str | None = None) -> Response:
+    """The PDF shown in the browser. With ``lang`` (the PDF was printed in the language the
+    request asked for) it says so, and tells caches that the answer depends on the request's
+    Accept-Language."""
+    headers = {
+        "Content-Disposition": f'inline; filename="certificate-{number}.pdf"',
+        "Cache-Control": "no-cache",
+    }
+    if lang is not None:
+        headers["Content-Language"] = lang
+        headers["Vary"] = "Accept-Language"
+    return Response(data, media_type="application/pdf", headers=headers)
 
 
 # --- public: the verify page ----------------------------------------------------------------
