@@ -236,7 +236,17 @@ def _logo_or_word_mark(pdf: _Certificate, body: BodyInfo, logo: bytes | None) ->
         # inside it (a wide logo is bounded by the width, a tall one by the height).
         width, height = LOGO_BOX
         x = (pdf.w - width) / 2
-        pdf.image(io.BytesIO(logo), x=x, y=pdf.get_y(), w=width, h=height, keep_aspect_ratio=True)
+        _ = pdf.words
+        alt = _("Logo of %(body)s", body=body.legal_name)
+        pdf.image(
+            io.BytesIO(logo),
+            x=x,
+            y=pdf.get_y(),
+            w=width,
+            h=height,
+            keep_aspect_ratio=True,
+            alt_text=alt,
+        )
         pdf.set_y(pdf.get_y() + height + 3)
         pdf.para(body.legal_name, 12, bold=True)
     else:

@@ -135,13 +135,14 @@ def share_revoke_confirm(request: Request, token: str) -> Response:
             "This cannot be undone; you can ask the certification body for a new link."
         )
         q = lang_query(lang)
+        button, keep = _("Revoke the link"), _("Keep sharing")
         return html_page(
             title,
             f"<h1>{escape(title)}</h1><p>{escape(explained)}</p>"
             f'<form method="post" action="/share/{escape(token)}/revoke{q}">'
-            f'<button class="button danger" type="submit">{escape(_("Revoke the link"))}'
+            f'<button class="button danger" type="submit">{escape(button)}'
             "</button> "
-            f'<a href="/share/{escape(token)}{q}">{escape(_("Keep sharing"))}</a></form>',
+            f'<a href="/share/{escape(token)}{q}">{escape(keep)}</a></form>',
             lang=lang,
         )
 
@@ -168,10 +169,10 @@ def share_revoke(request: Request, token: str) -> Response:
         failed_attempt(request, exc)
         return unavailable_page(status_of(exc), str(exc), lang)
     title = _("Link revoked")
+    again = _("Ask the certification body if you need a new one.")
     stopped = _("The link stopped working on %(time)s.", time=str(share.revoked_at))
     return html_page(
         title,
-        f"<h1>{escape(title)}</h1><p>{escape(stopped)}"
-        f"</p><p>{escape(_('Ask the certification body if you need a new one.'))}</p>",
+        f"<h1>{escape(title)}</h1><p>{escape(stopped)}</p><p>{escape(again)}</p>",
         lang=lang,
     )

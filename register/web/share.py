@@ -274,11 +274,13 @@ def render_share_page(
         if scheme.get("normative_reference")
         else ""
     )
+    scheme_name = f"<strong>{escape(str(scheme['name']))}</strong>"
+    body_name = f"<strong>{escape(str(shared.body['legal_name']))}</strong>"
     holds = _(
         "holds the certification %(scheme)s\n%(reference)s\nissued by %(body)s.",
-        scheme=f"<strong>{escape(str(scheme['name']))}</strong>",
+        scheme=scheme_name,
         reference=reference,
-        body=f"<strong>{escape(str(shared.body['legal_name']))}</strong>",
+        body=body_name,
     )
     recorded = _("Status as recorded by the certification body on %(date)s.", date=today)
     q = lang_query(lang)
@@ -288,32 +290,49 @@ def render_share_page(
     )
     conditions = _("Conditions or limitations")
     download = _("Download the credential (JSON)")
-    address = _("Address of this page: %(address)s", address=f"<code>{escape(page_url)}</code>")
+    page_code = f"<code>{escape(page_url)}</code>"
+    address = _("Address of this page: %(address)s", address=page_code)
+    # Plain calls, not inside the f-string below: message extraction does not read f-strings.
+    w = {
+        "shared_by": escape(_("Certificate shared by its holder")),
+        "number": escape(_("Certificate number")),
+        "valid_from": escape(_("Valid from")),
+        "valid_until": escape(_("Valid until")),
+        "issued_by": escape(_("Issued by")),
+        "scope": escape(_("Scope")),
+        "item": escape(_("Item")),
+        "status": escape(_("Status")),
+        "signed": escape(_("The signed certificate")),
+        "show": escape(_("Show this page")),
+        "linkedin": escape(_("Add to LinkedIn")),
+        "linkedin_button": escape(_("Add to LinkedIn profile")),
+        "qr_alt": escape(_("QR code of this page")),
+    }
     html = f"""
-<p class="muted">{_("Certificate shared by its holder")}</p>
+<p class="muted">{w["shared_by"]}</p>
 <h1>{escape(cert.holder_name)}</h1>
 <p>{holds}{accreditation}</p>
 <p class="status {css}">{status_line}</p>
 <p>{sentence} {recorded}</p>
 <section><table>
-<tr><th>{_("Certificate number")}</th><td>{escape(cert.number)}</td></tr>
-<tr><th>{_("Valid from")}</th><td>{_day(cert.valid_from, lang)}</td></tr>
-<tr><th>{_("Valid until")}</th><td>{_day(cert.valid_until, lang)}</td></tr>
-<tr><th>{_("Issued by")}</th><td>{escape(str(shared.body["legal_name"]))}<br>
+<tr><th>{w["number"]}</th><td>{escape(cert.number)}</td></tr>
+<tr><th>{w["valid_from"]}</th><td>{_day(cert.valid_from, lang)}</td></tr>
+<tr><th>{w["valid_until"]}</th><td>{_day(cert.valid_until, lang)}</td></tr>
+<tr><th>{w["issued_by"]}</th><td>{escape(str(shared.body["legal_name"]))}<br>
 <code>{escape(str(shared.body["did"]))}</code></td></tr>
 </table></section>
-<section><h2>{_("Scope")}</h2><table><tr><th>{_("Item")}</th><th>{conditions}</th>
-<th>{_("Status")}</th></tr>{_scope_rows(shared, lang)}</table></section>
+<section><h2>{w["scope"]}</h2><table><tr><th>{w["item"]}</th><th>{conditions}</th>
+<th>{w["status"]}</th></tr>{_scope_rows(shared, lang)}</table></section>
 {public_page}
-<section><h2>{_("The signed certificate")}</h2>
+<section><h2>{w["signed"]}</h2>
 <p><a class="button" href="/share/{escape(token)}/credential.json" download>{download}</a></p>
 <p class="muted">{credential_help}</p></section>
-<section><h2>{_("Show this page")}</h2>
-<img class="qr" src="/share/{escape(token)}/qr.png" alt="{escape(_("QR code of this page"))}">
+<section><h2>{w["show"]}</h2>
+<img class="qr" src="/share/{escape(token)}/qr.png" alt="{w["qr_alt"]}">
 <p>{address}</p></section>
-<section><h2>{_("Add to LinkedIn")}</h2>
+<section><h2>{w["linkedin"]}</h2>
 <p><a class="button" href="{escape(linkedin)}" target="_blank"
-rel="noopener noreferrer">{_("Add to LinkedIn profile")}</a></p></section>
+rel="noopener noreferrer">{w["linkedin_button"]}</a></p></section>
 {_holder_actions(token, page_url, expiry, wallet_offer_uri, shared, lang, q)}
 """
     return html_page(f"{cert.holder_name}: {scheme['name']}", html, lang=lang)
@@ -332,6 +351,14 @@ def _holder_actions(
     revoking the link. Only the body's own server can do either."""
     _ = translator("pages", lang)
     anyone = _("Anyone with this link sees this page.")
+    # Plain calls, not inside the f-string below: message extraction does not read f-strings.
+    w = {
+        "wallets_stop": escape(_("Wallets and stopping sharing")),
+        "wallet": escape(_("Put it in a wallet")),
+        "open_wallet": escape(_("Open in wallet")),
+        "stop": escape(_("Stop sharing")),
+        "revoke": escape(_("Revoke this link")),
+    }
     if wallet_offer_uri is None:
         ask = _(
             "This is the public copy of the certification\nbody's register, which can change "
@@ -340,7 +367,7 @@ def _holder_actions(
             body=escape(str(shared.body["legal_name"])),
         )
         return f"""
-<section><h2>{_("Wallets and stopping sharing")}</h2>
+<section><h2>{w["wallets_stop"]}</h2>
 <p>{anyone}{expiry} {ask}</p>
 </section>
 """
@@ -350,25 +377,23 @@ def _holder_actions(
         "OpenID4VCI wallets: scan the code or open the link on the phone that holds the wallet.\n"
         "The offer can be used once and for 15 minutes; reload this page for a new one."
     )
-    vc_api = _(
-        "Wallets that speak the W3C VC API: interaction URL %(url)s",
-        url=f"<code>{escape(interact)}</code>",
-    )
+    interact_code = f"<code>{escape(interact)}</code>"
+    vc_api = _("Wallets that speak the W3C VC API: interaction URL %(url)s", url=interact_code)
     revoke_text = _(
         "If you no longer want that, revoke the link:\nthis page, its download and its wallet "
         "offers stop working at once."
     )
     offer_alt = escape(_("QR code of the wallet offer"))
     return f"""
-<section><h2>{_("Put it in a wallet")}</h2>
+<section><h2>{w["wallet"]}</h2>
 <p>{wallets}</p>
 <img class="qr" src="/share/{escape(token)}/wallet-qr.png" alt="{offer_alt}">
-<p><a class="button" href="{escape(offer_uri)}">{_("Open in wallet")}</a></p>
+<p><a class="button" href="{escape(offer_uri)}">{w["open_wallet"]}</a></p>
 <p>{vc_api}</p>
 </section>
-<section><h2>{_("Stop sharing")}</h2>
+<section><h2>{w["stop"]}</h2>
 <p>{anyone}{expiry} {revoke_text}</p>
-<p><a class="button danger" href="/share/{escape(token)}/revoke{q}">{_("Revoke this link")}</a></p>
+<p><a class="button danger" href="/share/{escape(token)}/revoke{q}">{w["revoke"]}</a></p>
 </section>
 """
 
@@ -412,10 +437,11 @@ def unavailable_page(status: int, reason: str, lang: str = DEFAULT) -> HTMLRespo
     _ = translator("pages", lang)
     title = _("Link revoked or expired") if status == 410 else _("Link not found")
     reason = _reason_in(reason, lang)
+    ask = _("Ask the certificate holder for a new link.")
     return html_page(
         title,
         f"<h1>{escape(title)}</h1><p>{escape(reason[:1].upper() + reason[1:])}.</p>"
-        f"<p>{escape(_('Ask the certificate holder for a new link.'))}</p>",
+        f"<p>{escape(ask)}</p>",
         status,
         lang=lang,
     )
@@ -437,7 +463,8 @@ def qr_png_response(data: str) -> Response:
 def too_many_page(exc: LimitExceeded, lang: str | None = None) -> HTMLResponse:
     """A client over its attempt rate. The reason (the limiter's) stays in English; the title
     is in ``lang`` when given."""
-    title = translator("pages", lang or DEFAULT)("Too many attempts")
+    _ = translator("pages", lang or DEFAULT)
+    title = _("Too many attempts")
     page = html_page(
         title,
         f"<h1>{escape(title)}</h1><p>{escape(exc.reason.capitalize())}.</p>",
