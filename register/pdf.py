@@ -57,7 +57,8 @@ MARGIN = 20.0  # mm, all four sides
 FOOTER_SPACE = 14.0  # mm kept free above the bottom margin for the page footer
 QR_SIZE_MM = 40.0  # printed size of the QR code: 6 mm per module or more for a short URL
 LOGO_BOX = (70.0, 22.0)  # (width, height) mm reserved for the body's logo
-LABEL_WIDTH = 46.0  # mm of the label column in the facts table
+LABEL_WIDTH = 46.0  # mm of the label column in the facts table, at least
+MAX_LABEL_WIDTH = 66.0  # mm: a label column wider than this leaves the values too little room
 
 #: The role printed for whoever took the certification decision (translated where printed).
 DECISION_MAKER = N_("Decision-maker")
@@ -86,6 +87,7 @@ class _Certificate(FPDF):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.number = number
         self.words = words
+        self.label_width = LABEL_WIDTH
         font = _unicode_font()
         if font is not None:
             self.add_font("Body", "", str(font[0]))
@@ -177,18 +179,33 @@ class _Certificate(FPDF):
                 break
         self.para(text, size, bold=True)
 
+    def fit_labels(self, labels: list[str]) -> None:
+        """Widen the label column so that the longest word of any label fits on a line
+        (German compounds such as "Zertifizierungsentscheidung" are longer than any English
+        label word), within :data:`MAX_LABEL_WIDTH`; a longer word still breaks."""
+        self.set_font(self.family, "B", 10)
+        widest = max(
+            (
+                self.get_string_width(word)
+                for label in labels
+                for word in self.text_of(label).split()
+            ),
+            default=0.0,
+        )
+        self.label_width = min(max(LABEL_WIDTH, widest + 4), MAX_LABEL_WIDTH)
+
     def label_value(self, label: str, value: str) -> None:
         """One row of the facts table: label left, value wrapping in the right column; the
         row is kept together on one page."""
-        value_width = self.epw - LABEL_WIDTH
+        value_width = self.epw - self.label_width
         self.set_font(self.family, "", 10)
         value_height = self.height_of(value_width, 5.5, value)
         self.set_font(self.family, "B", 10)
-        label_height = self.height_of(LABEL_WIDTH - 2, 5.5, label)
+        label_height = self.height_of(self.label_width - 2, 5.5, label)
         self.keep(max(value_height, label_height))
         top = self.get_y()
         self.multi_cell(
-            LABEL_WIDTH - 2,
+            self.label_width - 2,
             5.5,
             self.text_of(label),
             align="L",
@@ -196,7 +213,7 @@ class _Certificate(FPDF):
             new_y=YPos.NEXT,
         )
         below_label = self.get_y()
-        self.set_xy(self.l_margin + LABEL_WIDTH, top)
+        self.set_xy(self.l_margin + self.label_width, top)
         self.set_font(self.family, "", 10)
         self.multi_cell(
             value_width,
@@ -303,6 +320,19 @@ def certificate_pdf(
     pdf.fitted(scheme, (16, 13, 11))
     pdf.ln(6)
 
+    pdf.fit_labels(
+        [
+            _("Certificate number"),
+            _("Certification body"),
+            _("Accreditation"),
+            _("Certification scheme"),
+            _("Normative document"),
+            _("Effective date"),
+            _("Date of expiry"),
+            _("Status when printed"),
+            _("Certification decision by"),
+        ]
+    )
     pdf.label_value(_("Certificate number"), record.number)
     pdf.label_value(_("Certification body"), body.legal_name)
     accreditation = _accreditation(body, _)
