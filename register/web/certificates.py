@@ -38,6 +38,7 @@ from certreg.register.records import (
     CertificateRecord,
     find_certificate,
     normalise_number,
+    read_logo,
 )
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.state import site_of
@@ -230,7 +231,10 @@ def certificate_pdf_public(request: Request, number: Number) -> Response:
     from certreg.register.pdf import certificate_pdf  # when asked for: see qr_response
 
     lang = _language_of(request)
-    return pdf_response(certificate_pdf(record, info, lang=lang), record.number, lang)
+    with site_of(request).connect() as conn:
+        logo = read_logo(conn)  # pushed by the body (issuer.logo), if it set one
+    data = certificate_pdf(record, info, lang=lang, logo=logo[0] if logo else None)
+    return pdf_response(data, record.number, lang)
 
 
 def _language_of(request: Request) -> str:
