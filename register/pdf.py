@@ -253,17 +253,10 @@ def _logo_or_word_mark(pdf: _Certificate, body: BodyInfo, logo: bytes | None) ->
         # inside it (a wide logo is bounded by the width, a tall one by the height).
         width, height = LOGO_BOX
         x = (pdf.w - width) / 2
-        _ = pdf.words
-        alt = _("Logo of %(body)s", body=body.legal_name)
-        pdf.image(
-            io.BytesIO(logo),
-            x=x,
-            y=pdf.get_y(),
-            w=width,
-            h=height,
-            keep_aspect_ratio=True,
-            alt_text=alt,
-        )
+        # No alt_text: fpdf2 would start a structure tree holding this one /Figure while all
+        # the text stays untagged, which misleads assistive technology (docs/register.md). The
+        # body's name is printed as text right below the logo.
+        pdf.image(io.BytesIO(logo), x=x, y=pdf.get_y(), w=width, h=height, keep_aspect_ratio=True)
         pdf.set_y(pdf.get_y() + height + 3)
         pdf.para(body.legal_name, 12, bold=True)
     else:

@@ -341,3 +341,11 @@ def test_without_dejavu_a_name_outside_latin_1_prints_with_question_marks(monkey
     monkeypatch.setattr("certreg.register.pdf._unicode_font", lambda: None)
     text = _text(certificate_pdf(_record("Łukasz Żółć " + "Ż" * 120), BODY))
     assert "?ukasz ?ó?? " in text
+
+
+def test_a_logo_starts_no_structure_tree_that_would_leave_the_text_untagged():
+    # docs/register.md: a tree holding one /Figure while the text sits outside every tag tells
+    # assistive technology the document is tagged when it is not.
+    reader = pypdf.PdfReader(io.BytesIO(certificate_pdf(_record(), BODY, logo=_logo())))
+    assert "/StructTreeRoot" not in reader.trailer["/Root"]
+    assert "/MarkInfo" not in reader.trailer["/Root"]
