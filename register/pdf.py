@@ -58,7 +58,7 @@ FOOTER_SPACE = 14.0  # mm kept free above the bottom margin for the page footer
 QR_SIZE_MM = 40.0  # printed size of the QR code: 6 mm per module or more for a short URL
 LOGO_BOX = (70.0, 22.0)  # (width, height) mm reserved for the body's logo
 LABEL_WIDTH = 46.0  # mm of the label column in the facts table, at least
-MAX_LABEL_WIDTH = 66.0  # mm: a label column wider than this leaves the values too little room
+MAX_LABEL_WIDTH = 60.0  # mm: a label column wider than this leaves the values too little room
 
 #: The role printed for whoever took the certification decision (translated where printed).
 DECISION_MAKER = N_("Decision-maker")
@@ -180,19 +180,22 @@ class _Certificate(FPDF):
         self.para(text, size, bold=True)
 
     def fit_labels(self, labels: list[str]) -> None:
-        """Widen the label column so that the longest word of any label fits on a line
-        (German compounds such as "Zertifizierungsentscheidung" are longer than any English
-        label word), within :data:`MAX_LABEL_WIDTH`; a longer word still breaks."""
+        """Widen the label column so that every label fits on one line, within
+        :data:`MAX_LABEL_WIDTH`, and its longest word in any case (German compounds such as
+        "Zertifizierungsentscheidung" are longer than any English label word; Spanish labels
+        are longer phrases). A row whose label wraps is a line taller, and those lines add up
+        to push the QR code onto a second page."""
         self.set_font(self.family, "B", 10)
-        widest = max(
-            (
-                self.get_string_width(word)
-                for label in labels
-                for word in self.text_of(label).split()
-            ),
+        whole = max((self.get_string_width(self.text_of(label)) for label in labels), default=0.0)
+        word = max(
+            (self.get_string_width(w) for label in labels for w in self.text_of(label).split()),
             default=0.0,
         )
-        self.label_width = min(max(LABEL_WIDTH, widest + 4), MAX_LABEL_WIDTH)
+        # 4 mm: the cell's own margins and a gap before the value column. A word is never
+        # broken for the column's sake (up to half the line, where it has to be).
+        self.label_width = max(
+            LABEL_WIDTH, min(whole + 4, MAX_LABEL_WIDTH), min(word + 4, self.epw / 2)
+        )
 
     def label_value(self, label: str, value: str) -> None:
         """One row of the facts table: label left, value wrapping in the right column; the
@@ -257,7 +260,7 @@ def _logo_or_word_mark(pdf: _Certificate, body: BodyInfo, logo: bytes | None) ->
         # the text stays untagged, which misleads assistive technology (docs/register.md). The
         # body's name is printed as text right below the logo.
         pdf.image(io.BytesIO(logo), x=x, y=pdf.get_y(), w=width, h=height, keep_aspect_ratio=True)
-        pdf.set_y(pdf.get_y() + height + 3)
+        pdf.set_y(pdf.get_y() + height + 2)
         pdf.para(body.legal_name, 12, bold=True)
     else:
         pdf.fitted(body.legal_name, (18, 15, 12))
@@ -300,7 +303,7 @@ def certificate_pdf(
     pdf.add_page()
 
     _logo_or_word_mark(pdf, body, logo)
-    pdf.ln(6)
+    pdf.ln(4)
     pdf.para(_("CERTIFICATE"), 26, bold=True)
     pdf.ln(3)
     pdf.para(_("This is to certify that"), 11)
@@ -311,7 +314,7 @@ def certificate_pdf(
     pdf.ln(2)
     scheme = f"{record.scheme_name} ({record.scheme_code})"
     pdf.fitted(scheme, (16, 13, 11))
-    pdf.ln(6)
+    pdf.ln(4)
 
     pdf.fit_labels(
         [
@@ -374,7 +377,7 @@ def certificate_pdf(
     else:
         decided = _("a decision-maker of %(body)s", body=body.legal_name)
     pdf.label_value(_("Certification decision by"), decided)
-    pdf.ln(4)
+    pdf.ln(3)
     _verification_block(pdf, url)
     return bytes(pdf.output())
 
