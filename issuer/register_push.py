@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from certreg.issuer import sharing
+from certreg.issuer.logo import body_logo
 from certreg.issuer.service import LifecycleError
 from certreg.keys.store import META_FILE, KeyStore
 from certreg.register import push
@@ -393,8 +394,8 @@ def push_scheme(
 def push_body(
     body: CertificationBody, register: Database | str | Path, *, keys_dir: Path | None = None
 ) -> None:
-    """The body's public row, its key history (from the key store, if there is one) and the
-    audit checkpoints not yet in the register."""
+    """The body's public row, its key history (from the key store, if there is one), its logo
+    and the audit checkpoints not yet in the register."""
     reg = _register(body, register)
     keys_dir = keys_dir or _data_dir(body) / "keys"
     keys = None
@@ -402,6 +403,8 @@ def push_body(
         keys = [push.key_row(k) for k in KeyStore(keys_dir).keys()]
     info = body.info
     push.write_body(reg, push.body_row(info, info["created_at"]), keys, at=_now(body))
+    logo = body_logo(body)
+    push.write_logo(reg, (logo.data, logo.media_type, logo.sha256) if logo else None, at=_now(body))
     push_checkpoints(body, reg)
 
 

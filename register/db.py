@@ -152,6 +152,14 @@ CREATE TABLE IF NOT EXISTS issued_credentials ( -- every certificate credential 
     proof_sha256 TEXT NOT NULL                -- of its proof (register.credentials.proof_digest)
 );
 
+CREATE TABLE IF NOT EXISTS body_logo (     -- the body's logo (issuer.logo), printed on the PDF
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    media_type TEXT NOT NULL,                 -- image/png | image/jpeg
+    data BLOB NOT NULL,
+    sha256 TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS register_meta (  -- last_updated, format, applied_event_seq (the
     key TEXT PRIMARY KEY,                     -- issuer's watermark), lookup_kdf (no secret)
     value TEXT NOT NULL

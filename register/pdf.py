@@ -16,6 +16,12 @@ of the verification block with its text to its right; nothing else is ever drawn
 The body's logo, when the caller passes one, sits in a reserved box at the top; otherwise the
 body's name is set as a word mark there.
 
+Every word printed comes from the ``pages`` catalog in the language asked for (``lang``: en,
+de, fr, es): the status headline and the dates from :mod:`verifier.standing` in that language,
+and the document's language (``/Lang``) set to it, so that a screen reader speaks it rightly.
+German and French labels are longer than English ones: the layout measures them as it measures
+a long name.
+
 fpdf2 draws it. Names in any script need a Unicode font: DejaVu Sans is used where the system
 has it (Debian's ``fonts-dejavu-core``); otherwise the PDF's built-in Helvetica, which only
 knows Latin-1, and characters outside it print as ``?``. All text is real text (selectable,
@@ -34,12 +40,12 @@ from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.prefs import ViewerPreferences
 
-from certreg.i18n import DEFAULT
+from certreg.i18n import DEFAULT, N_, Translator, translator
 from certreg.register.qr import qr_png
 from certreg.register.records import BodyInfo, scheme_name
 from certreg.verifier.standing import CertificateRecord, ScopeLine, headline, plain_date
 
-__all__ = ["QR_SIZE_MM", "Signatory", "certificate_pdf"]
+__all__ = ["DECISION_MAKER", "LOGO_BOX", "QR_SIZE_MM", "Signatory", "certificate_pdf"]
 
 _FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -51,7 +57,11 @@ MARGIN = 20.0  # mm, all four sides
 FOOTER_SPACE = 14.0  # mm kept free above the bottom margin for the page footer
 QR_SIZE_MM = 40.0  # printed size of the QR code: 6 mm per module or more for a short URL
 LOGO_BOX = (70.0, 22.0)  # (width, height) mm reserved for the body's logo
-LABEL_WIDTH = 46.0  # mm of the label column in the facts table
+LABEL_WIDTH = 46.0  # mm of the label column in the facts table, at least
+MAX_LABEL_WIDTH = 60.0  # mm: a label column wider than this leaves the values too little room
+
+#: The role printed for whoever took the certification decision (translated where printed).
+DECISION_MAKER = N_("Decision-maker")
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ class Signatory:
     """Who took the certification decision (ISO/IEC 17024 §9.2): a named person in a role."""
 
     name: str
-    role: str = "Decision-maker"
+    role: str = DECISION_MAKER
 
 
 def _unicode_font() -> tuple[Path, Path] | None:
@@ -73,9 +83,11 @@ def _unicode_font() -> tuple[Path, Path] | None:
 class _Certificate(FPDF):
     """An A4 page with helpers that measure a block before drawing it."""
 
-    def __init__(self, number: str) -> None:
+    def __init__(self, number: str, words: Translator) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.number = number
+        self.words = words
+        self.label_width = LABEL_WIDTH
         font = _unicode_font()
         if font is not None:
             self.add_font("Body", "", str(font[0]))
@@ -92,12 +104,15 @@ class _Certificate(FPDF):
         # The number on every page, so that a loose second page still says whose it is.
         self.set_y(-(MARGIN + 6))
         self.set_font(self.family, "", 8)
-        self.cell(
-            0,
-            4,
-            self.text_of(f"Certificate {self.number} · page {self.page_no()} of {{nb}}"),
-            align="C",
+        _ = self.words
+        # "{nb}" is fpdf2's alias for the page count, filled in when the file is written.
+        footer = _(
+            "Certificate %(number)s · page %(page)s of %(pages)s",
+            number=self.number,
+            page=self.page_no(),
+            pages="{nb}",
         )
+        self.cell(0, 4, self.text_of(footer), align="C")
 
     def text_of(self, value: str) -> str:
         if self.latin1:
@@ -164,18 +179,36 @@ class _Certificate(FPDF):
                 break
         self.para(text, size, bold=True)
 
+    def fit_labels(self, labels: list[str]) -> None:
+        """Widen the label column so that every label fits on one line, within
+        :data:`MAX_LABEL_WIDTH`, and its longest word in any case (German compounds such as
+        "Zertifizierungsentscheidung" are longer than any English label word; Spanish labels
+        are longer phrases). A row whose label wraps is a line taller, and those lines add up
+        to push the QR code onto a second page."""
+        self.set_font(self.family, "B", 10)
+        whole = max((self.get_string_width(self.text_of(label)) for label in labels), default=0.0)
+        word = max(
+            (self.get_string_width(w) for label in labels for w in self.text_of(label).split()),
+            default=0.0,
+        )
+        # 4 mm: the cell's own margins and a gap before the value column. A word is never
+        # broken for the column's sake (up to half the line, where it has to be).
+        self.label_width = max(
+            LABEL_WIDTH, min(whole + 4, MAX_LABEL_WIDTH), min(word + 4, self.epw / 2)
+        )
+
     def label_value(self, label: str, value: str) -> None:
         """One row of the facts table: label left, value wrapping in the right column; the
         row is kept together on one page."""
-        value_width = self.epw - LABEL_WIDTH
+        value_width = self.epw - self.label_width
         self.set_font(self.family, "", 10)
         value_height = self.height_of(value_width, 5.5, value)
         self.set_font(self.family, "B", 10)
-        label_height = self.height_of(LABEL_WIDTH - 2, 5.5, label)
+        label_height = self.height_of(self.label_width - 2, 5.5, label)
         self.keep(max(value_height, label_height))
         top = self.get_y()
         self.multi_cell(
-            LABEL_WIDTH - 2,
+            self.label_width - 2,
             5.5,
             self.text_of(label),
             align="L",
@@ -183,7 +216,7 @@ class _Certificate(FPDF):
             new_y=YPos.NEXT,
         )
         below_label = self.get_y()
-        self.set_xy(self.l_margin + LABEL_WIDTH, top)
+        self.set_xy(self.l_margin + self.label_width, top)
         self.set_font(self.family, "", 10)
         self.multi_cell(
             value_width,
@@ -204,17 +237,36 @@ def _unbroken(text: str, pdf: _Certificate, width: float) -> bool:
     return any(pdf.get_string_width(word) > width - 1 for word in words)
 
 
+def _accreditation(body: BodyInfo, _: Translator) -> str | None:
+    """``Accredited by DAkkS, accreditation number D-ZP-…`` in the reader's language."""
+    if not body.accreditation_body:
+        return None
+    if body.accreditation_number:
+        return _(
+            "Accredited by %(body)s, accreditation number %(number)s",
+            body=body.accreditation_body,
+            number=body.accreditation_number,
+        )
+    return _("Accredited by %(body)s", body=body.accreditation_body)
+
+
 def _logo_or_word_mark(pdf: _Certificate, body: BodyInfo, logo: bytes | None) -> None:
     if logo is not None:
+        # The logo's box is reserved whatever its shape; the image keeps its aspect ratio
+        # inside it (a wide logo is bounded by the width, a tall one by the height).
         width, height = LOGO_BOX
         x = (pdf.w - width) / 2
+        # No alt_text: fpdf2 would start a structure tree holding this one /Figure while all
+        # the text stays untagged, which misleads assistive technology (docs/register.md). The
+        # body's name is printed as text right below the logo.
         pdf.image(io.BytesIO(logo), x=x, y=pdf.get_y(), w=width, h=height, keep_aspect_ratio=True)
-        pdf.set_y(pdf.get_y() + height + 3)
+        pdf.set_y(pdf.get_y() + height + 2)
         pdf.para(body.legal_name, 12, bold=True)
     else:
         pdf.fitted(body.legal_name, (18, 15, 12))
-    if body.accreditation:
-        pdf.para(body.accreditation, 9)
+    accreditation = _accreditation(body, pdf.words)
+    if accreditation:
+        pdf.para(accreditation, 9)
 
 
 def certificate_pdf(
@@ -231,14 +283,18 @@ def certificate_pdf(
     certificate (§9.4.7 a).
 
     ``signatory`` names who took the decision (printed with the role); without it the role
-    and the body are printed. ``logo`` (PNG or JPEG bytes) replaces the word mark at the top."""
+    and the body are printed. ``logo`` (PNG or JPEG bytes) replaces the word mark at the top.
+    ``lang`` (en, de, fr, es) is the language of every word printed and of the document."""
     if not record.holder_name:
         raise ValueError("a printable certificate needs the holder's name")
     printed_on = printed_on or datetime.now(UTC).date()
     url = body.certificate_url(record.number)
-    pdf = _Certificate(record.number)
-    pdf.set_lang("en")  # the certificate's wording is English (issue 12 adds others)
-    pdf.set_title(f"Certificate {record.number}: {record.holder_name}")
+    _ = translator("pages", lang)
+    pdf = _Certificate(record.number, _)
+    pdf.set_lang(lang)
+    pdf.set_title(
+        _("Certificate %(number)s: %(name)s", number=record.number, name=record.holder_name)
+    )
     pdf.set_subject(f"{record.scheme_name} ({record.scheme_code})")
     pdf.set_author(body.legal_name)
     pdf.set_creator("certreg")
@@ -248,75 +304,97 @@ def certificate_pdf(
     pdf.add_page()
 
     _logo_or_word_mark(pdf, body, logo)
-    pdf.ln(6)
-    pdf.para("CERTIFICATE", 26, bold=True)
+    pdf.ln(4)
+    pdf.para(_("CERTIFICATE"), 26, bold=True)
     pdf.ln(3)
-    pdf.para("This is to certify that", 11)
+    pdf.para(_("This is to certify that"), 11)
     pdf.ln(2)
     pdf.fitted(record.holder_name, (22, 18, 14))
     pdf.ln(2)
-    pdf.para("holds the certification", 11)
+    pdf.para(_("holds the certification"), 11)
     pdf.ln(2)
     # The scheme's name in the reader's language where the body gave one; the "Certification
     # scheme" line below quotes the name the credential is signed with.
     shown = scheme_name(record.scheme_names, record.scheme_name, lang)
     scheme = f"{record.scheme_name} ({record.scheme_code})"
     pdf.fitted(f"{shown} ({record.scheme_code})", (16, 13, 11))
-    pdf.ln(6)
+    pdf.ln(4)
 
-    pdf.label_value("Certificate number", record.number)
-    pdf.label_value("Certification body", body.legal_name)
-    if body.accreditation:
-        pdf.label_value("Accreditation", body.accreditation)
-    version = f", version {record.scheme_version}" if record.scheme_version else ""
-    pdf.label_value("Certification scheme", f"{scheme}{version}")
+    pdf.fit_labels(
+        [
+            _("Certificate number"),
+            _("Certification body"),
+            _("Accreditation"),
+            _("Certification scheme"),
+            _("Normative document"),
+            _("Effective date"),
+            _("Date of expiry"),
+            _("Status when printed"),
+            _("Certification decision by"),
+        ]
+    )
+    pdf.label_value(_("Certificate number"), record.number)
+    pdf.label_value(_("Certification body"), body.legal_name)
+    accreditation = _accreditation(body, _)
+    if accreditation:
+        pdf.label_value(_("Accreditation"), accreditation)
+    if record.scheme_version:
+        scheme_line = _(
+            "%(scheme)s, version %(version)s", scheme=scheme, version=record.scheme_version
+        )
+    else:
+        scheme_line = scheme
+    pdf.label_value(_("Certification scheme"), scheme_line)
     if record.normative_reference:
         ref = record.normative_reference
         if record.normative_reference_url:
             ref = f"{ref} ({record.normative_reference_url})"
-        pdf.label_value("Normative document", ref)
-    pdf.label_value("Effective date", plain_date(record.valid_from))
+        pdf.label_value(_("Normative document"), ref)
+    pdf.label_value(_("Effective date"), plain_date(record.valid_from, lang))
     # The last valid day, the same date "VALID until" and "EXPIRED on" give (standing.expiry_day).
-    pdf.label_value("Date of expiry", plain_date(record.valid_until))
+    pdf.label_value(_("Date of expiry"), plain_date(record.valid_until, lang))
     pdf.ln(3)
 
     scope = record.active_scope
     # The heading stays with the first item (no heading alone at the foot of a page).
     pdf.set_font(pdf.family, "", 10)
     first = scope[0] if scope else None
-    pdf.keep(8 + (pdf.height_of(pdf.epw, 5, _scope_text(first)) if first else 5))
-    pdf.para("Scope of certification", 11, bold=True, align="L")
+    pdf.keep(8 + (pdf.height_of(pdf.epw, 5, _scope_text(first, _)) if first else 5))
+    pdf.para(_("Scope of certification"), 11, bold=True, align="L")
     pdf.ln(1)
     if not scope:
-        pdf.para("No scope item is currently held.", 10, align="L")
+        pdf.para(_("No scope item is currently held."), 10, align="L")
     for item in scope:
-        pdf.para(_scope_text(item), 10, align="L")
+        pdf.para(_scope_text(item, _), 10, align="L")
         pdf.ln(1)
     pdf.ln(3)
 
-    status = headline(record, printed_on).text
-    printed = plain_date(printed_on.isoformat())
-    pdf.label_value("Status when printed", f"{status} (printed {printed})")
-    decided = (
-        f"{signatory.name}, {signatory.role}"
-        if signatory
-        else f"a decision-maker of {body.legal_name}"
+    status = headline(record, printed_on, lang=lang).text
+    printed = plain_date(printed_on.isoformat(), lang)
+    pdf.label_value(
+        _("Status when printed"), _("%(status)s (printed %(date)s)", status=status, date=printed)
     )
-    pdf.label_value("Certification decision by", decided)
-    pdf.ln(4)
+    if signatory:
+        # The role is translated when it is one of the catalog's (DECISION_MAKER); a role the
+        # body named itself is printed as it wrote it.
+        decided = _("%(name)s, %(role)s", name=signatory.name, role=_(signatory.role))
+    else:
+        decided = _("a decision-maker of %(body)s", body=body.legal_name)
+    pdf.label_value(_("Certification decision by"), decided)
+    pdf.ln(3)
     _verification_block(pdf, url)
     return bytes(pdf.output())
 
 
-def _scope_text(item: ScopeLine) -> str:
+def _scope_text(item: ScopeLine, _: Translator) -> str:
     text = f"{item.code}: {item.label}"
     if item.conditions:
-        text += f"\nConditions and limitations: {item.conditions}"
+        text += "\n" + _("Conditions and limitations: %(conditions)s", conditions=item.conditions)
     return text
 
 
-_CHECK_HEADING = "Check the current status at any time:"
-_CHECK_TEXT = (
+_CHECK_HEADING = N_("Check the current status at any time:")
+_CHECK_TEXT = N_(
     "Scan the QR code or open the address above. A certificate can be suspended or "
     "withdrawn after it was printed; the page shows its status today."
 )
@@ -325,13 +403,15 @@ _CHECK_TEXT = (
 def _verification_block(pdf: _Certificate, url: str) -> None:
     """The QR code in its own square at the left, the address and the explanation in the
     column to its right; the block is kept whole on one page."""
+    _ = pdf.words
+    heading, explanation = _(_CHECK_HEADING), _(_CHECK_TEXT)
     gap = 6.0
     text_x = pdf.l_margin + QR_SIZE_MM + gap
     text_w = pdf.w - pdf.r_margin - text_x
     pdf.set_font(pdf.family, "B", 10)
-    height = pdf.height_of(text_w, 5.5, _CHECK_HEADING)
+    height = pdf.height_of(text_w, 5.5, heading)
     pdf.set_font(pdf.family, "", 10)
-    height += pdf.height_of(text_w, 5.5, url) + 2 + pdf.height_of(text_w, 5, _CHECK_TEXT)
+    height += pdf.height_of(text_w, 5.5, url) + 2 + pdf.height_of(text_w, 5, explanation)
     pdf.keep(max(QR_SIZE_MM, height))
     top = pdf.get_y()
     pdf.image(
@@ -340,9 +420,7 @@ def _verification_block(pdf: _Certificate, url: str) -> None:
     # The text column: set_xy keeps x; ln() would send it back under the QR code.
     pdf.set_xy(text_x, top + 2)
     pdf.set_font(pdf.family, "B", 10)
-    pdf.multi_cell(
-        text_w, 5.5, pdf.text_of(_CHECK_HEADING), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT
-    )
+    pdf.multi_cell(text_w, 5.5, pdf.text_of(heading), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font(pdf.family, "", 10)
     pdf.multi_cell(
         text_w,
@@ -355,5 +433,5 @@ def _verification_block(pdf: _Certificate, url: str) -> None:
         new_y=YPos.NEXT,
     )
     pdf.set_xy(text_x, pdf.get_y() + 2)
-    pdf.multi_cell(text_w, 5, pdf.text_of(_CHECK_TEXT), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.multi_cell(text_w, 5, pdf.text_of(explanation), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_xy(pdf.l_margin, max(pdf.get_y(), top + QR_SIZE_MM) + 2)

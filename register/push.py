@@ -995,6 +995,33 @@ def write_body(
         touch(db, at)
 
 
+def write_logo(db: Database, logo: tuple[bytes, str, str] | None, *, at: str) -> None:
+    """The body's logo as (image bytes, media type, SHA-256), or None when it has none; left
+    alone when the register already holds that image."""
+    conn = db.conn
+    row = conn.execute("SELECT sha256 FROM body_logo WHERE id = 1").fetchone()
+    if (row[0] if row else None) == (logo[2] if logo else None):
+        return
+    with transaction(conn):
+        conn.execute("DELETE FROM body_logo")
+        if logo is not None:
+            data, media_type, sha256 = logo
+            _insert(
+                conn,
+                "body_logo",
+                [
+                    {
+                        "id": 1,
+                        "media_type": media_type,
+                        "data": data,
+                        "sha256": sha256,
+                        "updated_at": at,
+                    }
+                ],
+            )
+        touch(db, at)
+
+
 def write_checkpoints(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
     """Add published checkpoints (they are immutable: an existing one is kept as it is)."""
     if not rows:

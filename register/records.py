@@ -43,6 +43,7 @@ __all__ = [
     "normalise_number",
     "plain_date",
     "read_body",
+    "read_logo",
     "read_scheme",
     "read_scheme_names",
     "scheme_name",
@@ -114,6 +115,16 @@ def read_body(conn: sqlite3.Connection) -> BodyInfo | None:
         accreditation_number=r.get("accreditation_number"),
         country=r.get("country"),
     )
+
+
+def read_logo(conn: sqlite3.Connection) -> tuple[bytes, str] | None:
+    """The body's logo as (image bytes, media type), or None: none pushed, or a register
+    written before logos were (no such table)."""
+    try:
+        row = conn.execute("SELECT data, media_type FROM body_logo WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return (bytes(row[0]), str(row[1])) if row else None
 
 
 def read_scheme(conn: sqlite3.Connection, scheme_id: str) -> dict[str, Any] | None:

@@ -52,6 +52,11 @@ SUBCOMMANDS = (
         "Certification schemes: their public description, rules and scope catalogue.",
     ),
     Subcommand(
+        "body",
+        "certreg.issuer.cli.logo:body_group",
+        "The body's own settings: its logo on the printed certificates.",
+    ),
+    Subcommand(
         "staff",
         f"{_BODY}:staff_group",
         "Staff: officers, decision-makers, admins; their roles, deactivation and four eyes.",

@@ -9,7 +9,8 @@
 
 Pages carry ``Referrer-Policy: no-referrer`` (the token is in the URL), ``Cache-Control:
 no-store``, ``X-Robots-Tag: noindex`` and a Content-Security-Policy without scripts; every
-value written into HTML is escaped.
+value written into HTML is escaped. They speak the reader's language (``?lang=``, else
+Accept-Language, else English), as the keyless site's do.
 
 The share page, its download and its messages are rendered by the keyless public site's code
 (:mod:`register.web.share`), so that both show a certificate in the same words; only this
@@ -27,6 +28,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from certreg.i18n import translator
 from certreg.issuer import sharing
 from certreg.issuer.http.attempts import attempts_left, failed_attempt
 from certreg.issuer.http.errors import status_of
@@ -36,6 +38,8 @@ from certreg.issuer.sharing import SharedCertificate, ShareUnavailable
 from certreg.register.web.share import (
     credential_download,
     html_page,
+    lang_query,
+    language_of,
     qr_png_response,
     render_share_page,
     status_words,
@@ -51,9 +55,10 @@ router = APIRouter()
 def _with_share(
     request: Request, token: str, render: Callable[[CertificationBody, SharedCertificate], Any]
 ) -> Any:
+    lang = language_of(request)
     refused = attempts_left(request)
     if refused is not None:
-        return too_many_page(refused)
+        return too_many_page(refused, lang)
     state = state_of(request)
     try:
         with state.lock:
@@ -61,7 +66,7 @@ def _with_share(
             return render(state.body, shared)
     except ShareUnavailable as exc:
         failed_attempt(request, exc)
-        return unavailable_page(status_of(exc), str(exc))
+        return unavailable_page(status_of(exc), str(exc), lang)
 
 
 # --- share pages --------------------------------------------------------------------------
@@ -80,6 +85,7 @@ def share_page(request: Request, token: str) -> Response:
             token,
             now=body.clock(),
             wallet_offer_uri=sharing.current_offer(body, token).uri,
+            lang=language_of(request),
         )
 
     return _with_share(request, token, render)
@@ -119,15 +125,25 @@ def share_wallet_qr(request: Request, token: str) -> Response:
     response_class=HTMLResponse,
 )
 def share_revoke_confirm(request: Request, token: str) -> Response:
+    lang = language_of(request)
+    _ = translator("pages", lang)
+
     def render(body: CertificationBody, shared: SharedCertificate) -> Response:
+        title = _("Revoke this link?")
+        explained = _(
+            "The page, its download and its wallet offers stop working at once, for everyone. "
+            "This cannot be undone; you can ask the certification body for a new link."
+        )
+        q = lang_query(lang)
+        button, keep = _("Revoke the link"), _("Keep sharing")
         return html_page(
-            "Revoke this link?",
-            "<h1>Revoke this link?</h1><p>The page, its download and its wallet offers stop "
-            "working at once, for everyone. This cannot be undone; you can ask the "
-            "certification body for a new link.</p>"
-            f'<form method="post" action="/share/{escape(token)}/revoke">'
-            '<button class="button danger" type="submit">Revoke the link</button> '
-            f'<a href="/share/{escape(token)}">Keep sharing</a></form>',
+            title,
+            f"<h1>{escape(title)}</h1><p>{escape(explained)}</p>"
+            f'<form method="post" action="/share/{escape(token)}/revoke{q}">'
+            f'<button class="button danger" type="submit">{escape(button)}'
+            "</button> "
+            f'<a href="/share/{escape(token)}{q}">{escape(keep)}</a></form>',
+            lang=lang,
         )
 
     return _with_share(request, token, render)
@@ -140,18 +156,23 @@ def share_revoke_confirm(request: Request, token: str) -> Response:
     response_class=HTMLResponse,
 )
 def share_revoke(request: Request, token: str) -> Response:
+    lang = language_of(request)
+    _ = translator("pages", lang)
     refused = attempts_left(request)
     if refused is not None:
-        return too_many_page(refused)
+        return too_many_page(refused, lang)
     state = state_of(request)
     try:
         with state.lock:
             share = sharing.revoke_share_by_token(state.body, token)
     except ShareUnavailable as exc:
         failed_attempt(request, exc)
-        return unavailable_page(status_of(exc), str(exc))
+        return unavailable_page(status_of(exc), str(exc), lang)
+    title = _("Link revoked")
+    again = _("Ask the certification body if you need a new one.")
+    stopped = _("The link stopped working on %(time)s.", time=str(share.revoked_at))
     return html_page(
-        "Link revoked",
-        f"<h1>Link revoked</h1><p>The link stopped working on {escape(str(share.revoked_at))}."
-        "</p><p>Ask the certification body if you need a new one.</p>",
+        title,
+        f"<h1>{escape(title)}</h1><p>{escape(stopped)}</p><p>{escape(again)}</p>",
+        lang=lang,
     )

@@ -19,8 +19,10 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
+from certreg.i18n import negotiate
 from certreg.issuer.http.auth import ANY_ROLE, require
 from certreg.issuer.http.state import AppState, state_of
+from certreg.issuer.logo import body_logo
 from certreg.issuer.service import Certification, NotFound
 from certreg.issuer.tokens import Principal
 from certreg.register.records import BodyInfo, CertificateRecord, ScopeLine
@@ -133,6 +135,7 @@ def admin_certificate_pdf(request: Request, number: Number, who: Anyone) -> Resp
     # public PDF does not (register.db holds no staff names).
     state = state_of(request)
     with state.lock:
+        logo = body_logo(state.body)
         row = state.body.db.execute(
             "SELECT st.name FROM decisions d JOIN certifications c ON c.id = d.certification_id "
             "JOIN staff st ON st.id = d.decided_by WHERE c.number = ? "
@@ -140,7 +143,13 @@ def admin_certificate_pdf(request: Request, number: Number, who: Anyone) -> Resp
             [record.number],
         ).fetchone()
     signatory = Signatory(row[0]) if row else None
-    return pdf_response(certificate_pdf(record, body, signatory=signatory), record.number)
+    # The staff print for a holder, often in the holder's language: ?lang=de (else the staff
+    # member's browser's Accept-Language, else English).
+    lang = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+    data = certificate_pdf(
+        record, body, signatory=signatory, lang=lang, logo=logo.data if logo else None
+    )
+    return pdf_response(data, record.number, lang)
 
 
 @router.get(

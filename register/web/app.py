@@ -159,6 +159,7 @@ def install(
         site.clock = clock
     app.state.certreg_site = site
     app.include_router(certificates.router)
+    app.include_router(files.logo_router)  # /logo.png, on both servers
     if share_pages:
         app.include_router(share.router)
     if bundle is not None:

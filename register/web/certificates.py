@@ -39,6 +39,7 @@ from certreg.register.records import (
     CertificateRecord,
     find_certificate,
     normalise_number,
+    read_logo,
 )
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.scan import VERIFY_PAGE_HEADERS, certificate_prefix
@@ -238,20 +239,25 @@ def certificate_pdf_public(request: Request, number: Number) -> Response:
         )
     from certreg.register.pdf import certificate_pdf  # when asked for: see qr_response
 
-    return pdf_response(
-        certificate_pdf(record, info, lang=_reader_language(request)), record.number
-    )
+    lang = _reader_language(request)
+    with site_of(request).connect() as conn:
+        logo = read_logo(conn)  # pushed by the body (issuer.logo), if it set one
+    data = certificate_pdf(record, info, lang=lang, logo=logo[0] if logo else None)
+    return pdf_response(data, record.number, lang)
 
 
-def pdf_response(data: bytes, number: str) -> Response:
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="certificate-{number}.pdf"',
-            "Cache-Control": "no-cache",
-        },
-    )
+def pdf_response(data: bytes, number: str, lang: str | None = None) -> Response:
+    """The PDF shown in the browser. With ``lang`` (the PDF was printed in the language the
+    request asked for) it says so, and tells caches that the answer depends on the request's
+    Accept-Language."""
+    headers = {
+        "Content-Disposition": f'inline; filename="certificate-{number}.pdf"',
+        "Cache-Control": "no-cache",
+    }
+    if lang is not None:
+        headers["Content-Language"] = lang
+        headers["Vary"] = "Accept-Language"
+    return Response(data, media_type="application/pdf", headers=headers)
 
 
 # --- public: the verify page ----------------------------------------------------------------

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from certreg.contexts import context_file_bytes, pinned_contexts
+from certreg.register.records import read_logo
 from certreg.register.web.state import site_of
 
 __all__ = [
@@ -32,9 +33,11 @@ __all__ = [
     "compact",
     "contexts_router",
     "list_ttl",
+    "logo_router",
 ]
 
 contexts_router = APIRouter(tags=["public"])
+logo_router = APIRouter(tags=["public"])
 bundle_router = APIRouter(tags=["public"])
 
 LIST_ID = r"^[a-z]+-[0-9]{1,9}$"
@@ -169,3 +172,22 @@ def status_list_version(
     if listed is None:
         raise HTTPException(404, f"there is no version {version} of status list {list_id!r}")
     return cached(request, compact(listed), "application/json", IMMUTABLE)
+
+
+@logo_router.get(
+    "/logo.png",
+    summary="The certification body's logo (PNG or JPEG, as the body set it)",
+    responses={
+        200: {"content": {"image/png": {}, "image/jpeg": {}}},
+        404: {"description": "None."},
+    },
+)
+def body_logo(request: Request) -> Response:
+    """The logo the body pushed (``certreg body logo``), from register.db: public by nature.
+    Served with its own media type (a JPEG logo is served as image/jpeg at this address)."""
+    with site_of(request).connect() as conn:
+        logo = read_logo(conn)
+    if logo is None:
+        raise HTTPException(404, "this certification body has set no logo")
+    data, media_type = logo
+    return cached(request, data, media_type, f"public, max-age={DEFAULT_TTL_SECONDS}")

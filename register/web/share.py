@@ -14,6 +14,12 @@ and opened with a key derived from the token (:mod:`register.shares`): the issue
 its expiry and revocation as plain columns, at every change. A link made before its body pushed
 share pages (or never pushed) is "not found" there while the body's server still serves it.
 
+The pages speak the reader's language (en, de, fr, es: ``?lang=``, else Accept-Language, else
+English; :func:`language_of`), say which in ``<html lang>`` and ``Content-Language`` (with
+``Vary: Accept-Language``), and offer a small language switch (links ``?lang=xx``). The
+certificate itself keeps the one language it was signed in: names, scheme and scope are shown
+as the body wrote them.
+
 Pages carry ``Referrer-Policy: no-referrer`` (the token is in the URL), ``Cache-Control:
 no-store``, ``X-Robots-Tag: noindex`` and a Content-Security-Policy without scripts; every
 value written into HTML is escaped. Failed attempts at tokens spend the client's attempt rate
@@ -25,6 +31,7 @@ from __future__ import annotations
 import hmac
 import io
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -35,6 +42,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from certreg.i18n import DEFAULT, LANGUAGES, N_, language_name, negotiate, translator
 from certreg.register.shares import (
     SharePage,
     linkedin_for,
@@ -45,10 +53,13 @@ from certreg.register.shares import (
 )
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.state import site_of
-from certreg.verifier.standing import Standing, headline
+from certreg.verifier.standing import Standing, headline, plain_date
 
 __all__ = [
     "PAGE_HEADERS",
+    "lang_query",
+    "language_of",
+    "language_switch",
     "qr_png_response",
     "render_share_page",
     "router",
@@ -84,22 +95,68 @@ section{margin:1.6rem 0}.qr{width:220px;height:220px;image-rendering:pixelated}
 .button{display:inline-block;padding:.5rem .9rem;border-radius:.3rem;background:#0a66c2;
 color:#fff;text-decoration:none;font-weight:600;border:0;font-size:1rem;cursor:pointer}
 .danger{background:#b42318}code{word-break:break-all;background:#f3f3f3;padding:.1rem .25rem}
+.langs{text-align:right;font-size:.9rem}.langs a{color:#0a58a8}
 """
 
 
-def html_page(title: str, body_html: str, status: int = 200) -> HTMLResponse:
+def language_of(request: Request) -> str:
+    """The reader's language: ``?lang=``, else Accept-Language, else English.
+
+    A private copy until ``register.web.language.language_of`` (written with the pages) is on
+    main; then this calls that."""
+    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+def language_switch(lang: str) -> str:
+    """Links to this page in each other language (``?lang=xx``, each language named in
+    itself); the current one is said, not linked."""
+    _ = translator("pages", lang)
+    items = []
+    for other in LANGUAGES:
+        name = escape(language_name(other))
+        if other == lang:
+            items.append(f'<strong aria-current="true" lang="{other}">{name}</strong>')
+        else:
+            items.append(f'<a href="?lang={other}" hreflang="{other}" lang="{other}">{name}</a>')
+    label = escape(_("Language"))
+    return f'<nav class="langs" aria-label="{label}">{" · ".join(items)}</nav>'
+
+
+def html_page(
+    title: str, body_html: str, status: int = 200, lang: str | None = None
+) -> HTMLResponse:
+    """A page in ``lang``, with the language switch; without ``lang`` an English page with no
+    switch (pages whose words are English only)."""
+    headers = dict(PAGE_HEADERS)
+    switch = ""
+    if lang is not None:
+        headers["Content-Language"] = lang
+        headers["Vary"] = "Accept-Language"
+        switch = language_switch(lang)
     page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{lang or DEFAULT}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="robots" content="noindex, nofollow">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body>{body_html}</body></html>"
+        f"<body>{switch}{body_html}</body></html>"
     )
-    return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+    return HTMLResponse(page, status_code=status, headers=headers)
 
 
-def _day(value: str | None) -> str:
-    return escape((value or "")[:10])
+def _day(value: str | None, lang: str = DEFAULT) -> str:
+    """A date as the page shows it: ``2029-01-14`` in English (as the page always has), the
+    reader's way in the other languages (``14. Januar 2029``)."""
+    if lang == DEFAULT or not value:
+        return escape((value or "")[:10])
+    return escape(plain_date(value, lang))
+
+
+def lang_query(lang: str, first: bool = True) -> str:
+    """``?lang=de`` to keep a chosen language on the page's own links; nothing for English,
+    whose links stay as they were."""
+    if lang == DEFAULT:
+        return ""
+    return f"{'?' if first else '&'}lang={lang}"
 
 
 #: The page's colour for each standing (the headline's words come from verifier.standing).
@@ -112,41 +169,49 @@ _HOLDER_CSS = {
 }
 
 
-def status_words(shared: Any, now: datetime) -> tuple[str, str, str]:
-    """(headline, sentence, css class) for the certification's status, in plain words; the
-    headline is the one the public page, the PDF and the verifier give."""
+def status_words(shared: Any, now: datetime, lang: str = DEFAULT) -> tuple[str, str, str]:
+    """(headline, sentence, css class) for the certification's status, in plain words in
+    ``lang``, escaped for HTML; the headline is the one the public page, the PDF and the
+    verifier give."""
+    _ = translator("pages", lang)
     cert = shared.certification
-    line = headline(cert, now)
+    line = headline(cert, now, lang=lang)
     if line.standing is Standing.WITHDRAWN:
-        sentence = "The certification body has withdrawn this certification: it is no longer valid."
+        sentence = _(
+            "The certification body has withdrawn this certification: it is no longer valid."
+        )
     elif line.standing is Standing.EXPIRED:
-        sentence = "This certification has passed its expiry date and is no longer valid."
+        sentence = _("This certification has passed its expiry date and is no longer valid.")
     elif line.standing is Standing.SUSPENDED:
-        until = (
-            f" The suspension ends at the latest on {_day(cert.suspended_until)}."
-            if cert.suspended_until
-            else ""
-        )
-        sentence = (
+        sentence = _(
             "The certification body has suspended this certification: while suspended it is "
-            f"not valid.{until}"
+            "not valid."
         )
+        if cert.suspended_until:
+            ends = _(
+                "The suspension ends at the latest on %(date)s.",
+                date=_day(cert.suspended_until, lang),
+            )
+            sentence = f"{sentence} {ends}"
     elif line.standing is Standing.NOT_YET_VALID:
-        sentence = "This certification has been granted and takes effect on that date."
+        sentence = _("This certification has been granted and takes effect on that date.")
     else:
-        sentence = f"This certification is in force until {_day(cert.valid_until)}."
+        sentence = _(
+            "This certification is in force until %(date)s.", date=_day(cert.valid_until, lang)
+        )
     css = _HOLDER_CSS[line.standing] if line.standing is not None else "grey"
     return escape(line.text), sentence, css
 
 
-def _scope_rows(shared: Any) -> str:
+def _scope_rows(shared: Any, lang: str) -> str:
+    _ = translator("pages", lang)
     rows = []
     for item in shared.certification.scope:
-        conditions = item.get("conditions") or "No conditions or limitations"
+        conditions = item.get("conditions") or _("No conditions or limitations")
         if item.get("status") == "active":
-            state = "included"
+            state = escape(_("included"))
         else:
-            state = f"removed on {_day(item.get('since'))}"
+            state = escape(_("removed on %(date)s", date=_day(item.get("since"), lang)))
         rows.append(
             f"<tr><td>{escape(str(item.get('label') or item.get('code')))}"
             f' <span class="muted">({escape(str(item.get("code")))})</span></td>'
@@ -156,7 +221,12 @@ def _scope_rows(shared: Any) -> str:
 
 
 def render_share_page(
-    shared: Any, token: str, *, now: datetime, wallet_offer_uri: str | None = None
+    shared: Any,
+    token: str,
+    *,
+    now: datetime,
+    wallet_offer_uri: str | None = None,
+    lang: str = DEFAULT,
 ) -> HTMLResponse:
     """The share page of ``shared`` (a :class:`register.shares.SharePage`, or the issuer's
     ``SharedCertificate``: the same attributes), its status worded as of ``now``.
@@ -164,10 +234,11 @@ def render_share_page(
     With ``wallet_offer_uri`` (the body's own server, which holds the issuer's state) the page
     offers the wallet delivery and "Revoke this link"; without it (the keyless public site,
     which can change nothing) it says that the certification body does both, and offers no
-    button that would fail."""
+    button that would fail. Its words are in ``lang``."""
+    _ = translator("pages", lang)
     cert = shared.certification
-    today = now.date().isoformat()
-    status_line, sentence, css = status_words(shared, now)
+    today = _day(now.date().isoformat(), lang)
+    status_line, sentence, css = status_words(shared, now, lang)
     base = str(shared.body["public_url"]).rstrip("/")
     page_url = f"{base}/share/{token}"
     linkedin = linkedin_for(shared, token, base)
@@ -176,94 +247,203 @@ def render_share_page(
     if shared.body.get("accreditation_body"):
         number = shared.body.get("accreditation_number")
         accredited_by = escape(str(shared.body["accreditation_body"]))
-        accreditation = (
-            f"<br><span class='muted'>Accredited by {accredited_by}"
-            + (f", accreditation {escape(str(number))}" if number else "")
-            + "</span>"
-        )
+        if number:
+            accredited = _(
+                "Accredited by %(body)s, accreditation %(number)s",
+                body=accredited_by,
+                number=escape(str(number)),
+            )
+        else:
+            accredited = _("Accredited by %(body)s", body=accredited_by)
+        accreditation = f"<br><span class='muted'>{accredited}</span>"
     expiry = ""
     if shared.share.expires_at:
-        expiry = f" This link works until {_day(shared.share.expires_at)}."
+        expiry = " " + _(
+            "This link works until %(date)s.", date=_day(shared.share.expires_at, lang)
+        )
     public_page = ""
     if scheme["publication_policy"] != "on_request":
         public_url = f"{base}/c/{quote(cert.number, safe='')}"
-        public_page = (
-            f"<p>The certification body's public page for this certificate: <a href=\""
-            f'{escape(public_url)}">{escape(public_url)}</a></p>'
+        link = f'<a href="{escape(public_url)}{lang_query(lang)}">{escape(public_url)}</a>'
+        public_page = "<p>" + _(
+            "The certification body's public page for this certificate: %(link)s", link=link
         )
+        public_page += "</p>"
+    reference = (
+        f"({escape(str(scheme['normative_reference']))})"
+        if scheme.get("normative_reference")
+        else ""
+    )
+    scheme_name = f"<strong>{escape(str(scheme['name']))}</strong>"
+    body_name = f"<strong>{escape(str(shared.body['legal_name']))}</strong>"
+    holds = _(
+        "holds the certification %(scheme)s\n%(reference)s\nissued by %(body)s.",
+        scheme=scheme_name,
+        reference=reference,
+        body=body_name,
+    )
+    recorded = _("Status as recorded by the certification body on %(date)s.", date=today)
+    q = lang_query(lang)
+    credential_help = _(
+        "A W3C Verifiable Credential signed by the certification body. Anyone can check\n"
+        "it, including its current status, at the body's verify page or with any VC verifier."
+    )
+    conditions = _("Conditions or limitations")
+    download = _("Download the credential (JSON)")
+    page_code = f"<code>{escape(page_url)}</code>"
+    address = _("Address of this page: %(address)s", address=page_code)
+    # Plain calls, not inside the f-string below: message extraction does not read f-strings.
+    w = {
+        "shared_by": escape(_("Certificate shared by its holder")),
+        "number": escape(_("Certificate number")),
+        "valid_from": escape(_("Valid from")),
+        "valid_until": escape(_("Valid until")),
+        "issued_by": escape(_("Issued by")),
+        "scope": escape(_("Scope")),
+        "item": escape(_("Item")),
+        "status": escape(_("Status")),
+        "signed": escape(_("The signed certificate")),
+        "show": escape(_("Show this page")),
+        "linkedin": escape(_("Add to LinkedIn")),
+        "linkedin_button": escape(_("Add to LinkedIn profile")),
+        "qr_alt": escape(_("QR code of this page")),
+    }
     html = f"""
-<p class="muted">Certificate shared by its holder</p>
+<p class="muted">{w["shared_by"]}</p>
 <h1>{escape(cert.holder_name)}</h1>
-<p>holds the certification <strong>{escape(str(scheme["name"]))}</strong>
-{f"({escape(str(scheme['normative_reference']))})" if scheme.get("normative_reference") else ""}
-issued by <strong>{escape(str(shared.body["legal_name"]))}</strong>.{accreditation}</p>
+<p>{holds}{accreditation}</p>
 <p class="status {css}">{status_line}</p>
-<p>{sentence} Status as recorded by the certification body on {escape(today)}.</p>
+<p>{sentence} {recorded}</p>
 <section><table>
-<tr><th>Certificate number</th><td>{escape(cert.number)}</td></tr>
-<tr><th>Valid from</th><td>{_day(cert.valid_from)}</td></tr>
-<tr><th>Valid until</th><td>{_day(cert.valid_until)}</td></tr>
-<tr><th>Issued by</th><td>{escape(str(shared.body["legal_name"]))}<br>
+<tr><th>{w["number"]}</th><td>{escape(cert.number)}</td></tr>
+<tr><th>{w["valid_from"]}</th><td>{_day(cert.valid_from, lang)}</td></tr>
+<tr><th>{w["valid_until"]}</th><td>{_day(cert.valid_until, lang)}</td></tr>
+<tr><th>{w["issued_by"]}</th><td>{escape(str(shared.body["legal_name"]))}<br>
 <code>{escape(str(shared.body["did"]))}</code></td></tr>
 </table></section>
-<section><h2>Scope</h2><table><tr><th>Item</th><th>Conditions or limitations</th>
-<th>Status</th></tr>{_scope_rows(shared)}</table></section>
+<section><h2>{w["scope"]}</h2><table><tr><th>{w["item"]}</th><th>{conditions}</th>
+<th>{w["status"]}</th></tr>{_scope_rows(shared, lang)}</table></section>
 {public_page}
-<section><h2>The signed certificate</h2>
-<p><a class="button" href="/share/{escape(token)}/credential.json" download>Download the
-credential (JSON)</a></p>
-<p class="muted">A W3C Verifiable Credential signed by the certification body. Anyone can check
-it, including its current status, at the body's verify page or with any VC verifier.</p></section>
-<section><h2>Show this page</h2>
-<img class="qr" src="/share/{escape(token)}/qr.png" alt="QR code of this page">
-<p>Address of this page: <code>{escape(page_url)}</code></p></section>
-<section><h2>Add to LinkedIn</h2>
+<section><h2>{w["signed"]}</h2>
+<p><a class="button" href="/share/{escape(token)}/credential.json" download>{download}</a></p>
+<p class="muted">{credential_help}</p></section>
+<section><h2>{w["show"]}</h2>
+<img class="qr" src="/share/{escape(token)}/qr.png" alt="{w["qr_alt"]}">
+<p>{address}</p></section>
+<section><h2>{w["linkedin"]}</h2>
 <p><a class="button" href="{escape(linkedin)}" target="_blank"
-rel="noopener noreferrer">Add to LinkedIn profile</a></p></section>
-{_holder_actions(token, page_url, expiry, wallet_offer_uri, shared)}
+rel="noopener noreferrer">{w["linkedin_button"]}</a></p></section>
+{_holder_actions(token, page_url, expiry, wallet_offer_uri, shared, lang, q)}
 """
-    return html_page(f"{cert.holder_name}: {scheme['name']}", html)
+    return html_page(f"{cert.holder_name}: {scheme['name']}", html, lang=lang)
 
 
 def _holder_actions(
-    token: str, page_url: str, expiry: str, wallet_offer_uri: str | None, shared: Any
+    token: str,
+    page_url: str,
+    expiry: str,
+    wallet_offer_uri: str | None,
+    shared: Any,
+    lang: str = DEFAULT,
+    q: str = "",
 ) -> str:
     """The sections that act on the issuer's state: the wallet offer (OpenID4VCI, VC API) and
     revoking the link. Only the body's own server can do either."""
+    _ = translator("pages", lang)
+    anyone = _("Anyone with this link sees this page.")
+    # Plain calls, not inside the f-string below: message extraction does not read f-strings.
+    w = {
+        "wallets_stop": escape(_("Wallets and stopping sharing")),
+        "wallet": escape(_("Put it in a wallet")),
+        "open_wallet": escape(_("Open in wallet")),
+        "stop": escape(_("Stop sharing")),
+        "revoke": escape(_("Revoke this link")),
+    }
     if wallet_offer_uri is None:
+        ask = _(
+            "This is the public copy of the certification\nbody's register, which can change "
+            "nothing: to put this certificate in a wallet, or to revoke this\nlink, ask "
+            "%(body)s.",
+            body=escape(str(shared.body["legal_name"])),
+        )
         return f"""
-<section><h2>Wallets and stopping sharing</h2>
-<p>Anyone with this link sees this page.{expiry} This is the public copy of the certification
-body's register, which can change nothing: to put this certificate in a wallet, or to revoke this
-link, ask {escape(str(shared.body["legal_name"]))}.</p>
+<section><h2>{w["wallets_stop"]}</h2>
+<p>{anyone}{expiry} {ask}</p>
 </section>
 """
     interact = f"{page_url}/interact"
     offer_uri = wallet_offer_uri
+    wallets = _(
+        "OpenID4VCI wallets: scan the code or open the link on the phone that holds the wallet.\n"
+        "The offer can be used once and for 15 minutes; reload this page for a new one."
+    )
+    interact_code = f"<code>{escape(interact)}</code>"
+    vc_api = _("Wallets that speak the W3C VC API: interaction URL %(url)s", url=interact_code)
+    revoke_text = _(
+        "If you no longer want that, revoke the link:\nthis page, its download and its wallet "
+        "offers stop working at once."
+    )
+    offer_alt = escape(_("QR code of the wallet offer"))
     return f"""
-<section><h2>Put it in a wallet</h2>
-<p>OpenID4VCI wallets: scan the code or open the link on the phone that holds the wallet.
-The offer can be used once and for 15 minutes; reload this page for a new one.</p>
-<img class="qr" src="/share/{escape(token)}/wallet-qr.png" alt="QR code of the wallet offer">
-<p><a class="button" href="{escape(offer_uri)}">Open in wallet</a></p>
-<p>Wallets that speak the W3C VC API: interaction URL <code>{escape(interact)}</code></p>
+<section><h2>{w["wallet"]}</h2>
+<p>{wallets}</p>
+<img class="qr" src="/share/{escape(token)}/wallet-qr.png" alt="{offer_alt}">
+<p><a class="button" href="{escape(offer_uri)}">{w["open_wallet"]}</a></p>
+<p>{vc_api}</p>
 </section>
-<section><h2>Stop sharing</h2>
-<p>Anyone with this link sees this page.{expiry} If you no longer want that, revoke the link:
-this page, its download and its wallet offers stop working at once.</p>
-<p><a class="button danger" href="/share/{escape(token)}/revoke">Revoke this link</a></p>
+<section><h2>{w["stop"]}</h2>
+<p>{anyone}{expiry} {revoke_text}</p>
+<p><a class="button danger" href="/share/{escape(token)}/revoke{q}">{w["revoke"]}</a></p>
 </section>
 """
 
 
-def unavailable_page(status: int, reason: str) -> HTMLResponse:
+#: The reasons a link cannot be used (register.shares.unavailable, issuer.sharing), as
+#: patterns of their English words and the message that says them in the reader's language.
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"there is no share link at this address$"),
+        N_("there is no share link at this address"),
+    ),
+    (
+        re.compile(r"this share link was revoked by the holder on (?P<date>.+)$"),
+        N_("this share link was revoked by the holder on %(date)s"),
+    ),
+    (
+        re.compile(r"this share link was revoked by the certification body on (?P<date>.+)$"),
+        N_("this share link was revoked by the certification body on %(date)s"),
+    ),
+    (
+        re.compile(r"this share link expired on (?P<date>.+)$"),
+        N_("this share link expired on %(date)s"),
+    ),
+)
+
+
+def _reason_in(reason: str, lang: str) -> str:
+    """``reason`` in ``lang`` when it is one of :data:`_REASONS`, else as it was given."""
+    if lang == DEFAULT:
+        return reason
+    _ = translator("pages", lang)
+    for pattern, message in _REASONS:
+        found = pattern.match(reason)
+        if found:
+            return _(message, **{k: plain_date(v, lang) for k, v in found.groupdict().items()})
+    return reason
+
+
+def unavailable_page(status: int, reason: str, lang: str = DEFAULT) -> HTMLResponse:
     """A link that is unknown (404), or was revoked or has expired (410)."""
-    title = "Link revoked or expired" if status == 410 else "Link not found"
+    _ = translator("pages", lang)
+    title = _("Link revoked or expired") if status == 410 else _("Link not found")
+    reason = _reason_in(reason, lang)
+    ask = _("Ask the certificate holder for a new link.")
     return html_page(
         title,
-        f"<h1>{escape(title)}</h1><p>{escape(reason.capitalize())}.</p>"
-        "<p>Ask the certificate holder for a new link.</p>",
+        f"<h1>{escape(title)}</h1><p>{escape(reason[:1].upper() + reason[1:])}.</p>"
+        f"<p>{escape(ask)}</p>",
         status,
+        lang=lang,
     )
 
 
@@ -280,11 +460,16 @@ def qr_png_response(data: str) -> Response:
     )
 
 
-def too_many_page(exc: LimitExceeded) -> HTMLResponse:
+def too_many_page(exc: LimitExceeded, lang: str | None = None) -> HTMLResponse:
+    """A client over its attempt rate. The reason (the limiter's) stays in English; the title
+    is in ``lang`` when given."""
+    _ = translator("pages", lang or DEFAULT)
+    title = _("Too many attempts")
     page = html_page(
-        "Too many attempts",
-        f"<h1>Too many attempts</h1><p>{escape(exc.reason.capitalize())}.</p>",
+        title,
+        f"<h1>{escape(title)}</h1><p>{escape(exc.reason.capitalize())}.</p>",
         exc.status,
+        lang=lang,
     )
     page.headers.update(exc.headers)
     return page
@@ -319,23 +504,27 @@ def _find(request: Request, token: str) -> SharePage | tuple[int, str]:
 
 
 def _with_share(request: Request, token: str, render: Callable[[SharePage], Response]) -> Response:
+    lang = language_of(request)
     try:
         guards_of(request).check_attempts(request)
     except LimitExceeded as exc:
-        return too_many_page(exc)
+        return too_many_page(exc, lang)
     found = _find(request, token)
     if isinstance(found, SharePage):
         return render(found)
     status, reason = found
     if status == 404:  # a revoked or expired link (410) was a good token: not a guess
         guards_of(request).failed_attempt(request)
-    return unavailable_page(status, reason)
+    return unavailable_page(status, reason, lang)
 
 
 @router.get("/share/{token}", summary="The holder's share page", response_class=HTMLResponse)
 def share_page(request: Request, token: str) -> Response:
     now = site_of(request).clock()
-    return _with_share(request, token, lambda page: render_share_page(page, token, now=now))
+    lang = language_of(request)
+    return _with_share(
+        request, token, lambda page: render_share_page(page, token, now=now, lang=lang)
+    )
 
 
 def credential_download(page: Any) -> Response:

@@ -274,6 +274,26 @@ def test_a_share_link_shows_the_same_certificate_and_offers_no_broken_button(sit
         assert sites.keyless.get(f"/share/{token}{suffix}").status_code == 404
 
 
+@pytest.mark.parametrize("lang", ["de", "fr", "es"])
+def test_both_sites_show_a_share_page_and_print_the_pdf_in_the_same_language(sites, lang):
+    from certreg.i18n import translator
+
+    _ = translator("pages", lang)
+    ours, theirs = _both(sites, f"/share/{sites.tokens['directory']}?lang={lang}")
+    assert ours.headers["content-language"] == theirs.headers["content-language"] == lang
+    actions = (
+        f"<section><h2>{_('Put it in a wallet')}",
+        f"<section><h2>{_('Wallets and stopping sharing')}",
+    )
+    assert ours.text.index(actions[0]) > 0 and theirs.text.index(actions[1]) > 0
+    assert ours.text[: ours.text.index(actions[0])] == theirs.text[: theirs.text.index(actions[1])]
+    assert f'<html lang="{lang}">' in theirs.text and _("Certificate number") in theirs.text
+    made = r"/CreationDate \([^)]*\)|/ID \[<[0-9A-Fa-f]*><[0-9A-Fa-f]*>\]"
+    number = sites.numbers["directory"]
+    pdf = _same(sites, f"/c/{number}/certificate.pdf?lang={lang}", strip=made)
+    assert pdf.status_code == 200 and pdf.headers["content-language"] == lang
+
+
 @pytest.mark.parametrize("kind", ["revoked", "expired", "unknown"])
 def test_revoked_expired_and_unknown_links_answer_alike(sites, kind):
     token = sites.tokens.get(kind, "x" * 43)

@@ -386,6 +386,35 @@ def test_admin_pdf_and_qr_from_issuer_data_even_for_on_request(reg):
     assert anonymous.status_code == 401
 
 
+def test_public_pdf_in_the_readers_language(reg):
+    number = n(reg, "jane")
+    chosen = get(reg, f"/c/{number}/certificate.pdf?lang=de", headers={"Accept-Language": "fr"})
+    assert chosen.status_code == 200 and chosen.headers["content-language"] == "de"
+    assert chosen.headers["vary"] == "Accept-Language"
+    text = " ".join(_pdf_text(chosen.content).split())
+    assert "Zertifikatsnummer" in text and "Certificate number" not in text
+    assert pypdf.PdfReader(io.BytesIO(chosen.content)).trailer["/Root"]["/Lang"] == "de"
+    browser = get(
+        reg, f"/c/{number}/certificate.pdf", headers={"Accept-Language": "es-ES,en;q=0.5"}
+    )
+    assert browser.headers["content-language"] == "es"
+    assert "Número de certificado" in " ".join(_pdf_text(browser.content).split())
+    # Unknown languages fall back to English, as the page always was.
+    plain = get(reg, f"/c/{number}/certificate.pdf?lang=xx")
+    assert plain.headers["content-language"] == "en" and "Certificate number" in _pdf_text(
+        plain.content
+    )
+
+
+def test_admin_pdf_in_the_language_asked_for(reg):
+    headers = {"Authorization": f"Bearer {_staff_token(reg)}"}
+    number = n(reg, "sam")
+    r = get(reg, f"/api/certifications/{number}/certificate.pdf?lang=fr", headers=headers)
+    assert r.status_code == 200 and r.headers["content-language"] == "fr"
+    text = " ".join(_pdf_text(r.content).split())
+    assert "Numéro de certificat" in text and "Décideur" in text
+
+
 def test_admin_pdf_unknown_number_is_404(reg):
     headers = {"Authorization": f"Bearer {_staff_token(reg)}"}
     r = get(reg, "/api/certifications/CWI-0000-0000-0/certificate.pdf", headers=headers)
