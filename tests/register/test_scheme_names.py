@@ -119,7 +119,7 @@ def test_the_pdf_names_the_scheme_in_the_readers_language_and_quotes_the_signed_
 
     german = pdf_text("de")
     assert f"{GERMAN} (CWI)" in german
-    assert f"{SIGNED} (CWI), version 2" in german  # the "Certification scheme" line
+    assert f"{SIGNED} (CWI), Version 2" in german  # the "Certification scheme" line, in German
     french = pdf_text("fr")
     assert GERMAN not in french and f"{SIGNED} (CWI)" in french
 
