@@ -154,10 +154,12 @@ def _body_info(request: Request, body: BodyInfo | None) -> BodyInfo:
     return fallback
 
 
-def _canonical(number: str, suffix: str = "") -> RedirectResponse | None:
+def _canonical(number: str, suffix: str = "", query: str = "") -> RedirectResponse | None:
+    """A redirect to the canonical address of ``number``, keeping ``query`` (a ``?lang=``)."""
     canonical = normalise_number(number)
     if canonical != number and canonical:
-        return RedirectResponse(f"/c/{quote(canonical, safe='')}{suffix}", 301)
+        target = f"/c/{quote(canonical, safe='')}{suffix}" + (f"?{query}" if query else "")
+        return RedirectResponse(target, 301)
     return None
 
 
@@ -170,7 +172,7 @@ async def certificate_page(request: Request) -> Response:
     language = page_language(request)
     if len(number) > MAX_NUMBER_LENGTH:  # find_certificate's bound: no such certificate
         return _not_found(number[:MAX_NUMBER_LENGTH] + "…", _body_name(request), language)
-    redirect = _canonical(number)
+    redirect = _canonical(number, query=request.url.query)
     if redirect is not None:
         return redirect
     record, body = _lookup(request, number, sealed=False)

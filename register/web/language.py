@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -107,7 +108,10 @@ def page_language(
     )
 
 
-def localised(response: Response, lang: str) -> Response:
+AnyResponse = TypeVar("AnyResponse", bound=Response)
+
+
+def localised(response: AnyResponse, lang: str) -> AnyResponse:
     """``response`` saying its language (``Content-Language``) and that it depends on the
     reader's ``Accept-Language`` (``Vary``), added to any ``Vary`` it already has."""
     response.headers["Content-Language"] = lang

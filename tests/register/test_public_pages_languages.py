@@ -221,6 +221,11 @@ def test_the_certificate_page_reads_in_the_chosen_language(site, lang):
     assert STATUS_LINE.findall(suspended)[0].startswith(WORDS[lang]["suspended"])
 
 
+def test_a_number_typed_in_lower_case_keeps_its_language_through_the_redirect(site):
+    r = site.client.get(f"/c/{site.valid.lower()}?lang=es", follow_redirects=False)
+    assert r.status_code == 301 and r.headers["location"] == f"/c/{site.valid}?lang=es"
+
+
 @pytest.mark.parametrize("lang", OTHERS)
 def test_the_browsers_language_is_used_without_a_lang_parameter(site, lang):
     r = site.client.get(f"/c/{site.valid}", headers={"Accept-Language": f"{lang};q=0.9, ja"})
