@@ -169,9 +169,12 @@ def _canonical(number: str, suffix: str = "", query: str = "") -> RedirectRespon
 # is checked here; FastAPI's dependency and parameter machinery was a tenth of the page's cost.
 async def certificate_page(request: Request) -> Response:
     number: str = request.path_params["number"]
-    language = page_language(request)
     if len(number) > MAX_NUMBER_LENGTH:  # find_certificate's bound: no such certificate
-        return _not_found(number[:MAX_NUMBER_LENGTH] + "…", _body_name(request), language)
+        # Not echoed whole, not even in the language switch's links.
+        bounded = number[:MAX_NUMBER_LENGTH]
+        language = page_language(request, path=f"/c/{bounded}")
+        return _not_found(bounded + "…", _body_name(request), language)
+    language = page_language(request)
     redirect = _canonical(number, query=request.url.query)
     if redirect is not None:
         return redirect

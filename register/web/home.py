@@ -384,11 +384,13 @@ def _text(request: Request, name: str, limit: int = 200) -> str:
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def home(request: Request) -> Response:
     site = site_of(request)
-    language = page_language(request)
-    _ = translator("pages", language.lang)
     raw = request.query_params.get("q", "")
     filters = Filters(_text(request, "scheme"), _text(request, "scope"), _text(request, "status"))
     after_text = _text(request, "after", 20)
+    # The switch's links repeat the search as read (bounded), never the request's whole query.
+    asked = {"q": raw[: MAX_QUERY_CHARS + 1], **vars(filters), "after": after_text}
+    language = page_language(request, params=[(k, v) for k, v in asked.items() if v])
+    _ = translator("pages", language.lang)
     with site.connect() as conn:
         choices = _choices(conn, site.memo())
     context: dict[str, Any] = {

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,6 +45,10 @@ def _chosen(request: Request) -> bool:
     return requested.strip().replace("_", "-").split("-", 1)[0].lower() in LANGUAGES
 
 
+#: What stays as it is in a link's path (RFC 3986 pchar and "/"); anything else is escaped.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
 @dataclass(frozen=True)
 class LanguageLink:
     """One link of the language switch: the same page in ``lang``, named in ``lang`` itself."""
@@ -65,7 +69,7 @@ def language_links(
         LanguageLink(
             lang=lang,
             name=language_name(lang),
-            href=f"{path}?{urlencode([*kept, ('lang', lang)])}",
+            href=f"{quote(path, safe=_PATH_SAFE)}?{urlencode([*kept, ('lang', lang)])}",
             current=lang == current,
         )
         for lang in LANGUAGES
@@ -92,19 +96,17 @@ def page_language(
     request: Request,
     *,
     path: str | None = None,
-    params: Iterable[tuple[str, str]] | None = None,
+    params: Iterable[tuple[str, str]] = (),
 ) -> PageLanguage:
     """The language of the page answering ``request``, with its switch linking to ``path``
-    (default: the request's own path) and ``params`` (default: the request's query)."""
+    (default: the request's own path) with the page's own query ``params`` (the home page's
+    search, as it read it). The rest of the request's query is not repeated: a page echoes
+    only what it reads, and bounded."""
     lang = language_of(request)
     return PageLanguage(
         lang=lang,
         chosen=_chosen(request),
-        links=language_links(
-            request.url.path if path is None else path,
-            request.query_params.multi_items() if params is None else params,
-            lang,
-        ),
+        links=language_links(request.url.path if path is None else path, params, lang),
     )
 
 

@@ -203,7 +203,7 @@ def _speaks(response, lang: str) -> str:
 
 @pytest.mark.parametrize("lang", OTHERS)
 def test_the_certificate_page_reads_in_the_chosen_language(site, lang):
-    r = site.client.get(f"/c/{site.valid}", params={"lang": lang})
+    r = site.client.get(f"/c/{site.valid}", params={"lang": lang, "utm_source": "x" * 300})
     assert r.status_code == 200
     page = _speaks(r, lang)
     expiry = format_date(expiry_day(site.valid_until), lang)  # type: ignore[arg-type]
@@ -329,6 +329,14 @@ def test_the_home_page_in_german_from_the_browser(site):
     assert "Der Suchtext ist 101 Zeichen lang" in _speaks(refused, "de")
     nobody = _speaks(site.client.get("/", params={"q": "Niemand"}, headers=headers), "de")
     assert "Kein verzeichneter Inhaber passt zu „Niemand“." in nobody
+
+
+def test_the_switch_repeats_the_search_bounded_not_the_whole_request(site):
+    r = site.client.get("/", params={"q": "x" * 5000, "status": "ACTIVE", "junk": "y"})
+    assert r.status_code == 400
+    links = _switch(r.text)
+    assert links[1][0] == "/?" + urlencode({"q": "x" * 101, "status": "ACTIVE", "lang": "de"})
+    assert "x" * 102 not in r.text and "junk" not in r.text
 
 
 def test_english_pages_say_so_too(site):
