@@ -13,6 +13,7 @@ developers and translators, not something the installed product runs.
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from babel.messages.pofile import read_po, write_po
 
 from certreg.i18n import DEFAULT, DOMAINS, LANGUAGES, LOCALE_DIR
 
-__all__ = ["SOURCES", "extract", "problems", "read_po", "update"]
+__all__ = ["SOURCES", "extract", "merge", "problems", "read_po", "update"]
 
 
 #: The checkout: i18n/ sits beside issuer/, register/ and verifier/.
@@ -43,6 +44,8 @@ SOURCES: dict[str, list[tuple[str, str, str]]] = {
         ("issuer/mail", "**.py", "python"),
         ("issuer/mail/templates", "*.html", "jinja2"),
         ("issuer/mail/templates", "*.txt", "jinja2"),
+        # The page a reminder's unsubscribe link opens speaks the reminder's language.
+        ("issuer/http", "unsubscribe.py", "python"),
     ],
 }
 
@@ -153,11 +156,46 @@ def problems(domain: str, lang: str) -> Iterator[str]:
                 yield f"{where}: {message.id!r}: {error}"
 
 
+def merge(ancestor: Path, ours: Path, theirs: Path) -> int:
+    """Git's merge driver for catalogs (``.gitattributes``; docs/languages.md): two branches
+    that each added messages and their translations merge by union instead of by line. An
+    entry only one side changed takes that side's translation; an entry both sides translated
+    differently keeps ours, marked *fuzzy*, so the catalog check sends a translator to it (and
+    the exit status 1 tells git it is a conflict). The result is written to ``ours``."""
+
+    def read(path: Path) -> Catalog:
+        text = path.read_bytes()
+        return read_po(io.BytesIO(text)) if text.strip() else Catalog()
+
+    base, mine, other = read(ancestor), read(ours), read(theirs)
+    conflicts = 0
+    for entry in other:
+        if not entry.id:
+            continue
+        current = mine.get(entry.id, entry.context)
+        if current is None:
+            mine[entry.id] = entry
+            continue
+        before = base.get(entry.id, entry.context)
+        old = before.string if before is not None else None
+        if entry.string == current.string and entry.fuzzy == current.fuzzy:
+            continue
+        if current.string == old and (before is None or current.fuzzy == before.fuzzy):
+            current.string, current.flags = entry.string, set(entry.flags)
+        elif entry.string != old and entry.string:
+            current.flags.add("fuzzy")
+            conflicts += 1
+    _write(ours, mine)
+    return 1 if conflicts else 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "update":
         update()
         return 0
+    if command == "merge" and len(argv) == 4:
+        return merge(Path(argv[1]), Path(argv[2]), Path(argv[3]))
     if command == "check":
         found = [
             p for d in DOMAINS for lang in LANGUAGES if lang != DEFAULT for p in problems(d, lang)
@@ -166,7 +204,10 @@ def main(argv: list[str]) -> int:
             print(problem)
         print(f"{len(found)} problems in the catalogs" if found else "every catalog is complete")
         return 1 if found else 0
-    print("usage: python -m certreg.i18n.catalogs update|check", file=sys.stderr)
+    print(
+        "usage: python -m certreg.i18n.catalogs update|check|merge BASE OURS THEIRS",
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -63,6 +63,7 @@ from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
+from certreg.i18n import LANGUAGES
 from certreg.issuer import audit
 from certreg.issuer.credential import (
     Body,
@@ -107,6 +108,7 @@ OPTIONAL_COLUMNS = (
     "effective_date",
     "consent_publish",
     "reason",
+    "language",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
@@ -207,6 +209,7 @@ class _Row:
     person_external_id: str | None
     email: str | None
     consent: bool
+    language: str | None  # of the holder's mails (certreg.i18n.LANGUAGES); None: the body's
     scheme: _SchemeInfo
     assessed_on: str
     examiners: list[str]
@@ -424,6 +427,11 @@ class _Planner:
             raise _RowError(
                 f"consent_publish must be yes or no, not {consent_text!r}", "consent_publish"
             )
+        language = _text(cells, "language", required=False).lower() or None
+        if language is not None and language not in LANGUAGES:
+            raise _RowError(
+                f"language must be one of {', '.join(LANGUAGES)}, not {language!r}", "language"
+            )
         scheme = self.scheme(_text(cells, "scheme", required=True))
         grants = _scope(_text(cells, "scope", required=True))
         codes = [g.code for g in grants]
@@ -520,6 +528,7 @@ class _Planner:
             person_external_id=person_ext,
             email=email,
             consent=consent_text in _TRUE,
+            language=language,
             scheme=scheme,
             assessed_on=assessed.isoformat(),
             examiners=examiners,
@@ -811,6 +820,7 @@ class _Writer:
                         plan.holder_name,
                         r.email,
                         int(r.consent),
+                        r.language,
                         now,
                     )
                 )
@@ -840,7 +850,7 @@ class _Writer:
         # Parents before children, as the foreign keys want.
         conn.executemany(
             "INSERT INTO persons (id, external_id, full_name, email, consent_publish, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "language, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             persons,
         )
         conn.executemany(

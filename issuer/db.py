@@ -656,6 +656,31 @@ CREATE TABLE mail_opt_outs (
 ) WITHOUT ROWID;
 """
 
+#: V13: a holder's language (docs/mail.md): the mails to them are written in it. NULL means none
+#: chosen: the body's default language (the ``default_language`` setting, else English). The
+#: value is one of certreg.i18n.LANGUAGES, checked where it is written (a language added later
+#: needs no migration).
+_V13 = """
+ALTER TABLE persons ADD COLUMN language TEXT;
+"""
+
+#: V14: a scheme version's name (and public description) in other languages of
+#: ``certreg.i18n.LANGUAGES``, besides the one it is signed with (issue 12). The credential keeps
+#: its signed name (``scheme_versions.name``); these are shown to readers of the register in
+#: their language, where present. ``description`` '' means none in that language (the signed
+#: description is shown).
+_V14 = """
+CREATE TABLE scheme_version_names (
+    scheme_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    lang TEXT NOT NULL,                    -- one of certreg.i18n.LANGUAGES
+    name TEXT NOT NULL CHECK (trim(name) != ''),
+    description TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (scheme_id, version, lang),
+    FOREIGN KEY (scheme_id, version) REFERENCES scheme_versions(scheme_id, version)
+) WITHOUT ROWID;
+"""
+
 
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
@@ -672,6 +697,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V10,
     _V11,
     _V12,
+    _V13,
+    _V14,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -143,6 +143,20 @@ def build_demo(
             ("MT2", "Magnetic particle testing, level 2", "2"),
         ],
         accredited=True,
+        # Shown to readers of the register in their language; certificates keep the name above.
+        names={
+            "de": "Zertifizierte Schweißaufsichtsperson",
+            "fr": "Inspecteur en soudage certifié",
+            "es": "Inspector de soldadura certificado",
+        },
+        descriptions={
+            "de": "Prüfung von Schmelzschweißungen an Stahlkonstruktionen vor, während und "
+            "nach dem Schweißen.",
+            "fr": "Contrôle des soudures par fusion des structures en acier avant, pendant et "
+            "après le soudage.",
+            "es": "Inspección de soldaduras por fusión en estructuras de acero antes, durante y "
+            "después del soldeo.",
+        },
     )
     body.add_scheme(
         "isa",
@@ -157,6 +171,10 @@ def build_demo(
         max_suspension_days=90,
         publication_policy="number_lookup",
         scope=[("ISMS", "ISMS audits"), ("LEAD", "Lead auditor")],
+        names={
+            "de": "Auditor für Informationssicherheit",
+            "es": "Auditor de seguridad de la información",
+        },
     )
     examiner, decider, second = (
         body.add_staff(account.login, roles=list(account.roles)) for account in DEMO_ACCOUNTS

@@ -343,9 +343,10 @@ def push_scheme(
     *,
     with_certifications: bool = True,
 ) -> int:
-    """Push a scheme's public description and catalogue. When its policy, name or code changed
-    (a new version), every certification of the scheme is pushed again too: its rows move
-    between ``certifications`` and ``lookup``, or leave. Returns the certifications pushed."""
+    """Push a scheme's public description, catalogue and names in other languages. When its
+    policy, name or code changed (a new version), every certification of the scheme is pushed
+    again too: its rows move between ``certifications`` and ``lookup``, or leave. Returns the
+    certifications pushed."""
     reg = _register(body, register)
     db = body.db
     rows = _query(db, "SELECT id, code, accredited FROM schemes WHERE id = ?", [scheme_id])
@@ -366,7 +367,10 @@ def push_scheme(
     before = reg.conn.execute(
         "SELECT publication_policy, name, code FROM schemes WHERE id = ?", [scheme_id]
     ).fetchone()
-    push.write_scheme(reg, row, items, at=now)
+    # Its names in other languages are read by the pages beside the signed name (register.
+    # records.scheme_name): a change of them alone pushes no certification again.
+    names = push.scheme_name_rows(scheme_id, body.scheme_names(scheme_id, version["version"]))
+    push.write_scheme(reg, row, items, at=now, names=names)
     after = (row["publication_policy"], row["name"], row["code"])
     if (before is not None and tuple(before) == after) or not with_certifications:
         return 0
@@ -510,8 +514,9 @@ def rebuild_reason(body: CertificationBody, reg: Database) -> str | None:
     """Why register.db cannot be caught up from its watermark and must be rebuilt, or None."""
     if push.register_meta(reg, push.FORMAT_META) != push.REGISTER_FORMAT:
         return (
-            "was written by an earlier version of certreg (no watermark; number_lookup "
-            "records hashed without a secret)"
+            "was written by an earlier version of certreg (format "
+            f"{push.register_meta(reg, push.FORMAT_META) or 'without a watermark'}; this "
+            f"certreg writes format {push.REGISTER_FORMAT})"
         )
     if push.register_meta(reg, push.LOOKUP_KDF_META) != lookup_key_for(body).meta():
         return "was sealed with another lookup secret, or other Argon2id costs"

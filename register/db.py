@@ -56,6 +56,14 @@ CREATE TABLE IF NOT EXISTS schemes (       -- the current version of each scheme
     updated_at TEXT NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS scheme_names (   -- the current version's name in other languages
+    scheme_id TEXT NOT NULL,                  -- (the certificates keep schemes.name, signed)
+    lang TEXT NOT NULL,                       -- en, de, fr, es (certreg.i18n.LANGUAGES)
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',     -- '' when none in that language
+    PRIMARY KEY (scheme_id, lang)
+);
+
 CREATE TABLE IF NOT EXISTS scope_items (
     scheme_id TEXT NOT NULL,
     code TEXT NOT NULL,

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader
 
 from certreg.i18n import N_, jinja_environment, translator
-from certreg.register.records import BodyInfo
+from certreg.register.records import BodyInfo, scheme_name
 from certreg.register.site import TEMPLATES
 from certreg.register.web.language import PageLanguage
 from certreg.verifier.standing import CertificateRecord, Standing, headline, plain_date, words
@@ -123,10 +123,16 @@ def render_certificate(
     root: str = "/",
     now: datetime | None = None,
     language: PageLanguage = ENGLISH,
+    lang: str | None = None,
 ) -> str:
-    """The certificate page of ``record`` as it stands at ``now`` (default: this instant)."""
+    """The certificate page of ``record`` as it stands at ``now`` (default: this instant), in
+    ``language`` (or, given alone, ``lang``, with no language switch)."""
+    if lang is not None and language is ENGLISH:
+        language = PageLanguage(lang)
     lang = language.lang
     line = headline(record, now, lang=lang)
+    shown = scheme_name(record.scheme_names, record.scheme_name, lang)
+    _ = translator("pages", lang)
     return _render(
         "certreg_certificate.html",
         root,
@@ -140,6 +146,14 @@ def render_certificate(
         status_word=translator("pages", lang)(_STANDING_WORDS.get(line.css, N_("unknown"))),
         url=body.certificate_url(record.number),
         today=_today(now, lang),
+        # The scheme's name in the reader's language; the page stands for the certificate, so
+        # the name the credential is signed with stays beside it (issue 12).
+        scheme_display_name=shown,
+        scheme_signed_name=(
+            None
+            if shown == record.scheme_name
+            else _("in the signed certificate: %(name)s", name=record.scheme_name)
+        ),
     )
 
 
@@ -210,12 +224,18 @@ def outcome_of(
             return known[1]
         return None
 
-    dates = {
+    dates: dict[str, Any] = {  # Any: so that mypy accepts words(**dates)
         "valid_from": facts.valid_from if facts is not None else None,
         "valid_until": facts.valid_until if facts is not None else None,
     }
     if verdict in (Standing.VALID, Standing.EXPIRED, Standing.NOT_YET_VALID, Standing.SUSPENDED):
-        headline_text = words(verdict, since=since(verdict), lang=lang, **dates)
+        headline_text = words(
+            verdict,
+            since=since(verdict),
+            valid_from=dates["valid_from"],
+            valid_until=dates["valid_until"],
+            lang=lang,
+        )
         css = Standing(verdict).css
     elif verdict == "WITHDRAWN":
         when = since("WITHDRAWN")
@@ -270,6 +290,7 @@ def render_verify(
     pasted: str = "",
     given_url: str = "",
     language: PageLanguage = ENGLISH,
+    certificate_prefix: str = "",
 ) -> str:
     return _render(
         "certreg_verify.html",
@@ -280,4 +301,5 @@ def render_verify(
         problem=problem,
         pasted=pasted,
         given_url=given_url,
+        certificate_prefix=certificate_prefix,  # what the QR scanner may open (web/scan.py)
     )

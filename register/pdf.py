@@ -34,8 +34,9 @@ from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.prefs import ViewerPreferences
 
+from certreg.i18n import DEFAULT
 from certreg.register.qr import qr_png
-from certreg.register.records import BodyInfo
+from certreg.register.records import BodyInfo, scheme_name
 from certreg.verifier.standing import CertificateRecord, ScopeLine, headline, plain_date
 
 __all__ = ["QR_SIZE_MM", "Signatory", "certificate_pdf"]
@@ -223,9 +224,11 @@ def certificate_pdf(
     printed_on: date | None = None,
     signatory: Signatory | None = None,
     logo: bytes | None = None,
+    lang: str = DEFAULT,
 ) -> bytes:
-    """The certificate of ``record`` as PDF bytes. ``record.holder_name`` must be set: a
-    certificate without the holder's name is not a certificate (§9.4.7 a).
+    """The certificate of ``record`` as PDF bytes, for a reader of ``lang``.
+    ``record.holder_name`` must be set: a certificate without the holder's name is not a
+    certificate (§9.4.7 a).
 
     ``signatory`` names who took the decision (printed with the role); without it the role
     and the body are printed. ``logo`` (PNG or JPEG bytes) replaces the word mark at the top."""
@@ -254,8 +257,11 @@ def certificate_pdf(
     pdf.ln(2)
     pdf.para("holds the certification", 11)
     pdf.ln(2)
+    # The scheme's name in the reader's language where the body gave one; the "Certification
+    # scheme" line below quotes the name the credential is signed with.
+    shown = scheme_name(record.scheme_names, record.scheme_name, lang)
     scheme = f"{record.scheme_name} ({record.scheme_code})"
-    pdf.fitted(scheme, (16, 13, 11))
+    pdf.fitted(f"{shown} ({record.scheme_code})", (16, 13, 11))
     pdf.ln(6)
 
     pdf.label_value("Certificate number", record.number)

@@ -604,6 +604,22 @@ def scheme_row(scheme: Mapping[str, Any], version: Mapping[str, Any]) -> dict[st
     }
 
 
+def scheme_name_rows(
+    scheme_id: str, names: Mapping[str, Mapping[str, str]]
+) -> list[dict[str, Any]]:
+    """``scheme_names`` rows from the current version's names in other languages
+    (``{"de": {"name": ..., "description": ...}}``, as the issuer keeps them)."""
+    return [
+        {
+            "scheme_id": scheme_id,
+            "lang": lang,
+            "name": entry["name"],
+            "description": entry.get("description") or "",
+        }
+        for lang, entry in sorted(names.items())
+    ]
+
+
 def scope_item_rows(scheme_id: str, items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The scheme's catalogue as offered now (retired items are left out)."""
     return [
@@ -874,9 +890,10 @@ def write_certifications(
 # Public and harmless (the published checkpoints already give the chain's length).
 APPLIED_SEQ_META = "applied_event_seq"
 #: What the issuer writes now; a register of another format (or none: written before the
-#: watermark and the keyed lookup existed) is rebuilt by the issuer.
+#: watermark and the keyed lookup existed) is rebuilt by the issuer. 3: schemes' names in other
+#: languages (``scheme_names``), which a register of format 2 lacks until rebuilt.
 FORMAT_META = "format"
-REGISTER_FORMAT = "2"
+REGISTER_FORMAT = "3"
 
 _forget_after_commit: weakref.WeakSet[Database] = weakref.WeakSet()
 
@@ -947,16 +964,20 @@ def write_scheme(
     *,
     at: str,
     scheme_id: str | None = None,
+    names: Sequence[Mapping[str, Any]] = (),
 ) -> None:
-    """Replace a scheme and its catalogue (``row`` None: remove it)."""
+    """Replace a scheme, its catalogue and its names in other languages (``scheme_name_rows``;
+    ``row`` None: remove them)."""
     conn = db.conn
     scheme_id = row["id"] if row is not None else scheme_id
     with transaction(conn):
         conn.execute("DELETE FROM schemes WHERE id = ?", [scheme_id])
         conn.execute("DELETE FROM scope_items WHERE scheme_id = ?", [scheme_id])
+        conn.execute("DELETE FROM scheme_names WHERE scheme_id = ?", [scheme_id])
         if row is not None:
             _insert(conn, "schemes", [row])
             _insert(conn, "scope_items", items)
+            _insert(conn, "scheme_names", names)
         touch(db, at)
 
 

@@ -44,6 +44,8 @@ __all__ = [
     "plain_date",
     "read_body",
     "read_scheme",
+    "read_scheme_names",
+    "scheme_name",
     "status_headline",
 ]
 
@@ -125,6 +127,33 @@ def read_scheme(conn: sqlite3.Connection, scheme_id: str) -> dict[str, Any] | No
     return scheme
 
 
+def read_scheme_names(
+    conn: sqlite3.Connection, scheme_id: str | None = None
+) -> dict[str, dict[str, str]]:
+    """The schemes' names in other languages, ``{scheme_id: {lang: name}}`` (one scheme's with
+    ``scheme_id``). A register written before they were pushed has none (no table: a bundle of
+    format 2): every page then shows the signed names."""
+    sql = "SELECT scheme_id, lang, name FROM scheme_names"
+    params: list[Any] = []
+    if scheme_id is not None:
+        sql += " WHERE scheme_id = ?"
+        params.append(scheme_id)
+    out: dict[str, dict[str, str]] = {}
+    try:
+        rows = conn.execute(sql + " ORDER BY scheme_id, lang", params).fetchall()
+    except sqlite3.OperationalError:
+        return out
+    for sid, lang, name in rows:
+        out.setdefault(sid, {})[lang] = name
+    return out
+
+
+def scheme_name(names: Mapping[str, str], signed_name: str, lang: str) -> str:
+    """The scheme's name for a reader of ``lang``: its name in that language where the body
+    gave one, else the name the certificate is signed with."""
+    return names.get(lang) or signed_name
+
+
 def _scheme_fields(conn: sqlite3.Connection, scheme_id: str) -> dict[str, Any]:
     scheme = read_scheme(conn, scheme_id) or {}
     version = scheme.get("version")
@@ -132,6 +161,7 @@ def _scheme_fields(conn: sqlite3.Connection, scheme_id: str) -> dict[str, Any]:
         "scheme_version": str(version) if version is not None else None,
         "normative_reference": scheme.get("normative_reference"),
         "normative_reference_url": scheme.get("normative_reference_url"),
+        "scheme_names": read_scheme_names(conn, scheme_id).get(scheme_id, {}),
     }
 
 

@@ -8,14 +8,17 @@ certificate URL) leads back to the same server, as it would for an employer."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -134,6 +137,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBody]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    with chromium() as driver:
+        yield driver
+
+
+@contextmanager
+def chromium(*extra_flags: str) -> Iterator[object]:
+    """A headless Chromium driven by Selenium, started with ``extra_flags`` besides this
+    machine's (e.g. a fake camera); skips the test when Debian's chromium is missing."""
     chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not driver_path:
         pytest.skip("Debian's chromium and chromium-driver are not installed (make test does)")
@@ -149,6 +160,7 @@ def browser() -> Iterator[object]:
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,1600",
+        *extra_flags,
     ):  # fmt: skip
         options.add_argument(flag)
     # Start on about:blank. chromedriver launches Chromium without a start URL, so it opens its
@@ -175,3 +187,33 @@ def browser() -> Iterator[object]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def leave_page(driver: Any, action: Callable[[], object], timeout: float = 20) -> None:
+    """Do ``action`` (a click, a submit, a refresh) and wait until the browser shows the next
+    page, fully loaded.
+
+    The page is marked with a variable of its window that no other page has; the wait ends when
+    the window's document lacks it. (Selenium's ``staleness_of`` asks the old element, and
+    chromedriver may answer "Node with given id does not belong to the document" mid-navigation:
+    an error, not "stale", once in a few runs.)"""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    mark = secrets.token_hex(8)
+    driver.execute_script("window.certregPage = arguments[0]", mark)
+    action()
+
+    def arrived(driver: Any) -> bool:
+        try:
+            return bool(
+                driver.execute_script(
+                    "return window.certregPage !== arguments[0] "
+                    "&& document.readyState === 'complete'",
+                    mark,
+                )
+            )
+        except WebDriverException:  # the document is being replaced: ask again
+            return False
+
+    WebDriverWait(driver, timeout).until(arrived, "the next page did not load")

@@ -47,7 +47,6 @@ beside the server with ``console.served.open()`` (close ``body.db.conn`` after),
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -58,7 +57,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from browser_support import PASSPHRASE, body_with_two_schemes, serve
+from browser_support import PASSPHRASE, body_with_two_schemes, leave_page, serve
 from factories import free_port
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
@@ -306,29 +305,8 @@ class Console:
 
     def leave(self, action: Any) -> None:
         """Do ``action`` (a click, a key) and wait until the browser shows the next page,
-        fully loaded.
-
-        The page is marked with a variable of its window that no other page has; the wait
-        ends when the window's document lacks it. (Selenium's ``staleness_of`` asks the old
-        element, and chromedriver may answer "Node with given id does not belong to the
-        document" mid-navigation: an error, not "stale", once in a few runs.)"""
-        mark = secrets.token_hex(8)
-        self.driver.execute_script("window.certregPage = arguments[0]", mark)
-        action()
-
-        def arrived(driver: Any) -> bool:
-            try:
-                return bool(
-                    driver.execute_script(
-                        "return window.certregPage !== arguments[0] "
-                        "&& document.readyState === 'complete'",
-                        mark,
-                    )
-                )
-            except WebDriverException:  # the document is being replaced: ask again
-                return False
-
-        self.wait_until(arrived, what="the next page")
+        fully loaded (:func:`browser_support.leave_page`)."""
+        leave_page(self.driver, action, WAIT)
 
     def wait_until(self, condition: Any, timeout: float = WAIT, what: str = "") -> Any:
         """Wait for ``condition(driver)`` to be true (live parts: progress bars). A page that

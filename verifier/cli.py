@@ -93,54 +93,78 @@ def _mark(check: Check) -> str:
     return "✓" if check.ok else "✗"
 
 
-def _print_result(result: VerificationResult, indent: str = "") -> None:
+def _print_result(result: VerificationResult, indent: str = "", lang: str = "en") -> None:
+    """The summary, the certificate's facts and the checks; the labels in ``lang`` (the checks'
+    names and reasons stay English: they are what support staff search for)."""
+    from certreg.i18n import translator
+
+    _ = translator("verifier", lang)
     click.echo(f"{indent}{result.summary}")
     facts = result.facts
     if facts is not None:
         click.echo("")
+        version = facts.scheme_version
         rows = [
-            ("Holder", facts.holder_name),
-            ("Certificate", facts.certificate_number),
+            (_("Holder"), facts.holder_name),
+            (_("Certificate"), facts.certificate_number),
             (
-                "Scheme",
+                _("Scheme"),
                 " ".join(
                     x
                     for x in (
                         facts.scheme_name,
                         f"({facts.scheme_code})" if facts.scheme_code else None,
-                        f"version {facts.scheme_version}" if facts.scheme_version else None,
+                        _("version %(version)s", version=version) if version else None,
                     )
                     if x
                 ),
             ),
-            ("Standard", ", ".join(r.name or r.url or "" for r in facts.normative_references)),
-            ("Issued by", facts.issuer_name or facts.issuer_id),
-            ("Valid", f"{facts.valid_from or '?'} to {facts.valid_until or '(no end)'}"),
+            (
+                _("Standard"),
+                ", ".join(r.name or r.url or "" for r in facts.normative_references),
+            ),
+            (_("Issued by"), facts.issuer_name or facts.issuer_id),
+            (
+                _("Valid"),
+                _(
+                    "%(start)s to %(end)s",
+                    start=facts.valid_from or "?",
+                    end=facts.valid_until or _("(no end)"),
+                ),
+            ),
         ]
+        width = max(13, *(len(label) + 2 for label, _value in rows))
         for label, value in rows:
             if value:
-                click.echo(f"{indent}  {label + ':':<13}{value}")
+                click.echo(f"{indent}  {label + ':':<{width}}{value}")
         if facts.scope:
-            click.echo(f"{indent}  Scope:")
+            scope_label = _("Scope:")
+            click.echo(f"{indent}  {scope_label}")
             for item in facts.scope:
                 extra = f" — {item.conditions}" if item.conditions else ""
                 click.echo(f"{indent}    • {item.name}{extra}")
     click.echo("")
-    click.echo(f"{indent}Checks:")
+    checks_label = _("Checks:")
+    click.echo(f"{indent}{checks_label}")
     for check in result.checks:
         click.echo(f"{indent}  {_mark(check)} {check.name}: {check.reason}")
 
 
-def _print_presentation(result: PresentationResult) -> None:
+def _print_presentation(result: PresentationResult, lang: str = "en") -> None:
+    from certreg.i18n import translator
+
+    _ = translator("verifier", lang)
     click.echo(result.summary)
     click.echo("")
-    click.echo("Presentation checks:")
+    click.echo(_("Presentation checks:"))
     for check in result.checks:
         click.echo(f"  {_mark(check)} {check.name}: {check.reason}")
     for number, credential in enumerate(result.credentials, 1):
         click.echo("")
-        click.echo(f"Credential {number}: {credential.verdict.value}")
-        _print_result(credential, indent="  ")
+        click.echo(
+            _("Credential %(number)s: %(verdict)s", number=number, verdict=credential.verdict.value)
+        )
+        _print_result(credential, indent="  ", lang=lang)
 
 
 @click.command("verify")
@@ -181,6 +205,14 @@ def _print_presentation(result: PresentationResult) -> None:
     "to this machine's own loopback address (127.0.0.1, ::1, localhost), as the demo serves, "
     "needs no option; did:web documents there still need this one.",
 )
+@click.option(
+    "--lang",
+    metavar="LANG",
+    default="en",
+    show_default=True,
+    help="The language of the summary and the labels: en, de, fr or es (the checks' reasons "
+    "and --json's verdict stay English).",
+)
 def verify_command(
     source: str,
     as_json: bool,
@@ -190,6 +222,7 @@ def verify_command(
     challenge: str | None,
     domain: str | None,
     unsafe_hosts: tuple[str, ...],
+    lang: str,
 ) -> None:
     """Verify a certificate (or a presentation) from FILE, a URL, or - for standard input.
 
@@ -197,9 +230,14 @@ def verify_command(
     status unknown, untrusted issuer), the certified scope, and every check made. Exits 0 only
     when the certificate is VALID.
     """
+    from certreg.i18n import LANGUAGES
     from certreg.verifier.facts import types_of
     from certreg.verifier.result import PresentationResult
     from certreg.verifier.verify import Verifier, load_document
+
+    lang = lang.lower()
+    if lang not in LANGUAGES:
+        raise click.BadParameter(f"one of {', '.join(LANGUAGES)}", param_hint="'--lang'")
 
     moment = _parse_now(now)
     data = _read_source(source, unsafe_hosts)
@@ -209,6 +247,7 @@ def verify_command(
         unsafe_allow_http_hosts=unsafe_hosts,
         transport=_fetcher(unsafe_hosts, "application/did+json, application/json"),
         status_fetcher=_fetcher(unsafe_hosts, "application/json"),
+        lang=lang,
     )
     is_presentation = False
     try:
@@ -223,9 +262,9 @@ def verify_command(
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     elif isinstance(result, PresentationResult):
-        _print_presentation(result)
+        _print_presentation(result, lang)
     else:
-        _print_result(result)
+        _print_result(result, lang=lang)
     sys.exit(0 if result.ok else 1)
 
 

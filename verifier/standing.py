@@ -295,6 +295,10 @@ class CertificateRecord:
     history: tuple[HistoryLine, ...] = ()
     listing: str = Policy.DIRECTORY  # a Policy, or "issuer" (drawn from the body's own data)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: The scheme's name in other languages, by language (``{"de": "..."}``): shown to a
+    #: reader in their language (``register.records.scheme_name``); ``scheme_name`` is the
+    #: name the credential is signed with.
+    scheme_names: Mapping[str, str] = field(default_factory=dict)
 
     def effective_status(self, today: date | None = None) -> str:
         """The recorded status, counting a certificate past its last day as EXPIRED (the

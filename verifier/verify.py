@@ -23,6 +23,7 @@ from typing import Any
 import base58
 
 from certreg.contexts import DEFAULT_LOADER, DocumentLoader, context_file_bytes, pinned_contexts
+from certreg.i18n import DEFAULT, LANGUAGES, N_, format_number, translator
 from certreg.keys.errors import CertregError
 from certreg.verifier import standing
 from certreg.verifier.compact import reading_form
@@ -431,6 +432,9 @@ class Verifier:
       generic issuer, any did:key) passes as one of its certificates.
     - ``check_status``: False skips status lists; the result says so prominently.
     - ``unsafe_allow_http_hosts``: hosts that may be contacted over plain HTTP (tests only).
+    - ``lang``: the language of each result's ``summary`` (one of certreg.i18n.LANGUAGES,
+      default English). The ``verdict`` values and the checks' reasons are English whatever it
+      is: they are what programs and support staff read.
     """
 
     def __init__(
@@ -446,7 +450,12 @@ class Verifier:
         clock: Clock = utc_now,
         loader: DocumentLoader = DEFAULT_LOADER,
         unsafe_allow_http_hosts: Collection[str] = (),
+        lang: str = DEFAULT,
     ) -> None:
+        if lang not in LANGUAGES:
+            raise ValueError(f"the verifier does not speak {lang!r}: one of {', '.join(LANGUAGES)}")
+        #: The language of the results' summaries (the verdicts and checks stay as they are).
+        self.lang = lang
         self.trusted_issuers = None if trusted_issuers is None else frozenset(trusted_issuers)
         self.certification_issuers = (
             None if certification_issuers is None else frozenset(certification_issuers)
@@ -486,7 +495,7 @@ class Verifier:
             return self._credential(credential, at, options)
         except Exception:  # the contract: a result, never an exception
             _log.exception("verify_credential failed on its input")
-            return _invalid([Check("verifier", False, _COULD_NOT_PROCESS)], None, at)
+            return self._invalid([Check("verifier", False, _COULD_NOT_PROCESS)], None, at)
 
     def _now(self, now: datetime | None) -> datetime:
         moment = now if now is not None else self.clock()
@@ -601,11 +610,11 @@ class Verifier:
         try:
             doc = load_document(credential)
         except InputError as exc:
-            return _invalid([Check("input", False, str(exc))], None, now)
+            return self._invalid([Check("input", False, str(exc))], None, now)
         problems, version = _credential_structure(doc)
         issuer = issuer_id(doc)
         if problems or version is None:
-            return _invalid([Check("structure", False, p) for p in problems], issuer, now)
+            return self._invalid([Check("structure", False, p) for p in problems], issuer, now)
         checks = [
             Check(
                 "structure", True, f"a well-formed VC {'2.0' if version == 2 else '1.1'} credential"
@@ -713,8 +722,13 @@ class Verifier:
         body = issuer_name(doc) if verified else None
         if body and self.trusted_issuers is None:
             body = f"{body} ({issuer})"
-        summary = _summary(verdict, checks, facts, doc, body or issuer or "an unknown issuer")
+        summary = _summary(verdict, checks, facts, doc, body or issuer, self.lang)
         return VerificationResult(verdict, summary, checks, issuer, facts, now)
+
+    def _invalid(
+        self, checks: list[Check], issuer: str | None, now: datetime
+    ) -> VerificationResult:
+        return _invalid(checks, issuer, now, self.lang)
 
     # -- presentations ---------------------------------------------------------------------
 
@@ -735,7 +749,7 @@ class Verifier:
             _log.exception("verify_presentation failed on its input")
             check = Check("verifier", False, _COULD_NOT_PROCESS)
             return PresentationResult(
-                Verdict.INVALID, _invalid_sentence([check]), [check], None, [], at
+                Verdict.INVALID, _invalid_sentence([check], self.lang), [check], None, [], at
             )
 
     def _presentation(
@@ -746,14 +760,14 @@ class Verifier:
             doc = load_document(presentation, "the presentation")
         except InputError as exc:
             checks.append(Check("input", False, str(exc)))
-            return _presentation_result(checks, None, [], now)
+            return _presentation_result(checks, None, [], now, self.lang)
         problems = _presentation_structure(doc)
         holder = issuer_id({"issuer": doc.get("holder")})
         if holder is None and not problems:
             holder = _presentation_signer(doc)
         if problems:
             checks += [Check("structure", False, p) for p in problems]
-            return _presentation_result(checks, holder, [], now)
+            return _presentation_result(checks, holder, [], now, self.lang)
         assert holder is not None
         proofs = verify_proofs(
             doc,
@@ -769,13 +783,13 @@ class Verifier:
         ]
         checks += _binding_checks(doc.get("proof"), challenge, domain)
         if any(not c.ok for c in checks):
-            return _presentation_result(checks, holder, [], now)
+            return _presentation_result(checks, holder, [], now, self.lang)
         results = [self._embedded(vc, now) for vc in _as_list(doc.get("verifiableCredential"))]
-        return _presentation_result(checks, holder, results, now)
+        return _presentation_result(checks, holder, results, now, self.lang)
 
     def _embedded(self, vc: Any, now: datetime) -> VerificationResult:
         if isinstance(vc, Mapping) and "EnvelopedVerifiableCredential" in types_of(vc):
-            return _invalid(
+            return self._invalid(
                 [
                     Check(
                         "structure",
@@ -893,22 +907,66 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def _invalid_sentence(checks: list[Check]) -> str:
+def _invalid_sentence(checks: list[Check], lang: str = DEFAULT) -> str:
+    _ = translator("verifier", lang)
     failed = [c for c in checks if not c.ok]
-    return "Invalid: " + _sentence(failed[0].reason if failed else "not verified")
+    # The check's reason stays in English (it names the technical fault).
+    reason = _sentence(failed[0].reason if failed else _("not verified"))
+    return _("Invalid: %(reason)s", reason=reason)
 
 
-def _invalid(checks: list[Check], issuer: str | None, now: datetime) -> VerificationResult:
-    return VerificationResult(Verdict.INVALID, _invalid_sentence(checks), checks, issuer, None, now)
+def _invalid(
+    checks: list[Check], issuer: str | None, now: datetime, lang: str = DEFAULT
+) -> VerificationResult:
+    return VerificationResult(
+        Verdict.INVALID, _invalid_sentence(checks, lang), checks, issuer, None, now
+    )
 
 
-def _describe(facts: CertificationFacts | None, body: str) -> str:
+#: A verdict as the first word(s) of a summary, and as a count of a presentation's credentials.
+_HEADLINES = {
+    Verdict.VALID: N_("Valid"),
+    Verdict.INVALID: N_("Invalid"),
+    Verdict.EXPIRED: N_("Expired"),
+    Verdict.NOT_YET_VALID: N_("Not yet valid"),
+    Verdict.SUSPENDED: N_("Suspended"),
+    Verdict.WITHDRAWN: N_("Withdrawn"),
+    Verdict.STATUS_UNKNOWN: N_("Status unknown"),
+    Verdict.UNTRUSTED_ISSUER: N_("Untrusted issuer"),
+}
+_COUNTED = {
+    Verdict.VALID: N_("%(num)s valid"),
+    Verdict.INVALID: N_("%(num)s invalid"),
+    Verdict.EXPIRED: N_("%(num)s expired"),
+    Verdict.NOT_YET_VALID: N_("%(num)s not yet valid"),
+    Verdict.SUSPENDED: N_("%(num)s suspended"),
+    Verdict.WITHDRAWN: N_("%(num)s withdrawn"),
+    Verdict.STATUS_UNKNOWN: N_("%(num)s status unknown"),
+    Verdict.UNTRUSTED_ISSUER: N_("%(num)s untrusted issuer"),
+}
+
+
+def _describe(facts: CertificationFacts | None, body: str, lang: str = DEFAULT) -> str:
+    """What the summary is about: "Jane Doe's certification CWI (certificate CWI-2026-0001)
+    from Example Body", as one phrase per shape, so that each language orders it its way."""
+    _ = translator("verifier", lang)
     if facts is None:
-        return f"this credential from {body}"
-    who = f"{facts.holder_name}'s " if facts.holder_name else "the "
-    scheme = facts.scheme_code or facts.scheme_name or "(unnamed scheme)"
-    number = f" (certificate {facts.certificate_number})" if facts.certificate_number else ""
-    return f"{who}certification {scheme}{number} from {body}"
+        return _("this credential from %(body)s", body=body)
+    words = {
+        "holder": facts.holder_name,
+        "scheme": facts.scheme_code or facts.scheme_name or _("(unnamed scheme)"),
+        "number": facts.certificate_number,
+        "body": body,
+    }
+    if facts.holder_name and facts.certificate_number:
+        return _(
+            "%(holder)s's certification %(scheme)s (certificate %(number)s) from %(body)s", **words
+        )
+    if facts.holder_name:
+        return _("%(holder)s's certification %(scheme)s from %(body)s", **words)
+    if facts.certificate_number:
+        return _("the certification %(scheme)s (certificate %(number)s) from %(body)s", **words)
+    return _("the certification %(scheme)s from %(body)s", **words)
 
 
 def _summary(
@@ -916,71 +974,122 @@ def _summary(
     checks: list[Check],
     facts: CertificationFacts | None,
     doc: Mapping[str, Any],
-    body: str,
+    body: str | None,
+    lang: str = DEFAULT,
 ) -> str:
+    """The plain-words summary in ``lang``. The reasons of failed checks it quotes (an invalid
+    signature, an untrusted issuer, why the status is unknown) stay in English."""
+    _ = translator("verifier", lang)
+    body = body or _("an unknown issuer")
     failing = next((c for c in checks if not c.ok and c.implies is verdict), None)
     reason = failing.reason if failing else ""
-    what = _describe(facts, body)
+    what = _describe(facts, body, lang)
     skipped_status = any(c.name == "status" and c.skipped for c in checks)
     if verdict is Verdict.INVALID:
-        return _invalid_sentence(checks)
+        return _invalid_sentence(checks, lang)
     if verdict is Verdict.UNTRUSTED_ISSUER:
-        return _sentence(f"Untrusted issuer: {reason}")
+        return _("Untrusted issuer: %(reason)s", reason=_sentence(reason))
     if verdict in (Verdict.WITHDRAWN, Verdict.SUSPENDED):
-        label = verdict.value.capitalize()
-        return _sentence(f"{label}: {what} is {reason}")
+        if lang == DEFAULT:
+            # The status check's own words, with the list and its publication date.
+            label = verdict.value.capitalize()
+            return _sentence(f"{label}: {what} is {reason}")
+        if verdict is Verdict.SUSPENDED:
+            return _(
+                "Suspended: %(what)s is suspended, according to the issuer's status list.",
+                what=what,
+            )
+        return _(
+            "Withdrawn: %(what)s is withdrawn, according to the issuer's status list.", what=what
+        )
     # The dates are worded as the certificate's page and PDF word them (verifier.standing):
     # the same certificate reads "expired on 14 January 2029" everywhere, its last valid day.
     start = parse_datetime(doc.get("validFrom") or doc.get("issuanceDate"))
     end = parse_datetime(doc.get("validUntil") or doc.get("expirationDate"))
     if verdict is Verdict.EXPIRED and end is not None:
-        return _sentence(f"Expired: {what} expired on {standing.plain_date(expiry_day(end))}")
+        day = standing.plain_date(expiry_day(end), lang)
+        return _("Expired: %(what)s expired on %(date)s.", what=what, date=day)
     if verdict is Verdict.NOT_YET_VALID and start is not None:
-        return _sentence(f"Not yet valid: {what} is valid from {standing.plain_date(start)}")
+        day = standing.plain_date(start, lang)
+        return _("Not yet valid: %(what)s is valid from %(date)s.", what=what, date=day)
     if verdict in (Verdict.EXPIRED, Verdict.NOT_YET_VALID):  # cannot happen: _window parsed it
-        return _sentence(f"{verdict.value.replace('_', ' ').capitalize()}: {what} {reason}")
+        return _sentence(f"{_(_HEADLINES[verdict])}: {what} {reason}")
     if verdict is Verdict.STATUS_UNKNOWN:
-        return (
-            f"Status unknown: {what} is genuine and within its dates, but whether it is "
-            f"suspended or withdrawn could not be checked: {reason.rstrip('.')}. "
-            "Ask the issuer before relying on it."
+        return _(
+            "Status unknown: %(what)s is genuine and within its dates, but whether it is "
+            "suspended or withdrawn could not be checked: %(reason)s. Ask the issuer before "
+            "relying on it.",
+            what=what,
+            reason=reason.rstrip("."),
         )
     last_day = expiry_day(end)
-    until = f" until {standing.plain_date(last_day)}" if last_day else ""
+    until = standing.plain_date(last_day, lang) if last_day else ""
     if facts is not None and facts.holder_name:
-        scheme = facts.scheme_code or facts.scheme_name or "(unnamed scheme)"
-        number = f" (certificate {facts.certificate_number})" if facts.certificate_number else ""
-        text = (
-            f"Valid: {facts.holder_name} holds certification {scheme}{number} from {body}{until}."
-        )
+        words = {
+            "holder": facts.holder_name,
+            "scheme": facts.scheme_code or facts.scheme_name or _("(unnamed scheme)"),
+            "number": facts.certificate_number,
+            "body": body,
+            "date": until,
+        }
+        if facts.certificate_number and until:
+            text = _(
+                "Valid: %(holder)s holds certification %(scheme)s (certificate %(number)s) "
+                "from %(body)s until %(date)s.",
+                **words,
+            )
+        elif facts.certificate_number:
+            text = _(
+                "Valid: %(holder)s holds certification %(scheme)s (certificate %(number)s) "
+                "from %(body)s.",
+                **words,
+            )
+        elif until:
+            text = _(
+                "Valid: %(holder)s holds certification %(scheme)s from %(body)s until %(date)s.",
+                **words,
+            )
+        else:
+            text = _("Valid: %(holder)s holds certification %(scheme)s from %(body)s.", **words)
+    elif until:
+        text = _("Valid: %(what)s is genuine and in force until %(date)s.", what=what, date=until)
     else:
-        text = f"Valid: {what} is genuine and in force{until}."
+        text = _("Valid: %(what)s is genuine and in force.", what=what)
     if skipped_status:
-        text += " Its suspension/withdrawal status was NOT checked."
+        text += " " + _("Its suspension/withdrawal status was NOT checked.")
     return text
 
 
 def _presentation_result(
-    checks: list[Check], holder: str | None, results: list[VerificationResult], now: datetime
+    checks: list[Check],
+    holder: str | None,
+    results: list[VerificationResult],
+    now: datetime,
+    lang: str = DEFAULT,
 ) -> PresentationResult:
+    _ = translator("verifier", lang)
     own = verdict_of(checks)
     verdict = worst([own, *(r.verdict for r in results)])
     if own is Verdict.INVALID:
-        summary = _invalid_sentence(checks)
+        summary = _invalid_sentence(checks, lang)
     elif not results:
-        summary = (
-            f"Valid: the presentation is signed by its holder {holder}; it holds no credential."
+        summary = _(
+            "Valid: the presentation is signed by its holder %(holder)s; it holds no credential.",
+            holder=holder,
         )
     elif len(results) == 1:
         summary = results[0].summary
     else:
-        counts: dict[str, int] = {}
+        counts: dict[Verdict, int] = {}
         for r in results:
-            counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
-        listed = ", ".join(f"{n} {v.lower().replace('_', ' ')}" for v, n in counts.items())
-        summary = (
-            f"{verdict.value.replace('_', ' ').capitalize()}: {len(results)} credentials "
-            f"presented by {holder} ({listed})."
+            counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        listed = ", ".join(_(_COUNTED[v], num=format_number(n, lang)) for v, n in counts.items())
+        summary = _(
+            "%(verdict)s: %(num)s credentials presented by %(holder)s (%(listed)s).",
+            verdict=_(_HEADLINES[verdict]),
+            num=format_number(len(results), lang),
+            holder=holder,
+            listed=listed,
         )
     return PresentationResult(verdict, summary, checks, holder, results, now)
 

@@ -26,6 +26,7 @@ from typing import Any
 import click
 from sqlite_utils import Database
 
+from certreg.i18n import LANGUAGES
 from certreg.issuer import audit, staff
 from certreg.issuer.cli import common as cli_common
 from certreg.issuer.cli.common import (
@@ -79,6 +80,8 @@ SCHEME_FIELDS = (
     "recertification_rules",
     "accredited",
     "scope",
+    "names",
+    "descriptions",
 )
 REQUIRED_SCHEME_FIELDS = {
     "code": "--code",
@@ -104,6 +107,8 @@ VERSION_FIELDS = (
     "appeals",
     "recertification_rules",
     "recertification_window_months",
+    "names",
+    "descriptions",
 )
 
 _MIN_PREFIX = 4
@@ -227,6 +232,20 @@ def _outcome(
     click.echo(sentence)
     _echo_certification(body, cert)
     click.echo(f"Certificate number: {cert.number}")
+
+
+def _in_languages(pairs: tuple[str, ...], option: str) -> dict[str, str]:
+    """``("de=Schweißaufsichtsperson", ...)`` as ``{"de": "Schweißaufsichtsperson"}`` (the
+    languages and the names are checked by the service)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        lang, sep, text = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(
+                f"{pair!r} is not LANG=TEXT, e.g. 'de=Schweißaufsichtsperson'", param_hint=option
+            )
+        out[lang.strip().lower()] = text
+    return out
 
 
 def _read_description(path: Path) -> dict[str, Any]:
@@ -434,12 +453,30 @@ def scheme_group() -> None:
     default=None,
     help="Whether the scheme is within the body's accreditation.",
 )
+@click.option(
+    "--name-in",
+    "names_in",
+    multiple=True,
+    metavar="LANG=NAME",
+    help="The scheme's name in another language (repeatable), e.g. "
+    "'de=Schweißaufsichtsperson': shown to register readers in that language; certificates "
+    "keep the signed --name. LANG: one of " + ", ".join(LANGUAGES) + ".",
+)
+@click.option(
+    "--description-in",
+    "descriptions_in",
+    multiple=True,
+    metavar="LANG=TEXT",
+    help="The public description in another language that has a --name-in (repeatable).",
+)
 def scheme_add_command(
     data: Path,
     scheme_id: str | None,
     from_file: Path | None,
     scope: tuple[str, ...],
     level: tuple[str, ...],
+    names_in: tuple[str, ...],
+    descriptions_in: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Add a scheme ID (a short slug such as 'cwi') with its first version and its scope
@@ -459,6 +496,10 @@ def scheme_add_command(
     fields.update({k: v for k, v in options.items() if v is not None})
     if scope or level:
         fields["scope"] = _scope_from_options(scope, level)
+    if names_in:
+        fields["names"] = _in_languages(names_in, "--name-in")
+    if descriptions_in:
+        fields["descriptions"] = _in_languages(descriptions_in, "--description-in")
     if not scheme_id:
         raise click.UsageError("give the scheme's ID (an argument, or 'id' in the --from file)")
     missing = [opt for key, opt in REQUIRED_SCHEME_FIELDS.items() if not fields.get(key)]
@@ -514,6 +555,29 @@ def scheme_add_command(
     "new grants and scope extensions refuse it.",
 )
 @click.option("--as", "actor", metavar="STAFF", help="Who records it (for the audit log).")
+@click.option(
+    "--name-in",
+    "names_in",
+    multiple=True,
+    metavar="LANG=NAME",
+    help="The scheme's name in another language (repeatable), e.g. "
+    "'de=Schweißaufsichtsperson': shown to register readers in that language; certificates "
+    "keep the signed --name. LANG: one of " + ", ".join(LANGUAGES) + ".",
+)
+@click.option(
+    "--description-in",
+    "descriptions_in",
+    multiple=True,
+    metavar="LANG=TEXT",
+    help="The public description in another language that has a --name-in (repeatable).",
+)
+@click.option(
+    "--drop-name-in",
+    "drop_names",
+    multiple=True,
+    metavar="LANG",
+    help="Drop the name (and description) in this language from the new version (repeatable).",
+)
 def scheme_version_command(
     data: Path,
     scheme_id: str,
@@ -522,6 +586,9 @@ def scheme_version_command(
     level: tuple[str, ...],
     retire_scope: tuple[str, ...],
     actor: str | None,
+    names_in: tuple[str, ...],
+    descriptions_in: tuple[str, ...],
+    drop_names: tuple[str, ...],
     **options: Any,
 ) -> None:
     """A new version of scheme ID: the latest version with the given changes (the options
@@ -553,6 +620,14 @@ def scheme_version_command(
     if add_scope or level:
         added = _scope_from_options(add_scope, level, option="--add-scope")
     retired = [*retired, *retire_scope]
+    if names_in or drop_names:
+        names: dict[str, str | None] = dict(changes.get("names") or {})
+        names.update({lang.strip().lower(): None for lang in drop_names})
+        names.update(_in_languages(names_in, "--name-in"))
+        changes["names"] = names
+    if descriptions_in:
+        descriptions = dict(changes.get("descriptions") or {})
+        changes["descriptions"] = descriptions | _in_languages(descriptions_in, "--description-in")
     if not changes and not added and not retired:
         raise click.UsageError(
             "nothing to change: give at least one field, --add-scope or --retire-scope"
@@ -644,8 +719,9 @@ def scheme_show_command(data: Path, scheme_id: str, version: int | None, as_json
             [scheme_id],
         )
     )
+    names = body.scheme_names(scheme_id, row["version"])
     if as_json:
-        echo_json(row | {"scope": scope, "versions": versions})
+        echo_json(row | {"scope": scope, "versions": versions, "names": names})
         return
     click.echo(f"{row['name']} ({row['scheme_id']}, code {row['code']}), version {row['version']}")
     echo_fields(
@@ -669,6 +745,7 @@ def scheme_show_command(data: Path, scheme_id: str, version: int | None, as_json
             ("Process", row["process"]),
             ("Appeals", row["appeals"]),
             ("Recert. rules", row["recertification_rules"]),
+            ("Other names", "; ".join(f"{lang}: {n['name']}" for lang, n in names.items())),
         ],
         indent="  ",
     )
@@ -709,6 +786,12 @@ def person_group() -> None:
 )
 @click.option("--external-id", metavar="TEXT", help="Your own reference (e.g. from a CRM).")
 @click.option("--notes", help="Internal notes (never published).")
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES, case_sensitive=False),
+    help="The language of the mails to this person (default: the body's, see "
+    "`certreg mail language`).",
+)
 @json_option
 def person_add_command(data: Path, full_name: str, as_json: bool, **fields: Any) -> None:
     """Add a person (candidate) named NAME; prints the person's id."""
@@ -739,6 +822,24 @@ def person_consent_command(data: Path, person: str, publish: bool) -> None:
         body.set_publication_consent(person_id, publish)
     state = "listed by name" if publish else "no longer listed by name"
     click.echo(f"Recorded: person {person_id} is {state} in the public register.")
+
+
+@person_group.command("language")
+@data_option
+@click.argument("person", metavar="PERSON")
+@click.argument(
+    "language", metavar="LANGUAGE", type=click.Choice([*LANGUAGES, "default"], case_sensitive=False)
+)
+def person_language_command(data: Path, person: str, language: str) -> None:
+    """Write PERSON's mails in LANGUAGE from now on (en, de, fr, es), or in the body's default
+    language (``default``). Mails already queued keep theirs."""
+    body = open_body(data)
+    chosen = None if language.lower() == "default" else language.lower()
+    with plain_errors():
+        person_id = _person_id(body, person)
+        body.set_language(person_id, chosen)
+    words = chosen or "the body's default language"
+    click.echo(f"Recorded: mails to person {person_id} are written in {words}.")
 
 
 @person_group.command("list")

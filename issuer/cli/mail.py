@@ -1,4 +1,4 @@
-"""``certreg mail send|list|configure``: the holders' mail (docs/mail.md).
+"""``certreg mail send|list|configure|language``: the holders' mail (docs/mail.md).
 
 ``remind`` queues the expiry reminders (run it daily, beside ``certreg expire-due``).
 ``send`` is the worker: it sends the outbox's due mails, then (without ``--once``) waits and
@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from sqlite_utils import Database
 
+from certreg.i18n import LANGUAGES, language_name
 from certreg.issuer.cli import common as cli_common
 from certreg.issuer.cli.common import data_option, echo_json, echo_table, json_option, open_body
 from certreg.issuer.db import transaction
@@ -30,6 +31,7 @@ from certreg.issuer.mail import (
     send_due,
     settings_from,
 )
+from certreg.issuer.mail.language import default_language, set_default_language
 
 _SETTING = "smtp_url"
 
@@ -177,3 +179,21 @@ def configure_command(data: Path, url: str) -> None:
             [_SETTING, url, body._now()],
         )
     click.echo(f"Mail goes through {settings.redacted()}")
+
+
+@mail_group.command("language")
+@data_option
+@click.argument(
+    "language",
+    metavar="[LANGUAGE]",
+    required=False,
+    type=click.Choice(LANGUAGES, case_sensitive=False),
+)
+def language_command(data: Path, language: str | None) -> None:
+    """Show, or set, the body's default language (en, de, fr, es): the mails to a person who
+    chose none are written in it. A person's own language wins (`certreg person language`)."""
+    body = open_body(data)
+    if language is not None:
+        set_default_language(body.db, language, body._now())
+    chosen = default_language(body.db)
+    click.echo(f"Mails to holders are written in {language_name(chosen)} ({chosen}) by default.")

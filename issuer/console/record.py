@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from certreg.i18n import LANGUAGES, language_name
 from certreg.issuer.console.web import ConsoleUser, redirect, render, require_staff
 from certreg.issuer.console_data import ConsoleData, SchemePage, StaffChoice
 from certreg.issuer.http.errors import status_of
@@ -63,6 +64,12 @@ def _staff_options(staff: tuple[StaffChoice, ...]) -> list[tuple[str, str]]:
 # -- a candidate ------------------------------------------------------------------------------
 
 
+#: The mail language select: none (the body's default), then each language in its own name.
+_LANGUAGE_CHOICES = [("", "The body's default language")] + [
+    (lang, f"{language_name(lang)} ({lang})") for lang in LANGUAGES
+]
+
+
 def _candidate_page(
     request: Request,
     user: ConsoleUser,
@@ -79,6 +86,7 @@ def _candidate_page(
         values=values,
         errors=errors or {},
         error=error,
+        languages=_LANGUAGE_CHOICES,
     )
 
 
@@ -99,6 +107,9 @@ async def add_candidate(request: Request, user: Officer) -> Response:
         errors["full_name"] = "required"
     if email and not _EMAIL.fullmatch(email):
         errors["email"] = "an e-mail address is name@domain"
+    language = values.get("language", "")
+    if language and language not in LANGUAGES:
+        errors["language"] = f"one of {', '.join(LANGUAGES)}"
     if errors:
         return _candidate_page(
             request, user, values, errors, "Correct the fields marked below.", 422
@@ -112,6 +123,7 @@ async def add_candidate(request: Request, user: Officer) -> Response:
                 email=email or None,
                 external_id=external_id or None,
                 consent_publish=values.get("consent_publish") == "yes",
+                language=language or None,
                 actor=user.id,
             )
 

@@ -16,6 +16,11 @@ version may add items (lines ``CODE | title [| level]``) and retire items (ticks
 same service operation as the CLI and the API. The scheme's page shows, per version, the items
 it added and retired. A retired item stays on the certificates that hold it until a decision
 reduces their scope; new grants, scope extensions and bulk rows refuse it.
+
+A version may also carry the scheme's name in other languages (fields ``name_de``, ...: one per
+language of ``certreg.i18n.LANGUAGES``), shown to register readers in their language; the
+certificates keep the signed name. The version form starts with the latest version's names;
+a name cleared there is dropped from the new version.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
+from babel import Locale
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from certreg.i18n import LANGUAGES
 from certreg.issuer.console.web import ConsoleUser, redirect, render, require_staff
 from certreg.issuer.console_data import ConsoleData, ScopeLine
 from certreg.issuer.http.errors import status_of
@@ -56,6 +63,10 @@ assert set(POLICY_WORDS) == set(POLICIES)
 _WHOLE = {"validity_months": 1, "max_suspension_days": 1, "recertification_window_months": 0}
 _TEXTS = ("description", "prerequisites", "process", "appeals", "recertification_rules")
 _MAX_SCOPE = 1000  # as the JSON API (issuer.http.models.SchemeIn)
+#: The name fields in other languages, with the language's name in English (the console's).
+NAME_LANGUAGES: list[tuple[str, str]] = [
+    (lang, str(Locale.parse(lang).get_display_name("en"))) for lang in LANGUAGES
+]
 T = TypeVar("T")
 
 
@@ -125,6 +136,11 @@ def _refused(request: Request, user: ConsoleUser, exc: LifecycleError) -> Respon
     )
 
 
+def _names_typed(values: dict[str, str]) -> dict[str, str | None]:
+    """The names in other languages typed in the form: a blank field is None (no name)."""
+    return {lang: values.get(f"name_{lang}", "").strip() or None for lang, _ in NAME_LANGUAGES}
+
+
 async def _form(request: Request) -> dict[str, str]:
     """The form's text fields (the CSRF token aside): what is shown again on a refusal."""
     form = await request.form()
@@ -159,10 +175,12 @@ def _scheme_page(
     try:
         with state.lock:
             page = ConsoleData.of(state.body).scheme(scheme_id)
+            names = state.body.scheme_names(scheme_id)
     except LifecycleError as exc:
         return _refused(request, user, exc)
     if values is None:  # the version form starts from the latest version
         values = {f: "" if page.latest[f] is None else str(page.latest[f]) for f in VERSION_FIELDS}
+        values |= {f"name_{lang}": entry["name"] for lang, entry in names.items()}
     return render(
         request,
         "scheme.html",
@@ -178,6 +196,7 @@ def _scheme_page(
         policies=list(POLICY_WORDS.items()),
         policy_words=POLICY_WORDS,
         plain_date=plain_date,
+        name_languages=NAME_LANGUAGES,
     )
 
 
@@ -217,6 +236,7 @@ def _new_scheme_page(
         error=error,
         scope_problems=scope_problems or [],
         policies=list(POLICY_WORDS.items()),
+        name_languages=NAME_LANGUAGES,
     )
 
 
@@ -256,6 +276,7 @@ async def add_scheme(request: Request, user: Officer) -> Response:
         "accredited": values.get("accredited") == "yes",
         **{name: values.get(name, "") for name in _TEXTS},
         **numbers,
+        "names": {lang: name for lang, name in _names_typed(values).items() if name},
     }
     state = state_of(request)
 
@@ -325,6 +346,7 @@ async def add_version(request: Request, scheme_id: str, user: Officer) -> Respon
                 actor=user.id,
                 add_scope=added,
                 retire_scope=retiring,
+                names=_names_typed(values),
                 **typed,
             )
 

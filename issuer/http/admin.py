@@ -124,6 +124,20 @@ def add_person(request: Request, data: m.PersonIn, who: Officer) -> m.Created:
     return m.Created(id=person_id)
 
 
+@router.put(
+    "/persons/{person_id}/language",
+    responses=_ERRORS,
+    summary="Set the language of the mails to a person (null: the body's default)",
+)
+def set_person_language(
+    request: Request, person_id: str, data: m.PersonLanguageIn, who: Officer
+) -> m.Recorded:
+    state = state_of(request)
+    with state.lock:
+        state.body.set_language(person_id, data.language, actor=who.staff_id)
+    return m.Recorded()
+
+
 @router.post("/assessments", status_code=201, responses=_ERRORS, summary="Record an assessment")
 def record_assessment(request: Request, data: m.AssessmentIn, who: Officer) -> m.Created:
     state = state_of(request)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from certreg.i18n import LANGUAGES
 
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -18,6 +20,9 @@ Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-03-02
 Role = Literal["officer", "decision_maker", "admin"]
 Cryptosuite = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"]
 Purpose = Literal["revocation", "suspension"]
+#: A language a scheme's name may be given in: ``certreg.i18n.LANGUAGES`` (a test keeps the two
+#: the same). An unknown one is refused with 422, naming the languages allowed.
+Language = Literal["en", "de", "fr", "es"]
 
 
 class Strict(BaseModel):
@@ -53,6 +58,15 @@ class SchemeIn(Strict):
     appeals: Text = ""
     recertification_rules: Text = ""
     accredited: bool = False
+    names: dict[Language, Name] = Field(
+        default={},
+        description="The scheme's name in other languages, shown to readers of the register in "
+        "their language; certificates keep the signed `name`.",
+        examples=[{"de": "Schweißaufsichtsperson", "fr": "Inspecteur en soudage"}],
+    )
+    descriptions: dict[Language, Text] = Field(
+        default={}, description="The public description in languages that have a name in `names`."
+    )
 
 
 class SchemeVersionIn(Strict):
@@ -82,6 +96,14 @@ class SchemeVersionIn(Strict):
         description="Codes of scope items this version retires: certificates that hold them "
         "keep them, new grants and scope extensions refuse them.",
     )
+    names: dict[Language, Name | None] = Field(
+        default={},
+        description="Names in other languages to set or replace (null drops one); the others "
+        "are copied from the latest version.",
+    )
+    descriptions: dict[Language, Text | None] = Field(
+        default={}, description="Descriptions in other languages to set or replace (null drops)."
+    )
 
 
 class SchemeOut(BaseModel):
@@ -101,6 +123,37 @@ class PersonIn(Strict):
     )
     external_id: Id | None = None
     notes: Text | None = None
+    language: str | None = Field(
+        default=None,
+        description="The language of the mails to this person: en, de, fr or es; none for the "
+        "body's default language.",
+        examples=["de"],
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _spoken(cls, value: str | None) -> str | None:
+        return spoken_language(value)
+
+
+class PersonLanguageIn(Strict):
+    language: str | None = Field(
+        description="en, de, fr or es; null for the body's default language.", examples=["de"]
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _spoken(cls, value: str | None) -> str | None:
+        return spoken_language(value)
+
+
+def spoken_language(value: str | None) -> str | None:
+    """A language certreg writes mail in, or None; a ValueError (422) names the choices."""
+    if value is None:
+        return None
+    if value not in LANGUAGES:
+        raise ValueError(f"unknown language {value!r}: one of {', '.join(LANGUAGES)}")
+    return value
 
 
 class Created(BaseModel):

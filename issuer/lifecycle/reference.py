@@ -4,10 +4,11 @@ assessments and trainings -- the facts the decisions are checked against."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from certreg.i18n import LANGUAGES
 from certreg.issuer.db import transaction
 from certreg.issuer.lifecycle.base import BodyBase
 from certreg.issuer.lifecycle.errors import Conflict, Invalid
@@ -32,6 +33,10 @@ VERSION_FIELDS = (
     "publication_policy",
 )
 
+#: A scheme version's names in other languages: ``{lang: {"name": ..., "description": ...}}``
+#: (``description`` '' when there is none in that language).
+Names = dict[str, dict[str, str]]
+
 
 class ReferenceData(BodyBase):
     """Schemes, persons, staff, assessments and trainings."""
@@ -54,15 +59,23 @@ class ReferenceData(BodyBase):
         appeals: str = "",
         recertification_rules: str = "",
         accredited: bool = False,
+        names: Mapping[str, str] | None = None,
+        descriptions: Mapping[str, str] | None = None,
         actor: str | None = None,
     ) -> int:
-        """Create a scheme with its first version and scope catalogue; returns the version."""
+        """Create a scheme with its first version and scope catalogue; returns the version.
+
+        ``names``: the scheme's name in other languages of :data:`certreg.i18n.LANGUAGES`
+        (``{"de": "Schweißaufsichtsperson"}``), ``descriptions`` its public description in
+        some of them: shown to readers of the register in their language; the credential keeps
+        ``name``, the one it is signed with."""
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", scheme_id or ""):
             raise Invalid("a scheme id is a short slug: lower-case letters, digits and '-'")
         if self.db.execute("SELECT 1 FROM schemes WHERE id = ?", [scheme_id]).fetchone():
             raise Conflict(f"scheme {scheme_id!r} exists already (add a version instead)")
         if not scope:
             raise Invalid("a scheme needs at least one scope item")
+        translated = _merge_names({}, names or {}, descriptions or {})
         now = self._now()
         with transaction(self.db):
             self.db.table("schemes").insert(
@@ -93,7 +106,11 @@ class ReferenceData(BodyBase):
                 appeals=appeals,
                 recertification_rules=recertification_rules,
             )
-            self._event("scheme_added", actor, scheme_id, {"version": version, "name": name})
+            self._insert_names(scheme_id, version, translated)
+            data: dict[str, Any] = {"version": version, "name": name}
+            if translated:
+                data["names"] = translated
+            self._event("scheme_added", actor, scheme_id, data)
         self._changed("scheme", scheme_id)
         return version
 
@@ -104,6 +121,8 @@ class ReferenceData(BodyBase):
         actor: str | None = None,
         add_scope: Sequence[CatalogueItem | tuple[str, str] | tuple[str, str, str]] = (),
         retire_scope: Sequence[str] = (),
+        names: Mapping[str, str | None] | None = None,
+        descriptions: Mapping[str, str | None] | None = None,
         **changes: Any,
     ) -> int:
         """A new version of a scheme: the latest one with ``changes`` applied, and the scope
@@ -113,7 +132,11 @@ class ReferenceData(BodyBase):
 
         A code is added once: a retired code is never used again (a certificate that holds it
         must keep meaning what it meant). Certificates holding a retired item keep it until a
-        decision reduces their scope; new grants, scope extensions and bulk rows refuse it."""
+        decision reduces their scope; new grants, scope extensions and bulk rows refuse it.
+
+        The latest version's names in other languages are copied; ``names`` and
+        ``descriptions`` set or replace some (``{"de": "..."}``), a language given ``None``
+        drops its name (and description) or its description alone."""
         unknown = set(changes) - set(VERSION_FIELDS)
         if unknown:
             raise Invalid(f"unknown scheme fields: {sorted(unknown)}")
@@ -126,13 +149,17 @@ class ReferenceData(BodyBase):
             version = latest["version"] + 1
             changed = {k: v for k, v in changes.items() if latest[k] != v}
             _check_catalogue_change(scheme_id, self._scope_catalogue(scheme_id), added, retired)
-            if not changed and not added and not retired:
+            old_names = self.scheme_names(scheme_id, latest["version"])
+            new_names = _merge_names(old_names, names or {}, descriptions or {})
+            names_changed = new_names != old_names
+            if not changed and not added and not retired and not names_changed:
                 raise Invalid(
                     "a new version must change at least one field or the scope catalogue "
                     "(add or retire an item)"
                 )
             fields = {k: latest[k] for k in VERSION_FIELDS} | changed
             self._insert_version(scheme_id, version, **fields)
+            self._insert_names(scheme_id, version, new_names)
             for item in added:
                 self.db.table("scope_items").insert(
                     {
@@ -150,19 +177,37 @@ class ReferenceData(BodyBase):
                     "WHERE scheme_id = ? AND code = ?",
                     [version, scheme_id, code],
                 )
-            self._event(
-                "scheme_versioned",
-                actor,
-                scheme_id,
-                {
-                    "version": version,
-                    "changed": sorted(changed),
-                    "added_scope": [i.code for i in added],
-                    "retired_scope": retired,
-                },
-            )
+            data: dict[str, Any] = {
+                "version": version,
+                "changed": sorted([*changed, *(["names"] if names_changed else [])]),
+                "added_scope": [i.code for i in added],
+                "retired_scope": retired,
+            }
+            if names_changed:
+                data["names"] = new_names
+            self._event("scheme_versioned", actor, scheme_id, data)
         self._changed("scheme", scheme_id)
         return version
+
+    def scheme_names(self, scheme_id: str, version: int | None = None) -> Names:
+        """The names (and descriptions) of a scheme version (default: the latest) in other
+        languages, by language: ``{"de": {"name": ..., "description": ...}}``."""
+        if version is None:
+            version = self._scheme_version(scheme_id)["version"]
+        return {
+            r["lang"]: {"name": r["name"], "description": r["description"]}
+            for r in self.db.query(
+                "SELECT lang, name, description FROM scheme_version_names "
+                "WHERE scheme_id = ? AND version = ? ORDER BY lang",
+                [scheme_id, version],
+            )
+        }
+
+    def _insert_names(self, scheme_id: str, version: int, names: Names) -> None:
+        for lang, entry in sorted(names.items()):
+            self.db.table("scheme_version_names").insert(
+                {"scheme_id": scheme_id, "version": version, "lang": lang, **entry}
+            )
 
     def scope_catalogue(self, scheme_id: str, version: int | None = None) -> list[dict[str, Any]]:
         """The scheme's scope items by code, each with the versions that added and retired
@@ -214,10 +259,12 @@ class ReferenceData(BodyBase):
         consent_publish: bool = False,
         external_id: str | None = None,
         notes: str | None = None,
+        language: str | None = None,
         actor: str | None = None,
     ) -> str:
         if not full_name or not full_name.strip():
             raise Invalid("a person needs a name")
+        language = holder_language(language)
         person_id = new_id()
         with transaction(self.db):
             if (
@@ -239,6 +286,7 @@ class ReferenceData(BodyBase):
                     "country": country,
                     "consent_publish": int(consent_publish),
                     "notes": notes,
+                    "language": language,
                     "created_at": self._now(),
                 }
             )
@@ -259,6 +307,18 @@ class ReferenceData(BodyBase):
             )
             self._event("consent_changed", actor, person_id, {"consent_publish": bool(consent)})
         self._changed("person", person_id)
+
+    def set_language(
+        self, person_id: str, language: str | None, *, actor: str | None = None
+    ) -> None:
+        """Record the language the holder's mails are written in (one of
+        :data:`certreg.i18n.LANGUAGES`), or None: the body's default language. Mails queued
+        before keep the language they were written in."""
+        language = holder_language(language)
+        self._person(person_id)
+        with transaction(self.db):
+            self.db.execute("UPDATE persons SET language = ? WHERE id = ?", [language, person_id])
+            self._event("language_changed", actor, person_id, {"language": language})
 
     def add_staff(
         self, name: str, *, roles: Iterable[str], email: str | None = None, actor: str | None = None
@@ -365,6 +425,33 @@ class CatalogueItem:
     description: str = ""
 
 
+def _merge_names(
+    old: Names, names: Mapping[str, str | None], descriptions: Mapping[str, str | None]
+) -> Names:
+    """``old`` with ``names`` and ``descriptions`` applied (None drops), checked: languages
+    of :data:`certreg.i18n.LANGUAGES` only, no empty name, a description only beside a name."""
+    merged = {lang: dict(entry) for lang, entry in old.items()}
+    for lang in [*names, *descriptions]:
+        if lang not in LANGUAGES:
+            raise Invalid(
+                f"unknown language {lang!r} for a scheme's name: one of {', '.join(LANGUAGES)}"
+            )
+    for lang, name in names.items():
+        if name is None:
+            merged.pop(lang, None)
+            continue
+        if not isinstance(name, str) or not name.strip():
+            raise Invalid(f"the scheme's name in {lang!r} is empty: give a name or leave it out")
+        merged.setdefault(lang, {"name": "", "description": ""})["name"] = name.strip()
+    for lang, description in descriptions.items():
+        if lang not in merged:
+            if description is None:
+                continue
+            raise Invalid(f"a description in {lang!r} needs the scheme's name in {lang!r} too")
+        merged[lang]["description"] = (description or "").strip()
+    return merged
+
+
 def _catalogue_items(
     items: Sequence[CatalogueItem | tuple[str, str] | tuple[str, str, str]],
 ) -> list[CatalogueItem]:
@@ -427,3 +514,14 @@ def _check_catalogue_change(
     in_use = {c for c, i in catalogue.items() if not i["retired"]} - set(retired) | seen
     if not in_use:
         raise Invalid(f"scheme {scheme_id} needs at least one scope item in use")
+
+
+def holder_language(value: str | None) -> str | None:
+    """A holder's language as stored: ``de`` for ``de`` or `` DE ``; None for none given (the
+    body's default applies); :class:`Invalid` for a language certreg does not speak."""
+    if value is None or not value.strip():
+        return None
+    language = value.strip().lower()
+    if language not in LANGUAGES:
+        raise Invalid(f"unknown language {value!r}: one of {', '.join(LANGUAGES)}")
+    return language

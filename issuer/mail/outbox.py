@@ -22,9 +22,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from certreg.i18n import DEFAULT, format_date
 from certreg.issuer import audit
 from certreg.issuer.audit import Event
 from certreg.issuer.db import transaction
+from certreg.issuer.mail.language import language_of
 from certreg.issuer.mail.render import SUBJECTS, render
 from certreg.issuer.mail.unsubscribe import UNSUBSCRIBE_LINK
 
@@ -86,7 +88,9 @@ def _queue(
     cert = _row(db, "SELECT * FROM certifications WHERE id = ?", event.subject)
     if cert is None:
         return 0
-    person = _row(db, "SELECT full_name, email FROM persons WHERE id = ?", cert["person_id"])
+    person = _row(
+        db, "SELECT full_name, email, language FROM persons WHERE id = ?", cert["person_id"]
+    )
     recipient = (person or {}).get("email") or ""
     if "@" not in recipient:
         return 0  # no address (or none usable): nothing to send, nothing queued
@@ -94,6 +98,12 @@ def _queue(
     details = json.loads(decision["details"]) if decision else {}
     info = body.info
     base = str(info["public_url"]).rstrip("/")
+    # Written now, in the holder's language of now: a language chosen after the mail is queued
+    # applies to the next mail (the outbox keeps what it will send, as staff see it).
+    lang = language_of(db, person)
+    # The pages the mail links to open in that language too (English: as the reader's browser
+    # asks, as before).
+    in_lang = "" if lang == DEFAULT else f"?lang={lang}"
     labels = {
         code: label
         for code, label in db.execute(
@@ -114,22 +124,22 @@ def _queue(
         "holder_name": person["full_name"] if person else "",
         "number": cert["number"],
         "scheme_name": scheme[0] if scheme else cert["scheme_id"],
-        "cert_url": f"{base}/c/{quote(cert['number'], safe='')}",
+        "cert_url": f"{base}/c/{quote(cert['number'], safe='')}{in_lang}",
         # The decision's event is written before its new state: a recertification's new
         # end of validity is in its details.
-        "valid_until": _day(details.get("valid_until") or cert["valid_until"]),
-        "effective": _day(decision["effective_date"]) if decision else "",
+        "valid_until": _day(details.get("valid_until") or cert["valid_until"], lang),
+        "effective": _day(decision["effective_date"], lang) if decision else "",
         "reason": decision["reason"] if decision else "",
-        "deadline": _day(details.get("until", "")),
+        "deadline": _day(details.get("until", ""), lang),
         "scope": named(g["code"] for g in details.get("scope", [])),
         "removed": named(details.get("removed", [])),
         "added": named(g["code"] for g in details.get("added", [])),
         # Made by the worker when it sends (see SHARE_LINK): never stored in clear here.
-        "share_url": SHARE_LINK if kind == "grant" else "",
+        "share_url": SHARE_LINK + in_lang if kind == "grant" else "",
         # The same for a reminder's unsubscribe link (issuer.mail.unsubscribe).
-        "unsubscribe_url": UNSUBSCRIBE_LINK if kind == "reminder" else "",
+        "unsubscribe_url": UNSUBSCRIBE_LINK + in_lang if kind == "reminder" else "",
     } | (extra or {})
-    subject, text, html = render(kind, context)
+    subject, text, html = render(kind, context, lang)
     now = body._now()
     cursor = db.execute(
         "INSERT OR IGNORE INTO mail_outbox (event_seq, kind, certification_id, recipient, "
@@ -187,12 +197,11 @@ def _row(db: Any, sql: str, key: object) -> dict[str, Any] | None:
     return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
-def _day(value: str | None) -> str:
-    """A date as a holder reads it: 31 December 2027."""
+def _day(value: str | None, lang: str = DEFAULT) -> str:
+    """A date as a holder reads it: 31 December 2027, 31. Dezember 2027."""
     if not value:
         return ""
-    day = date.fromisoformat(value[:10])
-    return f"{day.day} {day:%B %Y}"
+    return format_date(date.fromisoformat(value[:10]), lang)
 
 
 def list_outbox(db: Any, *, failed_only: bool = False, limit: int = 200) -> list[OutboxRow]:

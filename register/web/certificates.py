@@ -44,10 +44,13 @@ from certreg.register.records import (
 from certreg.register.web.language import (
     PageLanguage,
     language_links,
+    language_of,
     localised,
     page_language,
 )
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
+from certreg.register.web.scan import VERIFY_PAGE_HEADERS, certificate_prefix
+from certreg.register.web.scan import router as scan_router
 from certreg.register.web.state import site_of
 from certreg.verifier.did import FetchError, HttpFetcher
 from certreg.verifier.verify import MAX_INPUT_BYTES, InputError, load_document
@@ -62,6 +65,7 @@ __all__ = [
 ]
 
 router = APIRouter(tags=["register"])
+router.include_router(scan_router)  # the verify page's QR scanner's files (register.web.scan)
 #: The longest certificate number there can be (``register.records.find_certificate``).
 MAX_NUMBER_LENGTH = 64
 Number = Annotated[
@@ -141,6 +145,11 @@ def _lookup(
         with site.connect() as conn:
             record = find_certificate(conn, number)
     return record, body
+
+
+def _reader_language(request: Request) -> str:
+    """The reader's language: ``?lang=``, else ``Accept-Language``, else English."""
+    return language_of(request)
 
 
 def _body_info(request: Request, body: BodyInfo | None) -> BodyInfo:
@@ -263,7 +272,9 @@ def certificate_pdf_public(request: Request, number: Number) -> Response:
         )
     from certreg.register.pdf import certificate_pdf  # when asked for: see qr_response
 
-    return pdf_response(certificate_pdf(record, info), record.number)
+    return pdf_response(
+        certificate_pdf(record, info, lang=_reader_language(request)), record.number
+    )
 
 
 def pdf_response(data: bytes, number: str) -> Response:
@@ -288,8 +299,12 @@ def _body_name(request: Request) -> str | None:
 @router.get("/verify", response_class=HTMLResponse, include_in_schema=False)
 def verify_form(request: Request) -> Response:
     language = page_language(request)
-    page = render_verify(body_name=_body_name(request), language=language)
-    return localised(HTMLResponse(page), language.lang)
+    page = render_verify(
+        body_name=_body_name(request),
+        certificate_prefix=certificate_prefix(request),
+        language=language,
+    )
+    return localised(HTMLResponse(page, headers=VERIFY_PAGE_HEADERS), language.lang)
 
 
 def _text_field(form: Any, name: str) -> str:
@@ -327,12 +342,18 @@ def _answer(
         )
     language = _language(request)
     html = render_verify(problem=problem, outcome=outcome, language=language, **page)
-    return localised(HTMLResponse(html, status_code=status_code), language.lang)
+    response = HTMLResponse(html, status_code=status_code, headers=VERIFY_PAGE_HEADERS)
+    return localised(response, language.lang)
 
 
 @router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
 async def verify_submit(request: Request) -> Response:
-    page = {"body_name": _body_name(request), "pasted": "", "given_url": ""}
+    page = {
+        "body_name": _body_name(request),
+        "pasted": "",
+        "given_url": "",
+        "certificate_prefix": certificate_prefix(request),
+    }
     # Anyone may post here: the client's rate limit was spent before the form was even read
     # (issuer.http.ratelimit.PublicVerifyGate).
     guards = guards_of(request)

@@ -43,7 +43,13 @@ from stdnum.iso7064 import mod_37_36
 from certreg.i18n import N_, translator
 from certreg.keys.errors import CertregError
 from certreg.register.pages import environment
-from certreg.register.records import CertificateRecord, ScopeLine, find_certificate
+from certreg.register.records import (
+    CertificateRecord,
+    ScopeLine,
+    find_certificate,
+    read_scheme_names,
+    scheme_name,
+)
 from certreg.register.web.language import PageLanguage, localised, page_language
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.state import site_of
@@ -168,11 +174,14 @@ class Card:
 
 
 def _card(record: CertificateRecord, lang: str = "en") -> Card:
+    """A result card; the scheme named in the reader's language where the body gave a name in
+    it (a card points to the certificate page, which quotes the signed name too)."""
     line = headline(record, lang=lang)
+    shown = scheme_name(record.scheme_names, record.scheme_name, lang)
     return Card(
         number=record.number,
         holder_name=record.holder_name,
-        scheme=f"{record.scheme_name} ({record.scheme_code})",
+        scheme=f"{shown} ({record.scheme_code})",
         scope=tuple(s.label for s in record.active_scope),
         standing=line.css,
         words=line.text,
@@ -192,9 +201,19 @@ class Filters:
         return bool(self.scheme or self.scope or self.status)
 
 
-def _choices(conn: sqlite3.Connection, memo: dict[str, Any]) -> dict[str, Any]:
-    """The select boxes' options: directory schemes, their scope items, the statuses."""
-    if "home_choices" not in memo:
+def _scheme_names(conn: sqlite3.Connection, memo: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Every scheme's names in other languages (memoised until register.db changes)."""
+    if "scheme_names" not in memo:
+        memo["scheme_names"] = read_scheme_names(conn)
+    return memo["scheme_names"]
+
+
+def _choices(conn: sqlite3.Connection, memo: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The select boxes' options: directory schemes (named in ``lang`` where they have a name
+    in it), their scope items, the statuses."""
+    key = f"home_choices:{lang}"
+    if key not in memo:
+        names = _scheme_names(conn, memo)
         schemes = conn.execute(
             "SELECT id, code, name FROM schemes WHERE publication_policy = 'directory' "
             "ORDER BY name"
@@ -208,12 +227,17 @@ def _choices(conn: sqlite3.Connection, memo: dict[str, Any]) -> dict[str, Any]:
         seen: dict[str, str] = {}
         for code, label in scope:
             seen.setdefault(code, label)
-        memo["home_choices"] = {
-            "schemes": [(s[0], f"{s[2]} ({s[1]})") for s in schemes],
+        # By the name shown, as SQLite's ORDER BY name sorts (code points; stable on ties).
+        shown = sorted(
+            ((s[0], s[1], scheme_name(names.get(s[0], {}), s[2], lang)) for s in schemes),
+            key=lambda scheme: scheme[2],
+        )
+        memo[key] = {
+            "schemes": [(sid, f"{name} ({code})") for sid, code, name in shown],
             "scope": list(seen.items()),
             "statuses": list(STATUSES),
         }
-    return memo["home_choices"]
+    return memo[key]
 
 
 @dataclass(frozen=True)
@@ -287,8 +311,14 @@ def _search(
     return Found(rows, last, partial=True)
 
 
-def _records(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[CertificateRecord]:
-    """Records for a page of rows, their active scope read in one query."""
+def _records(
+    conn: sqlite3.Connection,
+    rows: list[sqlite3.Row],
+    names: dict[str, dict[str, str]] | None = None,
+) -> list[CertificateRecord]:
+    """Records for a page of rows, their active scope read in one query; ``names``: the
+    schemes' names in other languages (:func:`register.records.read_scheme_names`)."""
+    names = names or {}
     numbers = [r["number"] for r in rows]
     scope: dict[str, list[ScopeLine]] = {n: [] for n in numbers}
     if numbers:
@@ -311,6 +341,7 @@ def _records(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[Certific
             valid_from=r["valid_from"],
             valid_until=r["valid_until"],
             scope=tuple(scope[r["number"]]),
+            scheme_names=names.get(r["scheme_id"], {}),
         )
         for r in rows
     ]
@@ -390,9 +421,10 @@ async def home(request: Request) -> Response:
     # The switch's links repeat the search as read (bounded), never the request's whole query.
     asked = {"q": raw[: MAX_QUERY_CHARS + 1], **vars(filters), "after": after_text}
     language = page_language(request, params=[(k, v) for k, v in asked.items() if v])
-    _ = translator("pages", language.lang)
+    lang = language.lang
+    _ = translator("pages", lang)
     with site.connect() as conn:
-        choices = _choices(conn, site.memo())
+        choices = _choices(conn, site.memo(), lang)
     context: dict[str, Any] = {
         "q": raw[: MAX_QUERY_CHARS + 1],
         "filters": filters,
@@ -428,7 +460,7 @@ async def home(request: Request) -> Response:
             response.headers.update(exc.headers)
             return response
         context["number"] = query.numbers[0]
-        context["cards"] = [_card(record, language.lang)] if record is not None else []
+        context["cards"] = [_card(record, lang)] if record is not None else []
         if record is not None or not query.words:
             return _page(request, language, **context)
     if not query.words and not filters.any:
@@ -441,7 +473,8 @@ async def home(request: Request) -> Response:
             # The register has no full-text index (a bundle from before it): say so, not 500.
             context["problem"] = _("This register cannot be searched by name yet.")
             return _page(request, language, 503, **context)
-        context["cards"] = [_card(r, language.lang) for r in _records(conn, found.rows)]
+        names = _scheme_names(conn, site.memo())
+        context["cards"] = [_card(r, lang) for r in _records(conn, found.rows, names)]
     context["partial"] = found.partial
     if found.after is not None:
         params = {"q": query.text, **{k: v for k, v in vars(filters).items() if v}}

@@ -463,3 +463,24 @@ def test_two_runs_of_the_same_file_at_once_issue_each_row_once(tmp_path):
     issued = [int(out.split("issued ")[1].split()[0]) for out, _ in outputs]
     assert sum(issued) == rows
     check_consistent(body, rows, sample=10)
+
+
+def test_the_language_column_is_the_new_person_s_mail_language_and_a_bad_one_is_refused(
+    cb, tmp_path
+):
+    body, staff = cb
+    header = [*HEADER, "language"]
+    rows = [
+        [*row(1, staff["officer"]), "de"],
+        [*row(2, staff["officer"]), "Klingon"],
+        [*row(3, staff["officer"]), ""],
+        [*row(4, staff["officer"]), "ES"],
+    ]
+    path = write_csv(tmp_path / "languages.csv", rows, header)
+    report = issue_csv(body, path, decided_by=staff["decider"], workers=0)
+    assert report.issued == 3
+    ((line, reason),) = report.errors
+    assert line == 3  # the second data row, after the header
+    assert "language must be one of en, de, fr, es, not 'klingon'" in reason
+    languages = dict(body.db.execute("SELECT full_name, language FROM persons").fetchall())
+    assert languages == {"Candidate 1": "de", "Candidate 3": None, "Candidate 4": "es"}

@@ -569,3 +569,31 @@ def test_a_second_person_with_the_same_external_id_is_refused_in_words(run, body
     assert "external id 'crm-17' exists already" in again.output
     assert "IntegrityError" not in again.output and "UNIQUE" not in again.output
     assert len(as_json(run("person list --json"))) == 1
+
+
+def test_a_schemes_names_in_other_languages_from_the_command_line(run, body, data: Path) -> None:
+    run(
+        "scheme add ndt-rt --code RT --name 'Radiographic testing'"
+        " --description 'Film and digital radiography.' --standard 'ISO 9712:2021'"
+        " --validity-months 60 --max-suspension-days 180 --publication directory"
+        " --scope 'RT1=Radiographic testing, level 1'"
+        " --name-in 'de=Durchstrahlungsprüfung'"
+        " --description-in 'de=Film und digitale Radiographie.'"
+    )
+    done = run(
+        "scheme version ndt-rt --name-in 'fr=Contrôle radiographique' --drop-name-in de"
+        f" --as {body['officer']}"
+    )
+    assert "Scheme ndt-rt is now at version 2 (names)" in done.stdout
+    shown = as_json(run("scheme show ndt-rt --json"))
+    assert shown["names"] == {"fr": {"name": "Contrôle radiographique", "description": ""}}
+    assert "Other names:" in run("scheme show ndt-rt").stdout
+    v1 = CertificationBody.open(data).scheme_names("ndt-rt", 1)
+    assert v1["de"] == {
+        "name": "Durchstrahlungsprüfung",
+        "description": "Film und digitale Radiographie.",
+    }
+    unknown = run("scheme version ndt-rt --name-in 'pl=Radiografia'", code=1)
+    assert "unknown language 'pl'" in unknown.output
+    bad = run("scheme version ndt-rt --name-in Radiografia", code=2)
+    assert "is not LANG=TEXT" in bad.output

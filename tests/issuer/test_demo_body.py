@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from certreg.issuer import audit
 from certreg.issuer.db import connect
 from certreg.issuer.demo_body import build_demo
@@ -31,3 +33,10 @@ def test_the_demo_body_has_every_state_and_an_intact_audit_chain(tmp_path):
     for state, verdict in expected.items():
         number = demo.numbers[state][0]
         assert verifier.verify_credential(body.certification(number).credential).verdict is verdict
+    # Its schemes carry names in other languages, pushed to the register beside the signed one.
+    assert body.scheme_names("cwi")["de"]["name"] == "Zertifizierte Schweißaufsichtsperson"
+    assert set(body.scheme_names("isa")) == {"de", "es"}
+    register = sqlite3.connect(tmp_path / "data" / "register.db")
+    assert dict(
+        register.execute("SELECT lang, name FROM scheme_names WHERE scheme_id = 'cwi'")
+    ) == {lang: entry["name"] for lang, entry in body.scheme_names("cwi").items()}

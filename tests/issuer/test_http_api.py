@@ -83,6 +83,7 @@ ROUTES = [
     ("POST", "/api/schemes", {"officer", "examiner"}),
     ("POST", "/api/schemes/cwi/versions", {"officer", "examiner"}),
     ("POST", "/api/persons", {"officer", "examiner"}),
+    ("PUT", "/api/persons/x/language", {"officer", "examiner"}),
     ("POST", "/api/assessments", {"officer", "examiner"}),
     ("POST", "/api/trainings", {"officer", "examiner"}),
     ("POST", "/api/certifications", {"decider", "decider2", "examiner"}),
@@ -409,3 +410,73 @@ def test_concurrent_requests_share_one_connection_safely(env):
     assert codes == [201] * 40
     assert env.body.db.execute("SELECT COUNT(*) FROM persons").fetchone()[0] == 41
     assert isinstance(PASSPHRASE, str) and sqlite3  # fixtures module imported as intended
+
+
+def test_a_schemes_names_in_other_languages_are_checked_and_kept(env):
+    scheme = {
+        "id": "ndt",
+        "code": "NDT",
+        "name": "NDT operator",
+        "description": "Non-destructive testing.",
+        "normative_reference": "ISO 9712:2021",
+        "validity_months": 60,
+        "max_suspension_days": 90,
+        "publication_policy": "directory",
+        "scope": [{"code": "MT1", "label": "Magnetic testing, level 1"}],
+    }
+    unknown = env.post("/api/schemes", "officer", scheme | {"names": {"pl": "Operator NDT"}})
+    assert unknown.status_code == 422
+    assert "'en', 'de', 'fr' or 'es'" in unknown.text and "pl" in unknown.text
+    empty = env.post("/api/schemes", "officer", scheme | {"names": {"de": ""}})
+    assert empty.status_code == 422 and "at least 1 character" in empty.text
+    blank = env.post("/api/schemes", "officer", scheme | {"names": {"de": "  "}})
+    assert blank.status_code == 422 and "name in 'de' is empty" in blank.text
+    r = env.post(
+        "/api/schemes",
+        "officer",
+        scheme
+        | {
+            "names": {"de": "ZfP-Prüfer", "es": "Operador END"},
+            "descriptions": {"de": "Zerstörungsfreie Prüfung."},
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = env.post("/api/schemes/ndt/versions", "officer", {"names": {"es": None, "fr": "Agent CND"}})
+    assert r.status_code == 201 and r.json()["version"] == 2
+    assert env.body.scheme_names("ndt") == {
+        "de": {"name": "ZfP-Prüfer", "description": "Zerstörungsfreie Prüfung."},
+        "fr": {"name": "Agent CND", "description": ""},
+    }
+
+
+def test_the_apis_languages_are_certregs():
+    from typing import get_args
+
+    from certreg.i18n import LANGUAGES
+    from certreg.issuer.http.models import Language
+
+    assert get_args(Language) == LANGUAGES
+
+
+def test_a_person_s_mail_language_is_recorded_and_an_unknown_one_refused_with_the_reason(env):
+    r = env.post("/api/persons", "officer", {"full_name": "Hans Meier", "language": "de"})
+    assert r.status_code == 201, r.text
+    hans = r.json()["id"]
+    r = env.post("/api/persons", "officer", {"full_name": "Jan Kowalski", "language": "pl"})
+    assert r.status_code == 422
+    assert "unknown language 'pl': one of en, de, fr, es" in r.text
+    language = "SELECT language FROM persons WHERE id = ?"
+    assert env.body.db.execute(language, [hans]).fetchone() == ("de",)
+
+    path = f"/api/persons/{hans}/language"
+    r = env.client.put(path, json={"language": "es"}, headers=env.auth("officer"))
+    assert r.status_code == 200 and r.json() == {"recorded": True}
+    assert env.body.db.execute(language, [hans]).fetchone() == ("es",)
+    r = env.client.put(path, json={"language": None}, headers=env.auth("officer"))
+    assert r.status_code == 200 and env.body.db.execute(language, [hans]).fetchone() == (None,)
+    r = env.client.put(path, json={"language": "xx"}, headers=env.auth("officer"))
+    assert r.status_code == 422 and "unknown language 'xx'" in r.text
+    r = env.client.put(
+        "/api/persons/nobody/language", json={"language": "fr"}, headers=env.auth("officer")
+    )
+    assert r.status_code == 404

@@ -26,9 +26,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from factories import Clock, add_staff, free_port, make_body
+from factories import Clock, add_staff, free_port, make_body, undo_migrations_after
 
+from certreg.i18n import format_date
 from certreg.issuer import audit, sharing
+from certreg.issuer import db as issuer_db
 from certreg.issuer.cli import common as cli_common
 from certreg.issuer.cli import main
 from certreg.issuer.db import transaction
@@ -39,6 +41,7 @@ from certreg.issuer.mail import (
     queue_reminders,
     send_due,
 )
+from certreg.issuer.mail.language import set_default_language
 from certreg.issuer.service import ScopeGrant
 
 # --- a real SMTP server on 127.0.0.1 ----------------------------------------------------------
@@ -476,3 +479,141 @@ def test_a_bulk_run_queues_each_holder_s_grant_mail_once(tmp_path: Path) -> None
         "SELECT recipient, kind FROM mail_outbox ORDER BY recipient"
     ).fetchall()
     assert queued == [(f"c{i}@example.org", "grant") for i in range(4)]
+
+
+# --- languages (issue 12 item 2) ----------------------------------------------------------------
+
+
+def _language_holder(env: Env, language: str | None, address: str) -> str:
+    person = env.body.add_person("Zofia Kowalska", email=address, language=language)
+    env.body.record_assessment(
+        person,
+        "cwi",
+        result="pass",
+        assessed_on=env.clock.day(-1),
+        examiners=[env.staff["examiner"]],
+        scope_codes=["UT2", "VT2"],
+    )
+    return person
+
+
+def _cli(env: Env, *args: str) -> str:
+    out = CliRunner().invoke(main, [*args, "--data", str(env.data)])
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def test_a_german_holder_s_grant_and_reminder_arrive_in_german(env, smtp, monkeypatch):
+    number = env.grant(_language_holder(env, "de", "schweisser@example.de"))
+    until = date.fromisoformat(env.body.certification(number).valid_until)
+    german_until = format_date(until, "de")  # e.g. "14. Januar 2029"
+    assert german_until.split()[1] not in ("January", "February", "March")  # a German month
+    env.send(smtp)
+    (grant,) = smtp.messages
+    assert grant["Subject"] == f"Ihr Zertifikat {number} von Example Certification Body"
+    text, html = _parts(grant)
+    for part in (text, html):
+        assert "Guten Tag Zofia Kowalska," in part
+        assert "hat Ihnen die Zertifizierung" in part and "erteilt" in part
+        assert f"gültig bis {german_until}" in part
+        assert "Dear" not in part and "granted" not in part
+    assert '<html lang="de">' in html
+    # The links open the holder's pages in German; the share link is a working one.
+    share = next(w for w in text.split() if w.startswith("https://cb.example/share/"))
+    assert share.endswith("?lang=de") and f'<a href="{share}">' in html
+    token = share.removeprefix("https://cb.example/share/").removesuffix("?lang=de")
+    assert sharing.open_share(env.body, token).certification.number == number
+    assert f"https://cb.example/c/{number}?lang=de" in text
+
+    monkeypatch.setattr(cli_common, "clock", env.clock)
+    env.clock.now = datetime.combine(until - timedelta(days=30), time(9), UTC)
+    assert "1 reminders queued" in _cli(env, "mail", "remind")
+    env.send(smtp)
+    reminder = smtp.messages[-1]
+    assert reminder["Subject"] == f"Ihr Zertifikat {number} läuft am {german_until} ab"
+    text, html = _parts(reminder)
+    words = " ".join(text.split())  # the text part's lines end in CRLF on the wire
+    assert f"läuft in 30 Tagen ab, am {german_until}. Nach diesem Tag" in words
+    assert f"läuft in 30 Tagen ab, am <strong>{german_until}</strong>" in " ".join(html.split())
+    unsubscribe = next(w for w in text.split() if "/mail/unsubscribe/" in w)
+    assert unsubscribe.endswith("?lang=de")
+    assert "Erinnerungen abbestellen</a>" in html
+    # The one-click header is the link itself (a client POSTs to it; no language needed).
+    assert reminder["List-Unsubscribe"] == f"<{unsubscribe.removesuffix('?lang=de')}>"
+
+
+def test_a_spanish_holder_s_suspension_arrives_in_spanish(env, smtp):
+    number = env.grant(_language_holder(env, "es", "soldador@example.es"))
+    deadline = env.clock.now.date() + timedelta(days=30)
+    env.body.suspend(
+        number,
+        decided_by=env.staff["decider"],
+        reason="queja sobre un informe de soldadura",
+        until=deadline.isoformat(),
+    )
+    env.send(smtp)
+    suspension = smtp.messages[1]
+    assert suspension["Subject"] == f"Su certificado {number} está suspendido"
+    text, html = _parts(suspension)
+    spanish_deadline = format_date(deadline, "es")  # "27 de diciembre de 2026"
+    assert " de " in spanish_deadline
+    for part in (text, html):
+        assert "Estimado/a Zofia Kowalska:" in part
+        assert "ha suspendido su certificado" in part
+        assert "queja sobre un informe de soldadura" in part
+        assert spanish_deadline in part
+    assert "Motivo: queja" in text and "<strong>Motivo:</strong> queja" in html
+    assert '<html lang="es">' in html
+
+
+def test_a_person_without_a_language_gets_the_body_s_default(env, smtp, monkeypatch):
+    monkeypatch.setattr(cli_common, "clock", env.clock)
+    assert "English (en)" in _cli(env, "mail", "language")  # the default default
+    assert "Français (fr)" in _cli(env, "mail", "language", "FR")
+    number = env.grant(_language_holder(env, None, "soudeur@example.fr"))
+    env.send(smtp)
+    assert smtp.messages[0]["Subject"] == (
+        f"Votre certificat {number} délivré par Example Certification Body"
+    )
+    # The person's own language wins from the next mail on; a queued mail keeps its own.
+    decider = env.staff["decider"]
+    env.body.suspend(number, decided_by=decider, reason="r", until=env.clock.day(10))
+    person = env.body.certification(number).person_id
+    assert "in de" in _cli(env, "person", "language", person, "de")
+    env.body.reinstate(number, decided_by=decider, reason="cleared")
+    env.send(smtp)
+    assert [m["Subject"] for m in smtp.messages[1:]] == [
+        f"Votre certificat {number} est suspendu",
+        f"Ihr Zertifikat {number} ist wieder gültig",
+    ]
+    # Back to the body's default, and refusals in words.
+    assert "default language" in _cli(env, "person", "language", person, "default")
+    assert env.body.db.execute("SELECT language FROM persons").fetchone() == (None,)
+    bad = CliRunner().invoke(main, ["mail", "language", "pl", "--data", str(env.data)])
+    assert bad.exit_code != 0 and "pl" in bad.output
+
+
+def test_english_mail_is_written_as_before_for_an_english_holder(env, smtp):
+    """A holder who chose English gets the English mail, links without ?lang= (as before)."""
+    number = env.grant(_language_holder(env, "en", "welder@example.org"))
+    env.send(smtp)
+    (grant,) = smtp.messages
+    assert grant["Subject"] == f"Your certificate {number} from Example Certification Body"
+    text, html = _parts(grant)
+    assert "?lang=" not in text and '<html lang="en">' in html
+
+
+def test_the_v13_migration_gives_existing_persons_no_language_so_the_body_s_default(env, smtp):
+    """An issuer.db made before holders' languages (the column dropped again): its persons
+    come through with none, and their mail is written in the body's default language."""
+    person = env.holder()
+    conn = env.body.db.conn
+    before = issuer_db.MIGRATIONS.index(issuer_db._V13)  # the version just before V13
+    undo_migrations_after(conn, before)
+    assert "language" not in {c[1] for c in conn.execute("PRAGMA table_info(persons)")}
+    assert issuer_db.migrate(env.body.db) == before
+    assert conn.execute("SELECT language FROM persons WHERE id = ?", [person]).fetchone() == (None,)
+    set_default_language(env.body.db, "es", env.body._now())
+    number = env.grant(person)
+    env.send(smtp)
+    assert smtp.messages[0]["Subject"].startswith(f"Su certificado {number} de ")

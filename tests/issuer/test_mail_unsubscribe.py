@@ -97,7 +97,7 @@ def _a_reminder(world: World, days_before: int = 30) -> EmailMessage:
     assert "1 reminders queued" in world.remind()
     world.send()
     message = world.smtp.messages[-1]
-    assert "expires on" in message["Subject"]
+    assert message["List-Unsubscribe"]  # a reminder, in whatever language
     return message
 
 
@@ -219,3 +219,33 @@ def test_guessing_tokens_is_rate_limited(world):
     client = world.client()
     answers = [client.post("/mail/unsubscribe/" + f"{i:043d}").status_code for i in range(40)]
     assert answers[0] == 404 and answers[-1] == 429
+
+
+def test_the_pages_speak_the_reminder_s_language_or_the_browser_s(world):
+    """A German holder's reminder links to the German page (?lang=de), whose button answers in
+    German; without ?lang= the browser's Accept-Language decides; English stays the default."""
+    person = world.body.certification(world.number).person_id
+    world.body.set_language(person, "de")
+    url, _, _ = _link(_a_reminder(world))
+    assert url.endswith("?lang=de")
+    path = url.removeprefix("https://cb.example")
+    client = world.client()
+
+    page = client.get(path)
+    assert page.status_code == 200 and '<html lang="de">' in page.text
+    assert "Keine Ablauferinnerungen mehr?" in page.text
+    assert "Erinnerungen abbestellen</button>" in page.text
+    assert 'action="/mail/unsubscribe/' in page.text and '?lang=de"' in page.text
+    action = page.text.split('action="', 1)[1].split('"', 1)[0]
+    done = client.post(action)
+    assert done.status_code == 200 and "<h1>Abgemeldet</h1>" in done.text
+    since = world.clock.now.date()
+    assert f"(seit {since.day}." in done.text  # "seit 2. März 2026": a German date
+
+    bare = path.removesuffix("?lang=de")
+    spanish = client.get(bare, headers={"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"})
+    assert '<html lang="es">' in spanish.text and "Ya se ha dado de baja" in spanish.text
+    english = client.get(bare)
+    assert '<html lang="en">' in english.text and "Already unsubscribed" in english.text
+    unknown = client.get("/mail/unsubscribe/" + "x" * 43 + "?lang=fr")
+    assert unknown.status_code == 404 and "Lien introuvable" in unknown.text

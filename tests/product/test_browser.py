@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import zxingcpp
-from browser_support import browser, served  # noqa: F401 - pytest fixtures
+from browser_support import browser, leave_page, served  # noqa: F401 - pytest fixtures
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -33,12 +33,7 @@ def status_text(driver) -> str:
 
 def submit_and_wait(driver, element) -> None:
     """Submit a form and wait until the browser has left the page it was on."""
-    before = driver.find_element(By.TAG_NAME, "html")
-    if element.tag_name == "input":
-        element.submit()
-    else:
-        element.click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(before))
+    leave_page(driver, element.submit if element.tag_name == "input" else element.click)
 
 
 def test_chromium_reads_the_published_status_list(served, browser):  # noqa: F811
@@ -62,9 +57,7 @@ def test_the_qr_code_leads_to_the_page_and_a_suspension_shows_on_it(served, brow
         "decide", "suspend", number, "--as", served.decider,
         "--reason", "surveillance audit missed", "--until", in_days(30),
     )  # fmt: skip
-    before = browser.find_element(By.TAG_NAME, "html")
-    browser.refresh()
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(before))
+    leave_page(browser, browser.refresh)
     assert status_text(browser).startswith("SUSPENDED")
 
 

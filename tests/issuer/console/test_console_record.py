@@ -63,6 +63,25 @@ def test_a_candidate_refused_comes_back_as_typed_and_nothing_is_written(env: Env
     assert count(env, "SELECT COUNT(*) FROM persons") == before
 
 
+def test_a_candidate_s_mail_language_is_chosen_from_a_select(env: Env) -> None:
+    olga = env.signed_in("officer", "Olga Officer")
+    form = olga.client.get("/console/candidates/new").text
+    assert '<select id="f-language" name="language"' in form
+    assert '<option value="" selected>The body' in form  # none chosen: the body's default
+    assert '<option value="de">Deutsch (de)</option>' in form
+    answer = olga.post("/console/candidates", {"full_name": "Greta Gruber", "language": "de"})
+    assert answer.status_code == 303
+    person_id = answer.headers["location"].rsplit("/", 1)[1]
+    language = "SELECT language FROM persons WHERE id = ?"
+    assert env.body.db.execute(language, [person_id]).fetchone() == ("de",)
+    before = count(env, "SELECT COUNT(*) FROM persons")
+    refused = olga.post("/console/candidates", {"full_name": "Pia Polska", "language": "pl"})
+    assert (
+        refused.status_code == 422 and 'id="error-language">one of en, de, fr, es' in refused.text
+    )
+    assert count(env, "SELECT COUNT(*) FROM persons") == before
+
+
 def test_an_assessment_with_its_examiner_then_bars_that_examiner_from_granting(env: Env) -> None:
     person = env.body.add_person("Eve Examined")
     olga = env.signed_in("officer", "Olga Officer")

@@ -260,3 +260,27 @@ def test_parse_scope_reads_codes_titles_and_levels() -> None:
     assert items == [("A1", "First"), ("B2", "Second", "senior")] and problems == []
     assert parse_scope("   \n")[1] == ["a scheme needs at least one scope item"]
     assert parse_scope("X |")[1] == ["line 1: scope item X has no title"]
+
+
+def test_the_forms_take_the_schemes_name_in_other_languages(env: Env) -> None:
+    olga = env.signed_in("officer", "Olga Officer")
+    form = olga.client.get("/console/schemes/new").text
+    assert '<label for="f-name_de">Name in German</label>' in form
+    answer = olga.post("/console/schemes", SCHEME | {"name_de": "UT-Prüfpersonal", "name_fr": ""})
+    assert answer.status_code == 303
+    assert env.body.scheme_names("ndt-ut") == {"de": {"name": "UT-Prüfpersonal", "description": ""}}
+    (added,) = env.events("scheme_added")[-1:]
+    assert added["actor"] == env.staff["officer"]
+    # The version form starts with the latest names; a cleared one is dropped, a new one added.
+    fields = version_form(olga.client.get("/console/schemes/ndt-ut").text)
+    assert fields["name_de"] == "UT-Prüfpersonal" and fields["name_es"] == ""
+    answer = olga.post(
+        "/console/schemes/ndt-ut/versions",
+        fields | {"name_de": "", "name_es": "Personal de ensayos por ultrasonidos"},
+    )
+    assert answer.status_code == 303 and answer.headers["location"].endswith("#version-2")
+    assert env.body.scheme_names("ndt-ut") == {
+        "es": {"name": "Personal de ensayos por ultrasonidos", "description": ""}
+    }
+    (versioned,) = env.events("scheme_versioned")
+    assert versioned["actor"] == env.staff["officer"]
