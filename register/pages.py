@@ -5,6 +5,12 @@ Templates live with Datasette's in ``register/datasette/templates`` (``certreg_*
 rendered by their own Jinja2 environment with autoescaping on: every value that reaches a page
 (a name, a pasted credential, a URL, a verifier's reason) is escaped. The pages need no
 JavaScript.
+
+Every page speaks the reader's language (:class:`register.web.language.PageLanguage`, English
+by default): the templates' words through the ``pages`` catalog (one Jinja2 environment per
+language, :func:`environment`), the headline's through the verifier's, dates and numbers in
+the reader's conventions. The credential's own words (names, the scheme, a verifier's reason)
+are shown as they are.
 """
 
 from __future__ import annotations
@@ -12,66 +18,100 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
+from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 
-from certreg.i18n import DEFAULT, translator
+from certreg.i18n import N_, jinja_environment, translator
 from certreg.register.records import BodyInfo, scheme_name
 from certreg.register.site import TEMPLATES
+from certreg.register.web.language import PageLanguage
 from certreg.verifier.standing import CertificateRecord, Standing, headline, plain_date, words
 
 __all__ = [
     "VerifyOutcome",
+    "environment",
     "outcome_of",
     "render_certificate",
     "render_message",
     "render_verify",
 ]
 
-_env = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=False,
-    # The templates are the package's own files: compiled once, not checked for changes on
-    # every page (a stat of the file and of each template it extends, per request).
-    auto_reload=False,
-    # {% trans %} in the verify page's scanner (_certreg_scan.html), in English here.
-    extensions=["jinja2.ext.i18n"],
-)
-_env.policies["ext.i18n.trimmed"] = True
-_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+ENGLISH = PageLanguage()
+
+
+@cache
+def environment(lang: str) -> Environment:
+    """The templates speaking ``lang`` (domain ``pages``), one environment per language. The
+    templates are the package's own files: compiled once, not checked for changes on every
+    page (a stat of the file and of each template it extends, per request)."""
+    return jinja_environment(FileSystemLoader(str(TEMPLATES)), "pages", lang)
+
 
 _DECISIONS = {
-    "grant": "Granted",
-    "suspend": "Suspended",
-    "reinstate": "Reinstated",
-    "withdraw": "Withdrawn",
+    "grant": N_("Granted"),
+    "suspend": N_("Suspended"),
+    "reinstate": N_("Reinstated"),
+    "withdraw": N_("Withdrawn"),
     # Dated by the first day it is no longer valid (the status change), the day after the
     # date of expiry the headline gives: say so, so that the two dates do not look contradictory.
-    "expire": "Past its date of expiry",
-    "reduce_scope": "Scope reduced",
-    "extend_scope": "Scope extended",
-    "recertify": "Recertified",
-    "correct": "Corrected",
+    "expire": N_("Past its date of expiry"),
+    "reduce_scope": N_("Scope reduced"),
+    "extend_scope": N_("Scope extended"),
+    "recertify": N_("Recertified"),
+    "correct": N_("Corrected"),
+}
+
+#: The recorded statuses, as the certificate page's history shows them.
+_STATUSES = {
+    "ACTIVE": N_("ACTIVE"),
+    "SUSPENDED": N_("SUSPENDED"),
+    "WITHDRAWN": N_("WITHDRAWN"),
+    "EXPIRED": N_("EXPIRED"),
+}
+
+#: How a scope line says the certificate is not valid: "held (the certificate is suspended)".
+_STANDING_WORDS = {
+    "valid": N_("valid"),
+    "not_yet_valid": N_("not yet valid"),
+    "suspended": N_("suspended"),
+    "withdrawn": N_("withdrawn"),
+    "expired": N_("expired"),
+    "unknown": N_("unknown"),
 }
 
 
-def _decision_words(decision: str) -> str:
-    return _DECISIONS.get(decision, decision.replace("_", " ").capitalize())
+def _decision_words(decision: str, lang: str = "en") -> str:
+    if decision in _DECISIONS:
+        return translator("pages", lang)(_DECISIONS[decision])
+    return decision.replace("_", " ").capitalize()
 
 
-def _today(now: datetime | None = None) -> str:
-    return plain_date((now or datetime.now(UTC)).astimezone(UTC).date().isoformat())
+def _status_words(status: str, lang: str = "en") -> str:
+    return translator("pages", lang)(_STATUSES[status]) if status in _STATUSES else status
 
 
-def _render(name: str, root: str, body_name: str | None, **context: Any) -> str:
-    template = _env.get_template(name)
+def _today(now: datetime | None = None, lang: str = "en") -> str:
+    return plain_date((now or datetime.now(UTC)).astimezone(UTC).date().isoformat(), lang)
+
+
+def _render(
+    name: str, root: str, body_name: str | None, language: PageLanguage, **context: Any
+) -> str:
+    lang = language.lang
+    template = environment(lang).get_template(name)
     return template.render(
         root=root,
         body_name=body_name,
-        plain_date=plain_date,
-        decision_words=_decision_words,
+        plain_date=lambda value: plain_date(value, lang),
+        decision_words=lambda decision: _decision_words(decision, lang),
+        status_words=lambda status: _status_words(status, lang),
+        # A link to another public page, carrying the reader's ?lang= choice.
+        link=lambda path: language.keep(root + path),
+        keep=language.keep,
+        languages=language.links,
         **context,
     )
 
@@ -82,25 +122,30 @@ def render_certificate(
     *,
     root: str = "/",
     now: datetime | None = None,
-    lang: str = DEFAULT,
+    language: PageLanguage = ENGLISH,
+    lang: str | None = None,
 ) -> str:
-    """The certificate page of ``record`` as it stands at ``now`` (default: this instant), for
-    a reader of ``lang``."""
-    line = headline(record, now)
+    """The certificate page of ``record`` as it stands at ``now`` (default: this instant), in
+    ``language`` (or, given alone, ``lang``, with no language switch)."""
+    if lang is not None and language is ENGLISH:
+        language = PageLanguage(lang)
+    lang = language.lang
+    line = headline(record, now, lang=lang)
     shown = scheme_name(record.scheme_names, record.scheme_name, lang)
     _ = translator("pages", lang)
     return _render(
         "certreg_certificate.html",
         root,
         body.legal_name,
+        language,
         cert=record,
         body=body,
         headline=line.text,
         status_class=line.css,
         # "held (the certificate is suspended)" beside each scope line when it is not valid
-        status_word=(line.standing or "unknown").replace("_", " ").lower(),
+        status_word=translator("pages", lang)(_STANDING_WORDS.get(line.css, N_("unknown"))),
         url=body.certificate_url(record.number),
-        today=_today(now),
+        today=_today(now, lang),
         # The scheme's name in the reader's language; the page stands for the certificate, so
         # the name the credential is signed with stays beside it (issue 12).
         scheme_display_name=shown,
@@ -113,9 +158,18 @@ def render_certificate(
 
 
 def render_message(
-    heading: str, paragraphs: list[str], *, root: str = "/", body_name: str | None = None
+    heading: str,
+    paragraphs: list[str],
+    *,
+    root: str = "/",
+    body_name: str | None = None,
+    language: PageLanguage = ENGLISH,
 ) -> str:
-    return _render("certreg_message.html", root, body_name, heading=heading, paragraphs=paragraphs)
+    """A page of plain words (not found, refused): ``heading`` and ``paragraphs`` are already
+    in ``language``."""
+    return _render(
+        "certreg_message.html", root, body_name, language, heading=heading, paragraphs=paragraphs
+    )
 
 
 # --- the verify page ---------------------------------------------------------------------
@@ -146,10 +200,13 @@ def outcome_of(
     own_did: str,
     status_of: StatusLookup | None = None,
     root: str = "/",
+    lang: str = "en",
 ) -> VerifyOutcome:
-    """Plain words for a :class:`verifier.VerificationResult`. For this body's own
-    certificates, ``status_of`` supplies the date a suspension or withdrawal took effect (a
-    status list only says *that* a bit is set, not since when)."""
+    """Plain words for a :class:`verifier.VerificationResult`, the headline in ``lang`` (the
+    verifier's ``summary`` is its own, shown as it is). For this body's own certificates,
+    ``status_of`` supplies the date a suspension or withdrawal took effect (a status list only
+    says *that* a bit is set, not since when)."""
+    _ = translator("pages", lang)
     verdict = str(result.verdict)
     facts = result.facts
     ours = result.issuer == own_did
@@ -177,30 +234,32 @@ def outcome_of(
             since=since(verdict),
             valid_from=dates["valid_from"],
             valid_until=dates["valid_until"],
+            lang=lang,
         )
         css = Standing(verdict).css
     elif verdict == "WITHDRAWN":
         when = since("WITHDRAWN")
         if when is None and known is not None and known[0] in ("ACTIVE", "SUSPENDED"):
             # The certification lives on in a newer credential (scope change, recertification).
-            headline_text = "WITHDRAWN: this credential was replaced by a newer one"
+            headline_text = _("WITHDRAWN: this credential was replaced by a newer one")
         else:
-            headline_text = words(Standing.WITHDRAWN, since=when)
+            headline_text = words(Standing.WITHDRAWN, since=when, lang=lang)
         css = Standing.WITHDRAWN.css
     elif verdict == "STATUS_UNKNOWN":
-        headline_text = "STATUS UNKNOWN"
+        headline_text = _("STATUS UNKNOWN")
         css = "status_unknown"
     elif verdict == "UNTRUSTED_ISSUER":
-        headline_text = "UNTRUSTED ISSUER"
+        headline_text = _("UNTRUSTED ISSUER")
         css = "untrusted_issuer"
     else:
-        reason = failing.reason.rstrip(".") if failing is not None else "it could not be verified"
-        headline_text = f"INVALID because {reason}"
+        if failing is not None:
+            # The reason is the verifier's own words (its catalog), shown as it gives them.
+            headline_text = _("INVALID because %(reason)s", reason=failing.reason.rstrip("."))
+        else:
+            headline_text = _("INVALID because it could not be verified")
         css = "invalid"
     page_url = None
     if ours and number:
-        from urllib.parse import quote
-
         page_url = f"{root}c/{quote(number, safe='')}"
     checked = result.checked_at
     return VerifyOutcome(
@@ -211,7 +270,11 @@ def outcome_of(
         issuer=result.issuer,
         facts=facts,
         checks=list(result.checks),
-        checked_at=plain_date(checked.isoformat()) + checked.strftime(", %H:%M UTC")
+        checked_at=_(
+            "%(date)s, %(time)s UTC",
+            date=plain_date(checked.isoformat(), lang),
+            time=checked.strftime("%H:%M"),
+        )
         if isinstance(checked, datetime)
         else "",
         page_url=page_url,
@@ -226,12 +289,14 @@ def render_verify(
     problem: str | None = None,
     pasted: str = "",
     given_url: str = "",
+    language: PageLanguage = ENGLISH,
     certificate_prefix: str = "",
 ) -> str:
     return _render(
         "certreg_verify.html",
         root,
         body_name,
+        language,
         result=outcome,
         problem=problem,
         pasted=pasted,

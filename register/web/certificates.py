@@ -26,8 +26,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from certreg.i18n import negotiate
+from certreg.i18n import format_number, translator
 from certreg.register.pages import (
+    ENGLISH,
     VerifyOutcome,
     outcome_of,
     render_certificate,
@@ -40,6 +41,13 @@ from certreg.register.records import (
     find_certificate,
     normalise_number,
     read_logo,
+)
+from certreg.register.web.language import (
+    PageLanguage,
+    language_links,
+    language_of,
+    localised,
+    page_language,
 )
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.scan import VERIFY_PAGE_HEADERS, certificate_prefix
@@ -77,33 +85,52 @@ MAX_FORM_BYTES = MAX_INPUT_BYTES + 64 * 1024
 
 def verify_page_refusal(status: int, detail: str) -> HTMLResponse:
     """How the request guard refuses the verify page's form (see :data:`FORM_TYPES`): a page
-    a person reads, since it answers a browser's form."""
+    a person reads, since it answers a browser's form. The guard refuses before any route runs
+    and knows nothing of the reader: the page is in English, with the switch to the verify page
+    in the reader's language."""
+    _ = translator("pages", "en")
+    language = PageLanguage(links=language_links("/verify", [], "en"))
     if status == 413:
-        lines = [f"A credential is at most {MAX_INPUT_BYTES:,} bytes."]
-        return HTMLResponse(render_message("That file is too large", lines), status_code=413)
-    return HTMLResponse(render_message("The form could not be read", [detail]), status_code=status)
+        limit = format_number(MAX_INPUT_BYTES, "en")
+        lines = [_("A credential is at most %(limit)s bytes.", limit=limit)]
+        page = render_message(_("That file is too large"), lines, language=language)
+        return localised(HTMLResponse(page, status_code=413), "en")
+    page = render_message(_("The form could not be read"), [detail], language=language)
+    return localised(HTMLResponse(page, status_code=status), "en")
 
 
 # --- public: the certificate page ---------------------------------------------------------
 
 
-def _not_found(number: str, body_name: str | None) -> HTMLResponse:
-    return HTMLResponse(
+def _not_found(
+    number: str, body_name: str | None, language: PageLanguage = ENGLISH
+) -> HTMLResponse:
+    _ = translator("pages", language.lang)
+    response = HTMLResponse(
         render_message(
-            "No published certificate has this number",
+            _("No published certificate has this number"),
             [
-                f"The register does not publish a certificate numbered {number}.",
-                "Check the number as printed on the certificate (letters and digits, with its "
-                "dashes). Some certificates are not published in the register at all: their "
-                "holders share them with a personal link, which you can ask them for.",
-                "A certificate that is not published here is not thereby invalid, and one that "
-                "is published is valid only if its page says VALID.",
+                _(
+                    "The register does not publish a certificate numbered %(number)s.",
+                    number=number,
+                ),
+                _(
+                    "Check the number as printed on the certificate (letters and digits, with its "
+                    "dashes). Some certificates are not published in the register at all: their "
+                    "holders share them with a personal link, which you can ask them for."
+                ),
+                _(
+                    "A certificate that is not published here is not thereby invalid, and one "
+                    "that is published is valid only if its page says VALID."
+                ),
             ],
             body_name=body_name,
+            language=language,
         ),
         status_code=404,
         headers={"Cache-Control": "no-cache"},
     )
+    return localised(response, language.lang)
 
 
 def _lookup(
@@ -123,7 +150,7 @@ def _lookup(
 
 def _reader_language(request: Request) -> str:
     """The reader's language: ``?lang=``, else ``Accept-Language``, else English."""
-    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+    return language_of(request)
 
 
 def _body_info(request: Request, body: BodyInfo | None) -> BodyInfo:
@@ -137,10 +164,12 @@ def _body_info(request: Request, body: BodyInfo | None) -> BodyInfo:
     return fallback
 
 
-def _canonical(number: str, suffix: str = "") -> RedirectResponse | None:
+def _canonical(number: str, suffix: str = "", query: str = "") -> RedirectResponse | None:
+    """A redirect to the canonical address of ``number``, keeping ``query`` (a ``?lang=``)."""
     canonical = normalise_number(number)
     if canonical != number and canonical:
-        return RedirectResponse(f"/c/{quote(canonical, safe='')}{suffix}", 301)
+        target = f"/c/{quote(canonical, safe='')}{suffix}" + (f"?{query}" if query else "")
+        return RedirectResponse(target, 301)
     return None
 
 
@@ -151,19 +180,24 @@ def _canonical(number: str, suffix: str = "") -> RedirectResponse | None:
 async def certificate_page(request: Request) -> Response:
     number: str = request.path_params["number"]
     if len(number) > MAX_NUMBER_LENGTH:  # find_certificate's bound: no such certificate
-        return _not_found(number[:MAX_NUMBER_LENGTH] + "…", _body_name(request))
-    redirect = _canonical(number)
+        # Not echoed whole, not even in the language switch's links.
+        bounded = number[:MAX_NUMBER_LENGTH]
+        language = page_language(request, path=f"/c/{bounded}")
+        return _not_found(bounded + "…", _body_name(request), language)
+    language = page_language(request)
+    redirect = _canonical(number, query=request.url.query)
     if redirect is not None:
         return redirect
     record, body = _lookup(request, number, sealed=False)
     if record is None:  # perhaps sealed: that costs an Argon2id run, off the event loop
         record, body = await run_in_threadpool(_lookup, request, number)
     if record is None:
-        return _not_found(number, body.legal_name if body else None)
-    return HTMLResponse(
-        render_certificate(record, _body_info(request, body), lang=_reader_language(request)),
+        return _not_found(number, body.legal_name if body else None, language)
+    response = HTMLResponse(
+        render_certificate(record, _body_info(request, body), language=language),
         headers={"Cache-Control": "no-cache"},
     )
+    return localised(response, language.lang)
 
 
 router.add_route("/c/{number}", certificate_page, methods=["GET"], include_in_schema=False)
@@ -207,7 +241,7 @@ def _public_qr(request: Request, number: Number, kind: str) -> Response:
         return redirect
     record, body = _lookup(request, number)
     if record is None:
-        return _not_found(number, body.legal_name if body else None)
+        return _not_found(number, body.legal_name if body else None, page_language(request))
     return qr_response(_body_info(request, body).certificate_url(record.number), kind)
 
 
@@ -269,11 +303,14 @@ def _body_name(request: Request) -> str | None:
 
 
 @router.get("/verify", response_class=HTMLResponse, include_in_schema=False)
-def verify_form(request: Request) -> HTMLResponse:
+def verify_form(request: Request) -> Response:
+    language = page_language(request)
     page = render_verify(
-        body_name=_body_name(request), certificate_prefix=certificate_prefix(request)
+        body_name=_body_name(request),
+        certificate_prefix=certificate_prefix(request),
+        language=language,
     )
-    return HTMLResponse(page, headers=VERIFY_PAGE_HEADERS)
+    return localised(HTMLResponse(page, headers=VERIFY_PAGE_HEADERS), language.lang)
 
 
 def _text_field(form: Any, name: str) -> str:
@@ -285,6 +322,12 @@ def _wants_html(request: Request) -> bool:
     """Browsers ask for HTML; a program posting the form (no ``text/html`` in Accept) gets
     JSON: ``{"detail": …}`` for a problem, the verifier's result otherwise."""
     return "text/html" in request.headers.get("accept", "")
+
+
+def _language(request: Request) -> PageLanguage:
+    """A person's browser gets the page in their language; a program (JSON) gets English, so
+    that its answers do not change with the machine it runs on."""
+    return page_language(request) if _wants_html(request) else ENGLISH
 
 
 def _answer(
@@ -303,11 +346,10 @@ def _answer(
         return JSONResponse(
             {"headline": outcome.headline, "issued_by_this_body": outcome.ours} | result.to_json()
         )
-    return HTMLResponse(
-        render_verify(problem=problem, outcome=outcome, **page),
-        status_code=status_code,
-        headers=VERIFY_PAGE_HEADERS,
-    )
+    language = _language(request)
+    html = render_verify(problem=problem, outcome=outcome, language=language, **page)
+    response = HTMLResponse(html, status_code=status_code, headers=VERIFY_PAGE_HEADERS)
+    return localised(response, language.lang)
 
 
 @router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
@@ -321,14 +363,17 @@ async def verify_submit(request: Request) -> Response:
     # Anyone may post here: the client's rate limit was spent before the form was even read
     # (issuer.http.ratelimit.PublicVerifyGate).
     guards = guards_of(request)
+    _ = translator("pages", _language(request).lang)
     try:
         form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_FORM_BYTES)
     except Exception:
         return _answer(
             request,
             page,
-            problem="The form could not be read. Paste the credential, choose a file or "
-            "give an address, then press Verify.",
+            problem=_(
+                "The form could not be read. Paste the credential, choose a file or "
+                "give an address, then press Verify."
+            ),
             status_code=400,
         )
     pasted = _text_field(form, "credential")
@@ -347,7 +392,7 @@ async def verify_submit(request: Request) -> Response:
     if data is None and given_url:
         # A slow server holds a worker thread: only so many such fetches at once.
         if not guards.slots.start_fetch():
-            busy = "the verifier is busy with other requests: try again in a few seconds"
+            busy = _("the verifier is busy with other requests: try again in a few seconds")
             return _refused(request, page, LimitExceeded(503, busy, 1))
         try:
             fetched = await run_in_threadpool(_fetch, request, given_url)
@@ -357,7 +402,7 @@ async def verify_submit(request: Request) -> Response:
             return _answer(
                 request,
                 page,
-                problem=f"The credential could not be fetched: {fetched}.",
+                problem=_("The credential could not be fetched: %(reason)s.", reason=fetched),
                 status_code=422,
             )
         data = fetched
@@ -365,8 +410,9 @@ async def verify_submit(request: Request) -> Response:
         return _answer(
             request,
             page,
-            problem="Nothing to verify: paste the credential, choose its file, or give its "
-            "address.",
+            problem=_(
+                "Nothing to verify: paste the credential, choose its file, or give its address."
+            ),
             status_code=422,
         )
     try:
@@ -408,5 +454,10 @@ def _verify(request: Request, page: dict[str, Any], data: bytes | str) -> Respon
     result = site.verifier.verify_credential(data)
     body = site.body()
     own_did = body.did if body is not None else ""
-    outcome = outcome_of(result, own_did=own_did, status_of=site.certificate_status)
+    outcome = outcome_of(
+        result,
+        own_did=own_did,
+        status_of=site.certificate_status,
+        lang=_language(request).lang,
+    )
     return _answer(request, page, outcome=outcome, result=result)

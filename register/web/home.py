@@ -37,12 +37,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from stdnum.iso7064 import mod_37_36
 
-from certreg.i18n import negotiate
+from certreg.i18n import N_, translator
 from certreg.keys.errors import CertregError
+from certreg.register.pages import environment
 from certreg.register.records import (
     CertificateRecord,
     ScopeLine,
@@ -50,7 +50,7 @@ from certreg.register.records import (
     read_scheme_names,
     scheme_name,
 )
-from certreg.register.site import TEMPLATES
+from certreg.register.web.language import PageLanguage, localised, page_language
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.state import site_of
 from certreg.verifier.standing import Standing, headline, plain_date
@@ -84,10 +84,10 @@ _BARE_NUMBER = re.compile(r"^[A-Z0-9]{10,21}$")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 STATUSES = (
-    ("ACTIVE", "Valid"),
-    ("SUSPENDED", "Suspended"),
-    ("WITHDRAWN", "Withdrawn"),
-    ("EXPIRED", "Expired"),
+    ("ACTIVE", N_("Valid")),
+    ("SUSPENDED", N_("Suspended")),
+    ("WITHDRAWN", N_("Withdrawn")),
+    ("EXPIRED", N_("Expired")),
 )
 #: The shape shown beside the status words, so that colour is never the only sign (WCAG 1.4.1).
 #: Characters every common font has (DejaVu included): the pause and hourglass emoji (U+23F8,
@@ -99,12 +99,6 @@ ICONS = {
     Standing.WITHDRAWN: "✕",
     Standing.EXPIRED: "◔",
 }
-
-_env = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    auto_reload=False,
-)
 
 
 class QueryRefused(CertregError, ValueError):
@@ -121,17 +115,22 @@ class Query:
     words: tuple[str, ...] = ()
 
 
-def parse_query(text: str) -> Query:
+def parse_query(text: str, lang: str = "en") -> Query:
     """Read the box. A number is recognised by its shape after removing spaces and
     upper-casing (the register's :func:`register.records.normalise_number` rule); typed without
     dashes, by its length and its ISO/IEC 7064 check character (``issuer.numbers``), and the
     dashes are put back where every certreg number has them. Anything else is a name.
-    Raises :class:`QueryRefused` past the bounds."""
+    Raises :class:`QueryRefused` past the bounds, saying why in ``lang``."""
+    _ = translator("pages", lang)
     text = text.strip()
     if len(text) > MAX_QUERY_CHARS:
         raise QueryRefused(
-            f"The search text is {len(text)} characters long; at most {MAX_QUERY_CHARS} are "
-            "accepted. Type the certificate number as printed, or a holder's name."
+            _(
+                "The search text is %(length)s characters long; at most %(limit)s are "
+                "accepted. Type the certificate number as printed, or a holder's name.",
+                length=len(text),
+                limit=MAX_QUERY_CHARS,
+            )
         )
     compact = re.sub(r"\s+", "", text).upper()
     if _NUMBER.match(compact):
@@ -147,8 +146,12 @@ def parse_query(text: str) -> Query:
             words = ()
     if len(words) > MAX_NAME_WORDS:
         raise QueryRefused(
-            f"The name has {len(words)} words; at most {MAX_NAME_WORDS} are searched. "
-            "Type the holder's given name and family name."
+            _(
+                "The name has %(count)s words; at most %(limit)s are searched. "
+                "Type the holder's given name and family name.",
+                count=len(words),
+                limit=MAX_NAME_WORDS,
+            )
         )
     return Query(text, numbers=numbers, words=words)
 
@@ -170,10 +173,10 @@ class Card:
     valid_until: str
 
 
-def _card(record: CertificateRecord, lang: str) -> Card:
+def _card(record: CertificateRecord, lang: str = "en") -> Card:
     """A result card; the scheme named in the reader's language where the body gave a name in
     it (a card points to the certificate page, which quotes the signed name too)."""
-    line = headline(record)
+    line = headline(record, lang=lang)
     shown = scheme_name(record.scheme_names, record.scheme_name, lang)
     return Card(
         number=record.number,
@@ -183,7 +186,7 @@ def _card(record: CertificateRecord, lang: str) -> Card:
         standing=line.css,
         words=line.text,
         icon=ICONS.get(line.standing, "?") if line.standing is not None else "?",
-        valid_until=plain_date(record.valid_until),
+        valid_until=plain_date(record.valid_until, lang),
     )
 
 
@@ -357,13 +360,51 @@ def _find_number(request: Request, number: str) -> CertificateRecord | None:
         return find_certificate(conn, number)
 
 
-def _page(request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
+#: "No listed holder matches …": one whole sentence for each case (quoted search text, filters,
+#: a later page), since word order differs between languages.
+_NO_MATCH = {
+    (False, False, False): N_("No listed holder matches."),
+    (True, False, False): N_("No listed holder matches “%(q)s”."),
+    (False, True, False): N_("No listed holder matches with these filters."),
+    (True, True, False): N_("No listed holder matches “%(q)s” with these filters."),
+    (False, False, True): N_("No listed holder matches on this page."),
+    (True, False, True): N_("No listed holder matches “%(q)s” on this page."),
+    (False, True, True): N_("No listed holder matches with these filters on this page."),
+    (True, True, True): N_("No listed holder matches “%(q)s” with these filters on this page."),
+}
+
+
+def _page(
+    request: Request, language: PageLanguage, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     site = site_of(request)
     body = site.body()
-    html = _env.get_template("certreg_home.html").render(
-        root="/", body_name=body.legal_name if body else None, **context
+    _ = translator("pages", language.lang)
+    filters: Filters = context["filters"]
+    q = context["q"]
+    case = (bool(q), filters.any, bool(context.get("later_page")))
+    choices = context["choices"]
+    html = (
+        environment(language.lang)
+        .get_template("certreg_home.html")
+        .render(
+            root="/",
+            body_name=body.legal_name if body else None,
+            link=lambda path: language.keep("/" + path),
+            languages=language.links,
+            chosen_lang=language.chosen,
+            no_match=_(_NO_MATCH[case], q=q) if case[0] else _(_NO_MATCH[case]),
+            **{
+                **context,
+                "choices": {
+                    **choices,
+                    "statuses": [(value, _(label)) for value, label in choices["statuses"]],
+                },
+            },
+        )
     )
-    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-cache"})
+    response = HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-cache"})
+    return localised(response, language.lang)
 
 
 def _text(request: Request, name: str, limit: int = 200) -> str:
@@ -377,7 +418,11 @@ async def home(request: Request) -> Response:
     raw = request.query_params.get("q", "")
     filters = Filters(_text(request, "scheme"), _text(request, "scope"), _text(request, "status"))
     after_text = _text(request, "after", 20)
-    lang = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+    # The switch's links repeat the search as read (bounded), never the request's whole query.
+    asked = {"q": raw[: MAX_QUERY_CHARS + 1], **vars(filters), "after": after_text}
+    language = page_language(request, params=[(k, v) for k, v in asked.items() if v])
+    lang = language.lang
+    _ = translator("pages", lang)
     with site.connect() as conn:
         choices = _choices(conn, site.memo(), lang)
     context: dict[str, Any] = {
@@ -398,41 +443,41 @@ async def home(request: Request) -> Response:
         if after < 0:
             raise ValueError
     except ValueError:
-        context["problem"] = "The page link is damaged: start the search again."
-        return _page(request, 400, **context)
+        context["problem"] = _("The page link is damaged: start the search again.")
+        return _page(request, language, 400, **context)
     try:
-        query = parse_query(raw)
+        query = parse_query(raw, language.lang)
     except QueryRefused as exc:
         context["problem"] = str(exc)
-        return _page(request, 400, **context)
+        return _page(request, language, 400, **context)
     if query.numbers:
         context["kind"] = "number"
         try:
             record = await run_in_threadpool(_find_number, request, query.numbers[0])
         except LimitExceeded as exc:
             context["problem"] = exc.reason[:1].upper() + exc.reason[1:] + "."
-            response = _page(request, exc.status, **context)
+            response = _page(request, language, exc.status, **context)
             response.headers.update(exc.headers)
             return response
         context["number"] = query.numbers[0]
         context["cards"] = [_card(record, lang)] if record is not None else []
         if record is not None or not query.words:
-            return _page(request, **context)
+            return _page(request, language, **context)
     if not query.words and not filters.any:
-        return _page(request, **context)  # the empty form
+        return _page(request, language, **context)  # the empty form
     context["kind"] = "name" if query.words else "filters"
     with site.connect() as conn:
         try:
             found = _search(conn, query.words, filters, after)
         except sqlite3.OperationalError:
             # The register has no full-text index (a bundle from before it): say so, not 500.
-            context["problem"] = "This register cannot be searched by name yet."
-            return _page(request, 503, **context)
+            context["problem"] = _("This register cannot be searched by name yet.")
+            return _page(request, language, 503, **context)
         names = _scheme_names(conn, site.memo())
         context["cards"] = [_card(r, lang) for r in _records(conn, found.rows, names)]
     context["partial"] = found.partial
     if found.after is not None:
         params = {"q": query.text, **{k: v for k, v in vars(filters).items() if v}}
-        context["next_url"] = "/?" + urlencode({**params, "after": found.after})
+        context["next_url"] = language.keep("/?" + urlencode({**params, "after": found.after}))
     context["later_page"] = after > 0
-    return _page(request, **context)
+    return _page(request, language, **context)

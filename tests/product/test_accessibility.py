@@ -3,6 +3,10 @@ body served by `certreg serve` (issue 12, item 5). axe-core is an npm test depen
 (tests/interop/package.json, installed by `make test` with `npm ci`); the test skips, saying why,
 when npm's modules are missing, as the interop tests do.
 
+The pages a reader may ask for in German, French or Spanish (the home page, a valid and a
+suspended certificate, the verify page, empty and with a verdict) are checked in each language
+too, on the same server and browser.
+
 Also checked here: the certificate page says its status in words and a shape, not colour alone,
 and the keyboard alone (Tab) reaches the home page's search box and the verify page's upload."""
 
@@ -153,13 +157,35 @@ def test_each_public_page_has_no_wcag_violation(site, browser, page):  # noqa: F
     _assert_clean(browser)
 
 
-def test_the_verify_page_with_a_verdict_has_no_wcag_violation(site, browser):  # noqa: F811
-    browser.get(f"{site.served.base}/verify")
+#: The pages a reader may ask for in another language (issue 12, items 2 and 5), with ?lang=.
+LANGUAGE_PAGES = {
+    "home": lambda s: "/?",
+    "home with results": lambda s: "/?q=jane+doe&",
+    "valid certificate": lambda s: f"/c/{s.valid}?",
+    "suspended certificate": lambda s: f"/c/{s.suspended}?",
+    "verify": lambda s: "/verify?",
+}
+#: The first word of a valid certificate's headline in each language.
+VALID = {"en": "VALID", "de": "GÜLTIG", "fr": "VALIDE", "es": "VÁLIDO"}
+
+
+@pytest.mark.parametrize("lang", ["de", "fr", "es"])
+@pytest.mark.parametrize("page", list(LANGUAGE_PAGES))
+def test_each_page_in_each_language_has_no_wcag_violation(site, browser, page, lang):  # noqa: F811
+    browser.get(f"{site.served.base}{LANGUAGE_PAGES[page](site)}lang={lang}")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+    _assert_clean(browser)
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "es"])
+def test_the_verify_page_with_a_verdict_has_no_wcag_violation(site, browser, lang):  # noqa: F811
+    browser.get(f"{site.served.base}/verify" + ("" if lang == "en" else f"?lang={lang}"))
     browser.find_element(By.ID, "file").send_keys(str(site.credential))
     before = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     WebDriverWait(browser, 20).until(expected_conditions.staleness_of(before))
-    assert browser.find_element(By.CSS_SELECTOR, ".status").text.startswith("VALID")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+    assert browser.find_element(By.CSS_SELECTOR, ".status").text.startswith(VALID[lang])
     _assert_clean(browser)
 
 

@@ -85,9 +85,9 @@ def test_the_certificate_page_names_the_scheme_in_the_readers_language(body, tmp
     spanish = text(site.get(f"/c/{number}?lang=es"))
     assert f"{SPANISH} (CWI); en el certificado firmado: {SIGNED}" in spanish
     # English and French have no name of their own: the signed name, alone, as before.
-    for lang in ("en", "fr"):
+    for lang, version in (("en", "scheme version 2"), ("fr", "version du programme 2")):
         page = text(site.get(f"/c/{number}?lang={lang}"))
-        assert f"<dd>{SIGNED} (CWI), scheme version 2" in page, lang
+        assert f"<dd>{SIGNED} (CWI), {version}" in page, lang
         assert GERMAN not in page and "signé" not in page and "signed certificate" not in page
 
 
@@ -95,13 +95,13 @@ def test_the_home_pages_cards_and_filters_name_the_scheme_in_the_readers_languag
     b, number = body
     site, _ = keyless_site(b, tmp_path)
     german = text(site.get("/?q=Jane+Doe&lang=de"))
-    assert f"<dt>Scheme</dt><dd>{GERMAN} (CWI)</dd>" in german
+    assert f"<dt>Programm</dt><dd>{GERMAN} (CWI)</dd>" in german
     assert f'<option value="cwi">{GERMAN} (CWI)</option>' in german
     by_number = text(site.get(f"/?q={number.lower()}&lang=de"))
     assert f"<dd>{GERMAN} (CWI)</dd>" in by_number
-    for lang in ("en", "fr"):
+    for lang, label in (("en", "Scheme"), ("fr", "Programme")):
         page = text(site.get(f"/?q=Jane+Doe&lang={lang}"))
-        assert f"<dt>Scheme</dt><dd>{SIGNED} (CWI)</dd>" in page
+        assert f"<dt>{label}</dt><dd>{SIGNED} (CWI)</dd>" in page
         assert f'<option value="cwi">{SIGNED} (CWI)</option>' in page and GERMAN not in page
 
 
@@ -160,4 +160,4 @@ def test_a_sealed_number_lookup_record_names_its_scheme_in_the_readers_language(
     site, _ = keyless_site(b, tmp_path)
     french = text(site.get(f"/c/{number}?lang=fr"))
     assert "Agent de contrôle non destructif (NDT); dans le certificat signé : Scheme NDT" in french
-    assert "<dd>Scheme NDT (NDT), scheme version 2" in text(site.get(f"/c/{number}?lang=de"))
+    assert "<dd>Scheme NDT (NDT), Programmversion 2" in text(site.get(f"/c/{number}?lang=de"))
