@@ -19,7 +19,6 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from certreg.i18n import negotiate
 from certreg.issuer.http.auth import ANY_ROLE, require
 from certreg.issuer.http.state import AppState, state_of
 from certreg.issuer.logo import body_logo
@@ -28,6 +27,7 @@ from certreg.issuer.tokens import Principal
 from certreg.register.records import BodyInfo, CertificateRecord, ScopeLine
 from certreg.register.web import app as public_site
 from certreg.register.web.certificates import pdf_response, qr_response
+from certreg.register.web.language import language_of
 
 __all__ = ["install", "router"]
 
@@ -145,7 +145,7 @@ def admin_certificate_pdf(request: Request, number: Number, who: Anyone) -> Resp
     signatory = Signatory(row[0]) if row else None
     # The staff print for a holder, often in the holder's language: ?lang=de (else the staff
     # member's browser's Accept-Language, else English).
-    lang = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+    lang = language_of(request)
     data = certificate_pdf(
         record, body, signatory=signatory, lang=lang, logo=logo.data if logo else None
     )

@@ -25,10 +25,11 @@ from html import escape
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from certreg.i18n import DEFAULT, format_date, negotiate, translator
+from certreg.i18n import DEFAULT, format_date, translator
 from certreg.issuer.http.attempts import attempts_left, failed_attempt
 from certreg.issuer.http.state import state_of
 from certreg.issuer.mail.unsubscribe import UNSUBSCRIBE_PATH, opt_out, opted_out, person_of
+from certreg.register.web.language import language_of
 from certreg.register.web.share import PAGE_HEADERS, html_page, too_many_page
 
 __all__ = ["MAX_FORM_BYTES", "router", "unsubscribe_refusal"]
@@ -37,10 +38,6 @@ router = APIRouter(tags=["holder"])
 
 #: The one-click body is 26 bytes; a browser's form with its button, a little more.
 MAX_FORM_BYTES = 4 * 1024
-
-
-def _lang(request: Request) -> str:
-    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
 def _page(title: str, body_html: str, lang: str, status: int = 200) -> HTMLResponse:
@@ -81,7 +78,7 @@ def unsubscribe_confirm(request: Request, token: str) -> Response:
     refused = attempts_left(request)
     if refused is not None:
         return too_many_page(refused)
-    lang = _lang(request)
+    lang = language_of(request)
     _ = translator("mail", lang)
     state = state_of(request)
     with state.lock:
@@ -129,7 +126,7 @@ def unsubscribe(request: Request, token: str) -> Response:
     refused = attempts_left(request)
     if refused is not None:
         return too_many_page(refused)
-    lang = _lang(request)
+    lang = language_of(request)
     _ = translator("mail", lang)
     state = state_of(request)
     with state.lock:

@@ -148,11 +148,6 @@ def _lookup(
     return record, body
 
 
-def _reader_language(request: Request) -> str:
-    """The reader's language: ``?lang=``, else ``Accept-Language``, else English."""
-    return language_of(request)
-
-
 def _body_info(request: Request, body: BodyInfo | None) -> BodyInfo:
     if body is not None:
         return body
@@ -273,7 +268,7 @@ def certificate_pdf_public(request: Request, number: Number) -> Response:
         )
     from certreg.register.pdf import certificate_pdf  # when asked for: see qr_response
 
-    lang = _reader_language(request)
+    lang = language_of(request)
     with site_of(request).connect() as conn:
         logo = read_logo(conn)  # pushed by the body (issuer.logo), if it set one
     data = certificate_pdf(record, info, lang=lang, logo=logo[0] if logo else None)

@@ -42,7 +42,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from certreg.i18n import DEFAULT, LANGUAGES, N_, language_name, negotiate, translator
+from certreg.i18n import DEFAULT, LANGUAGES, N_, language_name, translator
 from certreg.register.shares import (
     SharePage,
     linkedin_for,
@@ -51,6 +51,7 @@ from certreg.register.shares import (
     share_id,
     unavailable,
 )
+from certreg.register.web.language import language_of
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.state import site_of
 from certreg.verifier.standing import Standing, headline, plain_date
@@ -97,14 +98,6 @@ color:#fff;text-decoration:none;font-weight:600;border:0;font-size:1rem;cursor:p
 .danger{background:#b42318}code{word-break:break-all;background:#f3f3f3;padding:.1rem .25rem}
 .langs{text-align:right;font-size:.9rem}.langs a{color:#0a58a8}
 """
-
-
-def language_of(request: Request) -> str:
-    """The reader's language: ``?lang=``, else Accept-Language, else English.
-
-    A private copy until ``register.web.language.language_of`` (written with the pages) is on
-    main; then this calls that."""
-    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
 def language_switch(lang: str) -> str:
