@@ -50,19 +50,19 @@ typecheck: $(BIN)/.installed
 	for p in issuer verifier register keys contexts i18n; do ln -s ../../../$$p build/typecheck/certreg/$$p; done
 	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p certreg
 
-# The console's screenshots in docs/images/console/ (docs/console.md), taken by its browser
-# tests in headless Chromium and made small (docs/images/console/shrink.py).
+# The screenshots in docs/: the console's (docs/images/console/, docs/console.md), taken by its
+# browser tests, and the public pages' in English and German (docs/images/public/,
+# docs/holder.md and docs/register.md), taken by the accessibility tests; made small by
+# docs/images/shrink.py.
+PUBLIC_SHOTS := home-with-results-en home-with-results-de valid-certificate-en \
+	valid-certificate-de suspended-certificate-es verify-result-en verify-result-de \
+	share-page-en share-page-de
 screenshots: $(BIN)/.installed browser
-	rm -rf build/screenshots
+	rm -rf build/screenshots build/screenshots-public
 	CERTREG_SCREENSHOTS=build/screenshots $(BIN)/pytest -q tests/issuer/console/test_console_browser.py
-	$(BIN)/python docs/images/console/shrink.py build/screenshots docs/images/console
-
-# Extract the messages of the public pages, the verifier's summary and the mails, and merge them
-# into every language's catalog (i18n/locale/): then translate what is new or fuzzy. The tests
-# fail while a catalog misses a message (tests/i18n/test_catalogs.py).
-messages: $(BIN)/.installed
-	$(BIN)/python -m certreg.i18n.catalogs update
-	$(BIN)/python -m certreg.i18n.catalogs check || true
+	$(BIN)/python docs/images/shrink.py build/screenshots docs/images/console
+	CERTREG_SCREENSHOTS=build/screenshots-public $(BIN)/pytest -q tests/product/test_accessibility.py
+	$(BIN)/python docs/images/shrink.py build/screenshots-public docs/images/public $(PUBLIC_SHOTS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_proofs.py

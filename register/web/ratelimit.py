@@ -52,6 +52,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from certreg.i18n import DEFAULT, translator
 from certreg.verifier.did import FetchError
 
 __all__ = [
@@ -457,13 +458,32 @@ def _body_allowance(guards: PublicGuards, request: Request) -> int:
 def _refusal(request: Request, exc: LimitExceeded) -> JSONResponse | HTMLResponse:
     if request.url.path == "/verify" and "text/html" in request.headers.get("accept", ""):
         from certreg.register.pages import render_message
+        from certreg.register.web.language import localised, page_language
 
-        reason = exc.reason[:1].upper() + exc.reason[1:]
-        return HTMLResponse(
-            render_message("Not verified", [f"{reason}."]),
-            status_code=exc.status,
-            headers=exc.headers,
-        )
+        language = page_language(request, path="/verify")
+        _ = translator("pages", language.lang)
+        # The limiter's own reason (English, with its figures) for English readers; the same
+        # refusal in the reader's words for the others.
+        seconds = exc.retry_after or 1
+        if language.lang == DEFAULT or exc.status not in (413, 429, 503):
+            said = exc.reason[:1].upper() + exc.reason[1:] + "."
+        elif exc.status == 413:
+            said = _("This is larger than this public service verifies.")
+        elif exc.status == 429:
+            said = _.ngettext(
+                "Too many verifications from your address: try again in %(num)s second.",
+                "Too many verifications from your address: try again in %(num)s seconds.",
+                seconds,
+            )
+        else:
+            said = _.ngettext(
+                "Every verification slot is busy: try again in %(num)s second.",
+                "Every verification slot is busy: try again in %(num)s seconds.",
+                seconds,
+            )
+        page = render_message(_("Not verified"), [said], language=language)
+        response = HTMLResponse(page, status_code=exc.status, headers=exc.headers)
+        return localised(response, language.lang)
     return JSONResponse({"detail": exc.reason}, status_code=exc.status, headers=exc.headers)
 
 

@@ -13,17 +13,25 @@ and the keyboard alone (Tab) reaches the home page's search box and the verify p
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from browser_support import PASSPHRASE, ROOT, ServedBody, browser, build_body, serve  # noqa: F401
+from browser_support import (  # noqa: F401 - browser is a fixture
+    PASSPHRASE,
+    ROOT,
+    ServedBody,
+    browser,
+    build_body,
+    leave_page,
+    serve,
+)
 from factories import free_port
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from certreg.issuer import sharing
@@ -120,6 +128,19 @@ def _assert_clean(driver) -> None:
     assert not violations, f"{driver.current_url}\n{_describe(violations)}"
 
 
+def _shot(driver, name: str) -> None:
+    """With CERTREG_SCREENSHOTS=folder (`make screenshots`), save the page as the reader sees
+    it, whole, for docs/holder.md and docs/register.md."""
+    folder = os.environ.get("CERTREG_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1000, min(max(int(height), 600), 2400))
+    driver.save_screenshot(str(Path(folder) / f"{name.replace(' ', '-')}.png"))
+    driver.set_window_size(1200, 1600)
+
+
 PAGES = {
     "home": lambda s: "/",
     "home with results": lambda s: "/?q=jane+doe",
@@ -155,6 +176,7 @@ def test_the_check_reports_a_page_that_breaks_the_rules(site, browser):  # noqa:
 def test_each_public_page_has_no_wcag_violation(site, browser, page):  # noqa: F811
     browser.get(site.served.base + PAGES[page](site))
     _assert_clean(browser)
+    _shot(browser, f"{page}-en")
 
 
 #: The pages a reader may ask for in another language (issue 12, items 2 and 5), with ?lang=.
@@ -163,7 +185,10 @@ LANGUAGE_PAGES = {
     "home with results": lambda s: "/?q=jane+doe&",
     "valid certificate": lambda s: f"/c/{s.valid}?",
     "suspended certificate": lambda s: f"/c/{s.suspended}?",
+    "withdrawn certificate": lambda s: f"/c/{s.withdrawn}?",
     "verify": lambda s: "/verify?",
+    "share page": lambda s: f"/share/{s.share_token}?",
+    "unknown certificate (404)": lambda s: "/c/CWI-0000-0000-00?",
 }
 #: The first word of a valid certificate's headline in each language.
 VALID = {"en": "VALID", "de": "GÜLTIG", "fr": "VALIDE", "es": "VÁLIDO"}
@@ -175,18 +200,18 @@ def test_each_page_in_each_language_has_no_wcag_violation(site, browser, page, l
     browser.get(f"{site.served.base}{LANGUAGE_PAGES[page](site)}lang={lang}")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
     _assert_clean(browser)
+    _shot(browser, f"{page}-{lang}")
 
 
 @pytest.mark.parametrize("lang", ["en", "de", "fr", "es"])
 def test_the_verify_page_with_a_verdict_has_no_wcag_violation(site, browser, lang):  # noqa: F811
     browser.get(f"{site.served.base}/verify" + ("" if lang == "en" else f"?lang={lang}"))
     browser.find_element(By.ID, "file").send_keys(str(site.credential))
-    before = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(before))
+    leave_page(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click)
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
     assert browser.find_element(By.CSS_SELECTOR, ".status").text.startswith(VALID[lang])
     _assert_clean(browser)
+    _shot(browser, f"verify-result-{lang}")
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from register_support import PASSPHRASE, add_holder, grant, make_body
 
 from certreg.i18n import format_date
 from certreg.issuer.http import create_app
+from certreg.issuer.http.ratelimit import PublicLimits, Rate
 from certreg.register.pages import render_certificate
 from certreg.register.records import BodyInfo
 from certreg.register.web.language import PageLanguage, language_links
@@ -343,3 +344,25 @@ def test_english_pages_say_so_too(site):
     page = _speaks(site.client.get("/"), "en")
     assert "<h1>Check a certificate</h1>" in page
     assert [link[1] for link in _switch(page) if link[2]] == ["en"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "words"),
+    [
+        ("de", "Nicht verifiziert", "Zu viele Prüfungen von Ihrer Adresse"),
+        ("es", "No verificado", "Demasiadas verificaciones desde su dirección"),
+        ("en", "Not verified", "Too many verification requests from your address"),
+    ],
+)
+def test_a_reader_over_the_verify_limit_is_told_in_their_language(tmp_path, lang, heading, words):
+    b = make_body(tmp_path)
+    limits = PublicLimits(verify_rate=Rate(per_minute=1, burst=1))
+    with TestClient(create_app(b.body, passphrase=PASSPHRASE, public_limits=limits)) as client:
+        form = {"credential": "{}"}
+        headers = {"Accept": "text/html", "Accept-Language": lang}
+        assert client.post("/verify", data=form, headers=headers).status_code == 200
+        refused = client.post("/verify", data=form, headers=headers)
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    assert refused.headers["Content-Language"] == lang
+    assert f'<html lang="{lang}">' in refused.text
+    assert heading in refused.text and words in html.unescape(refused.text)
