@@ -10,6 +10,7 @@ every check passed.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import logging
@@ -475,6 +476,17 @@ class Verifier:
         )
 
     # -- credentials -----------------------------------------------------------------------
+
+    def in_language(self, lang: str) -> Verifier:
+        """This verifier, its summaries in ``lang``: the same trust, fetcher and caches (a
+        public page verifies in its reader's language with the site's one verifier)."""
+        if lang == self.lang:
+            return self
+        if lang not in LANGUAGES:
+            raise ValueError(f"the verifier does not speak {lang!r}: one of {', '.join(LANGUAGES)}")
+        other = copy.copy(self)
+        other.lang = lang
+        return other
 
     def verify_credential(
         self,

@@ -446,13 +446,9 @@ def _fetch(request: Request, given_url: str) -> bytes | str:
 
 def _verify(request: Request, page: dict[str, Any], data: bytes | str) -> Response:
     site = site_of(request)
-    result = site.verifier.verify_credential(data)
+    lang = _language(request).lang
+    result = site.verifier.in_language(lang).verify_credential(data)
     body = site.body()
     own_did = body.did if body is not None else ""
-    outcome = outcome_of(
-        result,
-        own_did=own_did,
-        status_of=site.certificate_status,
-        lang=_language(request).lang,
-    )
+    outcome = outcome_of(result, own_did=own_did, status_of=site.certificate_status, lang=lang)
     return _answer(request, page, outcome=outcome, result=result)

@@ -90,6 +90,12 @@ WORDS = {
     },
 }
 OTHERS = ["de", "fr", "es"]
+#: The start of the verifier's summary of a valid certificate (verifier catalog).
+SUMMARY = {
+    "de": "Gültig: José Müller ist bis ",
+    "fr": "Valide : José Müller détient",
+    "es": "Válido: José Müller posee",
+}
 STATUS_LINE = re.compile(r'<p class="status [a-z_]+"[^>]*>([^<]*)</p>')
 SWITCH = re.compile(r'<nav class="languages" aria-label="[^"]+">(.*?)</nav>', re.S)
 SWITCH_LINK = re.compile(
@@ -283,6 +289,8 @@ def test_the_verify_page_reads_in_the_chosen_language(site, lang):
     page = _speaks(verdict, lang)
     assert WORDS[lang]["checked"] in page
     assert STATUS_LINE.findall(page)[0].startswith(WORDS[lang]["valid"])
+    # The verifier's own sentence too, not only the page's words around it.
+    assert SUMMARY[lang] in html.unescape(page) and "holds certification" not in page
     assert f'href="/c/{site.valid}?lang={lang}"' in page  # its page in the register
     nothing = site.client.post(
         "/verify", data={"credential": ""}, headers={"Accept": "text/html", "Accept-Language": lang}
