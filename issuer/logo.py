@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from certreg.issuer import audit
 from certreg.issuer.db import transaction
 from certreg.issuer.service import CertificationBody
+from certreg.keys.errors import CertregError
 from certreg.verifier.issuing import format_datetime
 
 __all__ = [
@@ -41,7 +42,7 @@ _SETTING = "logo"
 _TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 
-class LogoRefused(ValueError):
+class LogoRefused(CertregError, ValueError):
     """The file is not a logo certreg can print; the message says why, in plain words."""
 
 
