@@ -102,7 +102,7 @@ def parse_path(path: str) -> TileRef:
     if len(elements) > 1 and elements[0] == "000":
         raise TileError(f"a tile index with a leading zero element: {path!r}")
     width = int(match["width"]) if match["width"] else TILE_WIDTH
-    if width >= TILE_WIDTH:
+    if match["width"] and width >= TILE_WIDTH:
         raise TileError(f"a partial tile is 1 to 255 hashes wide: {path!r}")
     entries = match["level"] == "entries"
     level = 0 if entries else int(match["level"])
