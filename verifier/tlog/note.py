@@ -122,7 +122,7 @@ class Verifier:
 def parse_verifier_key(text: str) -> Verifier:
     """A verifier key string -> :class:`Verifier`; :class:`NoteError` if malformed, of an
     unsupported type, or if its stated key ID is not the one its key derives."""
-    parts = text.split("+")
+    parts = text.split("+", 2)  # base64 may hold "+" too
     if len(parts) != 3:
         raise NoteError("a verifier key is <name>+<hex key ID>+<base64 key>")
     name, id_hex, key_b64 = parts
@@ -184,7 +184,7 @@ class Signer:
 
 def parse_signer_key(text: str) -> Signer:
     """``PRIVATE+KEY+...`` -> :class:`Signer`; :class:`NoteError` if malformed."""
-    parts = text.split("+")
+    parts = text.split("+", 4)
     if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
         raise NoteError("a signing key is PRIVATE+KEY+<name>+<hex key ID>+<base64 key>")
     name, id_hex, key_b64 = parts[2:]
