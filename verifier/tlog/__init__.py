@@ -10,4 +10,6 @@ or a database:
 - :mod:`~certreg.verifier.tlog.note`: C2SP signed-note (key IDs, verifier key strings, signing
   and opening notes).
 - :mod:`~certreg.verifier.tlog.checkpoint`: C2SP tlog-checkpoint and tlog-cosignature/v1.
+- :mod:`~certreg.verifier.tlog.proof`: C2SP tlog-proof@v1 (an entry's inclusion proof with its
+  cosigned checkpoint), verified offline under a "N of these witnesses" requirement.
 """
