@@ -12,4 +12,6 @@ or a database:
 - :mod:`~certreg.verifier.tlog.checkpoint`: C2SP tlog-checkpoint and tlog-cosignature/v1.
 - :mod:`~certreg.verifier.tlog.proof`: C2SP tlog-proof@v1 (an entry's inclusion proof with its
   cosigned checkpoint), verified offline under a "N of these witnesses" requirement.
+- :mod:`~certreg.verifier.tlog.witness`: C2SP tlog-witness add-checkpoint, the request body and
+  the witness's decision (status, body, state to keep), without HTTP or storage.
 """
