@@ -308,6 +308,8 @@ def verify_consistency(
             return ProofResult(False, "two trees of the same size need an empty proof")
         if old_root != new_root:
             return ProofResult(False, f"two different roots for the same size {old_size}: a fork")
+        if old_size == 0 and old_root != EMPTY_ROOT:
+            return ProofResult(False, "the root of an empty tree is SHA-256 of nothing")
         return _OK
     if old_size == 0:
         if proof:

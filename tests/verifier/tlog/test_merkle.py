@@ -258,6 +258,8 @@ def test_wrong_sizes_and_indices_are_refused_with_a_reason() -> None:
     assert verify_consistency(n, n, root, root, []).ok
     assert verify_consistency(0, n, merkle.EMPTY_ROOT, root, []).ok
     assert "empty tree" in verify_consistency(0, n, root, root, []).reason
+    assert "empty tree" in verify_consistency(0, 0, root, root, []).reason
+    assert verify_consistency(0, 0, merkle.EMPTY_ROOT, merkle.EMPTY_ROOT, []).ok
 
 
 @pytest.mark.parametrize(
