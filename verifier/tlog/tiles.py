@@ -244,6 +244,10 @@ class TileReader:
                 raise TileError(f"{ref.path}: {error}") from None
         return self._tiles[key]
 
+    def forget(self, level: int, index: int) -> None:
+        """Let a fetched tile go (it is fetched again if needed)."""
+        self._tiles.pop((level, index), None)
+
     def subtree(self, level: int, index: int) -> bytes:
         """The hash of the full subtree of ``2**level`` leaves starting at ``index * 2**level``."""
         if level < 0 or index < 0 or (index + 1) << level > self.size:
@@ -287,28 +291,28 @@ def verify_tiles(
     size: int, root_hash: bytes, fetch: Fetch, *, entries: bool = False
 ) -> ProofResult:
     """Does the published tree of ``size`` leaves have root ``root_hash``? Reads every tile of
-    the tree (and, with ``entries``, every bundle against its tile): what an auditor does."""
+    the tree (and, with ``entries``, every bundle against its level-0 tile): what an auditor
+    does. Level-0 tiles are let go once checked, so memory stays at the higher levels' tiles
+    (1/256 of the tree)."""
     reader = TileReader(size, fetch)
     try:
-        for ref in tiles_for_size(size):
-            reader.tile(ref.level, ref.index)
-        # Each full tile's root must be its entry in the level above (the root check below
-        # only sees the tiles a root needs, which skips no full tile, but says less).
-        for ref in tiles_for_size(size):
-            if not ref.partial and ref.level + 1 < MAX_LEVEL:
+        for ref in tiles_for_size(size):  # level 0 first
+            hashes = reader.tile(ref.level, ref.index)
+            # A root is computed from the highest tiles covering each part of the tree, so a
+            # full tile is tied to the root only through its entry in the level above.
+            if not ref.partial:
                 above = reader.tile(ref.level + 1, ref.index // TILE_WIDTH)
-                if (
-                    merkle.perfect_root(reader.tile(ref.level, ref.index))
-                    != above[ref.index % TILE_WIDTH]
-                ):
+                if merkle.perfect_root(hashes) != above[ref.index % TILE_WIDTH]:
                     return ProofResult(
                         False, f"{ref.path} does not hash to its entry in the level above"
                     )
+            if ref.level == 0:
+                if entries:
+                    reader.entries(ref.index)
+                if not ref.partial:
+                    reader.forget(0, ref.index)
         if reader.root() != root_hash:
             return ProofResult(False, f"the tiles of size {size} do not lead to the root hash")
-        if entries:
-            for _ in reader.all_entries():
-                pass
     except TileError as error:
         return ProofResult(False, str(error))
     return ProofResult(True)
