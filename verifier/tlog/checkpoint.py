@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from certreg.verifier.tlog import note
+from certreg.verifier.tlog.errors import TlogError
 from certreg.verifier.tlog.merkle import HASH_SIZE
 from certreg.verifier.tlog.note import (
     COSIGNATURE_V1,
@@ -43,7 +44,7 @@ MAX_CHECKPOINT_SIZE = 64 * 1024  # a checkpoint and 100 Ed25519 cosignatures fit
 _SIZE = re.compile(r"0|[1-9][0-9]*")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(TlogError):
     """A checkpoint text that is not well formed; the message says why."""
 
 

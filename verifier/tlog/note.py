@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from certreg.verifier.tlog.errors import TlogError
+
 ED25519 = 0x01
 COSIGNATURE_V1 = 0x04  # timestamped Ed25519 witness cosignatures (c2sp.org/tlog-cosignature)
 MAX_SIGNATURES = 100  # as Go's sumdb/note; the specification asks for at least 16
@@ -36,7 +38,7 @@ EM_DASH = "\u2014"
 SIGNATURE_PREFIX = EM_DASH + " "
 
 
-class NoteError(ValueError):
+class NoteError(TlogError):
     """A malformed key string, key name or note text given to sign; the message says which."""
 
 

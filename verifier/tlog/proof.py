@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from certreg.verifier.tlog import merkle
 from certreg.verifier.tlog.checkpoint import Checkpoint, Cosignature, open_checkpoint
+from certreg.verifier.tlog.errors import TlogError
 from certreg.verifier.tlog.merkle import HASH_SIZE
 from certreg.verifier.tlog.note import Verifier
 
@@ -33,7 +34,7 @@ MAX_PROOF_HASHES = 64  # a tree of up to 2**64 leaves
 _INDEX = re.compile(r"index (0|[1-9][0-9]*)")
 
 
-class ProofFormatError(ValueError):
+class ProofFormatError(TlogError):
     """A tlog-proof text that is not well formed; the message says why."""
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from certreg.verifier.tlog import merkle
+from certreg.verifier.tlog.errors import TlogError
 from certreg.verifier.tlog.merkle import HASH_SIZE, ProofResult
 
 TILE_HEIGHT = 8
@@ -30,7 +31,7 @@ MAX_ENTRY_SIZE = 0xFFFF  # what a uint16 length prefix can say
 Fetch = Callable[[str], bytes | None]
 
 
-class TileError(ValueError):
+class TileError(TlogError):
     """A tile or bundle that is missing, of the wrong size or malformed; the message says which."""
 
 

@@ -34,6 +34,7 @@ from certreg.verifier.tlog.checkpoint import (
     cosign,
     parse_body,
 )
+from certreg.verifier.tlog.errors import TlogError
 from certreg.verifier.tlog.merkle import HASH_SIZE
 from certreg.verifier.tlog.note import Signer, Verifier
 
@@ -42,7 +43,7 @@ SIZE_CONTENT_TYPE = "text/x.tlog.size"
 _OLD = re.compile(r"old (0|[1-9][0-9]*)")
 
 
-class WitnessRequestError(ValueError):
+class WitnessRequestError(TlogError):
     """A malformed add-checkpoint body; the message says why."""
 
 
