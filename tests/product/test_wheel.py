@@ -43,6 +43,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for needed in (
         "certreg/issuer/http/app.py",
         "certreg/register/web/app.py",
+        "certreg/verifier/tlog/merkle.py",
         "certreg/register/metadata.json",
         "certreg/register/datasette/plugins/certreg_register.py",
         "certreg/register/datasette/templates/certreg_certificate.html",
