@@ -18,12 +18,15 @@ import base64
 import hashlib
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from certreg.issuer import audit
 from certreg.issuer.db import transaction
-from certreg.issuer.service import CertificationBody
 from certreg.keys.errors import CertregError
 from certreg.verifier.issuing import format_datetime
+
+if TYPE_CHECKING:  # the mail outbox, which the service imports, reads the logo too
+    from certreg.issuer.service import CertificationBody
 
 __all__ = [
     "MAX_LOGO_BYTES",

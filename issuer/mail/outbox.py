@@ -26,9 +26,13 @@ from certreg.i18n import DEFAULT, format_date
 from certreg.issuer import audit
 from certreg.issuer.audit import Event
 from certreg.issuer.db import transaction
+from certreg.issuer.logo import body_logo
 from certreg.issuer.mail.language import language_of
 from certreg.issuer.mail.render import SUBJECTS, render
 from certreg.issuer.mail.unsubscribe import UNSUBSCRIBE_LINK
+
+#: The Content-ID of the body's logo in a mail's HTML part (``<img src="cid:...">``).
+LOGO_CID = "body-logo@certreg"
 
 if TYPE_CHECKING:  # the lifecycle imports this module: no import back at run time
     from certreg.issuer.service import CertificationBody as BodyBase
@@ -120,6 +124,9 @@ def _queue(
 
     context: dict[str, Any] = {
         "body_name": info["legal_name"],
+        # The body's logo travels inside the mail (LOGO_CID, attached by the worker), never
+        # fetched from a server when the mail is opened: a remote image is a tracking pixel.
+        "logo_cid": LOGO_CID if body_logo(body) is not None else "",
         "body_url": base,
         "holder_name": person["full_name"] if person else "",
         "number": cert["number"],

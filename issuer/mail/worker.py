@@ -35,7 +35,8 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from certreg.issuer.db import transaction
-from certreg.issuer.mail.outbox import SHARE_LINK
+from certreg.issuer.logo import Logo, body_logo
+from certreg.issuer.mail.outbox import LOGO_CID, SHARE_LINK
 from certreg.issuer.mail.smtp import SmtpSettings, deliver
 from certreg.issuer.mail.unsubscribe import UNSUBSCRIBE_LINK, make_token, unsubscribe_url
 from certreg.issuer.service import CertificationBody
@@ -66,8 +67,11 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
 
-def message_for(row: dict[str, Any], body: dict[str, Any], settings: SmtpSettings) -> EmailMessage:
-    """The MIME message of an outbox row: text and HTML alternatives, a stable Message-ID."""
+def message_for(
+    row: dict[str, Any], body: dict[str, Any], settings: SmtpSettings, logo: Logo | None = None
+) -> EmailMessage:
+    """The MIME message of an outbox row: text and HTML alternatives, a stable Message-ID, and
+    the body's ``logo`` inside the HTML part when the mail shows it."""
     domain = urlsplit(str(body["public_url"])).hostname or "localhost"
     sender = settings.sender or f"no-reply@{domain}"
     message = EmailMessage()
@@ -85,6 +89,13 @@ def message_for(row: dict[str, Any], body: dict[str, Any], settings: SmtpSetting
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(row["text"])
     message.add_alternative(row["html"], subtype="html")
+    if logo is not None and f"cid:{LOGO_CID}" in row["html"]:
+        html_part = message.get_body(("html",))
+        maintype, _, subtype = logo.media_type.partition("/")
+        if html_part is not None:
+            html_part.add_related(
+                logo.data, maintype, subtype, cid=f"<{LOGO_CID}>", disposition="inline"
+            )
     return message
 
 
@@ -102,6 +113,7 @@ def send_due(
     report = PassReport()
     db = body.db
     sender = _body(db)
+    logo = body_logo(body)
     due = db.execute(
         "SELECT id FROM mail_outbox WHERE state = 'queued' AND next_attempt_at <= ? "
         "ORDER BY next_attempt_at, id LIMIT ?",
@@ -112,7 +124,7 @@ def send_due(
         if row is None:
             continue  # another worker took it
         try:
-            send(settings, message_for(_with_links(body, row), sender, settings))
+            send(settings, message_for(_with_links(body, row), sender, settings, logo))
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if codes and all(500 <= code < 600 for code in codes):

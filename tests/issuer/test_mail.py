@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import io
 import ipaddress
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -27,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from factories import Clock, add_staff, free_port, make_body, undo_migrations_after
+from PIL import Image
 
 from certreg.i18n import format_date
 from certreg.issuer import audit, sharing
@@ -34,6 +37,7 @@ from certreg.issuer import db as issuer_db
 from certreg.issuer.cli import common as cli_common
 from certreg.issuer.cli import main
 from certreg.issuer.db import transaction
+from certreg.issuer.logo import set_logo
 from certreg.issuer.mail import (
     SmtpSettings,
     list_outbox,
@@ -175,6 +179,24 @@ def test_a_grant_mail_arrives_with_both_parts_and_the_share_link(env, smtp):
     assert _outbox(env)[0]["state"] == "sent"
     assert env.send(smtp).sent == 0  # sent once, never again
     assert len(smtp.messages) == 1
+
+
+def test_the_body_s_logo_travels_inside_the_mail_not_fetched_from_a_server(env, smtp):
+    """The HTML part shows the body's logo from a part of the mail itself (cid:), so opening
+    the mail fetches nothing: no image a server could count opens with."""
+    picture = io.BytesIO()
+    Image.new("RGB", (300, 100), "navy").save(picture, format="PNG")
+    set_logo(env.body, picture.getvalue())
+    number = env.grant(env.holder())
+    assert env.send(smtp).sent == 1
+    (message,) = smtp.messages
+    _, html = _parts(message)
+    sources = re.findall(r'<img src="([^"]+)"', html)
+    assert sources == ["cid:body-logo@certreg"], sources
+    (logo,) = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    assert logo["Content-ID"] == "<body-logo@certreg>"
+    assert logo.get_content() == picture.getvalue()
+    assert number in html
 
 
 def test_a_suspension_mail_has_the_reason_and_the_deadline(env, smtp):
