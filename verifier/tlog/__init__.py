@@ -12,6 +12,8 @@ or a database:
 - :mod:`~certreg.verifier.tlog.checkpoint`: C2SP tlog-checkpoint and tlog-cosignature/v1.
 - :mod:`~certreg.verifier.tlog.proof`: C2SP tlog-proof@v1 (an entry's inclusion proof with its
   cosigned checkpoint), verified offline under a "N of these witnesses" requirement.
+- :mod:`~certreg.verifier.tlog.entry`: what one entry of a body's log says (a signed certificate
+  or a decision, nothing private), in one canonical form.
 - :mod:`~certreg.verifier.tlog.witness`: C2SP tlog-witness add-checkpoint, the request body and
   the witness's decision (status, body, state to keep), without HTTP or storage.
 """
