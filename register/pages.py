@@ -28,6 +28,7 @@ from certreg.i18n import N_, jinja_environment, translator
 from certreg.register.records import BodyInfo, scheme_name
 from certreg.register.site import TEMPLATES
 from certreg.register.web.language import PageLanguage
+from certreg.verifier.asof import AsOf
 from certreg.verifier.standing import CertificateRecord, Standing, headline, plain_date, words
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "environment",
     "outcome_of",
     "render_certificate",
+    "render_certificate_at",
     "render_message",
     "render_verify",
 ]
@@ -154,6 +156,45 @@ def render_certificate(
             if shown == record.scheme_name
             else _("in the signed certificate: %(name)s", name=record.scheme_name)
         ),
+    )
+
+
+def render_certificate_at(
+    record: CertificateRecord,
+    body: BodyInfo,
+    answer: AsOf,
+    *,
+    root: str = "/",
+    language: PageLanguage = ENGLISH,
+) -> str:
+    """The certificate page of ``record`` as it stood at ``answer.instant`` (``verifier.asof``):
+    the headline in today's words, the decision in effect, the scope then; or why none can be
+    given (not yet granted, a future date, no kept history). Links to today's page."""
+    lang = language.lang
+    when = answer.instant.moment
+    shown = plain_date(when.date().isoformat(), lang)
+    if not answer.instant.day_only:
+        shown += when.strftime(", %H:%M UTC")
+    line = headline(record, lang=lang)
+    standing = answer.standing
+    return _render(
+        "certreg_certificate_at.html",
+        root,
+        body.legal_name,
+        language,
+        cert=record,
+        body=body,
+        when=shown,
+        day_only=answer.instant.day_only,
+        outcome=answer.outcome.value,
+        headline=answer.words(lang),
+        status_class=standing.css if standing is not None else "unknown",
+        decision=answer.decision,
+        valid_until=answer.valid_until,
+        scope=answer.scope,
+        first_grant=answer.first_grant,
+        today_headline=line.text,
+        today_link=language.keep(root + "c/" + quote(record.number, safe="")),
     )
 
 

@@ -54,6 +54,7 @@ def install(app: FastAPI, register_path: str | Path) -> None:
         verifier_factory=lambda: state.verifier,
         status_of=lambda number: _status_of(state, number),
         unsafe_allow_http_hosts=state.unsafe_allow_http_hosts,
+        clock=state.body.clock,  # "?at=" a date after the body's today is in the future
     )
 
 

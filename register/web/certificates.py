@@ -17,6 +17,7 @@ Served by the keyless public site (``certreg register serve``) and, the same rou
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -32,6 +33,7 @@ from certreg.register.pages import (
     VerifyOutcome,
     outcome_of,
     render_certificate,
+    render_certificate_at,
     render_message,
     render_verify,
 )
@@ -53,6 +55,7 @@ from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.scan import VERIFY_PAGE_HEADERS, certificate_prefix
 from certreg.register.web.scan import router as scan_router
 from certreg.register.web.state import site_of
+from certreg.verifier.asof import InstantError, as_of, parse_instant
 from certreg.verifier.did import FetchError, HttpFetcher
 from certreg.verifier.verify import MAX_INPUT_BYTES, InputError, load_document
 
@@ -179,7 +182,9 @@ async def certificate_page(request: Request) -> Response:
         bounded = number[:MAX_NUMBER_LENGTH]
         language = page_language(request, path=f"/c/{bounded}")
         return _not_found(bounded + "…", _body_name(request), language)
-    language = page_language(request)
+    at = request.query_params.get("at")
+    # ?at= is kept by the language switch (bounded: a page echoes only what it reads).
+    language = page_language(request, params=[("at", at[:40])] if at is not None else [])
     redirect = _canonical(number, query=request.url.query)
     if redirect is not None:
         return redirect
@@ -188,11 +193,34 @@ async def certificate_page(request: Request) -> Response:
         record, body = await run_in_threadpool(_lookup, request, number)
     if record is None:
         return _not_found(number, body.legal_name if body else None, language)
+    info = _body_info(request, body)
+    if at is not None:
+        return _certificate_at(record, info, at, language, site_of(request).clock())
     response = HTMLResponse(
-        render_certificate(record, _body_info(request, body), language=language),
+        render_certificate(record, info, language=language),
         headers={"Cache-Control": "no-cache"},
     )
     return localised(response, language.lang)
+
+
+def _certificate_at(
+    record: CertificateRecord, body: BodyInfo, at: str, language: PageLanguage, now: datetime
+) -> Response:
+    """``/c/{number}?at=…``: the certificate as it stood then (``verifier.asof``); a date that
+    cannot be read is refused with 400 and the reason."""
+    _ = translator("pages", language.lang)
+    try:
+        instant = parse_instant(at)
+    except InstantError as exc:
+        page = render_message(
+            _("That date could not be read"),
+            [str(exc), _("Example: ?at=2026-03-12 or ?at=2026-03-12T14:30 (UTC).")],
+            body_name=body.legal_name,
+            language=language,
+        )
+        return localised(HTMLResponse(page, status_code=400), language.lang)
+    page = render_certificate_at(record, body, as_of(record, instant, now), language=language)
+    return localised(HTMLResponse(page, headers={"Cache-Control": "no-cache"}), language.lang)
 
 
 router.add_route("/c/{number}", certificate_page, methods=["GET"], include_in_schema=False)

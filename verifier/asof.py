@@ -1,0 +1,246 @@
+"""A certificate as it stood at a past instant: "was it valid on that date?" (issue 13 item 4).
+
+Built only from what the public record already keeps (``register.db``: ``status_history``, one
+row per decision with its effective date, the instant it was decided and the status it left;
+``certification_scope``, each item's current state and the date of its last change; the
+certificate's dates). Nothing is guessed: what the record cannot tell is said to be unknown.
+
+**When a decision takes effect.** The register keeps a decision's effective date as a day and
+the instant it was decided. A decision decided *on* its effective day takes effect at that
+instant (a suspension decided at 10:12 leaves the certificate valid at 09:00 that day); a
+decision dated ahead, or back-dated, takes effect at the start (00:00 UTC) of its effective day.
+Decisions taking effect at the same instant apply in their recorded order. :func:`takes_effect`
+is that rule, and the tests' replay uses it too.
+
+**Instants.** ``YYYY-MM-DD`` means the *end* of that day UTC (23:59:59): "valid on 12 March"
+asks about the whole day as it ended. ``YYYY-MM-DDTHH:MM`` (optionally ``:SS``, ``Z`` or an
+offset) is that instant; without an offset it is UTC.
+
+**What the record cannot tell.** A recertification extends the date of expiry, and the register
+keeps only the current one: before the latest recertification the headline says "VALID" without
+an end date. A scope item's row keeps only its last change: before it, whether the item was held
+is known only when no scope decision of the other kind came before (then :attr:`ScopeAt.held` is
+None, shown as "not known").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+
+from certreg.verifier.standing import (
+    CertificateRecord,
+    HistoryLine,
+    Standing,
+    Status,
+    standing_of,
+    words,
+)
+
+__all__ = [
+    "AsOf",
+    "Instant",
+    "InstantError",
+    "Outcome",
+    "ScopeAt",
+    "as_of",
+    "parse_instant",
+    "takes_effect",
+]
+
+_INSTANT = re.compile(
+    r"(?P<day>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<hm>\d{2}:\d{2})(?::(?P<s>\d{2}))?(?P<tz>Z|[+-]\d{2}:\d{2})?)?"
+)
+
+
+class InstantError(ValueError):
+    """An instant that could not be read; ``str()`` is the reason, for a 400 answer."""
+
+
+@dataclass(frozen=True)
+class Instant:
+    """A moment asked about: ``moment`` (aware, UTC) and whether only a day was given."""
+
+    moment: datetime
+    day_only: bool
+
+    def iso(self) -> str:
+        return self.moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_instant(text: str) -> Instant:
+    """``YYYY-MM-DD`` (the end of that day UTC) or ``YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]`` (UTC
+    unless an offset is given). Raises :class:`InstantError` saying what is wrong."""
+    text = (text or "").strip()
+    if not text:
+        raise InstantError("no date given: write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)")
+    found = _INSTANT.fullmatch(text[:40])
+    if found is None or len(text) > 40:
+        raise InstantError(
+            f"{text[:40]!r} is not a date: write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)"
+        )
+    try:
+        day = date.fromisoformat(found["day"])
+    except ValueError:
+        raise InstantError(f"{found['day']!r} is not a day of the calendar") from None
+    if found["hm"] is None:
+        return Instant(datetime.combine(day, time(23, 59, 59), tzinfo=UTC), day_only=True)
+    tz = found["tz"] or "Z"
+    clock = found["hm"] + ":" + (found["s"] or "00")
+    try:
+        moment = datetime.fromisoformat(f"{day.isoformat()}T{clock}{tz.replace('Z', '+00:00')}")
+    except ValueError:
+        raise InstantError(f"{text[:40]!r} has no such time of day") from None
+    return Instant(moment.astimezone(UTC), day_only=False)
+
+
+def _aware(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def takes_effect(effective_date: str, decided_at: str) -> datetime:
+    """The instant a decision takes effect (module doc): the instant it was decided if that was
+    on its effective day, else the start of its effective day (UTC)."""
+    day = date.fromisoformat(effective_date[:10])
+    decided = _aware(decided_at)
+    if decided is not None and decided.date() == day:
+        return decided
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+class Outcome(StrEnum):
+    """What can be said at the instant asked about."""
+
+    KNOWN = "known"  # the certificate as it stood then
+    NOT_YET_GRANTED = "not_yet_granted"  # before the first grant took effect
+    FUTURE = "future"  # the instant is after now: today's answer instead
+    NO_HISTORY = "no_history"  # the record keeps no decisions at all (a register too old)
+
+
+@dataclass(frozen=True)
+class ScopeAt:
+    code: str
+    label: str
+    conditions: str | None
+    held: bool | None  # None: the record cannot tell
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The answer about one certificate at one instant."""
+
+    outcome: Outcome
+    instant: Instant
+    standing: Standing | None = None
+    status: str | None = None  # the recorded status then (ACTIVE, SUSPENDED, ...)
+    since: str | None = None  # the effective date of the decision that left that status
+    decision: HistoryLine | None = None  # the latest decision in effect then
+    valid_until: str | None = None  # the date of expiry then, None when not kept
+    scope: tuple[ScopeAt, ...] = ()
+    first_grant: str | None = None  # when the first grant took effect (ISO instant)
+
+    def words(self, lang: str = "en") -> str:
+        """The headline, worded as today's page words it (``verifier.standing.words``)."""
+        if self.standing is None:
+            return ""
+        return words(
+            self.standing,
+            valid_from=None,
+            valid_until=self.valid_until,
+            since=self.since,
+            lang=lang,
+        )
+
+
+def _in_effect(record: CertificateRecord, moment: datetime) -> list[HistoryLine]:
+    """The decisions in effect at ``moment``, in the order they took effect."""
+    timed = [
+        (takes_effect(h.effective_date, h.decided_at), seq, h)
+        for seq, h in enumerate(record.history)
+        if h.effective_date
+    ]
+    timed.sort(key=lambda t: (t[0], t[1]))
+    return [h for at, _, h in timed if at <= moment]
+
+
+def as_of(record: CertificateRecord, instant: Instant, now: datetime | None = None) -> AsOf:
+    """``record`` as it stood at ``instant`` (module doc for what is and is not known)."""
+    now = now or datetime.now(UTC)
+    if instant.moment > now and not (instant.day_only and instant.moment.date() == now.date()):
+        return AsOf(Outcome.FUTURE, instant)
+    grants = [h for h in record.history if h.decision == "grant"]
+    if not record.history or not grants:
+        return AsOf(Outcome.NO_HISTORY, instant)
+    first = min(takes_effect(h.effective_date, h.decided_at) for h in grants)
+    # The certificate's validity starts at valid_from's first second, whatever the grant said.
+    start = datetime.combine(date.fromisoformat(record.valid_from[:10]), time(0), tzinfo=UTC)
+    began = max(first, start)
+    if instant.moment < began:
+        return AsOf(Outcome.NOT_YET_GRANTED, instant, first_grant=began.isoformat())
+    effective = _in_effect(record, instant.moment)
+    status, since, last = Status.ACTIVE.value, record.valid_from, None
+    for h in effective:
+        last = h
+        if h.status != status or h.decision in ("grant", "expire"):
+            since = h.effective_date
+        status = h.status
+    recertified_later = any(
+        h.decision == "recertify" and h not in effective for h in record.history
+    )
+    valid_until = None if recertified_later else record.valid_until
+    moment = min(instant.moment, now)
+    if status in (Status.ACTIVE, Status.SUSPENDED) and valid_until is None:
+        # Only the current date of expiry is kept, and a later recertification moved it: the
+        # certificate was within a cycle that a recertification later extended.
+        standing = Standing.VALID if status == Status.ACTIVE else Standing.SUSPENDED
+    else:
+        standing = standing_of(status, record.valid_from, record.valid_until, moment)
+    return AsOf(
+        Outcome.KNOWN,
+        instant,
+        standing=standing,
+        status=status,
+        since=since,
+        decision=last,
+        valid_until=valid_until,
+        scope=_scope_at(record, instant.moment, effective),
+        first_grant=began.isoformat(),
+    )
+
+
+def _scope_at(
+    record: CertificateRecord, moment: datetime, effective: list[HistoryLine]
+) -> tuple[ScopeAt, ...]:
+    """Each scope item then: held, not held, or None where the record cannot tell."""
+    kinds = [
+        (takes_effect(h.effective_date, h.decided_at), h.decision)
+        for h in record.history
+        if h.decision in ("extend_scope", "reduce_scope")
+    ]
+    out = []
+    for s in record.scope:
+        changed = date.fromisoformat(s.since[:10]) if s.since else None
+        held: bool | None
+        if changed is None:
+            held = None
+        elif moment.date() >= changed:
+            # after (or on the day of) its last change: as it is now, except on the change's own
+            # day before the change (its exact instant is the scope decision's of that day)
+            change_at = [at for at, k in kinds if at.date() == changed]
+            if change_at and moment < min(change_at):
+                held = s.status != "active"
+            else:
+                held = s.status == "active"
+        else:
+            other = "reduce_scope" if s.status == "active" else "extend_scope"
+            ambiguous = any(k == other and at.date() < changed for at, k in kinds)
+            held = None if ambiguous else s.status != "active"
+        out.append(ScopeAt(s.code, s.label, s.conditions, held))
+    return tuple(out)
