@@ -573,6 +573,18 @@ class StatusListManager:
         ).fetchone()
         return json.loads(found[0]) if found else None
 
+    def at(self, list_id: str, moment: datetime) -> dict[str, Any] | None:
+        """The version of the list that was current at ``moment`` (the latest whose
+        ``validFrom`` is not after it: W3C Bitstring Status List's ``?timestamp=``), or None
+        for a list that does not exist or had no version yet. Versions' ``valid_from`` never
+        goes back (:meth:`_sign_and_store`), so the latest such version is the one served then."""
+        found = self.db.conn.execute(
+            "SELECT credential FROM status_list_versions WHERE list_id = ? AND valid_from <= ? "
+            "ORDER BY version DESC LIMIT 1",
+            (list_id, format_datetime(moment)),
+        ).fetchone()
+        return json.loads(found[0]) if found else None
+
     # ----------------------------------------------------------------------------------------
     # Internals
 

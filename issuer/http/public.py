@@ -10,17 +10,20 @@ status list is a bitstring that names nobody (its indices are random, see issuer
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from certreg.issuer.http.models import Problem
 from certreg.issuer.http.state import state_of
 from certreg.register.web.files import (
     IMMUTABLE,
     LIST_ID,
+    TIMESTAMP_HELP,
     cached,
     compact,
     contexts_router,
     list_ttl,
+    status_list_at,
+    status_timestamp,
 )
 
 router = APIRouter(tags=["public"])
@@ -66,9 +69,16 @@ router.add_api_route(
     },
 )
 def status_list(
-    request: Request, list_id: str = Path(pattern=LIST_ID, examples=["revocation-1"])
+    request: Request,
+    list_id: str = Path(pattern=LIST_ID, examples=["revocation-1"]),
+    timestamp: str | None = Query(None, max_length=40, description=TIMESTAMP_HELP),
 ) -> Response:
     state = state_of(request)
+    if timestamp is not None:
+        moment = status_timestamp(timestamp, state.body.clock())
+        with state.lock:
+            then = state.body.status_lists.at(list_id, moment)
+        return status_list_at(request, list_id, moment, then)
     with state.lock:
         listed = state.body.status_lists.latest(list_id)
     if listed is None:

@@ -15,25 +15,31 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from certreg.contexts import context_file_bytes, pinned_contexts
 from certreg.register.records import read_logo
 from certreg.register.web.state import site_of
+from certreg.verifier.asof import InstantError, parse_instant
+from certreg.verifier.dates import format_datetime, parse_datetime
 
 __all__ = [
     "DEFAULT_TTL_SECONDS",
     "IMMUTABLE",
     "LIST_ID",
+    "TIMESTAMP_HELP",
     "bundle_router",
     "cached",
     "compact",
     "contexts_router",
     "list_ttl",
     "logo_router",
+    "status_list_at",
+    "status_timestamp",
 ]
 
 contexts_router = APIRouter(tags=["public"])
@@ -119,6 +125,64 @@ def context_file(request: Request, name: str) -> Response:
     return cached(request, context_file_bytes(url), "application/ld+json", IMMUTABLE)
 
 
+# --- a status list as it was: ?timestamp= (W3C Bitstring Status List) ----------------------
+
+TIMESTAMP_HELP = (
+    "The list as it was at this instant (YYYY-MM-DDTHH:MM[:SS]Z, or a day: its end, UTC): the "
+    "signed version that was current then."
+)
+
+
+def status_timestamp(text: str, now: datetime) -> datetime:
+    """The instant of a ``?timestamp=``; 400 with the reason when it cannot be read or is
+    after ``now`` (no version current then exists yet)."""
+    try:
+        instant = parse_instant(text)
+    except InstantError as exc:
+        raise HTTPException(400, f"timestamp: {exc}") from None
+    moment = instant.moment
+    if instant.day_only and moment.date() == now.date():
+        moment = now  # today, as it stands so far
+    if moment > now:
+        raise HTTPException(
+            400,
+            "timestamp: that instant is in the future; ask without ?timestamp= for the list now",
+        )
+    return moment
+
+
+def status_list_at(
+    request: Request, list_id: str, moment: datetime, listed: dict[str, Any] | None
+) -> Response:
+    """The version current at ``moment`` (immutable: it never changes), or 404 saying why."""
+    if listed is None:
+        raise HTTPException(
+            404,
+            f"status list {list_id!r} had no signed version at {format_datetime(moment)} "
+            "(it does not exist, or its first version is later)",
+        )
+    return cached(request, compact(listed), "application/json", IMMUTABLE)
+
+
+def _bundle_version_at(site: Any, list_id: str, moment: datetime) -> dict[str, Any] | None:
+    """The bundle's version of ``list_id`` current at ``moment``: a binary search over
+    ``status/versions/<list>/<n>`` by ``validFrom`` (which never goes back)."""
+    if site.bundle is None or not re.fullmatch(LIST_ID, list_id):
+        return None
+    folder = site.bundle / "status" / "versions" / list_id
+    numbers = sorted(int(p.name) for p in folder.glob("*") if p.name.isdigit())
+    found, low, high = None, 0, len(numbers) - 1
+    while low <= high:
+        middle = (low + high) // 2
+        listed = site.status_list(list_id, numbers[middle])
+        start = parse_datetime(listed["validFrom"]) if listed else None
+        if start is not None and start <= moment:
+            found, low = listed, middle + 1
+        else:
+            high = middle - 1
+    return found
+
+
 # --- from the bundle: the DID document and the status lists ----------------------------------
 
 
@@ -149,9 +213,15 @@ bundle_router.add_api_route(
     "/status/{list_id}", summary="The latest signed BitstringStatusListCredential of a list"
 )
 def status_list(
-    request: Request, list_id: str = Path(pattern=LIST_ID, examples=["revocation-1"])
+    request: Request,
+    list_id: str = Path(pattern=LIST_ID, examples=["revocation-1"]),
+    timestamp: str | None = Query(None, max_length=40, description=TIMESTAMP_HELP),
 ) -> Response:
-    listed = site_of(request).status_list(list_id)
+    site = site_of(request)
+    if timestamp is not None:
+        moment = status_timestamp(timestamp, site.clock())
+        return status_list_at(request, list_id, moment, _bundle_version_at(site, list_id, moment))
+    listed = site.status_list(list_id)
     if listed is None:
         raise HTTPException(404, f"there is no status list {list_id!r}")
     return cached(
