@@ -183,7 +183,9 @@ def as_of(record: CertificateRecord, instant: Instant, now: datetime | None = No
     start = datetime.combine(date.fromisoformat(record.valid_from[:10]), time(0), tzinfo=UTC)
     began = max(first, start)
     if instant.moment < began:
-        return AsOf(Outcome.NOT_YET_GRANTED, instant, first_grant=began.isoformat())
+        return AsOf(
+            Outcome.NOT_YET_GRANTED, instant, first_grant=began.strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
     effective = _in_effect(record, instant.moment)
     status, since, last = Status.ACTIVE.value, record.valid_from, None
     for h in effective:
@@ -211,7 +213,7 @@ def as_of(record: CertificateRecord, instant: Instant, now: datetime | None = No
         decision=last,
         valid_until=valid_until,
         scope=_scope_at(record, instant.moment, effective),
-        first_grant=began.isoformat(),
+        first_grant=began.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
 
 

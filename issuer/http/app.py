@@ -29,6 +29,7 @@ from certreg.issuer.console import bulk as console_bulk
 from certreg.issuer.console import web as console_web
 from certreg.issuer.http import (
     admin,
+    asof_api,
     holder,
     public,
     register_routes,
@@ -131,6 +132,7 @@ def create_app(
     if register_path is not None:
         register_routes.install(app, register_path)
     app.include_router(public.router)
+    app.include_router(asof_api.router)  # a certificate as it stood then, signed (issue 13)
     app.include_router(admin.router)
     app.include_router(vcapi.router)
     app.include_router(holder.router)
