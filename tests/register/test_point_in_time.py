@@ -1,0 +1,300 @@
+"""Point-in-time answers (issue 13 item 4): ``/c/{number}?at=``, the signed
+``/api/public/certifications/{number}/at`` and status lists' ``?timestamp=``, checked against a
+replay of the decisions written here.
+
+The property test drives a real body (issuer.db, register.db pushed on every change) through a
+random lifecycle with a moving clock, writing down each decision it made: when, and what it left
+(status, scope, the end of the cycle). Its replay (:func:`expected`) is the plain rule the
+module states: a decision decided on its effective day takes effect when it was decided, else at
+the start of its effective day. The body's answer must agree at random instants, at every
+decision's instant and the second before it, and at the ends of those days.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from register_support import PASSPHRASE, Body, add_holder, grant, make_body
+
+from certreg.issuer.http.app import create_app
+from certreg.issuer.service import ScopeGrant
+from certreg.keys.errors import CertregError
+from certreg.keys.keypair import PublicKey
+from certreg.keys.multikey import decode_public_key
+from certreg.verifier.asof import InstantError, parse_instant
+from certreg.verifier.dataintegrity import verify_proofs
+
+ACTIONS = ("suspend", "reinstate", "withdraw", "reduce", "extend", "recertify", "expire", "wait")
+
+
+@dataclass
+class Written:
+    """One decision as the test made it."""
+
+    kind: str
+    decided: datetime
+    effective: date
+    status: str  # the status it left
+    scope: frozenset[str]  # the items held after it
+    until: date  # the end of the cycle after it
+
+
+@dataclass
+class History:
+    number: str
+    decisions: list[Written] = field(default_factory=list)
+
+
+def takes_effect(w: Written) -> datetime:
+    if w.decided.date() == w.effective:
+        return w.decided
+    return datetime.combine(w.effective, time(0), tzinfo=UTC)
+
+
+def expected(history: History, t: datetime) -> tuple[str, frozenset[str]] | None:
+    """(standing, scope held) at ``t``; None before the grant took effect."""
+    applied = sorted(
+        ((takes_effect(w), i, w) for i, w in enumerate(history.decisions)), key=lambda x: x[:2]
+    )
+    in_effect = [w for at, _, w in applied if at <= t]
+    if not in_effect:
+        return None
+    last = in_effect[-1]
+    status = last.status
+    if status in ("WITHDRAWN", "EXPIRED"):
+        standing = status
+    elif t > datetime.combine(last.until, time(23, 59, 59), tzinfo=UTC):
+        standing = "EXPIRED"
+    else:
+        standing = "SUSPENDED" if status == "SUSPENDED" else "VALID"
+    return standing, last.scope
+
+
+def _cert(b: Body, number: str) -> tuple[str, frozenset[str], date]:
+    c = b.body.certification(number)
+    held = frozenset(
+        r[0]
+        for r in b.body.db.conn.execute(
+            "SELECT s.scope_code FROM certification_scope s JOIN certifications c "
+            "ON c.id = s.certification_id WHERE c.number = ? AND s.status = 'active'",
+            [number],
+        )
+    )
+    return c.status, held, date.fromisoformat(c.valid_until)
+
+
+def _act(b: Body, h: History, action: str, hours: int) -> None:
+    b.clock.advance(hours=hours)
+    n, who = h.number, b.decider
+    today = b.clock.now.date()
+    effective = today
+    try:
+        if action == "suspend":
+            b.body.suspend(n, decided_by=who, reason="audit", until=b.clock.day(60))
+        elif action == "reinstate":
+            b.body.reinstate(n, decided_by=who, reason="cleared")
+        elif action == "withdraw":
+            b.body.withdraw(n, decided_by=who, reason="misconduct")
+        elif action == "reduce":
+            held = sorted(_cert(b, n)[1])
+            b.body.reduce_scope(n, decided_by=who, remove=held[-1:], reason="no longer practised")
+        elif action == "extend":
+            missing = sorted({"UT2", "VT2"} - _cert(b, n)[1])
+            b.body.extend_scope(
+                n, decided_by=who, add=[ScopeGrant(c) for c in missing[:1]], evidence="EX-9"
+            )
+        elif action == "recertify":
+            until = _cert(b, n)[2]
+            if b.clock.now.date() < until - timedelta(days=150):
+                b.clock.now = datetime.combine(until - timedelta(days=100), time(11), tzinfo=UTC)
+            b.body.recertify(n, decided_by=who, evidence="EX-10")
+        elif action == "expire":
+            until = _cert(b, n)[2]
+            b.clock.now = datetime.combine(until + timedelta(days=3), time(6), tzinfo=UTC)
+            if not b.body.expire_due():
+                return
+            effective = until + timedelta(days=1)
+        else:
+            return
+    except CertregError:
+        return  # refused (not allowed from this status): nothing was decided
+    status, held, until = _cert(b, n)
+    kind = "expire" if action == "expire" else action
+    h.decisions.append(Written(kind, b.clock.now, effective, status, held, until))
+
+
+def _answer(client: TestClient, number: str, t: datetime) -> dict:
+    r = client.get(
+        f"/api/public/certifications/{number}/at",
+        params={"instant": t.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _check(client: TestClient, h: History, t: datetime, now: datetime) -> None:
+    t = t.replace(microsecond=0)
+    got = _answer(client, h.number, t)
+    if t > now:
+        assert got["outcome"] == "future"
+        return
+    want = expected(h, t)
+    if want is None:
+        assert got["outcome"] == "not_yet_granted", (t, got)
+        return
+    standing, scope = want
+    assert got["outcome"] == "known", (t, got)
+    assert got["standing"] == standing, (t, got, h.decisions)
+    for item in got["scope"]:
+        if item["held"] is not None:  # None: the register cannot tell, and says so
+            assert item["held"] == (item["code"] in scope), (t, item, h.decisions)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("asof")
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(ACTIONS), st.integers(min_value=0, max_value=2000)),
+        min_size=1,
+        max_size=10,
+    ),
+    offsets=st.lists(st.integers(min_value=-2 * 86400, max_value=4 * 365 * 86400), max_size=15),
+)
+def test_point_in_time_answers_agree_with_a_replay_of_the_decisions(
+    base: Path, steps: list[tuple[str, int]], offsets: list[int]
+) -> None:
+    import tempfile
+
+    b = make_body(Path(tempfile.mkdtemp(dir=base)))
+    person = add_holder(b, "p", "Pat Person", consent=True)
+    number = grant(b, person)
+    status, held, until = _cert(b, number)
+    h = History(number, [Written("grant", b.clock.now, b.clock.now.date(), status, held, until)])
+    for action, hours in steps:
+        _act(b, h, action, hours)
+    now = b.clock.now
+    client = TestClient(create_app(b.body, passphrase=PASSPHRASE))
+    start = h.decisions[0].decided
+    instants = [start + timedelta(seconds=o) for o in offsets]
+    for w in h.decisions:  # the edges: at a decision, the second before, the end of its day
+        at = takes_effect(w)
+        instants += [at, at - timedelta(seconds=1)]
+        instants.append(datetime.combine(at.date(), time(23, 59, 59), tzinfo=UTC))
+    for t in instants:
+        _check(client, h, t, now)
+
+
+# --- the page, the API and the status lists on one history ------------------------------------
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> tuple[Body, str]:
+    """Granted 2 March 2026 09:00, suspended 12 March 09:00, reinstated 17 March 09:00."""
+    b = make_body(tmp_path)
+    number = grant(b, add_holder(b, "a", "Alice Able", consent=True))
+    b.clock.advance(days=10)
+    b.body.suspend(number, decided_by=b.decider, reason="audit", until=b.clock.day(30))
+    b.clock.advance(days=5)
+    b.body.reinstate(number, decided_by=b.decider, reason="cleared")
+    b.clock.advance(days=3)
+    return b, number
+
+
+def _headline(page: str) -> str:
+    found = re.search(r'role="status">([^<]*)<', page)
+    return found.group(1) if found else ""
+
+
+def test_the_page_says_how_the_certificate_stood_then(history: tuple[Body, str]) -> None:
+    b, number = history
+    site = TestClient(create_app(b.body, passphrase=PASSPHRASE))
+    page = site.get(f"/c/{number}?at=2026-03-14").text
+    assert _headline(page) == "SUSPENDED since 12 March 2026"
+    assert "As it stood on 14 March 2026." in page
+    assert "end of that day" in page
+    assert f'href="/c/{number}"' in page  # today's page
+    assert "Suspended, effective 12 March 2026" in page
+    # Exactly at the decision, and a minute before it.
+    assert _headline(site.get(f"/c/{number}?at=2026-03-12T09:00").text).startswith("SUSPENDED")
+    assert _headline(site.get(f"/c/{number}?at=2026-03-12T08:59").text).startswith("VALID")
+    assert _headline(site.get(f"/c/{number}?at=2026-03-18").text).startswith("VALID until")
+    assert "NOT YET GRANTED" in site.get(f"/c/{number}?at=2026-03-01").text
+    future = site.get(f"/c/{number}?at=2026-04-01").text
+    assert "That date is in the future" in future and "VALID until" in future
+    bad = site.get(f"/c/{number}?at=2026-13-01")
+    assert bad.status_code == 400 and "not a day of the calendar" in bad.text
+    german = site.get(f"/c/{number}?at=2026-03-14&lang=de")
+    assert german.headers["content-language"] == "de"
+
+
+def test_the_api_answer_is_signed_by_the_body(history: tuple[Body, str]) -> None:
+    b, number = history
+    site = TestClient(create_app(b.body, passphrase=PASSPHRASE))
+    did = site.get("/.well-known/did.json").json()
+
+    def lookup(proof: Mapping[str, Any]) -> PublicKey:  # the key the body's DID lists
+        method = next(
+            m for m in did["verificationMethod"] if m["id"] == proof["verificationMethod"]
+        )
+        return PublicKey(decode_public_key(method["publicKeyMultibase"]))
+
+    r = site.get(f"/api/public/certifications/{number}/at", params={"instant": "2026-03-14"})
+    answer = r.json()
+    assert answer["standing"] == "SUSPENDED" and answer["log_proofs"] == []
+    assert answer["decision"]["kind"] == "suspend"
+    assert answer["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    assert all(c.ok for c in verify_proofs(answer, lookup, now=b.clock.now))
+    answer["standing"] = "VALID"
+    assert not any(c.ok for c in verify_proofs(answer, lookup, now=b.clock.now))
+    assert site.get(f"/api/public/certifications/{number}/at?instant=x").status_code == 400
+    assert (
+        site.get("/api/public/certifications/CWI-0000-0000-0/at?instant=2026-03-14").status_code
+        == 404
+    )
+
+
+def test_status_lists_answer_timestamp_with_the_version_current_then(
+    history: tuple[Body, str],
+) -> None:
+    b, _ = history
+    site = TestClient(create_app(b.body, passphrase=PASSPHRASE))
+    rows = b.body.db.conn.execute(
+        "SELECT list_id, version, valid_from FROM status_list_versions ORDER BY list_id, version"
+    ).fetchall()
+    changed = [r for r in rows if r[1] > 1][0][0]  # a list with several versions
+    versions = [(v, f) for lid, v, f in rows if lid == changed]
+    for version, valid_from in versions:
+        then = site.get(f"/status/{changed}?timestamp={valid_from}")
+        assert then.status_code == 200
+        assert then.json() == site.get(f"/status/{changed}/versions/{version}").json()
+    first = datetime.fromisoformat(versions[0][1].replace("Z", "+00:00"))
+    before = (first - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert site.get(f"/status/{changed}?timestamp={before}").status_code == 404
+    assert site.get(f"/status/{changed}?timestamp=yesterday").status_code == 400
+    assert site.get(f"/status/{changed}?timestamp=2030-01-01").status_code == 400
+
+
+def test_instants_are_read_strictly() -> None:
+    assert parse_instant("2026-03-12").moment == datetime(2026, 3, 12, 23, 59, 59, tzinfo=UTC)
+    assert parse_instant("2026-03-12T10:30").moment == datetime(2026, 3, 12, 10, 30, tzinfo=UTC)
+    assert parse_instant("2026-03-12T10:30+02:00").moment.hour == 8
+    for bad in ("", "12.03.2026", "2026-02-30", "2026-03-12T25:00", "2026-03-12; DROP"):
+        with pytest.raises(InstantError):
+            parse_instant(bad)
