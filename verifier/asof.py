@@ -220,29 +220,43 @@ def as_of(record: CertificateRecord, instant: Instant, now: datetime | None = No
 def _scope_at(
     record: CertificateRecord, moment: datetime, effective: list[HistoryLine]
 ) -> tuple[ScopeAt, ...]:
-    """Each scope item then: held, not held, or None where the record cannot tell."""
+    """Each scope item then: held, not held, or None where the record cannot tell.
+
+    An item's row keeps its state now and the day of its last change. After the change it was
+    as it is now; before it, the opposite, unless a scope decision of the other kind came
+    earlier (it may have changed more than once: not known). On the change's own day the
+    instant is that of the day's scope decision of the matching kind; a grant the same day as
+    an extension leaves an item held now ambiguous between the two."""
     kinds = [
         (takes_effect(h.effective_date, h.decided_at), h.decision)
         for h in record.history
-        if h.decision in ("extend_scope", "reduce_scope")
+        if h.decision in ("extend_scope", "reduce_scope", "grant")
     ]
     out = []
     for s in record.scope:
+        active = s.status == "active"
         changed = date.fromisoformat(s.since[:10]) if s.since else None
         held: bool | None
         if changed is None:
             held = None
-        elif moment.date() >= changed:
-            # after (or on the day of) its last change: as it is now, except on the change's own
-            # day before the change (its exact instant is the scope decision's of that day)
-            change_at = [at for at, k in kinds if at.date() == changed]
-            if change_at and moment < min(change_at):
-                held = s.status != "active"
-            else:
-                held = s.status == "active"
+        elif moment.date() > changed:
+            held = active
         else:
-            other = "reduce_scope" if s.status == "active" else "extend_scope"
-            ambiguous = any(k == other and at.date() < changed for at, k in kinds)
-            held = None if ambiguous else s.status != "active"
+            kind = "extend_scope" if active else "reduce_scope"
+            changes = [at for at, k in kinds if k == kind and at.date() == changed]
+            granted_then = any(k == "grant" and at.date() == changed for at, k in kinds)
+            if moment.date() == changed and (not changes or moment >= max(changes)):
+                held = active
+            elif moment.date() == changed and moment >= min(changes):
+                held = None  # between two scope decisions of the same day
+            elif active and granted_then and changes:
+                held = None  # granted that day, or added by the day's extension: not known
+            else:
+                # It changed at least once; more than once if a decision of the other kind
+                # came before that change: then its state earlier is not known.
+                other = "reduce_scope" if active else "extend_scope"
+                last = min(changes) if changes else datetime.combine(changed, time(0), tzinfo=UTC)
+                earlier = any(k == other and at < last for at, k in kinds)
+                held = None if earlier else not active
         out.append(ScopeAt(s.code, s.label, s.conditions, held))
     return tuple(out)

@@ -12,6 +12,7 @@ decision's instant and the second before it, and at the ends of those days.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from register_support import PASSPHRASE, Body, add_holder, grant, make_body
 
@@ -95,8 +96,7 @@ def _cert(b: Body, number: str) -> tuple[str, frozenset[str], date]:
 def _act(b: Body, h: History, action: str, hours: int) -> None:
     b.clock.advance(hours=hours)
     n, who = h.number, b.decider
-    today = b.clock.now.date()
-    effective = today
+    effective: date | None = None  # the day it was decided on, unless said otherwise
     try:
         if action == "suspend":
             b.body.suspend(n, decided_by=who, reason="audit", until=b.clock.day(60))
@@ -129,7 +129,8 @@ def _act(b: Body, h: History, action: str, hours: int) -> None:
         return  # refused (not allowed from this status): nothing was decided
     status, held, until = _cert(b, n)
     kind = "expire" if action == "expire" else action
-    h.decisions.append(Written(kind, b.clock.now, effective, status, held, until))
+    day = effective or b.clock.now.date()
+    h.decisions.append(Written(kind, b.clock.now, day, status, held, until))
 
 
 def _answer(client: TestClient, number: str, t: datetime) -> dict:
@@ -165,7 +166,9 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @settings(
-    max_examples=12,
+    # Each example makes a body (a key store, two databases): 15 in the suite; set
+    # CERTREG_ASOF_EXAMPLES=100 for a longer run.
+    max_examples=int(os.environ.get("CERTREG_ASOF_EXAMPLES", "15")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -189,6 +192,8 @@ def test_point_in_time_answers_agree_with_a_replay_of_the_decisions(
     h = History(number, [Written("grant", b.clock.now, b.clock.now.date(), status, held, until)])
     for action, hours in steps:
         _act(b, h, action, hours)
+    for w in h.decisions:
+        event(f"decision {w.kind}")  # --hypothesis-show-statistics: what the histories held
     now = b.clock.now
     client = TestClient(create_app(b.body, passphrase=PASSPHRASE))
     start = h.decisions[0].decided
