@@ -21,16 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from register_support import PASSPHRASE, Body, add_holder, grant, make_body
 
+from certreg.issuer.cli.publish import publish_command
 from certreg.issuer.http.app import create_app
 from certreg.issuer.service import ScopeGrant
 from certreg.keys.errors import CertregError
 from certreg.keys.keypair import PublicKey
 from certreg.keys.multikey import decode_public_key
+from certreg.register.web.app import create_public_app
 from certreg.verifier.asof import InstantError, parse_instant
 from certreg.verifier.dataintegrity import verify_proofs
 
@@ -283,7 +286,7 @@ def test_status_lists_answer_timestamp_with_the_version_current_then(
     rows = b.body.db.conn.execute(
         "SELECT list_id, version, valid_from FROM status_list_versions ORDER BY list_id, version"
     ).fetchall()
-    changed = [r for r in rows if r[1] > 1][0][0]  # a list with several versions
+    changed = next(r for r in rows if r[1] > 1)[0]  # a list with several versions
     versions = [(v, f) for lid, v, f in rows if lid == changed]
     for version, valid_from in versions:
         then = site.get(f"/status/{changed}?timestamp={valid_from}")
@@ -303,3 +306,30 @@ def test_instants_are_read_strictly() -> None:
     for bad in ("", "12.03.2026", "2026-02-30", "2026-03-12T25:00", "2026-03-12; DROP"):
         with pytest.raises(InstantError):
             parse_instant(bad)
+
+
+def test_the_keyless_site_answers_the_same_page_and_lists_but_signs_nothing(
+    history: tuple[Body, str], tmp_path: Path
+) -> None:
+    b, number = history
+    b.sync.flush()
+    bundle = tmp_path / "bundle"
+    published = CliRunner().invoke(publish_command, [str(bundle), "--data", str(b.data)])
+    assert published.exit_code == 0, published.output
+    site = TestClient(create_public_app(bundle, clock=b.clock))
+    body = TestClient(create_app(b.body, passphrase=PASSPHRASE))
+    for at in ("2026-03-01", "2026-03-12T08:59", "2026-03-14", "2026-03-18", "2026-04-01"):
+        keyless, served = site.get(f"/c/{number}?at={at}"), body.get(f"/c/{number}?at={at}")
+        assert keyless.status_code == served.status_code == 200
+        assert _headline(keyless.text) == _headline(served.text)
+    # The statement needs the body's key: the keyless site has no such endpoint.
+    assert site.get(f"/api/public/certifications/{number}/at?instant=2026-03-14").status_code == 404
+    rows = b.body.db.conn.execute(
+        "SELECT list_id, version, valid_from FROM status_list_versions ORDER BY list_id, version"
+    ).fetchall()
+    for list_id, version, valid_from in rows:
+        then = site.get(f"/status/{list_id}?timestamp={valid_from}")
+        assert then.json() == site.get(f"/status/{list_id}/versions/{version}").json()
+        assert then.json() == body.get(f"/status/{list_id}?timestamp={valid_from}").json()
+    assert site.get(f"/status/{rows[0][0]}?timestamp=2026-03-01").status_code == 404
+    assert site.get(f"/status/{rows[0][0]}?timestamp=2026-3-1").status_code == 400
