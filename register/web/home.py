@@ -33,10 +33,10 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from stdnum.iso7064 import mod_37_36
 
@@ -53,6 +53,7 @@ from certreg.register.records import (
 from certreg.register.web.language import PageLanguage, localised, page_language
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.state import site_of
+from certreg.verifier.asof import InstantError, parse_instant
 from certreg.verifier.standing import Standing, headline, plain_date
 
 __all__ = [
@@ -419,7 +420,8 @@ async def home(request: Request) -> Response:
     filters = Filters(_text(request, "scheme"), _text(request, "scope"), _text(request, "status"))
     after_text = _text(request, "after", 20)
     # The switch's links repeat the search as read (bounded), never the request's whole query.
-    asked = {"q": raw[: MAX_QUERY_CHARS + 1], **vars(filters), "after": after_text}
+    at = _text(request, "at", 40)  # a number looked up as of a date (verifier.asof)
+    asked = {"q": raw[: MAX_QUERY_CHARS + 1], **vars(filters), "after": after_text, "at": at}
     language = page_language(request, params=[(k, v) for k, v in asked.items() if v])
     lang = language.lang
     _ = translator("pages", lang)
@@ -437,6 +439,7 @@ async def home(request: Request) -> Response:
         "next_url": None,
         "problem": None,
         "kind": None,
+        "at": at,
     }
     try:
         after = int(after_text) if after_text else 0
@@ -450,6 +453,15 @@ async def home(request: Request) -> Response:
     except QueryRefused as exc:
         context["problem"] = str(exc)
         return _page(request, language, 400, **context)
+    if at:
+        try:
+            parse_instant(at)
+        except InstantError as exc:
+            context["problem"] = _("The date could not be read: %(reason)s.", reason=str(exc))
+            return _page(request, language, 400, **context)
+        if not query.numbers:
+            context["problem"] = _("A date goes with a certificate number: type the number.")
+            return _page(request, language, 400, **context)
     if query.numbers:
         context["kind"] = "number"
         try:
@@ -459,6 +471,9 @@ async def home(request: Request) -> Response:
             response = _page(request, language, exc.status, **context)
             response.headers.update(exc.headers)
             return response
+        if record is not None and at:  # its page as of that date
+            target = f"/c/{quote(record.number, safe='')}?" + urlencode({"at": at})
+            return RedirectResponse(language.keep(target), 303)
         context["number"] = query.numbers[0]
         context["cards"] = [_card(record, lang)] if record is not None else []
         if record is not None or not query.words:

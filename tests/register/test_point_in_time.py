@@ -333,3 +333,14 @@ def test_the_keyless_site_answers_the_same_page_and_lists_but_signs_nothing(
         assert then.json() == body.get(f"/status/{list_id}?timestamp={valid_from}").json()
     assert site.get(f"/status/{rows[0][0]}?timestamp=2026-03-01").status_code == 404
     assert site.get(f"/status/{rows[0][0]}?timestamp=2026-3-1").status_code == 400
+
+
+def test_the_home_search_takes_a_date_with_a_number(history: tuple[Body, str]) -> None:
+    b, number = history
+    site = TestClient(create_app(b.body, passphrase=PASSPHRASE))
+    found = site.get("/", params={"q": number.lower(), "at": "2026-03-14", "lang": "de"})
+    assert found.status_code == 200
+    assert str(found.url).endswith(f"/c/{number}?at=2026-03-14&lang=de")
+    assert _headline(found.text) == "AUSGESETZT seit 12. März 2026"
+    assert site.get("/", params={"q": "Alice", "at": "2026-03-14"}).status_code == 400
+    assert site.get("/", params={"q": number, "at": "14/03/2026"}).status_code == 400
