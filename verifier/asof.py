@@ -227,9 +227,10 @@ def _scope_at(
     earlier (it may have changed more than once: not known). On the change's own day the
     instant is that of the day's scope decision of the matching kind; a grant the same day as
     an extension leaves an item held now ambiguous between the two."""
+    # (instant, order, kind): decisions at the same instant apply in their recorded order.
     kinds = [
-        (takes_effect(h.effective_date, h.decided_at), h.decision)
-        for h in record.history
+        (takes_effect(h.effective_date, h.decided_at), seq, h.decision)
+        for seq, h in enumerate(record.history)
         if h.decision in ("extend_scope", "reduce_scope", "grant")
     ]
     out = []
@@ -243,11 +244,11 @@ def _scope_at(
             held = active
         else:
             kind = "extend_scope" if active else "reduce_scope"
-            changes = [at for at, k in kinds if k == kind and at.date() == changed]
-            granted_then = any(k == "grant" and at.date() == changed for at, k in kinds)
-            if moment.date() == changed and (not changes or moment >= max(changes)):
+            changes = [(at, seq) for at, seq, k in kinds if k == kind and at.date() == changed]
+            granted_then = any(k == "grant" and at.date() == changed for at, _, k in kinds)
+            if moment.date() == changed and (not changes or moment >= max(changes)[0]):
                 held = active
-            elif moment.date() == changed and moment >= min(changes):
+            elif moment.date() == changed and moment >= min(changes)[0]:
                 held = None  # between two scope decisions of the same day
             elif active and granted_then and changes:
                 held = None  # granted that day, or added by the day's extension: not known
@@ -255,8 +256,9 @@ def _scope_at(
                 # It changed at least once; more than once if a decision of the other kind
                 # came before that change: then its state earlier is not known.
                 other = "reduce_scope" if active else "extend_scope"
-                last = min(changes) if changes else datetime.combine(changed, time(0), tzinfo=UTC)
-                earlier = any(k == other and at < last for at, k in kinds)
+                start = datetime.combine(changed, time(0), tzinfo=UTC)
+                last = min(changes) if changes else (start, -1)
+                earlier = any(k == other and (at, seq) < last for at, seq, k in kinds)
                 held = None if earlier else not active
         out.append(ScopeAt(s.code, s.label, s.conditions, held))
     return tuple(out)

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from register_support import PASSPHRASE, Body, add_holder, grant, make_body
 
@@ -183,6 +183,11 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ),
     offsets=st.lists(st.integers(min_value=-2 * 86400, max_value=4 * 365 * 86400), max_size=15),
 )
+# Histories the test once found wrong answers for: kept as examples, run every time.
+@example(steps=[("recertify", 0)], offsets=[])
+@example(steps=[("reduce", 1), ("extend", 14)], offsets=[])  # granted, reduced, re-added
+@example(steps=[("reduce", 15), ("extend", 0)], offsets=[])  # two decisions at one instant
+@example(steps=[("suspend", 3), ("reinstate", 30), ("expire", 0)], offsets=[3600])
 def test_point_in_time_answers_agree_with_a_replay_of_the_decisions(
     base: Path, steps: list[tuple[str, int]], offsets: list[int]
 ) -> None:
