@@ -87,6 +87,17 @@ def _parse_now(value: str | None) -> datetime | None:
     return moment
 
 
+def _parse_at(value: str | None) -> datetime | None:
+    from certreg.verifier.asof import InstantError, parse_instant
+
+    if value is None:
+        return None
+    try:
+        return parse_instant(value).moment
+    except InstantError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
+
+
 def _mark(check: Check) -> str:
     if check.skipped:
         return "!"
@@ -186,6 +197,13 @@ def _print_presentation(result: PresentationResult, lang: str = "en") -> None:
     "Status lists are always read as they are today.",
 )
 @click.option(
+    "--at",
+    "at",
+    metavar="INSTANT",
+    help="Was it valid then? The validity period at INSTANT and the status from the status "
+    "list version current then (YYYY-MM-DD: the end of that day, UTC; or YYYY-MM-DDTHH:MM).",
+)
+@click.option(
     "--no-status",
     is_flag=True,
     help="Do not fetch status lists. The verdict can still be VALID, but the output "
@@ -218,6 +236,7 @@ def verify_command(
     as_json: bool,
     trusted: tuple[str, ...],
     now: str | None,
+    at: str | None,
     no_status: bool,
     challenge: str | None,
     domain: str | None,
@@ -240,6 +259,9 @@ def verify_command(
         raise click.BadParameter(f"one of {', '.join(LANGUAGES)}", param_hint="'--lang'")
 
     moment = _parse_now(now)
+    then = _parse_at(at)
+    if then is not None and moment is not None:
+        raise click.BadParameter("give --now or --at, not both", param_hint="--at")
     data = _read_source(source, unsafe_hosts)
     verifier = Verifier(
         trusted_issuers=trusted or None,
@@ -256,9 +278,15 @@ def verify_command(
         pass  # the verifier will say why it is not a credential
     result: VerificationResult | PresentationResult
     if is_presentation:
+        if then is not None:
+            raise click.BadParameter("--at is for a credential, not a presentation")
         result = verifier.verify_presentation(data, challenge=challenge, domain=domain, now=moment)
     else:
-        result = verifier.verify_credential(data, now=moment)
+        result = verifier.verify_credential(data, now=moment, at=then)
+    if then is not None and not as_json:
+        click.echo(
+            f"As of {then.strftime('%Y-%m-%dT%H:%M:%SZ')} (the status lists as they were then):"
+        )
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     elif isinstance(result, PresentationResult):

@@ -14,10 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from certreg.contexts import DEFAULT_LOADER, DocumentLoader
 from certreg.verifier.compact import reading_form
 from certreg.verifier.dataintegrity import verify_proofs
+from certreg.verifier.dates import format_datetime
 from certreg.verifier.did import (
     DEFAULT_MAX_BYTES,
     Clock,
@@ -152,8 +154,10 @@ class StatusChecker:
         self.cache = cache if cache is not None else StatusListCache(clock)
         self.loader = loader
 
-    def check(self, credential: Mapping[str, Any]) -> list[Check]:
-        """One :class:`Check` per status entry (or one saying there is none)."""
+    def check(self, credential: Mapping[str, Any], *, at: datetime | None = None) -> list[Check]:
+        """One :class:`Check` per status entry (or one saying there is none). ``at``: the
+        status at that past instant, from the list version current then (the list's URL with
+        W3C Bitstring Status List's ``?timestamp=``), instead of the list as it is now."""
         issuer = issuer_id(credential)
         entries = credential.get("credentialStatus")
         if entries is None:
@@ -176,9 +180,9 @@ class StatusChecker:
                     Verdict.STATUS_UNKNOWN,
                 )
             ]
-        return [self._check_entry(entry, issuer) for entry in entries]
+        return [self._check_entry(entry, issuer, at) for entry in entries]
 
-    def _check_entry(self, entry: Any, issuer: str | None) -> Check:
+    def _check_entry(self, entry: Any, issuer: str | None, at: datetime | None = None) -> Check:
         if not isinstance(entry, Mapping):
             return Check(
                 "status", False, "a credentialStatus entry is not an object", Verdict.STATUS_UNKNOWN
@@ -199,7 +203,7 @@ class StatusChecker:
                 raise _Unknown("the status entry does not say where its list is")
             if issuer is None:
                 raise _Unknown("the credential has no issuer to check the status list against")
-            listed = self._list(url, issuer)
+            listed = self._list_at(url, issuer, at) if at else self._list(url, issuer)
             reading = read_status(listed, entry)
         except _Unknown as exc:
             return Check(name, False, exc.reason, Verdict.STATUS_UNKNOWN)
@@ -250,6 +254,23 @@ class StatusChecker:
         text = reading.message or ("set" if reading.value else "unset")
         return Check(name, True, f"{reading.purpose} status: {text}")
 
+    def _list_at(self, url: str, issuer: str, at: datetime) -> dict[str, Any]:
+        """The version of the list that was current at ``at``: fetched with ``?timestamp=``,
+        checked like any list, and refused unless it was published by ``at`` (a server that
+        ignores the query answers with today's list, which is the one current then only if it
+        was published before). Not cached: such fetches are rare, and the cache is for now."""
+        stamp = format_datetime(at)
+        asked = f"{url}{'&' if '?' in url else '?'}{urlencode({'timestamp': stamp})}"
+        listed = self._fetch_checked(asked, issuer)
+        valid_from = parse_datetime(listed.get("validFrom"))
+        if valid_from is None or valid_from > at:
+            raise _Unknown(
+                f"the issuer gave no version of the status list {url} current at {stamp} "
+                f"(the one it gave was published {listed.get('validFrom')!r}): it does not "
+                "keep, or does not serve, the lists of that time"
+            )
+        return listed
+
     def _list(self, url: str, issuer: str) -> dict[str, Any]:
         cached = self.cache.get(url)
         if cached is not None:
@@ -259,6 +280,13 @@ class StatusChecker:
                     f"not by the certificate's issuer {issuer}"
                 )
             return cached
+        listed = self._fetch_checked(url, issuer)
+        until = self._freshness(listed, url)
+        self.cache.put(url, listed, until)
+        return listed
+
+    def _fetch_checked(self, url: str, issuer: str) -> dict[str, Any]:
+        """The list at ``url``, fetched, published by ``issuer`` and properly signed."""
         try:
             raw = self.fetcher(url)
         except FetchError as exc:
@@ -288,10 +316,7 @@ class StatusChecker:
         if not proofs or bad:
             reason = bad[0].reason if bad else "it has no proof"
             raise _Unknown(f"the status list {url} is not properly signed: {reason}")
-        listed = reading_form(listed)  # read as signed (see verifier.compact)
-        until = self._freshness(listed, url)
-        self.cache.put(url, listed, until)
-        return listed
+        return reading_form(listed)  # read as signed (see verifier.compact)
 
     def _freshness(self, listed: Mapping[str, Any], url: str) -> datetime:
         """Check the list's validity period now; return until when it may be reused."""

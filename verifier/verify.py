@@ -361,6 +361,7 @@ class _ProofOptions:
     challenge: str | None = None
     domain: str | None = None
     purpose: str = "assertionMethod"
+    status_then: bool = False  # read the status lists as they were at the instant verified
 
 
 #: At most this many related resources are fetched per credential (each fetch is bounded in
@@ -493,21 +494,27 @@ class Verifier:
         credential: Any,
         *,
         now: datetime | None = None,
+        at: datetime | None = None,
         challenge: str | None = None,
         domain: str | None = None,
         expected_proof_purpose: str = "assertionMethod",
     ) -> VerificationResult:
         """Verify one credential (dict, JSON text or bytes). ``now`` (aware datetime) moves the
-        validity-period check to another instant, for audits; status is always current.
-        ``challenge``/``domain``, when given, must be those of every proof (the VC API's verify
-        options); ``expected_proof_purpose`` is what the issuer's proof must be made for."""
-        at = self._now(now)
-        options = _ProofOptions(challenge, domain, expected_proof_purpose)
+        validity-period check to another instant, for audits; status is then still current.
+        ``at`` asks "was it valid then?": the validity period at ``at`` *and* the status at
+        ``at``, from the status list version that was current then (``?timestamp=``); ``at``
+        implies ``now=at``. ``challenge``/``domain``, when given, must be those of every proof
+        (the VC API's verify options); ``expected_proof_purpose`` is what the issuer's proof
+        must be made for."""
+        if at is not None and now is not None and at != now:
+            raise ValueError("give now or at, not both: at is the instant asked about")
+        moment = self._now(at if at is not None else now)
+        options = _ProofOptions(challenge, domain, expected_proof_purpose, at is not None)
         try:
-            return self._credential(credential, at, options)
+            return self._credential(credential, moment, options)
         except Exception:  # the contract: a result, never an exception
             _log.exception("verify_credential failed on its input")
-            return self._invalid([Check("verifier", False, _COULD_NOT_PROCESS)], None, at)
+            return self._invalid([Check("verifier", False, _COULD_NOT_PROCESS)], None, moment)
 
     def _now(self, now: datetime | None) -> datetime:
         moment = now if now is not None else self.clock()
@@ -700,7 +707,7 @@ class Verifier:
         if not trusted:
             pass  # the status list of an untrusted issuer cannot change the answer
         elif self.check_status:
-            checks += self.status.check(doc)
+            checks += self.status.check(doc, at=now if options.status_then else None)
         else:
             checks.append(
                 Check(
@@ -1113,13 +1120,14 @@ def verify_credential(
     credential: Any,
     *,
     now: datetime | None = None,
+    at: datetime | None = None,
     trusted_issuers: Collection[str] | None = None,
     check_status: bool = True,
     **options: Any,
 ) -> VerificationResult:
     """One-off :meth:`Verifier.verify_credential` (``options`` go to :class:`Verifier`)."""
     verifier = Verifier(trusted_issuers=trusted_issuers, check_status=check_status, **options)
-    return verifier.verify_credential(credential, now=now)
+    return verifier.verify_credential(credential, now=now, at=at)
 
 
 def verify_presentation(

@@ -35,7 +35,11 @@ from certreg.keys.keypair import PublicKey
 from certreg.keys.multikey import decode_public_key
 from certreg.register.web.app import create_public_app
 from certreg.verifier.asof import InstantError, parse_instant
+from certreg.verifier.cli import verify_command
 from certreg.verifier.dataintegrity import verify_proofs
+from certreg.verifier.did import FetchError
+from certreg.verifier.result import Verdict
+from certreg.verifier.verify import Verifier
 
 ACTIONS = ("suspend", "reinstate", "withdraw", "reduce", "extend", "recertify", "expire", "wait")
 
@@ -349,3 +353,49 @@ def test_the_home_search_takes_a_date_with_a_number(history: tuple[Body, str]) -
     assert _headline(found.text) == "AUSGESETZT seit 12. März 2026"
     assert site.get("/", params={"q": "Alice", "at": "2026-03-14"}).status_code == 400
     assert site.get("/", params={"q": number, "at": "14/03/2026"}).status_code == 400
+
+
+# --- verify --at: "was this credential valid then?" --------------------------------------------
+
+
+def test_verify_at_reads_the_status_list_current_then(tmp_path: Path) -> None:
+    """A credential suspended on 12 March and reinstated on 17 March: VALID on the 11th,
+    SUSPENDED on the 14th, VALID again on the 18th, from the list versions of those days."""
+    b = make_body(tmp_path, did_method="key")
+    number = grant(b, add_holder(b, "a", "Alice Able", consent=True))
+    b.clock.advance(days=10)
+    b.body.suspend(number, decided_by=b.decider, reason="audit", until=b.clock.day(30))
+    b.clock.advance(days=5)
+    b.body.reinstate(number, decided_by=b.decider, reason="cleared")
+    b.clock.advance(days=3)
+    (document,) = b.body.db.conn.execute(
+        "SELECT c.document FROM credentials c JOIN certifications n ON n.id = c.certification_id "
+        "WHERE n.number = ? AND c.state = 'current'",
+        [number],
+    ).fetchone()
+    site = TestClient(create_app(b.body, passphrase=PASSPHRASE))
+    fetched: list[str] = []
+
+    def fetch(url: str) -> bytes:  # the body's own server answers, ?timestamp= and all
+        fetched.append(url)
+        path = url.removeprefix("https://cb.example")
+        answer = site.get(path)
+        if answer.status_code != 200:
+            raise FetchError(f"HTTP {answer.status_code}: {answer.text}")
+        return answer.content
+
+    verifier = Verifier(status_fetcher=fetch, clock=b.clock)
+    day = lambda text: parse_instant(text).moment  # noqa: E731
+    assert verifier.verify_credential(document, at=day("2026-03-11")).verdict == Verdict.VALID
+    then = verifier.verify_credential(document, at=day("2026-03-14"))
+    assert then.verdict == Verdict.SUSPENDED, then.checks
+    assert any("timestamp=2026-03-14T23%3A59%3A59Z" in url for url in fetched)
+    assert verifier.verify_credential(document, at=day("2026-03-18")).verdict == Verdict.VALID
+    before = verifier.verify_credential(document, at=day("2026-03-01"))
+    assert before.verdict != Verdict.VALID  # before it was issued: not yet valid
+    # The CLI says the same (its fetcher is the network's: tested through the library above).
+    (tmp_path / "cred.json").write_text(document)
+    refused = CliRunner().invoke(
+        verify_command, ["--at", "14/03/2026", str(tmp_path / "cred.json")]
+    )
+    assert refused.exit_code == 2 and "--at" in refused.output
