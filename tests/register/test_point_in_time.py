@@ -41,7 +41,19 @@ from certreg.verifier.did import FetchError
 from certreg.verifier.result import Verdict
 from certreg.verifier.verify import Verifier
 
-ACTIONS = ("suspend", "reinstate", "withdraw", "reduce", "extend", "recertify", "expire", "wait")
+ACTIONS = (
+    "suspend",
+    "reinstate",
+    "reinstate",
+    "withdraw",
+    "reduce",
+    "extend",
+    "extend",
+    "recertify",
+    "expire",
+    "wait",
+)
+# reinstate and extend need a suspension or a reduction first: drawn twice as often
 
 
 @dataclass
