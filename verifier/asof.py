@@ -198,6 +198,7 @@ def as_of(record: CertificateRecord, instant: Instant, now: datetime | None = No
     )
     valid_until = None if recertified_later else record.valid_until
     moment = min(instant.moment, now)
+    standing: Standing | None
     if status in (Status.ACTIVE, Status.SUSPENDED) and valid_until is None:
         # Only the current date of expiry is kept, and a later recertification moved it: the
         # certificate was within a cycle that a recertification later extended.
