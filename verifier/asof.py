@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 
+from certreg.keys.errors import CertregError
 from certreg.verifier.standing import (
     CertificateRecord,
     HistoryLine,
@@ -56,7 +57,7 @@ _INSTANT = re.compile(
 )
 
 
-class InstantError(ValueError):
+class InstantError(CertregError, ValueError):
     """An instant that could not be read; ``str()`` is the reason, for a 400 answer."""
 
 
