@@ -68,11 +68,14 @@ def utc_now() -> datetime:
 
 
 class FetchError(CertregError):
-    """A URL could not be fetched within the verifier's limits. ``reason`` is plain words."""
+    """A URL could not be fetched within the verifier's limits. ``reason`` is plain words;
+    ``status`` is the HTTP status when the server answered with one other than 200 (a log's
+    proof endpoint answers 404 for a credential it does not hold)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.status = status
 
 
 class DidResolutionError(CertregError):
