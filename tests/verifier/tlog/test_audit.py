@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tlog_support import Log, entry, sha
+from tlog_support import Log, entry
 
 from certreg.issuer.cli import main
 from certreg.verifier.tlog import tiles
@@ -288,7 +288,3 @@ def test_monitor_refuses_a_fork_and_keeps_its_state(tmp_path: Path) -> None:
     code, out = monitor(folder, log, state)
     assert code == 1 and "the history was rewritten (a fork)" in out
     assert (state / "checkpoint").read_text() == kept
-
-
-def test_sha_helper_is_hex() -> None:
-    assert len(sha("x")) == 64
