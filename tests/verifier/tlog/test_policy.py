@@ -4,13 +4,18 @@ verdict is NOT_IN_LOG, with the reason. Without the policy nothing changes."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from tlog_support import Log, entry
-from verify_support import Body, certificate
+from verify_support import Body, certificate, did_key_signer
 
+from certreg.issuer.cli import main
+from certreg.verifier.dataintegrity import add_proof
 from certreg.verifier.did import FetchError
 from certreg.verifier.result import Verdict
 from certreg.verifier.tlog.entry import credential_hash
@@ -63,7 +68,7 @@ def served(body: LoggingBody, cosigners: int = 0, *, extra: bool = True):
     log = body.log
     by_hash = {}
     for index, data in enumerate(log.entries):
-        parsed = __import__("json").loads(data)
+        parsed = json.loads(data)
         if parsed.get("credential"):
             by_hash[parsed["credential"]] = index
     files = {ENDPOINT + p: d for p, d in log.files(cosigners).items()}
@@ -201,3 +206,62 @@ def test_not_in_the_log_outranks_a_suspension(body: LoggingBody) -> None:
 def test_a_quorum_beyond_the_witnesses_is_refused() -> None:
     with pytest.raises(ValueError, match="quorum of 2"):
         LogPolicy(witnesses=[Log().witnesses[0].verifier], quorum=2)
+
+
+# --- certreg verify --require-log ----------------------------------------------------------
+
+
+def _did_key_credential(tmp_path: Path, name: str) -> tuple[Path, dict[str, Any]]:
+    kp = did_key_signer()
+    issuer = kp.verification_method.split("#")[0]
+    signed = add_proof(certificate(issuer, status=False, name=name), kp)
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(signed))
+    return path, signed
+
+
+def test_certreg_verify_with_a_log_proof(tmp_path: Path) -> None:
+    log = Log()
+    path, signed = _did_key_credential(tmp_path, "Jane Doe")
+    log.add(entry(0), entry(1, credential=credential_hash(signed)), entry(2))
+    proof = tmp_path / "proof.txt"
+    proof.write_text(log.proof(1, cosigners=1))
+    key = log.key.verifier.key_string
+    witness = log.witnesses[0].verifier.key_string
+    runner = CliRunner()
+    out = runner.invoke(
+        main,
+        [
+            "verify",
+            str(path),
+            "--log-proof",
+            str(proof),
+            "--log-key",
+            key,
+            "--witness",
+            witness,
+            "--no-status",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    assert "✓ transparency log: in the log cb.example/log: entry 1" in out.output
+
+    other, _ = _did_key_credential(tmp_path, "Mallory")
+    out = runner.invoke(
+        main,
+        [
+            "verify",
+            str(other),
+            "--log-proof",
+            str(proof),
+            "--log-key",
+            key,
+            "--json",
+            "--no-status",
+        ],
+    )
+    assert out.exit_code == 1
+    assert json.loads(out.output)["verdict"] == "NOT_IN_LOG"
+
+    out = runner.invoke(main, ["verify", str(path), "--require-log", "--no-status"])
+    assert out.exit_code == 1 and "names no transparency log key" in out.output
