@@ -50,7 +50,8 @@ def get(fetcher: HttpFetcher, url: str) -> bytes:
                 raise FetchError(f"{url} answered with a redirect; redirects are not followed")
             if response.status_code != 200:
                 raise FetchError(
-                    f"{url} answered HTTP {response.status_code}", response.status_code
+                    f"{url} answered HTTP {response.status_code}",
+                    not_found=response.status_code == 404,
                 )
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > fetcher.max_bytes:

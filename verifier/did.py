@@ -69,13 +69,13 @@ def utc_now() -> datetime:
 
 class FetchError(CertregError):
     """A URL could not be fetched within the verifier's limits. ``reason`` is plain words;
-    ``status`` is the HTTP status when the server answered with one other than 200 (a log's
-    proof endpoint answers 404 for a credential it does not hold)."""
+    ``not_found`` says the server answered 404 (a log's proof endpoint answers so for a
+    credential it does not hold, and a missing tile is not the same as an unreachable log)."""
 
-    def __init__(self, reason: str, status: int | None = None) -> None:
+    def __init__(self, reason: str, *, not_found: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.status = status
+        self.not_found = not_found
 
 
 class DidResolutionError(CertregError):

@@ -40,6 +40,7 @@ from certreg.verifier.tlog.checkpoint import (
     open_checkpoint,
 )
 from certreg.verifier.tlog.entry import Entry, EntryError, parse_entry
+from certreg.verifier.tlog.errors import TlogError
 from certreg.verifier.tlog.merkle import HASH_SIZE
 from certreg.verifier.tlog.note import Verifier
 from certreg.verifier.tlog.tiles import (
@@ -68,7 +69,7 @@ MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + 4096)
 MAX_LISTED = 100
 
 
-class SourceError(Exception):
+class SourceError(TlogError):
     """A file of the log could not be fetched (beyond simply not being there)."""
 
 
@@ -128,7 +129,7 @@ class HttpSource:
         try:
             return fetch(self.prefix + path)
         except FetchError as error:
-            if getattr(error, "status", None) == 404:
+            if error.not_found:
                 return None
             raise SourceError(error.reason) from None
 

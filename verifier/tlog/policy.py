@@ -197,7 +197,7 @@ def _fetch(fetch: Fetch, url: str) -> tuple[str | None, str]:
     try:
         data = fetch(url)
     except FetchError as error:
-        return None, "404" if error.status == 404 else error.reason
+        return None, "404" if error.not_found else error.reason
     except Exception as error:  # a test's or an embedder's fetcher: its words, never a crash
         return None, str(error) or type(error).__name__
     if len(data) > MAX_PROOF_SIZE:

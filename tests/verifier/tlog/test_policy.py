@@ -5,7 +5,10 @@ verdict is NOT_IN_LOG, with the reason. Without the policy nothing changes."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ from verify_support import Body, certificate, did_key_signer
 
 from certreg.issuer.cli import main
 from certreg.verifier.dataintegrity import add_proof
-from certreg.verifier.did import FetchError
+from certreg.verifier.did import FetchError, HttpFetcher
 from certreg.verifier.result import Verdict
 from certreg.verifier.tlog.entry import credential_hash
 from certreg.verifier.tlog.policy import LogPolicy
@@ -30,6 +33,7 @@ class LoggingBody(Body):
     """A body whose DID document lists its transparency log."""
 
     log: Log | None = None
+    endpoint: str = ENDPOINT
 
     def document(self) -> dict[str, Any]:
         doc = super().document()
@@ -38,7 +42,7 @@ class LoggingBody(Body):
             {
                 "id": f"{self.did}#transparency-log",
                 "type": "CertregTransparencyLog",
-                "serviceEndpoint": ENDPOINT,
+                "serviceEndpoint": self.endpoint,
                 "verifierKey": self.log.key.verifier.key_string,
             }
         ]
@@ -82,7 +86,7 @@ def served(body: LoggingBody, cosigners: int = 0, *, extra: bool = True):
                 return log.proof(by_hash[wanted], cosigners=cosigners, extra=extra).encode()
         elif url in files:
             return files[url]
-        raise FetchError(f"{url} answered HTTP 404", 404)
+        raise FetchError(f"{url} answered HTTP 404", not_found=True)
 
     fetch.asked = asked  # type: ignore[attr-defined]
     return fetch
@@ -265,3 +269,51 @@ def test_certreg_verify_with_a_log_proof(tmp_path: Path) -> None:
 
     out = runner.invoke(main, ["verify", str(path), "--require-log", "--no-status"])
     assert out.exit_code == 1 and "names no transparency log key" in out.output
+
+
+# --- the proof fetched over HTTP -----------------------------------------------------------
+
+
+@pytest.fixture()
+def proof_server() -> Iterator[tuple[str, dict[str, bytes]]]:
+    """A log's proof endpoint on 127.0.0.1: ``pages`` maps a path with its query to bytes."""
+    pages: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            data = pages.get(self.path)
+            self.send_response(200 if data is not None else 404)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(data if data is not None else b"no entry for this credential")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", pages
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_proof_is_fetched_from_the_issuers_log_over_http(
+    proof_server: tuple[str, dict[str, bytes]],
+) -> None:
+    host, pages = proof_server
+    body = LoggingBody(log=Log(), endpoint=f"http://{host}/log/")
+    body.publish_defaults()
+    credential = body.sign(certificate())
+    index = logged(body, credential)
+    assert body.log is not None
+    pages[f"/log/proof?credential={credential_hash(credential)}"] = body.log.proof(index).encode()
+    fetcher = HttpFetcher(unsafe_allow_http_hosts=[host], accept="text/plain")
+    verifier = body.verifier(require_log=LogPolicy(), log_fetcher=fetcher)
+    assert verifier.verify_credential(credential).verdict is Verdict.VALID
+
+    off_the_books = body.sign(certificate(name="Mallory"))
+    result = verifier.verify_credential(off_the_books)
+    assert result.verdict is Verdict.NOT_IN_LOG
+    assert "answered 404): it was signed outside the log" in result.summary
