@@ -19,6 +19,7 @@ from tlog_support import Log, entry
 from certreg.issuer.cli import main
 from certreg.verifier.tlog import tiles
 from certreg.verifier.tlog.audit import FolderSource, audit_log
+from certreg.verifier.tlog.entry import credential_hash
 
 SIZE = 600  # two full level-0 tiles and a partial one, one partial level-1 tile
 
@@ -288,3 +289,46 @@ def test_monitor_refuses_a_fork_and_keeps_its_state(tmp_path: Path) -> None:
     code, out = monitor(folder, log, state)
     assert code == 1 and "the history was rewritten (a fork)" in out
     assert (state / "checkpoint").read_text() == kept
+
+
+def test_the_log_key_is_taken_from_the_bodys_did_document(
+    served: tuple[str, Path], log: Log
+) -> None:
+    host, root = served
+    log.write(root / "log")
+    did = "did:web:" + host.replace(":", "%3A")
+    (root / ".well-known").mkdir()
+    service = {
+        "id": f"{did}#transparency-log",
+        "type": "CertregTransparencyLog",
+        "serviceEndpoint": f"http://{host}/log/",
+        "verifierKey": log.key.verifier.key_string,
+    }
+    (root / ".well-known/did.json").write_text(json.dumps({"id": did, "service": [service]}))
+    url = f"http://{host}/log/"
+    code, out = run("verify", url, "--did", did, "--unsafe-allow-http-host", host)
+    assert code == 0, out
+    (root / ".well-known/did.json").write_text(json.dumps({"id": did}))
+    code, out = run("verify", url, "--did", did, "--unsafe-allow-http-host", host)
+    assert code == 2 and "names no transparency log key" in out
+
+
+def test_monitor_follows_the_certification_of_a_credential_file(tmp_path: Path) -> None:
+    """A holder with their latest credential (a recertification) sees the whole history of
+    its certification, found through the entry that names that credential."""
+    credential = {"id": "urn:uuid:1", "type": ["VerifiableCredential"], "name": "recertified"}
+    path = tmp_path / "credential.json"
+    path.write_text(json.dumps(credential))
+    log = Log()
+    grant = entry(0, at="2025-01-01T00:00:00Z")
+    log.add(
+        grant,
+        entry(1, kind="suspend", cert=grant.cert, at="2025-06-01T00:00:00Z"),
+        entry(2),
+        entry(3, kind="recertify", cert=grant.cert, credential=credential_hash(credential)),
+    )
+    folder = log.write(tmp_path / "log")
+    code, out = monitor(folder, log, tmp_path / "state", "--credential", str(path))
+    assert code == 0, out
+    listed = [line.strip() for line in out.splitlines()[1:]]
+    assert [line.split(" ")[1] for line in listed] == ["grant", "suspend", "recertify"]
