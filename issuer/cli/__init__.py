@@ -146,6 +146,11 @@ SUBCOMMANDS = (
         "Sign the JSON document in FILE (or - for standard input) and print the signed JSON.",
     ),
     Subcommand(
+        "log",
+        "certreg.verifier.log_cli:log_group",
+        "Check a body's transparency log: audit it whole, or follow what is new.",
+    ),
+    Subcommand(
         "verify",
         "certreg.verifier.cli:verify_command",
         "Verify a certificate (or a presentation) from FILE, a URL, or - for standard input.",
