@@ -55,11 +55,15 @@ def create_app(store: WitnessStore, signer: Signer) -> FastAPI:
         if answer.status == 200:
             return Response(answer.body, 200, media_type=TEXT)
         if answer.content_type != TEXT:  # 409: the size, as the specification says
+            # Exactly text/x.tlog.size: Starlette would add "; charset=utf-8" to a text/*
+            # media type, and a client may compare the header as a whole.
             return Response(
                 answer.body,
                 answer.status,
-                media_type=answer.content_type,
-                headers={"X-Witness-Reason": _header_safe(answer.reason)},
+                headers={
+                    "Content-Type": answer.content_type,
+                    "X-Witness-Reason": _header_safe(answer.reason),
+                },
             )
         return PlainTextResponse(f"{answer.reason}\n", answer.status)
 
