@@ -244,6 +244,11 @@ def test_old_size_above_the_new_one_is_a_bad_request(served: Served, logs: dict[
     response = served.post(AddCheckpoint(9, (), log.checkpoint()).body)
     assert response.status_code == 400
     assert "above the checkpoint's size" in response.text
+    # An empty tree with a made-up root is no tree: never cosigned.
+    empty = sign_checkpoint(Checkpoint(log.origin, 0, b"\x01" * 32), log.key)
+    response = served.post(AddCheckpoint(0, (), empty).body)
+    assert response.status_code == 422
+    assert "empty tree" in response.text
 
 
 def test_a_request_larger_than_an_add_checkpoint_is_refused_unread(served: Served) -> None:
