@@ -15,8 +15,8 @@ the checkpoint::
 no trusted key signed, 400 for a malformed request or an old size above the new one, 409 (with
 the latest cosigned size as the body) when the old size is not the one the witness cosigned
 last or equal sizes have different roots, 422 when the consistency proof fails (a forked or
-rewritten log) or a checkpoint of size 0 carries another root than the empty tree's (as
-tlog-witness v1.1.0 requires), and 200 with the cosignature line otherwise.
+rewritten log) or a checkpoint of size 0 carries another root than the empty tree's
+(RFC 9162: SHA-256 of nothing), and 200 with the cosignature line otherwise.
 """
 
 from __future__ import annotations
