@@ -30,6 +30,7 @@ from certreg.verifier.tlog.submit import (
     submit_to_witnesses,
 )
 from certreg.verifier.tlog.witness import AddCheckpoint
+from certreg.witness.store import WitnessStore
 
 PASSPHRASE = "witness passphrase for tests"
 ROOT = Path(__file__).parent.parent.parent
@@ -195,6 +196,10 @@ def test_a_forked_log_is_refused_and_the_witness_says_why(
     response = served.post(AddCheckpoint(5, tuple(fork.proof_for(5)), fork.checkpoint()).body)
     assert response.status_code == 422
     assert "not consistent with the last cosigned checkpoint" in response.text
+    # Both refused requests are kept, signed by the log, as evidence of its fork.
+    kept = WitnessStore(served.data).evidence(log.origin)
+    assert [status for _, _, status, _, _ in kept] == [422, 409]
+    assert all(fork.origin in request for *_, request in kept)
     # The honest log still goes on.
     log.grow(3)
     assert log.submit(served, 5).ok
