@@ -302,6 +302,20 @@ def test_concurrent_submissions_of_one_checkpoint_cosign_consistently(
         allow_private=True,
     )
     assert result.ok and result.old_size == 25
+    # Resubmitted concurrently from the right size, the same checkpoint is cosigned every time.
+    again = AddCheckpoint(25, (), log.checkpoint()).body
+    results.clear()
+    threads = [
+        threading.Thread(target=lambda: results.append(served.post(again))) for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [200] * 6
+    for r in results:
+        opened = open_checkpoint(log.checkpoint() + r.text, log.key.verifier, [served.key])
+        assert opened.ok and opened.checkpoint is not None and opened.checkpoint.size == 25
 
 
 def test_the_log_retries_once_from_the_size_the_witness_states(
