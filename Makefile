@@ -47,7 +47,7 @@ lint: $(BIN)/.installed
 # finder, so the folders are linked under build/typecheck/certreg/ first.
 typecheck: $(BIN)/.installed
 	rm -rf build/typecheck && mkdir -p build/typecheck/certreg
-	for p in issuer verifier register keys contexts i18n; do ln -s ../../../$$p build/typecheck/certreg/$$p; done
+	for p in issuer verifier register keys contexts i18n witness; do ln -s ../../../$$p build/typecheck/certreg/$$p; done
 	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p certreg
 
 # The screenshots in docs/: the console's (docs/images/console/, docs/console.md), taken by its

@@ -134,6 +134,7 @@ SUBCOMMANDS = (
         "API tokens (bearer secrets) for `certreg serve`'s /api and VC API.",
     ),
     Subcommand("keys", "certreg.keys.cli:keys_group", "Manage the body's Ed25519 signing keys."),
+    Subcommand("witness", "certreg.witness.cli:witness_group", "Run a C2SP tlog-witness."),
     Subcommand(
         "audit",
         "certreg.issuer.cli.audit:audit_group",
