@@ -133,6 +133,11 @@ SUBCOMMANDS = (
         "certreg.issuer.cli.tokens:tokens_group",
         "API tokens (bearer secrets) for `certreg serve`'s /api and VC API.",
     ),
+    Subcommand(
+        "log",
+        "certreg.issuer.cli.log:log_group",
+        "The body's transparency log: sign a checkpoint, print a certificate's proof.",
+    ),
     Subcommand("keys", "certreg.keys.cli:keys_group", "Manage the body's Ed25519 signing keys."),
     Subcommand(
         "audit",

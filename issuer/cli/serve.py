@@ -24,6 +24,7 @@ from certreg.issuer.cli.common import (
     read_passphrase,
 )
 from certreg.issuer.db import connect
+from certreg.issuer.logfiles import LogError, ensure_log_key
 from certreg.issuer.service import CertificationBody
 from certreg.keys.store import KeyStore
 
@@ -127,6 +128,12 @@ def serve_command(
             connect(data / "issuer.db"), signer_factory=lambda: store.load_signer(passphrase)
         )
         body.signer  # noqa: B018 -- unlock now: a wrong passphrase stops us before listening
+        # The transparency log's key, made now for a body made before the log, so that the
+        # DID document lists it from the first request (issuer.logfiles).
+        try:
+            ensure_log_key(body.db, data / "keys", passphrase)
+        except LogError as exc:
+            raise click.ClickException(str(exc)) from None
         sync = attach(body)  # decisions taken through the API reach the register at once
     app = create_app(
         body, passphrase=passphrase, key_store=store, enable_vc_api_issuer=enable_vc_api_issuer
