@@ -248,7 +248,8 @@ class LogFiles:
         size = self.size() if size is None else size
         if index * TILE_WIDTH + width > size:
             raise TileError(
-                f"the log has {size} entries: it has no entry bundle {index} of {width} entries"
+                f"beyond the tree: the log has {size} entries, not the "
+                f"{index * TILE_WIDTH + width} this entry bundle needs"
             )
         start = index * TILE_WIDTH
         entries = [
