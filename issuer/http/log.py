@@ -11,6 +11,7 @@ never in a decision's transaction.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
@@ -43,7 +44,7 @@ def log_files(request: Request) -> LogFiles:
     return files
 
 
-def _signer(state: AppState):  # type: ignore[no-untyped-def]
+def _signer(state: AppState) -> Callable[[], note.Signer] | None:
     if state.key_store is None or state.passphrase is None:
         return None
     store, passphrase = state.key_store.path, state.passphrase

@@ -13,6 +13,7 @@ import pytest
 from factories import CWI_SCHEME, Clock, add_staff, make_body, undo_migrations_after
 
 from certreg.issuer import db as issuer_db
+from certreg.issuer.logwriter import issued_hash
 from certreg.issuer.service import CertificationBody, Refused, ScopeGrant
 from certreg.verifier.tlog.entry import SIGNING_KINDS, credential_hash, parse_entry
 from certreg.verifier.tlog.merkle import leaf_hash
@@ -230,3 +231,31 @@ def test_the_migration_logs_the_decisions_taken_before_the_log(cb, clock, tmp_pa
     db = issuer_db.connect(path)  # migrates: V15 appends the entries, in audit order
     again = CertificationBody(db, clock=clock)
     assert entries(again) == expected
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"b": 1, "a": [True, None, "x"], "é": "ü", "emoji": "🎓", "ctl": '\u001f\n\t"\\'},
+        {"big": 2**60, "n": -(2**53) - 1},  # beyond JSON's safe integers: full JCS decides
+        {"f": 1.5, "e": 1e21, "z": -0.0},  # floats: full JCS
+        {"\ue000": 1, "\U0001f393": 2},  # non-ASCII keys: JCS orders by UTF-16 code units
+    ],
+)
+def test_the_fast_credential_hash_is_credential_hash(document):
+    text = json.dumps(document, ensure_ascii=False)
+    try:
+        expected = credential_hash(document)
+    except Exception:
+        with pytest.raises(Exception):  # noqa: B017 -- the same refusal as credential_hash
+            issued_hash(text)
+        return
+    assert issued_hash(text) == expected
+
+
+def test_the_fast_credential_hash_of_real_credentials(cb):
+    body, staff = cb
+    jane = candidate(body, staff, "Jane Doe")
+    body.grant(jane, "cwi", [ScopeGrant("VT2")], decided_by=staff["decider"], evidence="x")
+    [(document,)] = body.db.execute("SELECT document FROM credentials").fetchall()
+    assert issued_hash(document) == credential_hash(json.loads(document))
