@@ -31,11 +31,11 @@ from sqlite_utils import Database
 
 from certreg.issuer.db import transaction
 from certreg.keys.errors import CertregError
+from certreg.keys.multikey import MultikeyError, decode_public_key
 from certreg.keys.store import META_FILE, KeyStore, KeyStoreError
 from certreg.verifier.dates import format_datetime
 from certreg.verifier.tlog import merkle, note
 from certreg.verifier.tlog.checkpoint import Checkpoint, sign_checkpoint
-from certreg.verifier.tlog.errors import TlogError
 from certreg.verifier.tlog.proof import TlogProof
 from certreg.verifier.tlog.tiles import (
     TILE_WIDTH,
@@ -53,10 +53,12 @@ __all__ = [
     "LOG_KEYS",
     "LogError",
     "LogFiles",
+    "SignedCheckpoint",
     "ensure_log_key",
-    "load_log_signer",
     "log_origin",
     "log_service",
+    "make_log_key",
+    "verifier_key",
     "with_log_service",
     "write_log_files",
 ]
@@ -85,41 +87,50 @@ def _log_store_path(key_store: Path) -> Path:
     return Path(key_store) / LOG_KEYS
 
 
-def ensure_log_key(db: Database, key_store: Path, passphrase: str) -> note.Signer:
-    """The log's signer, its key made first if the body has none yet (on ``certreg init``, or
-    on first use for a body made before the log). Its public half is recorded in issuer.db."""
+def make_log_key(db: Database, key_store: Path, passphrase: str) -> note.Verifier:
+    """Make the log key if the body has none yet (on ``certreg init``; for a body made before
+    the log, when ``certreg serve`` starts or a checkpoint is first signed), and record its
+    public half in issuer.db. Returns its verifier; decrypts nothing."""
     path = _log_store_path(key_store)
     info = db.execute("SELECT public_url FROM body WHERE id = 1").fetchone()
     if info is None:
         raise LogError("this database has no certification body")
-    origin = log_origin(info[0])
     try:
         if not (path / META_FILE).is_file():
+            # The same Argon2id profile as the body's own keys: same protection, same cost.
             meta = json.loads((Path(key_store) / META_FILE).read_text(encoding="utf-8"))
             KeyStore.create(path, "did:key", passphrase, kdf=meta.get("kdf", "moderate"))
-        seed = KeyStore(path).load_signer(passphrase).seed
-    except (KeyStoreError, OSError, ValueError) as exc:
+        public = decode_public_key(KeyStore(path).current().public_multibase)
+    except (KeyStoreError, MultikeyError, OSError, ValueError) as exc:
         raise LogError(f"the log key could not be opened: {exc}") from None
-    signer = note.Signer(origin, seed)
-    key = signer.verifier.key_string
+    verifier = note.Verifier.ed25519(log_origin(info[0]), public)
+    key = verifier.key_string
     with transaction(db):
         row = db.execute("SELECT verifier_key FROM tlog_key WHERE id = 1").fetchone()
         if row is None:
             db.execute(
                 "INSERT INTO tlog_key (id, origin, verifier_key, created_at) VALUES (1, ?, ?, ?)",
-                [origin, key, format_datetime(datetime.now(UTC))],
+                [verifier.name, key, format_datetime(datetime.now(UTC))],
             )
         elif row[0] != key:
             raise LogError(
                 "the log key in the key store is not the one issuer.db records; "
                 "refusing to sign checkpoints that verifiers could not check"
             )
+    return verifier
+
+
+def ensure_log_key(db: Database, key_store: Path, passphrase: str) -> note.Signer:
+    """The log's signer (its key made first if missing: :func:`make_log_key`), decrypted."""
+    verifier = make_log_key(db, key_store, passphrase)
+    try:
+        seed = KeyStore(_log_store_path(key_store)).load_signer(passphrase).seed
+    except (KeyStoreError, OSError, ValueError) as exc:
+        raise LogError(f"the log key could not be opened: {exc}") from None
+    signer = note.Signer(verifier.name, seed)
+    if signer.verifier.key_string != verifier.key_string:
+        raise LogError("the log key's secret does not match its public key")
     return signer
-
-
-def load_log_signer(db: Database, key_store: Path, passphrase: str) -> note.Signer:
-    """The log's signer (made if missing: see :func:`ensure_log_key`)."""
-    return ensure_log_key(db, key_store, passphrase)
 
 
 def verifier_key(db: Database) -> str | None:
@@ -383,6 +394,3 @@ def _tree_files(files: LogFiles, size: int) -> Iterator[tuple[str, bytes]]:
         yield ref.path, files.tile(ref.level, ref.index, ref.width, size=size)
     for ref in bundles_for_size(size):
         yield ref.path, files.bundle(ref.index, ref.width, size=size)
-
-
-__all__ += ["SignedCheckpoint", "TlogError", "verifier_key"]

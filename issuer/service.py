@@ -141,9 +141,9 @@ class CertificationBody(Grants, Decisions, ReferenceData):
             body._event("body_created", None, did, {"legal_name": legal_name, "did": did})
         # The transparency log's own key, made with the body so that its DID document lists
         # it from the start (issuer.logfiles; bodies made before the log: on first use).
-        from certreg.issuer.logfiles import ensure_log_key
+        from certreg.issuer.logfiles import make_log_key
 
-        ensure_log_key(db, data / "keys", passphrase)
+        make_log_key(db, data / "keys", passphrase)
         return body
 
     @classmethod

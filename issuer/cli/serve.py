@@ -24,7 +24,7 @@ from certreg.issuer.cli.common import (
     read_passphrase,
 )
 from certreg.issuer.db import connect
-from certreg.issuer.logfiles import LogError, ensure_log_key
+from certreg.issuer.logfiles import LogError, make_log_key
 from certreg.issuer.service import CertificationBody
 from certreg.keys.store import KeyStore
 
@@ -131,7 +131,7 @@ def serve_command(
         # The transparency log's key, made now for a body made before the log, so that the
         # DID document lists it from the first request (issuer.logfiles).
         try:
-            ensure_log_key(body.db, data / "keys", passphrase)
+            make_log_key(body.db, data / "keys", passphrase)
         except LogError as exc:
             raise click.ClickException(str(exc)) from None
         sync = attach(body)  # decisions taken through the API reach the register at once
