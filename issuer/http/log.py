@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from certreg.issuer.http.models import Problem
 from certreg.issuer.http.state import AppState, state_of
-from certreg.issuer.logfiles import LogError, LogFiles, ensure_log_key
+from certreg.issuer.logfiles import CHECKPOINT_INTERVAL, LogError, LogFiles, ensure_log_key
 from certreg.register.web.files import IMMUTABLE, cached
 from certreg.verifier.tlog import note
 from certreg.verifier.tlog.tiles import TileError, parse_path
@@ -39,7 +39,9 @@ def log_files(request: Request) -> LogFiles:
     with _made:
         files = getattr(app_state, "certreg_log", None)
         if files is None:
-            files = LogFiles(state_of(request).body.db, _signer(state_of(request)))
+            interval = getattr(app_state, "certreg_log_interval", CHECKPOINT_INTERVAL)
+            state = state_of(request)
+            files = LogFiles(state.body.db, _signer(state), interval=interval)
             app_state.certreg_log = files
     return files
 

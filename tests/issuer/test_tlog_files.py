@@ -9,6 +9,7 @@ few lines of RFC 9162 written in this file, which share nothing with certreg.ver
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -289,3 +290,46 @@ def test_checkpoint_signing_reuses_the_tiles_it_made(env, tmp_path):
     assert point is not None and point.size == 260
     assert env.body.db.execute("SELECT COUNT(*) FROM tlog_tiles").fetchone()[0] == 1
     assert point.root == rfc9162_root(stored_entries(env))
+
+
+def test_certreg_serve_serves_the_log_of_decisions_taken_by_other_processes(env):
+    """The real server (uvicorn, a subprocess) with ``--log-checkpoint-every 0``: a decision
+    committed by another process is in the next checkpoint."""
+    import httpx
+    from factories import free_port
+    from http_support import serve_subprocess, stop_subprocess, wait_serving
+
+    port = free_port()
+    proc = serve_subprocess(data_dir(env), port, "--log-checkpoint-every", "0")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_serving(base, proc)
+        verifier = log_key(httpx.get(f"{base}/.well-known/did.json").json())
+        empty = open_checkpoint(httpx.get(f"{base}/log/checkpoint").text, verifier)
+        assert empty and empty.checkpoint.size == 0  # nothing logged yet: the empty tree
+        env.grant()
+        first = open_checkpoint(httpx.get(f"{base}/log/checkpoint").text, verifier)
+        assert first and first.checkpoint.size == 1
+        decide_a_few(dataclasses.replace(env, jane=_another(env)))
+        second = open_checkpoint(httpx.get(f"{base}/log/checkpoint").text, verifier)
+        assert second and second.checkpoint.size == 4
+        r = httpx.get(f"{base}/log/{tiles.entries_path(0, 4)}")
+        assert r.status_code == 200 and rfc9162_root(rfc9162_bundle(r.content)) == (
+            second.checkpoint.root
+        )
+    finally:
+        stop_subprocess(proc)
+
+
+def _another(env: Env) -> str:
+    """A second candidate who passed (Jane holds her certificate already)."""
+    person = env.body.add_person("Joan Roe", email="joan@example.org")
+    env.body.record_assessment(
+        person,
+        "cwi",
+        result="pass",
+        assessed_on=env.clock.day(-3),
+        examiners=[env.staff["examiner"]],
+        scope_codes=["UT2", "VT2"],
+    )
+    return person
