@@ -197,6 +197,13 @@ def backfill(conn: sqlite3.Connection) -> int:
     credential it signed (the first credential recorded for the decision)."""
     context = _Context(conn)
     written = 0
+    # The credential each decision signed, read in one pass (credentials has no index on
+    # decision_id: a query per decision would read the table once per decision).
+    signed: dict[str, str] = {}
+    for decision_id, credential_id in conn.execute(
+        "SELECT decision_id, id FROM credentials ORDER BY revision DESC"
+    ):
+        signed[decision_id] = credential_id  # the lowest revision of the decision wins
     rows = conn.execute(
         "SELECT seq, at, kind, actor, subject, payload, prev_hash, hash FROM events "
         "WHERE kind LIKE 'decision\\_%' ESCAPE '\\' ORDER BY seq"
@@ -208,12 +215,8 @@ def backfill(conn: sqlite3.Connection) -> int:
         event = Event(*row[:5], json.loads(row[5]), *row[6:])  # type: ignore[call-arg]
         credential_id = None
         if kind in SIGNING_KINDS:
-            found = conn.execute(
-                "SELECT id FROM credentials WHERE decision_id = ? ORDER BY revision LIMIT 1",
-                [event.payload.get("decision")],
-            ).fetchone()
-            if found is None:
+            credential_id = signed.get(event.payload.get("decision"))
+            if credential_id is None:
                 continue  # a signing decision whose credential is not recorded: nothing signed
-            credential_id = found[0]
         written += context.append(event, kind, credential_id)
     return written
