@@ -215,7 +215,7 @@ def backfill(conn: sqlite3.Connection) -> int:
         event = Event(*row[:5], json.loads(row[5]), *row[6:])  # type: ignore[call-arg]
         credential_id = None
         if kind in SIGNING_KINDS:
-            credential_id = signed.get(event.payload.get("decision"))
+            credential_id = signed.get(str(event.payload.get("decision")))
             if credential_id is None:
                 continue  # a signing decision whose credential is not recorded: nothing signed
         written += context.append(event, kind, credential_id)
