@@ -133,6 +133,11 @@ SUBCOMMANDS = (
         "certreg.issuer.cli.tokens:tokens_group",
         "API tokens (bearer secrets) for `certreg serve`'s /api and VC API.",
     ),
+    Subcommand(
+        "log",
+        "certreg.issuer.cli.log:log_group",
+        "Transparency logs: audit one, follow it, sign the body's checkpoint, print a proof.",
+    ),
     Subcommand("keys", "certreg.keys.cli:keys_group", "Manage the body's Ed25519 signing keys."),
     Subcommand("witness", "certreg.witness.cli:witness_group", "Run a C2SP tlog-witness."),
     Subcommand(
@@ -145,11 +150,6 @@ SUBCOMMANDS = (
         "sign",
         "certreg.verifier.cli:sign_command",
         "Sign the JSON document in FILE (or - for standard input) and print the signed JSON.",
-    ),
-    Subcommand(
-        "log",
-        "certreg.verifier.log_cli:log_group",
-        "Check a body's transparency log: audit it whole, or follow what is new.",
     ),
     Subcommand(
         "verify",

@@ -30,6 +30,7 @@ from certreg.issuer.console import web as console_web
 from certreg.issuer.http import (
     admin,
     holder,
+    log,
     public,
     register_routes,
     share_links,
@@ -131,6 +132,7 @@ def create_app(
     if register_path is not None:
         register_routes.install(app, register_path)
     app.include_router(public.router)
+    app.include_router(log.router)  # the transparency log's files and proofs
     app.include_router(admin.router)
     app.include_router(vcapi.router)
     app.include_router(holder.router)
