@@ -47,7 +47,7 @@ lint: $(BIN)/.installed
 # finder, so the folders are linked under build/typecheck/certreg/ first.
 typecheck: $(BIN)/.installed
 	rm -rf build/typecheck && mkdir -p build/typecheck/certreg
-	for p in issuer verifier register keys contexts i18n; do ln -s ../../../$$p build/typecheck/certreg/$$p; done
+	for p in issuer verifier register keys contexts i18n witness; do ln -s ../../../$$p build/typecheck/certreg/$$p; done
 	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p certreg
 
 # The screenshots in docs/: the console's (docs/images/console/, docs/console.md), taken by its
@@ -63,6 +63,16 @@ screenshots: $(BIN)/.installed browser
 	$(BIN)/python docs/images/shrink.py build/screenshots docs/images/console
 	CERTREG_SCREENSHOTS=build/screenshots-public $(BIN)/pytest -q tests/product/test_accessibility.py
 	$(BIN)/python docs/images/shrink.py build/screenshots-public docs/images/public $(PUBLIC_SHOTS)
+
+# Extract the messages of the public pages, the verifier's summary and the mails, and merge them
+# into every language's catalog (i18n/locale/): then translate what is new or fuzzy. The tests
+# fail while a catalog misses a message (tests/i18n/test_catalogs.py). It also tells git where
+# the catalogs' merge driver is (.gitattributes; docs/languages.md).
+messages: $(BIN)/.installed
+	@if [ -e .git ]; then git config merge.po.name "gettext catalogs, by message"; \
+	git config merge.po.driver "$(BIN)/python -m certreg.i18n.catalogs merge %O %A %B"; fi
+	$(BIN)/python -m certreg.i18n.catalogs update
+	$(BIN)/python -m certreg.i18n.catalogs check || true
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_proofs.py

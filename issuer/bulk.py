@@ -77,6 +77,7 @@ from certreg.issuer.lifecycle import rules
 from certreg.issuer.lifecycle.credentials import credential_scheme
 from certreg.issuer.lifecycle.errors import enforce
 from certreg.issuer.lifecycle.grants import grant_events, write_grants
+from certreg.issuer.logwriter import log_for_events
 from certreg.issuer.numbers import new_number
 from certreg.issuer.register_push import RegisterBehind, RegisterSync
 from certreg.issuer.service import CertificationBody, GrantPlan, Invalid, NotFound, ScopeGrant
@@ -871,6 +872,8 @@ class _Writer:
         from certreg.issuer.mail.outbox import queue_for_events
 
         queue_for_events(self.body, appended)
+        # The batch's grants in the transparency log, in the same transaction (issue 13).
+        log_for_events(conn, appended)
 
 
 def _plain(exc: sqlite3.IntegrityError) -> str:

@@ -682,6 +682,61 @@ CREATE TABLE scheme_version_names (
 """
 
 
+#: V15: the body's transparency log (issue 13, issuer.logwriter, docs/transparency.md). One
+#: entry per lifecycle decision, appended in the decision's own transaction (``event_seq`` is
+#: unique: an event is never logged twice); entries and checkpoints are immutable, like the
+#: audit chain. Full tiles are kept once computed, with their roots (they never change). The
+#: entries of decisions taken before this migration are appended by it, in audit order.
+_V15 = """
+CREATE TABLE tlog_entries (
+    idx INTEGER PRIMARY KEY CHECK (idx >= 0),  -- the leaf's index: 0, 1, 2... no gap
+    entry BLOB NOT NULL,                   -- certreg.verifier.tlog.entry.Entry, JCS bytes
+    leaf_hash BLOB NOT NULL,               -- RFC 9162 leaf hash of entry
+    event_seq INTEGER NOT NULL UNIQUE REFERENCES events(seq),
+    credential TEXT,                       -- SHA-256 (hex) of the credential signed, if any
+    at TEXT NOT NULL                       -- when the entry was appended
+);
+CREATE INDEX tlog_entries_by_credential ON tlog_entries(credential)
+    WHERE credential IS NOT NULL;
+CREATE TABLE tlog_checkpoints (            -- every checkpoint signed: they are history
+    id INTEGER PRIMARY KEY,
+    size INTEGER NOT NULL UNIQUE,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL,                    -- the signed note, as served
+    cosignatures TEXT NOT NULL DEFAULT '', -- witnesses' signature lines, appended when served
+    signed_at TEXT NOT NULL
+);
+CREATE TABLE tlog_tiles (                  -- full hash tiles, made once, in order
+    level INTEGER NOT NULL CHECK (level >= 0),
+    idx INTEGER NOT NULL,
+    data BLOB,                             -- the tile; NULL at level 0 (the entries' hashes)
+    root BLOB NOT NULL,                    -- its subtree's hash: a hash of the level above
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE tlog_key (                    -- the log key's public half (the seed: KEYS/log)
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    origin TEXT NOT NULL,
+    verifier_key TEXT NOT NULL,            -- C2SP signed-note verifier key string
+    created_at TEXT NOT NULL
+);
+-- A checkpoint is never deleted nor changed; only witnesses' cosignatures are added to it.
+CREATE TRIGGER tlog_checkpoints_no_update BEFORE UPDATE OF id, size, root, note, signed_at
+ON tlog_checkpoints
+BEGIN SELECT RAISE(ABORT, 'tlog_checkpoints are immutable: sign a new one instead'); END;
+CREATE TRIGGER tlog_checkpoints_no_delete BEFORE DELETE ON tlog_checkpoints
+BEGIN SELECT RAISE(ABORT, 'tlog_checkpoints are immutable: sign a new one instead'); END;
+""" + _IMMUTABLE.format(table="tlog_entries")
+
+
+def _v15_transparency_log(conn: sqlite3.Connection) -> None:
+    for statement in _statements(_V15):
+        conn.execute(statement)
+    # Imported here: the log writer reads the lifecycle's tables, which this module creates.
+    from certreg.issuer.logwriter import backfill
+
+    backfill(conn)
+
+
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -699,6 +754,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V12,
     _V13,
     _V14,
+    _v15_transparency_log,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -139,6 +139,11 @@ class CertificationBody(Grants, Decisions, ReferenceData):
         with transaction(db):
             body.status_lists.ensure_lists()
             body._event("body_created", None, did, {"legal_name": legal_name, "did": did})
+        # The transparency log's own key, made with the body so that its DID document lists
+        # it from the start (issuer.logfiles; bodies made before the log: on first use).
+        from certreg.issuer.logfiles import make_log_key
+
+        make_log_key(db, data / "keys", passphrase)
         return body
 
     @classmethod

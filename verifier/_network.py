@@ -49,7 +49,10 @@ def get(fetcher: HttpFetcher, url: str) -> bytes:
             if response.is_redirect:
                 raise FetchError(f"{url} answered with a redirect; redirects are not followed")
             if response.status_code != 200:
-                raise FetchError(f"{url} answered HTTP {response.status_code}")
+                raise FetchError(
+                    f"{url} answered HTTP {response.status_code}",
+                    not_found=response.status_code == 404,
+                )
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > fetcher.max_bytes:
                 raise FetchError(f"{url} is larger than the {fetcher.max_bytes}-byte limit")

@@ -224,6 +224,39 @@ def _print_presentation(result: PresentationResult, lang: str = "en") -> None:
     "needs no option; did:web documents there still need this one.",
 )
 @click.option(
+    "--require-log",
+    is_flag=True,
+    help="Accept a certificate only if its issuer's transparency log holds it (its tlog-proof "
+    "is fetched from the log named in the issuer's DID document unless --log-proof is given); "
+    "otherwise the verdict is NOT_IN_LOG. Implied by the --log-* and --witness options.",
+)
+@click.option(
+    "--log-proof",
+    "log_proof",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The certificate's tlog-proof (c2sp.org/tlog-proof@v1), as the holder received it.",
+)
+@click.option(
+    "--log-key",
+    "log_key",
+    metavar="VKEY",
+    help="The log's verifier key (default: the one in the issuer's DID document).",
+)
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    metavar="VKEY",
+    help="A witness's cosigner key (repeatable); see --witness-quorum.",
+)
+@click.option(
+    "--witness-quorum",
+    "quorum",
+    type=click.IntRange(min=0),
+    help="How many of the --witness keys must have cosigned the log's checkpoint "
+    "(default: all of them).",
+)
+@click.option(
     "--lang",
     metavar="LANG",
     default="en",
@@ -241,6 +274,11 @@ def verify_command(
     challenge: str | None,
     domain: str | None,
     unsafe_hosts: tuple[str, ...],
+    require_log: bool,
+    log_proof: Path | None,
+    log_key: str | None,
+    witnesses: tuple[str, ...],
+    quorum: int | None,
     lang: str,
 ) -> None:
     """Verify a certificate (or a presentation) from FILE, a URL, or - for standard input.
@@ -263,6 +301,7 @@ def verify_command(
     if then is not None and moment is not None:
         raise click.BadParameter("give --now or --at, not both", param_hint="--at")
     data = _read_source(source, unsafe_hosts)
+    policy = _log_policy(require_log, log_proof, log_key, witnesses, quorum)
     verifier = Verifier(
         trusted_issuers=trusted or None,
         check_status=not no_status,
@@ -270,6 +309,10 @@ def verify_command(
         transport=_fetcher(unsafe_hosts, "application/did+json, application/json"),
         status_fetcher=_fetcher(unsafe_hosts, "application/json"),
         lang=lang,
+        require_log=policy,
+        log_fetcher=_fetcher(unsafe_hosts, "text/plain", max_bytes=256 * (2 + 4096))
+        if policy is not None
+        else None,
     )
     is_presentation = False
     try:
@@ -294,6 +337,34 @@ def verify_command(
     else:
         _print_result(result, lang=lang)
     sys.exit(0 if result.ok else 1)
+
+
+def _log_policy(
+    require_log: bool,
+    log_proof: Path | None,
+    log_key: str | None,
+    witnesses: tuple[str, ...],
+    quorum: int | None,
+) -> Any:
+    """The :class:`~certreg.verifier.tlog.policy.LogPolicy` the options ask for, or None."""
+    if not (require_log or log_proof or log_key or witnesses or quorum):
+        return None
+    from certreg.verifier.tlog.errors import TlogError
+    from certreg.verifier.tlog.policy import LogPolicy
+    from certreg.verifier.tlog.proof import MAX_PROOF_SIZE
+
+    proof = None
+    if log_proof is not None:
+        proof = log_proof.read_bytes()[: MAX_PROOF_SIZE + 1]
+    try:
+        return LogPolicy(
+            log_key=log_key,
+            witnesses=witnesses,
+            quorum=len(witnesses) if quorum is None else quorum,
+            proof=proof,
+        )
+    except (TlogError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 #: How an Open Badges achievementType of "Certification" reads in canonical N-Quads, however

@@ -68,11 +68,14 @@ def utc_now() -> datetime:
 
 
 class FetchError(CertregError):
-    """A URL could not be fetched within the verifier's limits. ``reason`` is plain words."""
+    """A URL could not be fetched within the verifier's limits. ``reason`` is plain words;
+    ``not_found`` says the server answered 404 (a log's proof endpoint answers so for a
+    credential it does not hold, and a missing tile is not the same as an unreachable log)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, not_found: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.not_found = not_found
 
 
 class DidResolutionError(CertregError):

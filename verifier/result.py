@@ -28,16 +28,22 @@ class Verdict(StrEnum):
     WITHDRAWN = "WITHDRAWN"
     STATUS_UNKNOWN = "STATUS_UNKNOWN"
     UNTRUSTED_ISSUER = "UNTRUSTED_ISSUER"
+    #: Only under a log policy (:class:`certreg.verifier.tlog.policy.LogPolicy`): the
+    #: signature is the issuer's, but the credential is not shown to be in its transparency
+    #: log (no entry, a checkpoint without the witnesses, a proof that does not verify).
+    NOT_IN_LOG = "NOT_IN_LOG"
 
     def __str__(self) -> str:
         return self.value
 
 
 #: Most serious first. A forged document is worse news than an untrusted issuer, which is worse
-#: than anything the (then meaningless) status list could say.
+#: than anything the (then meaningless) status list could say. A credential its issuer never
+#: logged is off the body's books: what its status list says about it means nothing either.
 PRECEDENCE: tuple[Verdict, ...] = (
     Verdict.INVALID,
     Verdict.UNTRUSTED_ISSUER,
+    Verdict.NOT_IN_LOG,
     Verdict.WITHDRAWN,
     Verdict.SUSPENDED,
     Verdict.EXPIRED,

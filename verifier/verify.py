@@ -32,6 +32,7 @@ from certreg.verifier.dataintegrity import verify_proofs
 from certreg.verifier.did import (
     MAX_SAFE_INTEGER,
     Clock,
+    DidResolutionError,
     DidResolver,
     FetchError,
     Transport,
@@ -61,6 +62,7 @@ from certreg.verifier.result import (
 )
 from certreg.verifier.standing import expiry_day
 from certreg.verifier.status import StatusChecker, StatusFetcher, StatusListCache
+from certreg.verifier.tlog.policy import Fetch, LogPolicy, check_in_log
 
 __all__ = [
     "MAX_DEPTH",
@@ -437,6 +439,10 @@ class Verifier:
     - ``lang``: the language of each result's ``summary`` (one of certreg.i18n.LANGUAGES,
       default English). The ``verdict`` values and the checks' reasons are English whatever it
       is: they are what programs and support staff read.
+    - ``require_log``: a :class:`~certreg.verifier.tlog.policy.LogPolicy`: a credential whose
+      issuer's signature verified is VALID only if its tlog-proof shows it in the issuer's
+      transparency log (else NOT_IN_LOG, with the reason). None (the default) looks at no log.
+      ``log_fetcher`` fetches its proofs (the verifier's HTTP fetcher by default).
     """
 
     def __init__(
@@ -453,6 +459,8 @@ class Verifier:
         loader: DocumentLoader = DEFAULT_LOADER,
         unsafe_allow_http_hosts: Collection[str] = (),
         lang: str = DEFAULT,
+        require_log: LogPolicy | None = None,
+        log_fetcher: Fetch | None = None,
     ) -> None:
         if lang not in LANGUAGES:
             raise ValueError(f"the verifier does not speak {lang!r}: one of {', '.join(LANGUAGES)}")
@@ -475,6 +483,17 @@ class Verifier:
         self.status = StatusChecker(
             self.resolver, status_fetcher, cache=status_cache, clock=clock, loader=loader
         )
+        self.require_log = require_log
+        if require_log is not None and log_fetcher is None and require_log.fetch is None:
+            from certreg.verifier.did import HttpFetcher
+            from certreg.verifier.tlog.proof import MAX_PROOF_SIZE
+
+            log_fetcher = HttpFetcher(
+                unsafe_allow_http_hosts=unsafe_allow_http_hosts,
+                accept="text/plain",
+                max_bytes=max(MAX_PROOF_SIZE, 256 * (2 + 4096)),
+            )
+        self.log_fetcher = log_fetcher
 
     # -- credentials -----------------------------------------------------------------------
 
@@ -696,6 +715,9 @@ class Verifier:
         checks += proof_checks
         if not signed:
             return self._result(doc, checks, issuer, None, now, trusted=trusted)
+        if trusted and self.require_log is not None:
+            # The credential as issued (before the reading form below): its hash is the log's.
+            checks.append(self._log_check(doc, issuer))
         # From here on, read what was signed: the proofs held only for a document in the
         # compact form of its contexts, and that form is read with one-element arrays as
         # their single value (JSON-LD does not tell them apart).
@@ -720,6 +742,21 @@ class Verifier:
             )
         facts = extract_facts(doc) if trusted else None
         return self._result(doc, checks, issuer, facts, now, trusted=trusted)
+
+    def _log_check(self, doc: Mapping[str, Any], issuer: str) -> Check:
+        """The "transparency log" check under :attr:`require_log`."""
+        assert self.require_log is not None
+        document: dict[str, Any] | None = None
+        why = ""
+        try:
+            document = self.resolver.resolve(issuer)
+        except (DidResolutionError, FetchError) as exc:
+            why = exc.reason
+        check = check_in_log(doc, self.require_log, document, self.log_fetcher)
+        if not check.ok and why:
+            reason = f"{check.reason} (the issuer's DID document could not be read: {why})"
+            check = Check(check.name, False, reason, check.verdict)
+        return check
 
     def _result(
         self,
@@ -952,6 +989,7 @@ _HEADLINES = {
     Verdict.WITHDRAWN: N_("Withdrawn"),
     Verdict.STATUS_UNKNOWN: N_("Status unknown"),
     Verdict.UNTRUSTED_ISSUER: N_("Untrusted issuer"),
+    Verdict.NOT_IN_LOG: N_("Not in the log"),
 }
 _COUNTED = {
     Verdict.VALID: N_("%(num)s valid"),
@@ -962,6 +1000,7 @@ _COUNTED = {
     Verdict.WITHDRAWN: N_("%(num)s withdrawn"),
     Verdict.STATUS_UNKNOWN: N_("%(num)s status unknown"),
     Verdict.UNTRUSTED_ISSUER: N_("%(num)s untrusted issuer"),
+    Verdict.NOT_IN_LOG: N_("%(num)s not in the log"),
 }
 
 
@@ -1008,6 +1047,14 @@ def _summary(
         return _invalid_sentence(checks, lang)
     if verdict is Verdict.UNTRUSTED_ISSUER:
         return _("Untrusted issuer: %(reason)s", reason=_sentence(reason))
+    if verdict is Verdict.NOT_IN_LOG:
+        return _(
+            "Not in the log: %(what)s carries its issuer's signature, but is not shown to be in "
+            "the issuer's transparency log: %(reason)s. It may have been signed off the body's "
+            "books; do not rely on it.",
+            what=what,
+            reason=reason.rstrip("."),
+        )
     if verdict in (Verdict.WITHDRAWN, Verdict.SUSPENDED):
         if lang == DEFAULT:
             # The status check's own words, with the list and its publication date.

@@ -133,7 +133,13 @@ SUBCOMMANDS = (
         "certreg.issuer.cli.tokens:tokens_group",
         "API tokens (bearer secrets) for `certreg serve`'s /api and VC API.",
     ),
+    Subcommand(
+        "log",
+        "certreg.issuer.cli.log:log_group",
+        "Transparency logs: audit one, follow it, sign the body's checkpoint, print a proof.",
+    ),
     Subcommand("keys", "certreg.keys.cli:keys_group", "Manage the body's Ed25519 signing keys."),
+    Subcommand("witness", "certreg.witness.cli:witness_group", "Run a C2SP tlog-witness."),
     Subcommand(
         "audit",
         "certreg.issuer.cli.audit:audit_group",

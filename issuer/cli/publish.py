@@ -31,6 +31,7 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,9 +41,12 @@ import click
 from certreg import register as register_package
 from certreg.contexts import context_file_bytes, pinned_contexts
 from certreg.issuer.cli.common import data_option, open_body, plain_errors
+from certreg.issuer.logfiles import LogFiles, ensure_log_key, with_log_service, write_log_files
 from certreg.issuer.register_push import lookup_secret_path, rebuild
 from certreg.issuer.service import CertificationBody
+from certreg.keys.passphrase import PASSPHRASE_ENV
 from certreg.keys.store import META_FILE, KeyStore
+from certreg.verifier.tlog.note import Signer as NoteSigner
 
 __all__ = ["build_bundle", "publish_command", "snapshot"]
 
@@ -51,6 +55,16 @@ REGISTER_DIR = Path(register_package.__file__).parent
 
 def _json(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _log_signer(body: CertificationBody, data: Path) -> Callable[[], NoteSigner] | None:
+    """The log key, when the passphrase is in the environment (publishing runs unattended:
+    it never prompts). Without it the bundle holds the latest checkpoint already signed (by
+    ``certreg serve`` or ``certreg log checkpoint``) and the tree it covers."""
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    if not passphrase or not (data / "keys" / META_FILE).is_file():
+        return None
+    return lambda: ensure_log_key(body.db, data / "keys", passphrase)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -103,7 +117,7 @@ def build_bundle(
     info = body.info
     # The DID document: did:web only (a did:key is its own key and has no document to serve).
     if info["did"].startswith("did:web:") and (data / "keys" / META_FILE).is_file():
-        document = _json(KeyStore(data / "keys").did_document())
+        document = _json(with_log_service(KeyStore(data / "keys").did_document(), body.db))
         _write(out / ".well-known" / "did.json", document)
         _write(out / "did.json", document)  # did:web:host:path resolves to /path/did.json
     # Status lists: the latest of each, and every version.
@@ -121,6 +135,9 @@ def build_bundle(
             if signed is not None:
                 _write(out / "status" / "versions" / list_id / str(n), _json(signed))
                 counts["status_versions"] += 1
+    # The transparency log: checkpoint, tiles and entry bundles, at the paths `certreg serve`
+    # answers (a checkpoint is signed first if the log grew and the log key can be opened).
+    counts.update(write_log_files(LogFiles(body.db, _log_signer(body, data)), out / "log"))
     # Contexts, at both of the addresses `certreg serve` answers.
     index = []
     for url, entry in sorted(pinned_contexts().items()):
@@ -314,7 +331,7 @@ def publish_command(directory: Path, data: Path, register_db: Path | None) -> No
     click.echo(
         f"published to {directory}: {counts['status_lists']} status lists "
         f"({counts['status_versions']} versions), {counts['contexts']} contexts, "
-        "public.db (the register); "
+        f"public.db (the register), the transparency log ({counts['log_entries']} entries); "
         "see README.txt there"
     )
     if counts.get("sealed"):

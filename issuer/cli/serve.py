@@ -24,6 +24,7 @@ from certreg.issuer.cli.common import (
     read_passphrase,
 )
 from certreg.issuer.db import connect
+from certreg.issuer.logfiles import CHECKPOINT_INTERVAL, LogError, make_log_key
 from certreg.issuer.service import CertificationBody
 from certreg.keys.store import KeyStore
 
@@ -92,6 +93,14 @@ def _refresh_lists(state: AppState) -> None:
     "what it signs is never one of the body's certificates.",
 )
 @click.option(
+    "--log-checkpoint-every",
+    type=click.FloatRange(0, 3600),
+    default=CHECKPOINT_INTERVAL,
+    show_default=True,
+    help="Sign a new checkpoint of the transparency log at most this often (seconds), when "
+    "one is asked for and the log grew.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="info",
@@ -105,6 +114,7 @@ def serve_command(
     tls_key: Path | None,
     passphrase_file: Path | None,
     enable_vc_api_issuer: bool,
+    log_checkpoint_every: float,
     log_level: str,
 ) -> None:
     """Serve the body over HTTP(S): /.well-known/did.json, /status/..., /contexts/...,
@@ -127,11 +137,18 @@ def serve_command(
             connect(data / "issuer.db"), signer_factory=lambda: store.load_signer(passphrase)
         )
         body.signer  # noqa: B018 -- unlock now: a wrong passphrase stops us before listening
+        # The transparency log's key, made now for a body made before the log, so that the
+        # DID document lists it from the first request (issuer.logfiles).
+        try:
+            make_log_key(body.db, data / "keys", passphrase)
+        except LogError as exc:
+            raise click.ClickException(str(exc)) from None
         sync = attach(body)  # decisions taken through the API reach the register at once
     app = create_app(
         body, passphrase=passphrase, key_store=store, enable_vc_api_issuer=enable_vc_api_issuer
     )
     state = app.state.certreg
+    app.state.certreg_log_interval = log_checkpoint_every  # issuer.http.log
     if enable_vc_api_issuer:
         with plain_errors():
             vc_api_did = state.vc_api_issuer().did  # made now if new: a problem stops us here

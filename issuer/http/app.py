@@ -31,6 +31,7 @@ from certreg.issuer.http import (
     admin,
     asof_api,
     holder,
+    log,
     public,
     register_routes,
     share_links,
@@ -133,6 +134,7 @@ def create_app(
         register_routes.install(app, register_path)
     app.include_router(public.router)
     app.include_router(asof_api.router)  # a certificate as it stood then, signed (issue 13)
+    app.include_router(log.router)  # the transparency log's files and proofs
     app.include_router(admin.router)
     app.include_router(vcapi.router)
     app.include_router(holder.router)

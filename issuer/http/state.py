@@ -31,6 +31,7 @@ from sqlite_utils import Database
 
 from certreg.issuer.db import connect
 from certreg.issuer.http.ratelimit import bounded_fetcher
+from certreg.issuer.logfiles import with_log_service
 from certreg.issuer.service import CertificationBody, Refused
 from certreg.issuer.statuslists import StatusListManager
 from certreg.keys.did import did_web_to_url
@@ -130,7 +131,8 @@ class AppState:
         """The body's did:web document, or None for a did:key body (or no key store)."""
         if self.key_store is None or not self.did.startswith("did:web:"):
             return None
-        return self.key_store.did_document()
+        # With the transparency log's key, as a service entry (issuer.logfiles).
+        return with_log_service(self.key_store.did_document(), self.body.db)
 
     # -- the VC API's own issuer -----------------------------------------------------------
 

@@ -17,6 +17,7 @@ from certreg.issuer.db import transaction
 from certreg.issuer.lifecycle import rules
 from certreg.issuer.lifecycle.errors import Invalid, NotFound, Refused, enforce
 from certreg.issuer.lifecycle.records import ScopeGrant, parse_day, utc_now
+from certreg.issuer.logwriter import log_for_events
 from certreg.issuer.numbers import normalise
 from certreg.issuer.statuslists import DEFAULT_STATUS_FORM, STATUS_FORMS, StatusListManager
 from certreg.verifier.issuing import CRYPTOSUITES, Signer, format_datetime
@@ -103,13 +104,16 @@ class BodyBase:
 
     def _append_events(self, events: Sequence[audit.NewEvent], at: str) -> list[audit.Event]:
         """The lifecycle's one writer of audit events, in the caller's transaction. It is also
-        where the holder's mail of a decision is queued (issuer.mail, docs/mail.md): in the
-        same transaction, so that a decision and its mail commit or roll back together."""
+        where the holder's mail of a decision is queued (issuer.mail, docs/mail.md) and its
+        transparency log entry appended (issuer.logwriter): in the same transaction, so that a
+        decision, its mail and its entry commit or roll back together."""
         appended = audit.append_many(self.db, events, at=at)
         # Imported here: the mail package loads Jinja2 and smtplib, which reading needs not.
         from certreg.issuer.mail.outbox import queue_for_events
 
         queue_for_events(self, appended)  # type: ignore[arg-type]
+        # The transparency log's entry of a decision, in the same transaction (issue 13).
+        log_for_events(self.db.conn, appended)
         return appended
 
     def _person(self, person_id: str) -> dict[str, Any]:

@@ -6,8 +6,11 @@ and verifies with) is shared with ``certreg serve``. :data:`bundle_router` serve
 document and the status lists from a bundle written by ``certreg publish``; ``certreg serve``
 answers the same paths from issuer.db and the key store instead (``issuer.http.public``).
 
-Nothing here is private: the DID document and the contexts are public by nature, and a status
-list is a bitstring that names nobody (its indices are random).
+The bundle's ``log/`` folder (the transparency log's checkpoint, tiles and entry bundles) is
+served at ``/log/...``, as ``certreg serve`` serves it from issuer.db.
+
+Nothing here is private: the DID document and the contexts are public by nature, a status
+list is a bitstring that names nobody (its indices are random), and a log entry holds no name.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from certreg.register.records import read_logo
 from certreg.register.web.state import site_of
 from certreg.verifier.asof import InstantError, parse_instant
 from certreg.verifier.dates import format_datetime, parse_datetime
+from certreg.verifier.tlog.tiles import TileError, parse_path
 
 __all__ = [
     "DEFAULT_TTL_SECONDS",
@@ -242,6 +246,34 @@ def status_list_version(
     if listed is None:
         raise HTTPException(404, f"there is no version {version} of status list {list_id!r}")
     return cached(request, compact(listed), "application/json", IMMUTABLE)
+
+
+# --- from the bundle: the transparency log (issue 13, C2SP tlog-tiles under log/) ----------
+
+#: The checkpoint and partial tiles change as the log grows: caches keep them briefly.
+LOG_SHORT = "public, max-age=5"
+
+
+@bundle_router.get("/log/checkpoint", summary="The log's latest checkpoint (a signed note)")
+def log_checkpoint(request: Request) -> Response:
+    data = site_of(request).bundle_file("log", "checkpoint")
+    if data is None:
+        raise HTTPException(404, "this bundle holds no transparency log checkpoint")
+    return cached(request, data, "text/plain; charset=utf-8", LOG_SHORT)
+
+
+@bundle_router.get("/log/tile/{path:path}", summary="A tile or entry bundle of the log")
+def log_tile(request: Request, path: str) -> Response:
+    try:
+        ref = parse_path("tile/" + path)
+    except TileError as exc:
+        raise HTTPException(404, str(exc)) from None
+    data = site_of(request).bundle_file("log", *ref.path.split("/"))
+    if data is None:
+        raise HTTPException(404, f"{ref.path} is beyond the tree this bundle publishes")
+    return cached(
+        request, data, "application/octet-stream", LOG_SHORT if ref.partial else IMMUTABLE
+    )
 
 
 @logo_router.get(

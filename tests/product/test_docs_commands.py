@@ -57,10 +57,6 @@ NOT_HERE = {
     "make demo": "builds a virtual environment and serves until Ctrl-C; its demo is "
     "tests/product/test_demo.py::test_the_printed_verify_commands_answer_as_printed",
     "make test": "is this test suite (CI runs it through .ci/run)",
-    "make messages": "rewrites the checkout's catalogs; tests/i18n/test_catalogs.py checks that "
-    "they are in step with the code",
-    "git config merge.po.driver": "configures the reader's own checkout; "
-    "tests/i18n/test_po_merge.py runs the driver in a git repository of its own",
     "certreg serve --tls-cert cert.pem": "needs the TLS certificate of a real domain "
     "(tests/issuer/test_http_server.py serves TLS with a test certificate)",
     "certreg serve --data data --host 0.0.0.0": "listens on every interface, with the TLS "

@@ -14,9 +14,17 @@ import certreg.issuer
 import certreg.keys
 import certreg.register
 import certreg.verifier
+import certreg.witness
 from certreg.keys.errors import CertregError
 
-PACKAGES = (certreg.contexts, certreg.keys, certreg.verifier, certreg.register, certreg.issuer)
+PACKAGES = (
+    certreg.contexts,
+    certreg.keys,
+    certreg.verifier,
+    certreg.register,
+    certreg.issuer,
+    certreg.witness,
+)
 
 #: Exceptions that are not reasons for a person, each with why.
 NOT_REASONS = {

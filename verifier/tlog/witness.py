@@ -15,7 +15,8 @@ the checkpoint::
 no trusted key signed, 400 for a malformed request or an old size above the new one, 409 (with
 the latest cosigned size as the body) when the old size is not the one the witness cosigned
 last or equal sizes have different roots, 422 when the consistency proof fails (a forked or
-rewritten log), and 200 with the cosignature line otherwise.
+rewritten log) or a checkpoint of size 0 carries another root than the empty tree's
+(RFC 9162: SHA-256 of nothing), and 200 with the cosignature line otherwise.
 """
 
 from __future__ import annotations
@@ -126,6 +127,9 @@ def add_checkpoint(
         point = parse_body(opened.text)
     except CheckpointError as error:
         return Answer(400, str(error))
+    if point.size == 0 and point.root != merkle.EMPTY_ROOT:
+        # An empty tree has one root; cosigning another would vouch for a tree that is not one.
+        return Answer(422, "a checkpoint of size 0 must carry the empty tree's root")
     old = request.old_size
     if old > point.size:
         return Answer(400, f"the old size {old} is above the checkpoint's size {point.size}")

@@ -1,0 +1,222 @@
+"""The body's transparency log, write side: one entry per lifecycle decision, appended in the
+decision's own transaction (issue 13; docs/transparency.md, "The log").
+
+:func:`log_for_events` is called by the two writers of audit events that take decisions
+(``BodyBase._append_events`` for a single decision, bulk issuance's batch writer), beside the
+mail outbox, with the events they have just appended. For each decision among them it appends
+one :class:`certreg.verifier.tlog.entry.Entry` to ``tlog_entries``, so:
+
+* a decision that rolls back leaves no entry (the row goes with it);
+* a decision that commits has its entry, whatever happens to the process afterwards;
+* an event is never logged twice (``event_seq`` is unique) and the indices run 0, 1, 2...
+  without a gap (the next index is read under the write lock the transaction holds).
+
+A decision that signs a credential (grant, recertify, scope changes, correction) is logged when
+its ``credential_issued`` event is appended: the lifecycle appends the decision's event first,
+then signs, and the entry names both (``event`` is the decision's event, ``credential`` the
+hash of what it signed). The other decisions are logged at their own event.
+
+Nothing here signs or hashes more than the entry: the tree, its tiles and checkpoints are
+:mod:`certreg.issuer.logfiles`', outside any decision's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from certreg.issuer.audit import _ENCODER, Event, _simple
+from certreg.verifier.dates import format_datetime, parse_datetime
+from certreg.verifier.tlog.entry import KINDS, SIGNING_KINDS, Entry, credential_hash
+from certreg.verifier.tlog.merkle import leaf_hash
+
+__all__ = ["DECISION_PREFIX", "backfill", "entry_for", "issued_hash", "log_for_events"]
+
+#: A decision's audit event is ``decision_<kind>`` (issuer.lifecycle.decisions._decide).
+DECISION_PREFIX = "decision_"
+
+
+def _decision_kind(event_kind: str) -> str | None:
+    if event_kind.startswith(DECISION_PREFIX):
+        kind = event_kind[len(DECISION_PREFIX) :]
+        if kind in KINDS:
+            return kind
+    return None
+
+
+def log_for_events(conn: sqlite3.Connection, events: Iterable[Event]) -> int:
+    """Append the log entry of each decision in ``events`` (just appended, in the caller's
+    transaction); return how many were appended."""
+    events = list(events)
+    by_decision = {
+        e.payload.get("decision"): e for e in events if _decision_kind(e.kind) is not None
+    }
+    written = 0
+    context = _Context(conn)
+    for event in events:
+        kind = _decision_kind(event.kind)
+        if kind is not None and kind not in SIGNING_KINDS:
+            written += context.append(event, kind, None)
+        elif event.kind == "credential_issued":
+            decision_id = event.payload.get("decision")
+            decision = by_decision.get(decision_id) or _decision_event(conn, decision_id)
+            if decision is None:
+                continue
+            kind = _decision_kind(decision.kind)
+            if kind in SIGNING_KINDS:
+                written += context.append(decision, kind, event.payload.get("credential"))
+    return written
+
+
+def _decision_event(conn: sqlite3.Connection, decision_id: Any) -> Event | None:
+    """The audit event of a decision appended earlier in the transaction (the lifecycle appends
+    a decision's event before it signs): the latest event of the decision's kind."""
+    if not isinstance(decision_id, str):
+        return None
+    row = conn.execute("SELECT type FROM decisions WHERE id = ?", [decision_id]).fetchone()
+    if row is None:
+        return None
+    found = conn.execute(
+        "SELECT seq, at, kind, actor, subject, payload, prev_hash, hash FROM events "
+        "WHERE kind = ? ORDER BY seq DESC LIMIT 1",
+        [DECISION_PREFIX + row[0]],
+    ).fetchone()
+    if found is None:
+        return None
+    event = Event(*found[:5], json.loads(found[5]), *found[6:])  # type: ignore[call-arg]
+    return event if event.payload.get("decision") == decision_id else None
+
+
+class _Context:
+    """What entries of one batch share: the next index, the schemes' publication policies."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.next_index: int | None = None
+        self.directory: dict[str, bool] = {}
+
+    def append(self, event: Event, kind: str, credential_id: str | None) -> int:
+        conn = self.conn
+        if conn.execute("SELECT 1 FROM tlog_entries WHERE event_seq = ?", [event.seq]).fetchone():
+            return 0  # logged already (a replay): never twice
+        entry = entry_for(conn, event, kind, credential_id, self.directory)
+        if entry is None:
+            return 0
+        if self.next_index is None:
+            self.next_index = conn.execute(
+                "SELECT COALESCE(MAX(idx), -1) + 1 FROM tlog_entries"
+            ).fetchone()[0]
+        data = entry.to_bytes()
+        conn.execute(
+            "INSERT INTO tlog_entries (idx, entry, leaf_hash, event_seq, credential, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [self.next_index, data, leaf_hash(data), event.seq, entry.credential, event.at],
+        )
+        self.next_index += 1
+        return 1
+
+
+def entry_for(
+    conn: sqlite3.Connection,
+    event: Event,
+    kind: str,
+    credential_id: str | None,
+    directory: dict[str, bool] | None = None,
+) -> Entry | None:
+    """The entry of a decision's audit ``event`` (``credential_id``: the credential it signed,
+    for a signing kind). None if the certification is not found (nothing to log)."""
+    cert = conn.execute(
+        "SELECT id, number, scheme_id FROM certifications WHERE id = ?", [event.subject]
+    ).fetchone()
+    if cert is None:
+        return None
+    certification_id, number, scheme_id = cert
+    credential = None
+    if credential_id is not None:
+        row = conn.execute(
+            "SELECT document FROM credentials WHERE id = ?", [credential_id]
+        ).fetchone()
+        if row is None:
+            return None
+        credential = issued_hash(row[0])
+    if kind == "grant":
+        first = credential
+    else:
+        row = conn.execute(
+            "SELECT document FROM credentials WHERE certification_id = ? ORDER BY revision LIMIT 1",
+            [certification_id],
+        ).fetchone()
+        if row is None:
+            return None
+        first = issued_hash(row[0])
+    if first is None:
+        return None
+    directory = {} if directory is None else directory
+    if scheme_id not in directory:
+        # The register lists a scheme's certificates (numbers included) when the policy of
+        # the scheme's current version is "directory" (register.push): only then is the
+        # number public already, and only then is it in the entry.
+        policy = conn.execute(
+            "SELECT publication_policy FROM scheme_versions WHERE scheme_id = ? "
+            "ORDER BY version DESC LIMIT 1",
+            [scheme_id],
+        ).fetchone()
+        directory[scheme_id] = policy is not None and policy[0] == "directory"
+    return Entry(
+        kind=kind,
+        at=format_datetime(parse_datetime(event.at)),
+        scheme=scheme_id,
+        cert=first,
+        event=event.hash,
+        credential=credential,
+        number=number if directory[scheme_id] else None,
+    )
+
+
+def issued_hash(document: str) -> str:
+    """:func:`certreg.verifier.tlog.entry.credential_hash` of a stored credential (its JSON
+    text), the same bytes hashed: what certreg signs (strings, whole numbers, ASCII keys) the
+    standard library writes exactly as JCS does, five times faster than the generic
+    canonicaliser (bulk issuance hashes one credential a certificate, in its write
+    transaction); anything else goes through ``credential_hash`` itself."""
+    credential = json.loads(document)
+    if _simple(credential):
+        try:
+            return hashlib.sha256(_ENCODER.encode(credential).encode("utf-8")).hexdigest()
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: full JCS says what it makes of it
+    return credential_hash(credential)
+
+
+def backfill(conn: sqlite3.Connection) -> int:
+    """Log the decisions taken before the log existed, in audit order (migration V15, in its
+    transaction); return how many entries were appended. A signing decision is logged with the
+    credential it signed (the first credential recorded for the decision)."""
+    context = _Context(conn)
+    written = 0
+    # The credential each decision signed, read in one pass (credentials has no index on
+    # decision_id: a query per decision would read the table once per decision).
+    signed: dict[str, str] = {}
+    for decision_id, credential_id in conn.execute(
+        "SELECT decision_id, id FROM credentials ORDER BY revision DESC"
+    ):
+        signed[decision_id] = credential_id  # the lowest revision of the decision wins
+    rows = conn.execute(
+        "SELECT seq, at, kind, actor, subject, payload, prev_hash, hash FROM events "
+        "WHERE kind LIKE 'decision\\_%' ESCAPE '\\' ORDER BY seq"
+    ).fetchall()
+    for row in rows:
+        kind = _decision_kind(row[2])
+        if kind is None:
+            continue
+        event = Event(*row[:5], json.loads(row[5]), *row[6:])  # type: ignore[call-arg]
+        credential_id = None
+        if kind in SIGNING_KINDS:
+            credential_id = signed.get(str(event.payload.get("decision")))
+            if credential_id is None:
+                continue  # a signing decision whose credential is not recorded: nothing signed
+        written += context.append(event, kind, credential_id)
+    return written
