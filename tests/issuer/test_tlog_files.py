@@ -9,6 +9,7 @@ few lines of RFC 9162 written in this file, which share nothing with certreg.ver
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -271,9 +272,11 @@ def test_the_cli_prints_a_certificates_proof(env):
     runner = CliRunner(env={"CERTREG_PASSPHRASE": PASSPHRASE})
     result = runner.invoke(log_group, ["proof", number, "--data", str(data)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("c2sp.org/tlog-proof@v1\nindex 0\n")
     signer = ensure_log_key(env.body.db, data / "keys", PASSPHRASE)
     [entry] = stored_entries(env)[:1]
+    # The entry rides in the proof's extra data, so a verifier offline sees what was proven.
+    extra = "extra " + base64.b64encode(entry).decode()
+    assert result.output.startswith(f"c2sp.org/tlog-proof@v1\n{extra}\nindex 0\n")
     assert verify_proof(result.output, merkle.leaf_hash(entry), signer.verifier)
     result = runner.invoke(log_group, ["proof", "CWI-0000-0000-0", "--data", str(data)])
     assert result.exit_code == 1 and "no certificate numbered" in result.output
