@@ -350,8 +350,8 @@ def _log_proof_section(token: str, log_proof: bool, shared: Any, lang: str) -> s
             "with the log's key in the body's DID document (certreg verify --log-proof)."
         )
         return (
-            f'<p><a href="/share/{escape(token)}/log-proof" download>{link}</a></p>'
-            f'<p class="muted">{escape(help_text)}</p>'
+            f'<div class="log-proof"><p><a href="/share/{escape(token)}/log-proof" download>'
+            f'{link}</a></p><p class="muted">{escape(help_text)}</p></div>'
         )
     absent = _(
         "The proof that the body's transparency log holds this certificate is not available\n"
@@ -359,7 +359,7 @@ def _log_proof_section(token: str, log_proof: bool, shared: Any, lang: str) -> s
         "--require-log fetches it from the body.",
         body=escape(str(shared.body["legal_name"])),
     )
-    return f'<p class="muted">{absent}</p>'
+    return f'<div class="log-proof"><p class="muted">{absent}</p></div>'
 
 
 def _holder_actions(

@@ -90,7 +90,7 @@ def test_the_share_page_gives_the_certificates_log_proof(env):
     # The German page words it in German and links the same proof.
     german = env.client.get(f"/share/{token}?lang=de").text
     assert f'href="/share/{token}/log-proof"' in german
-    assert "Nachweis" in german
+    assert "Nachweis, dass das Protokoll der Stelle dieses Zertifikat enthält" in german
 
 
 def test_after_a_correction_the_proof_is_of_the_current_credential(env):
