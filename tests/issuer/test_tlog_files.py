@@ -266,6 +266,23 @@ def test_a_published_bundle_holds_the_log_and_the_public_site_serves_it(env, tmp
         assert rfc9162_root(entries) == point.root
 
 
+def test_a_body_with_no_decision_yet_publishes_an_empty_log(env, tmp_path):
+    """A new body's bundle holds a size-0 checkpoint (the empty tree's root), not a traceback."""
+    out = tmp_path / "bundle"
+    os.environ["CERTREG_PASSPHRASE"] = PASSPHRASE
+    try:
+        result = CliRunner().invoke(publish_command, [str(out), "--data", str(data_dir(env))])
+    finally:
+        del os.environ["CERTREG_PASSPHRASE"]
+    assert result.exit_code == 0, result.output
+    assert "the transparency log (0 entries)" in result.output
+    document = json.loads((out / ".well-known" / "did.json").read_bytes())
+    opened = open_checkpoint((out / "log" / "checkpoint").read_text(), log_key(document))
+    assert opened and opened.checkpoint.size == 0
+    assert opened.checkpoint.root == hashlib.sha256(b"").digest()
+    assert sorted(p.name for p in (out / "log").iterdir()) == ["checkpoint"]
+
+
 def test_the_cli_prints_a_certificates_proof(env):
     number = decide_a_few(env)
     data = data_dir(env)
