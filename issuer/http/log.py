@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from certreg.issuer.http.models import Problem
 from certreg.issuer.http.state import AppState, state_of
 from certreg.issuer.logfiles import CHECKPOINT_INTERVAL, LogError, LogFiles, ensure_log_key
+from certreg.issuer.logwitnesses import BackgroundWitnessing, database_path
 from certreg.register.web.files import IMMUTABLE, cached
 from certreg.verifier.tlog import note
 from certreg.verifier.tlog.tiles import TileError, parse_path
@@ -41,7 +42,10 @@ def log_files(request: Request) -> LogFiles:
         if files is None:
             interval = getattr(app_state, "certreg_log_interval", CHECKPOINT_INTERVAL)
             state = state_of(request)
-            files = LogFiles(state.body.db, _signer(state), interval=interval)
+            # Each new checkpoint goes to the body's witnesses in a background thread: a
+            # page never waits for a witness.
+            witnessing = BackgroundWitnessing(database_path(state.body.db))
+            files = LogFiles(state.body.db, _signer(state), interval=interval, on_signed=witnessing)
             app_state.certreg_log = files
     return files
 
