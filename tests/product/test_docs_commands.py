@@ -170,6 +170,7 @@ FROM_A_BODY = {
     "holder.md",
     "mail.md",
     "register-operator.md",
+    "transparency.md",
 }
 
 #: What a document leaves to the reader (their own file, folder or staff id), by document.
@@ -178,6 +179,7 @@ READERS_OWN = {
     "README.md": {"STAFF_ID": "{dana}"},
     "http-api.md": {"$DANA_ID": "{dana}"},
     "holder.md": {"CWI-HR4B-9XDG-J": "{certificate}"},
+    "transparency.md": {"CWI-7K3M-9QX2-4": "{certificate}"},
     "bulk-issuance.md": {
         "session-2026-03.csv": "grants.csv",
         "--data /srv/certreg": "--data data",
