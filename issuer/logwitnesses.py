@@ -25,8 +25,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -45,6 +46,7 @@ from certreg.verifier.tlog.submit import (
 from certreg.verifier.tlog.tiles import TileError, TileReader
 
 __all__ = [
+    "RETRY_AFTER",
     "BackgroundWitnessing",
     "WitnessState",
     "add_witness",
@@ -54,6 +56,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("certreg.log.witnesses")
+
+#: A witness that has not cosigned the latest checkpoint is asked again at most this often
+#: (seconds) by ``certreg serve``, even when the log does not grow.
+RETRY_AFTER = 60.0
 
 
 @dataclass(frozen=True)
@@ -197,14 +203,42 @@ class BackgroundWitnessing:
     """``certreg serve``'s witnessing: :meth:`__call__` (a :class:`LogFiles` ``on_signed``
     hook, called where a checkpoint was just signed, under the server's lock) only starts a
     thread, which submits on a connection of its own; one run at a time, and a checkpoint
-    signed during a run is submitted by another run right after it."""
+    signed during a run is submitted by another run right after it. :meth:`retry_if_due`
+    asks again a witness that did not cosign the latest checkpoint."""
 
-    def __init__(self, db_path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry_after: float = RETRY_AFTER,
+    ) -> None:
         self.db_path = db_path
         self.timeout = timeout
+        self.retry_after = retry_after
         self._lock = threading.Lock()
         self._running = False
         self._again = False
+        self._looked = -float("inf")  # time.monotonic() of the last look for a retry due
+
+    def retry_if_due(self, db: Database) -> None:
+        """Start a run if a witness has not cosigned the latest checkpoint and was last asked
+        at least :attr:`retry_after` seconds ago (it was down, or refused): without it, a log
+        that stops growing would keep an uncosigned checkpoint. Called when the checkpoint or
+        a proof is served; looks at issuer.db at most once a second."""
+        now = time.monotonic()
+        if self._running or now - self._looked < min(1.0, self.retry_after):
+            return
+        self._looked = now
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.retry_after)
+        due = db.execute(
+            "SELECT 1 FROM tlog_witnesses WHERE cosigned_size < "
+            "(SELECT COALESCE(MAX(size), 0) FROM tlog_checkpoints) "
+            "AND (tried_at IS NULL OR tried_at <= ?) LIMIT 1",
+            [cutoff.isoformat(timespec="seconds")],
+        ).fetchone()
+        if due is not None:
+            self()
 
     def __call__(self, point: SignedCheckpoint | None = None) -> None:
         with self._lock:

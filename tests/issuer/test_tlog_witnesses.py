@@ -1,20 +1,27 @@
 """The body's witness configuration (`certreg log witness add|list|remove`) and what the log does
-when a witness cannot cosign: the checkpoint is still signed and served, and `certreg log
-checkpoint` and `certreg log status` say which witness failed, when and why. (A witness that
-cosigns, with real servers: tests/product/test_transparency.py.)"""
+when a witness cannot cosign: the checkpoint is still signed and served, `certreg log
+checkpoint` and `certreg log status` say which witness failed, when and why, and the server asks
+it again later though the log did not grow. (The whole chain with real servers:
+tests/product/test_transparency.py.)"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from factories import PASSPHRASE
+from factories import PASSPHRASE, free_port
 from http_support import Env, make_env
 
 from certreg.issuer.cli.log import log_group
+from certreg.issuer.logfiles import verifier_key
 from certreg.verifier.tlog import note
 
 NAME = "witness.test/w1"
@@ -97,3 +104,54 @@ def test_a_witness_on_a_private_address_is_not_contacted_unless_allowed(env):
     code, out, _ = log(env, "status")
     assert "cosigned up to size 0" in out and "refused size 1" in out, out
     assert "only public addresses are fetched" in out, out
+
+
+def until(what: str, attempt: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 60
+    while not attempt():
+        assert time.monotonic() < deadline, f"{what}: not within 60 s"
+        time.sleep(0.1)
+
+
+def test_the_server_asks_again_a_witness_that_was_down(env, tmp_path):
+    env.grant()
+    witness, port = tmp_path / "witness", free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-c", "from certreg.issuer.cli import main; main()", "witness"]
+    run = {"env": {**os.environ, "CERTREG_PASSPHRASE": PASSPHRASE}, "timeout": 60}
+    subprocess.run(
+        [*command, "init", "--data", str(witness), "--name", NAME, "--kdf", "interactive"],
+        check=True, capture_output=True, **run,
+    )  # fmt: skip
+    key = subprocess.run(
+        [*command, "key", "--data", str(witness)], check=True, capture_output=True, text=True,
+        **run,
+    ).stdout.strip()  # fmt: skip
+    origin_key = verifier_key(env.body.db)
+    assert origin_key is not None
+    subprocess.run(
+        [*command, "add-log", "--data", str(witness), "cb.example/log", origin_key],
+        check=True, capture_output=True, **run,
+    )  # fmt: skip
+    assert log(env, "witness", "add", url, "--key", key, "--allow-private")[0] == 0
+    env.client.app.state.certreg_log_witness_retry = 0.2  # instead of a minute
+    # The witness is down when the first checkpoint is signed: it is served uncosigned, and
+    # the failure is recorded by the background submission.
+    first = env.client.get("/log/checkpoint")
+    assert first.status_code == 200 and f"\n— {NAME} " not in first.text
+    until("the failure recorded", lambda: "refused size 1" in log(env, "status")[1])
+    server = subprocess.Popen(
+        [*command, "serve", "--data", str(witness), "--port", str(port), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=run["env"],
+    )  # fmt: skip
+    try:
+        # The log does not grow; asking for the checkpoint is enough for the server to retry.
+        until(
+            "the checkpoint cosigned",
+            lambda: f"\n— {NAME} " in env.client.get("/log/checkpoint").text,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    out = log(env, "status")[1]
+    assert f"witness {NAME}: cosigned up to size 1; last: cosigned size 1" in out, out
