@@ -376,6 +376,89 @@ class LogFiles:
         # that the entry proven is the one naming this credential (its hash is the leaf).
         return TlogProof(index, tuple(path), point.note, bytes(row[1])).text
 
+    # -- proofs of any entry, and of a certification's entries ------------------------------
+
+    def proof_of(self, index: int) -> str:
+        """The C2SP tlog-proof@v1 of entry ``index`` (with the entry in its extra data), against
+        the latest checkpoint (signed now if due and a signer is given); :class:`LogError` if
+        there is no such entry or no signed checkpoint holds it yet."""
+        row = self.db.execute("SELECT entry FROM tlog_entries WHERE idx = ?", [index]).fetchone()
+        if row is None:
+            raise LogError(f"the log has no entry {index}")
+        [text] = self._proofs([(index, bytes(row[0]))])
+        return text
+
+    def certification_entries(
+        self, *, cert: str | None = None, number: str | None = None
+    ) -> list[tuple[int, bytes]]:
+        """(index, entry) of every entry about one certification, in log order: the one whose
+        ``cert`` is ``cert`` (SHA-256 of its first credential, the grant's), or the one numbered
+        ``number`` (the number is in the entries only where the scheme publishes it, so it is
+        looked up in the certifications table). Read through indexes: the grant's entry names
+        ``cert`` as its credential, and every entry is tied to its decision's audit event,
+        whose subject is the certification."""
+        if (cert is None) == (number is None):
+            raise ValueError("give cert or number, not both")
+        if number is not None:
+            row = self.db.execute(
+                "SELECT id FROM certifications WHERE number = ?", [number]
+            ).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT e.subject FROM tlog_entries t JOIN events e ON e.seq = t.event_seq "
+                "WHERE t.credential = ? ORDER BY t.idx LIMIT 1",
+                [str(cert).lower()],
+            ).fetchone()
+        if row is None:
+            return []
+        found = self.db.execute(
+            "SELECT t.idx, t.entry FROM events e JOIN tlog_entries t ON t.event_seq = e.seq "
+            "WHERE e.subject = ? ORDER BY t.idx",
+            [row[0]],
+        ).fetchall()
+        entries = [(int(i), bytes(e)) for i, e in found]
+        if cert is not None:  # the subject's entries are the certification's: check, cheaply
+            entries = [(i, e) for i, e in entries if json.loads(e).get("cert") == cert.lower()]
+        return entries
+
+    def certification_proofs(
+        self,
+        *,
+        cert: str | None = None,
+        number: str | None = None,
+        until: datetime | None = None,
+    ) -> list[str]:
+        """The tlog-proofs of the entries of one certification (:meth:`certification_entries`),
+        those whose ``at`` is not after ``until`` if given, all against the same latest
+        checkpoint; :class:`LogError` if that checkpoint does not hold them all yet."""
+        entries = self.certification_entries(cert=cert, number=number)
+        if until is not None:
+            entries = [(i, e) for i, e in entries if _entry_at(e) <= until]
+        return self._proofs(entries) if entries else []
+
+    def _proofs(self, entries: list[tuple[int, bytes]]) -> list[str]:
+        """The proofs of ``entries`` ((index, entry) pairs), against one checkpoint."""
+        point = self.checkpoint()
+        last = max(index for index, _ in entries)
+        if point is None or point.size <= last:
+            raise LogError(
+                f"entry {last} is not in a signed checkpoint yet; ask again in a few seconds"
+            )
+        reader = TileReader(point.size, self.fetch(point.size))
+        out = []
+        for index, entry in entries:
+            try:
+                path = merkle.inclusion_proof(index, point.size, reader.subtree)
+            except TileError as exc:
+                raise LogError(f"the log's tiles are incomplete: {exc}") from None
+            out.append(TlogProof(index, tuple(path), point.note, entry).text)
+        return out
+
+
+def _entry_at(entry: bytes) -> datetime:
+    """An entry's ``at`` (UTC, seconds, as the entry format writes it) as an aware datetime."""
+    return datetime.fromisoformat(str(json.loads(entry)["at"]).replace("Z", "+00:00"))
+
 
 def _split(data: bytes) -> list[bytes]:
     return [data[i : i + merkle.HASH_SIZE] for i in range(0, len(data), merkle.HASH_SIZE)]

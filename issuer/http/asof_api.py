@@ -5,7 +5,9 @@ The answer is the certificate page's ``?at=`` answer (:mod:`verifier.asof`, read
 register.db, so it says no more than the public register does) as plain JSON, signed with the
 body's key as a Data Integrity proof (``eddsa-jcs-2022``, the way the audit chain's checkpoints
 are signed): anyone holding the body's DID document can check that the body said it, and when.
-``log_proofs`` is kept empty for the transparency log's proofs of the decisions it rests on.
+``log_proofs`` holds the C2SP tlog-proofs of the transparency log's entries the answer rests
+on: the certification's entries up to the instant, each with its entry in the proof's extra
+data, all against one checkpoint; the signature covers them.
 
 Only ``certreg serve`` answers it: the keyless public site holds no key, so it has no such
 endpoint (its ``/c/{number}?at=`` page gives the same answer, unsigned).
@@ -20,8 +22,10 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from certreg.issuer.http.log import log_files
 from certreg.issuer.http.models import Problem
 from certreg.issuer.http.state import state_of
+from certreg.issuer.logfiles import LogError
 from certreg.register.records import CertificateRecord, find_certificate, normalise_number
 from certreg.register.web.ratelimit import guards_of
 from certreg.register.web.state import site_of
@@ -47,7 +51,7 @@ def statement(record: CertificateRecord, answer: AsOf, *, issuer: str, at: str) 
         "dayOnly": answer.instant.day_only,
         "outcome": answer.outcome.value,
         "answeredAt": at,
-        "log_proofs": [],  # the transparency log's proofs of the events below (issue 13)
+        "log_proofs": [],  # the transparency log's proofs of the entries it rests on
     }
     if answer.first_grant is not None:
         out["firstGranted"] = answer.first_grant
@@ -96,7 +100,14 @@ async def certificate_at(
     unsigned = statement(
         record, as_of(record, when, now), issuer=state.did, at=format_datetime(now)
     )
+    files = log_files(request)
     with state.lock:
+        try:
+            unsigned["log_proofs"] = files.certification_proofs(
+                number=record.number, until=when.moment
+            )
+        except LogError as exc:  # no checkpoint holds them yet: say so rather than guess
+            unsigned["log_proofs_missing"] = str(exc)
         signer = state.body.signer
     signed = add_proof(unsigned, signer, cryptosuite="eddsa-jcs-2022", created=format_datetime(now))
     return JSONResponse(signed, headers={"Cache-Control": "no-cache"})

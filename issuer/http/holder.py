@@ -4,7 +4,8 @@
 - ``GET /share/{token}``: the certificate in plain words, the credential to download, the
   page's QR, "Add to LinkedIn", the wallet offer (link and QR), the VC API interaction URL,
   and "stop sharing";
-- ``GET /share/{token}/credential.json``, ``/qr.png``, ``/wallet-qr.png``;
+- ``GET /share/{token}/credential.json``, ``/qr.png``, ``/wallet-qr.png``, ``/log-proof``
+  (the certificate's tlog-proof from the body's transparency log);
   ``GET|POST /share/{token}/revoke`` (confirm, then revoke).
 
 Pages carry ``Referrer-Policy: no-referrer`` (the token is in the URL), ``Cache-Control:
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
@@ -32,7 +34,9 @@ from certreg.i18n import translator
 from certreg.issuer import sharing
 from certreg.issuer.http.attempts import attempts_left, failed_attempt
 from certreg.issuer.http.errors import status_of
+from certreg.issuer.http.log import TEXT, log_files
 from certreg.issuer.http.state import state_of
+from certreg.issuer.logfiles import LogError
 from certreg.issuer.service import CertificationBody
 from certreg.issuer.sharing import SharedCertificate, ShareUnavailable
 from certreg.register.web.share import (
@@ -46,10 +50,14 @@ from certreg.register.web.share import (
     too_many_page,
     unavailable_page,
 )
+from certreg.verifier.tlog.entry import credential_hash
 
 __all__ = ["router", "status_words"]
 
 router = APIRouter()
+
+#: The proof is fetched with the token in the URL: not cached, no referrer (as the page).
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def _with_share(
@@ -86,6 +94,7 @@ def share_page(request: Request, token: str) -> Response:
             now=body.clock(),
             wallet_offer_uri=sharing.current_offer(body, token).uri,
             lang=language_of(request),
+            log_proof=True,
         )
 
     return _with_share(request, token, render)
@@ -98,6 +107,32 @@ def share_page(request: Request, token: str) -> Response:
 )
 def share_credential(request: Request, token: str) -> Response:
     return _with_share(request, token, lambda body, shared: credential_download(shared))
+
+
+@router.get(
+    "/share/{token}/log-proof",
+    tags=["holder"],
+    summary="The certificate's proof of inclusion in the body's transparency log "
+    "(C2SP tlog-proof@v1)",
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def share_log_proof(request: Request, token: str) -> Response:
+    """The tlog-proof of the shared certificate's current credential, against the latest
+    checkpoint: one indexed look-up of the credential's hash, then the tiles of one path."""
+
+    def render(body: CertificationBody, shared: SharedCertificate) -> Response:
+        credential = shared.certification.credential
+        try:
+            if not credential:
+                raise LogError("this certificate has no signed credential")
+            text = log_files(request).proof(credential_hash(credential))
+        except LogError as exc:
+            return Response(str(exc), status_code=404, media_type=TEXT, headers=_NO_STORE)
+        filename = f"certificate-{quote(shared.certification.number)}.tlog-proof"
+        headers = {**_NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(text, media_type=TEXT, headers=headers)
+
+    return _with_share(request, token, render)
 
 
 @router.get("/share/{token}/qr.png", tags=["holder"], summary="QR code of the share page")

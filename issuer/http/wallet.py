@@ -2,7 +2,8 @@
 to a holder's wallet (the holder's share page, :mod:`issuer.http.holder`, offers them).
 
 - ``GET /share/{token}/interact``: the VC API interaction URL (which protocols a wallet may
-  use); ``POST /workflows/holder-share/exchanges/{id}``: the VC API exchange.
+  use); ``POST /workflows/holder-share/exchanges/{id}``: the VC API exchange (its answer
+  carries the credential's transparency-log proof as ``logProof``, beside the presentation).
 - OpenID4VCI 1.0, pre-authorized code flow: ``/.well-known/openid-credential-issuer``,
   ``/.well-known/oauth-authorization-server``, ``GET /oid4vci/offers/{id}``,
   ``POST /oid4vci/token``, ``POST /oid4vci/credential``. Their errors are OAuth-style
@@ -25,9 +26,12 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from certreg.issuer import sharing
 from certreg.issuer.http.attempts import attempts_left, failed_attempt
 from certreg.issuer.http.errors import status_of
+from certreg.issuer.http.log import log_files
 from certreg.issuer.http.ratelimit import LimitExceeded
 from certreg.issuer.http.state import state_of
+from certreg.issuer.logfiles import LogError
 from certreg.issuer.sharing import OAuthError, ShareUnavailable
+from certreg.verifier.tlog.entry import credential_hash
 from certreg.verifier.verify import InputError, load_document
 
 __all__ = ["CREDENTIAL_PATH", "OAUTH_PATHS", "TOKEN_PATH", "oauth_refusal", "router"]
@@ -120,9 +124,15 @@ def vcapi_exchange(request: Request, exchange_id: str) -> Response:
         failed_attempt(request, exc)
         return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
     credential = shared.certification.credential or {}
-    return JSONResponse(
-        {"verifiablePresentation": sharing.presentation(credential)}, headers=_NO_STORE
-    )
+    answer: dict[str, Any] = {"verifiablePresentation": sharing.presentation(credential)}
+    # The credential's proof of inclusion in the body's transparency log (C2SP tlog-proof@v1
+    # text), beside the presentation: never inside the signed credential, which stays as issued.
+    try:
+        with state.lock:
+            answer["logProof"] = log_files(request).proof(credential_hash(credential))
+    except LogError:
+        pass  # not logged (yet): the exchange still hands over the credential
+    return JSONResponse(answer, headers=_NO_STORE)
 
 
 # --- OpenID4VCI -----------------------------------------------------------------------------

@@ -220,6 +220,7 @@ def render_share_page(
     now: datetime,
     wallet_offer_uri: str | None = None,
     lang: str = DEFAULT,
+    log_proof: bool = False,
 ) -> HTMLResponse:
     """The share page of ``shared`` (a :class:`register.shares.SharePage`, or the issuer's
     ``SharedCertificate``: the same attributes), its status worded as of ``now``.
@@ -227,7 +228,11 @@ def render_share_page(
     With ``wallet_offer_uri`` (the body's own server, which holds the issuer's state) the page
     offers the wallet delivery and "Revoke this link"; without it (the keyless public site,
     which can change nothing) it says that the certification body does both, and offers no
-    button that would fail. Its words are in ``lang``."""
+    button that would fail. Its words are in ``lang``.
+
+    With ``log_proof`` (the body's own server, which has the transparency log) the page links
+    to the certificate's tlog-proof (``/share/{token}/log-proof``); without it the page says
+    where that proof comes from instead."""
     _ = translator("pages", lang)
     cert = shared.certification
     today = _day(now.date().isoformat(), lang)
@@ -319,7 +324,8 @@ def render_share_page(
 {public_page}
 <section><h2>{w["signed"]}</h2>
 <p><a class="button" href="/share/{escape(token)}/credential.json" download>{download}</a></p>
-<p class="muted">{credential_help}</p></section>
+<p class="muted">{credential_help}</p>
+{_log_proof_section(token, log_proof, shared, lang)}</section>
 <section><h2>{w["show"]}</h2>
 <img class="qr" src="/share/{escape(token)}/qr.png" alt="{w["qr_alt"]}">
 <p>{address}</p></section>
@@ -329,6 +335,31 @@ rel="noopener noreferrer">{w["linkedin_button"]}</a></p></section>
 {_holder_actions(token, page_url, expiry, wallet_offer_uri, shared, lang, q)}
 """
     return html_page(f"{cert.holder_name}: {scheme['name']}", html, lang=lang)
+
+
+def _log_proof_section(token: str, log_proof: bool, shared: Any, lang: str) -> str:
+    """The link to the certificate's proof of inclusion in the body's transparency log, or,
+    on the keyless site (which has the log's files but no index from a credential to its
+    entry), where to get it."""
+    _ = translator("pages", lang)
+    if log_proof:
+        link = escape(_("Proof that the body's log holds this certificate"))
+        help_text = _(
+            "A C2SP tlog-proof: it shows that this certificate was signed by a decision the\n"
+            "certification body recorded in its public transparency log. Verifiers check it "
+            "with the log's key in the body's DID document (certreg verify --log-proof)."
+        )
+        return (
+            f'<div class="log-proof"><p><a href="/share/{escape(token)}/log-proof" download>'
+            f'{link}</a></p><p class="muted">{escape(help_text)}</p></div>'
+        )
+    absent = _(
+        "The proof that the body's transparency log holds this certificate is not available\n"
+        "on this public copy of the register: %(body)s gives it, and certreg verify "
+        "--require-log fetches it from the body.",
+        body=escape(str(shared.body["legal_name"])),
+    )
+    return f'<div class="log-proof"><p class="muted">{absent}</p></div>'
 
 
 def _holder_actions(

@@ -39,6 +39,9 @@ from certreg.verifier.cli import verify_command
 from certreg.verifier.dataintegrity import verify_proofs
 from certreg.verifier.did import FetchError
 from certreg.verifier.result import Verdict
+from certreg.verifier.tlog import merkle, note
+from certreg.verifier.tlog.entry import parse_entry
+from certreg.verifier.tlog.proof import parse_proof, verify_proof
 from certreg.verifier.verify import Verifier
 
 ACTIONS = (
@@ -286,7 +289,27 @@ def test_the_api_answer_is_signed_by_the_body(history: tuple[Body, str]) -> None
 
     r = site.get(f"/api/public/certifications/{number}/at", params={"instant": "2026-03-14"})
     answer = r.json()
-    assert answer["standing"] == "SUSPENDED" and answer["log_proofs"] == []
+    assert answer["standing"] == "SUSPENDED"
+    # The log's proofs of the entries the answer rests on: the grant and the suspension (the
+    # reinstatement of 17 March came after the instant), each verifying with the log key of
+    # the body's DID document; the signature covers them.
+    [service] = [s for s in did["service"] if s["type"] == "CertregTransparencyLog"]
+    log_key = note.parse_verifier_key(service["verifierKey"])
+    instant = datetime(2026, 3, 14, 23, 59, 59, tzinfo=UTC)
+    entries = []
+    for text in answer["log_proofs"]:
+        proof = parse_proof(text)
+        assert proof.extra is not None
+        verdict = verify_proof(text, merkle.leaf_hash(proof.extra), log_key)
+        assert verdict, verdict.reason
+        entries.append(parse_entry(proof.extra))
+    assert [e.kind for e in entries] == ["grant", "suspend"]
+    assert all(datetime.fromisoformat(e.at.replace("Z", "+00:00")) <= instant for e in entries)
+    assert len({e.cert for e in entries}) == 1
+    later = site.get(f"/api/public/certifications/{number}/at", params={"instant": "2026-03-18"})
+    assert len(later.json()["log_proofs"]) == 3  # and the reinstatement
+    tampered = {**answer, "log_proofs": answer["log_proofs"][:1]}
+    assert not any(c.ok for c in verify_proofs(tampered, lookup, now=b.clock.now))
     assert answer["decision"]["kind"] == "suspend"
     assert answer["proof"]["cryptosuite"] == "eddsa-jcs-2022"
     assert all(c.ok for c in verify_proofs(answer, lookup, now=b.clock.now))

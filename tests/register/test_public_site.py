@@ -244,11 +244,16 @@ def test_unpublished_unknown_and_non_canonical_numbers_answer_alike(sites, path)
 # --- every URL a share link prints -------------------------------------------------------------
 
 
+#: The log proof's paragraph: a link on the body's server, where to get it on the keyless site.
+_LOG_PROOF = re.compile(r'<div class="log-proof">.*?</div>', re.S)
+
+
 def _certificate_part(html: str) -> str:
-    """The share page up to the sections that act on the issuer's state."""
+    """The share page up to the sections that act on the issuer's state, without the log
+    proof's paragraph (which only the body's server can link)."""
     for marker in ("<section><h2>Put it in a wallet", "<section><h2>Wallets and stopping"):
         if marker in html:
-            return html[: html.index(marker)]
+            return _LOG_PROOF.sub("", html[: html.index(marker)])
     raise AssertionError("no holder actions section")
 
 
@@ -265,6 +270,14 @@ def test_a_share_link_shows_the_same_certificate_and_offers_no_broken_button(sit
     assert "wallet-qr.png" not in theirs.text and "/revoke" not in theirs.text
     assert "openid-credential-offer" not in theirs.text
     assert "ask Example Certification Body" in theirs.text
+    # The log proof: linked on the body's server, which has the log; the keyless site says
+    # where to get it, and has no such route.
+    assert f'href="/share/{token}/log-proof"' in ours.text
+    assert "/log-proof" not in theirs.text
+    assert "not available\non this public copy of the register" in theirs.text
+    proof = sites.body_server.get(f"/share/{token}/log-proof")
+    assert proof.status_code == 200 and proof.text.startswith("c2sp.org/tlog-proof@v1\n")
+    assert sites.keyless.get(f"/share/{token}/log-proof").status_code == 404
     for suffix in ("/credential.json", "/qr.png"):
         assert _same(sites, f"/share/{token}{suffix}").status_code == 200
     credential = sites.keyless.get(f"/share/{token}/credential.json").json()
@@ -286,7 +299,12 @@ def test_both_sites_show_a_share_page_and_print_the_pdf_in_the_same_language(sit
         f"<section><h2>{_('Wallets and stopping sharing')}",
     )
     assert ours.text.index(actions[0]) > 0 and theirs.text.index(actions[1]) > 0
-    assert ours.text[: ours.text.index(actions[0])] == theirs.text[: theirs.text.index(actions[1])]
+    assert _LOG_PROOF.sub("", ours.text[: ours.text.index(actions[0])]) == _LOG_PROOF.sub(
+        "", theirs.text[: theirs.text.index(actions[1])]
+    )
+    assert _("Proof that the body's log holds this certificate").replace("'", "&#x27;") in (
+        ours.text
+    )
     assert f'<html lang="{lang}">' in theirs.text and _("Certificate number") in theirs.text
     made = r"/CreationDate \([^)]*\)|/ID \[<[0-9A-Fa-f]*><[0-9A-Fa-f]*>\]"
     number = sites.numbers["directory"]

@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,6 +30,7 @@ def test_an_entry_is_its_jcs_bytes_and_reads_back_the_same():
         b'"number":"CWI-7K3M-9QX2-4","scheme":"cwi","v":1}'
     )  # fmt: skip
     assert parse_entry(data) == GRANT
+    assert data == rfc8785.dumps(GRANT.to_json())  # the fast writer is JCS
     suspension = Entry(
         kind="suspend", at="2026-04-01T00:00:00Z", scheme="cwi", cert=FIRST, event=EVENT
     )
@@ -78,6 +80,22 @@ def test_a_malformed_entry_is_refused_with_the_reason(data, reason):
     with pytest.raises(EntryError, match=None) as refused:
         parse_entry(data)
     assert reason in str(refused.value), str(refused.value)
+
+
+@given(
+    kind=st.sampled_from(sorted(["grant", "suspend", "recertify", "withdraw", "correct"])),
+    number=st.none() | st.from_regex(r"\A[A-Z0-9][A-Z0-9-]{2,20}\Z"),
+    scheme=st.from_regex(r"\A[a-z0-9][a-z0-9_-]{0,20}\Z"),
+    day=st.integers(1, 28),
+)
+def test_every_valid_entry_is_written_as_jcs(kind, number, scheme, day):
+    credential = FIRST if kind == "grant" else (EVENT if kind in ("recertify", "correct") else None)
+    entry = Entry(
+        kind=kind, at=f"2026-03-{day:02d}T09:30:00Z", scheme=scheme, cert=FIRST, event=EVENT,
+        credential=credential, number=number,
+    )  # fmt: skip
+    assert entry.to_bytes() == rfc8785.dumps(entry.to_json())
+    assert parse_entry(entry.to_bytes()) == entry
 
 
 @given(st.binary(max_size=300))
