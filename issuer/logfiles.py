@@ -478,6 +478,7 @@ def write_log_files(files: LogFiles, out: Path) -> dict[str, int]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         counts["log_tiles"] += 1
+    out.mkdir(parents=True, exist_ok=True)  # an empty log has a checkpoint and no tiles
     (out / "checkpoint").write_text(point.note, encoding="utf-8")
     return counts
 
