@@ -737,6 +737,29 @@ def _v15_transparency_log(conn: sqlite3.Connection) -> None:
     backfill(conn)
 
 
+#: V16: the witnesses the body's log submits its checkpoints to (issue 13,
+#: issuer.logwitnesses, docs/transparency.md "The log's side"). One row per witness, by its key
+#: name: the operator's configuration (URL, verifier key, may it be on a private address), the
+#: size it last cosigned (a new checkpoint's consistency proof starts there) and what it answered
+#: last, for ``certreg log status``.
+_V16 = """
+CREATE TABLE tlog_witnesses (
+    name TEXT PRIMARY KEY,                 -- the witness's key name
+    url TEXT NOT NULL,                     -- its submission prefix (<url>/add-checkpoint)
+    verifier_key TEXT NOT NULL,            -- its note verifier key (cosignature/v1)
+    allow_private INTEGER NOT NULL DEFAULT 0 CHECK (allow_private IN (0, 1)),
+    added_at TEXT NOT NULL,
+    cosigned_size INTEGER NOT NULL DEFAULT 0,  -- the size of the last checkpoint it cosigned
+    cosigned_at TEXT,
+    tried_at TEXT,                         -- the last submission: when, and what it answered
+    tried_size INTEGER,
+    ok INTEGER,
+    status INTEGER,
+    reason TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+"""
+
+
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -755,6 +778,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V13,
     _V14,
     _v15_transparency_log,
+    _V16,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

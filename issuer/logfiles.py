@@ -177,6 +177,8 @@ class LogFiles:
 
     ``signer`` (a callable, so that the passphrase is asked only when a checkpoint is due)
     signs checkpoints; without it, the latest stored checkpoint is served as it is.
+    ``on_signed`` is called with each checkpoint this object signs, after its transaction
+    (``certreg serve`` starts submitting it to the witnesses there: issuer.logwitnesses).
     """
 
     def __init__(
@@ -186,11 +188,13 @@ class LogFiles:
         *,
         interval: float = CHECKPOINT_INTERVAL,
         clock: Callable[[], float] = time.time,
+        on_signed: Callable[[SignedCheckpoint], None] | None = None,
     ) -> None:
         self.db = db
         self.signer = signer
         self.interval = interval
         self.clock = clock
+        self.on_signed = on_signed
 
     # -- the tree --------------------------------------------------------------------------
 
@@ -334,13 +338,17 @@ class LogFiles:
         now = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="microseconds")
         with transaction(self.db):
             latest = self.latest()
-            if latest is None or latest.size < size:
+            signed = latest is None or latest.size < size
+            if signed:
                 self.db.execute(
                     "INSERT INTO tlog_checkpoints (size, root, note, signed_at) "
                     "VALUES (?, ?, ?, ?)",
                     [size, root, text, now],
                 )
-        return self.latest()
+        point = self.latest()
+        if signed and point is not None and self.on_signed is not None:
+            self.on_signed(point)  # outside the transaction: witnesses are asked after it
+        return point
 
     # -- proofs ----------------------------------------------------------------------------
 

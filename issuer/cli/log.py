@@ -24,8 +24,10 @@ from certreg.issuer.cli.common import (
     read_passphrase,
 )
 from certreg.issuer.logfiles import LogError, LogFiles, ensure_log_key
+from certreg.issuer.logwitnesses import add_witness, remove_witness, witness_latest, witnesses
 from certreg.issuer.numbers import normalise
 from certreg.verifier.tlog.entry import credential_hash
+from certreg.verifier.tlog.submit import SubmitError
 
 
 @click.group("log")
@@ -50,11 +52,17 @@ def _files(data: Path, passphrase_file: Path | None, *, sign: bool) -> LogFiles:
 @data_option
 @passphrase_file_option
 def checkpoint_command(data: Path, passphrase_file: Path | None) -> None:
-    """Sign a checkpoint of the log now (if it grew) and print it."""
+    """Sign a checkpoint of the log now (if it grew), submit it to the body's witnesses (those
+    that have not cosigned it) and print it with their cosignatures; what each witness
+    answered goes to standard error."""
     files = _files(data, passphrase_file, sign=True)
-    point = files.checkpoint()
-    if point is None:
+    if files.checkpoint() is None:
         raise click.ClickException("the log is empty and has no checkpoint")
+    for name, result in witness_latest(files).items():
+        said = "cosigned" if result.ok else f"refused: {result.reason}"
+        click.echo(f"witness {name}: {said}", err=True)
+    point = files.latest()
+    assert point is not None  # signed just above
     click.echo(point.note, nl=False)
 
 
@@ -98,6 +106,62 @@ def status_command(data: Path) -> None:
             ("signed at", point.signed_at if point else ""),
         ]
     )
+    for state in witnesses(files.db):
+        if state.tried_at is None:
+            last = "not asked yet"
+        elif state.ok:
+            last = f"cosigned size {state.tried_size} at {state.tried_at}"
+        else:
+            last = f"refused size {state.tried_size} at {state.tried_at}: {state.reason}"
+        click.echo(f"witness {state.name}: cosigned up to size {state.cosigned_size}; last: {last}")
+
+
+@log_group.group("witness")
+def witness_group() -> None:
+    """The witnesses the body's log submits each new checkpoint to (C2SP tlog-witness)."""
+
+
+@witness_group.command("add")
+@click.argument("url")
+@click.option("--key", "vkey", required=True, metavar="VKEY", help="The witness's verifier key.")
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="The URL may be a private or loopback address (a witness on the same network).",
+)
+@data_option
+def witness_add_command(url: str, vkey: str, allow_private: bool, data: Path) -> None:
+    """Submit the log's checkpoints to the witness at URL (its submission prefix: requests go
+    to URL/add-checkpoint), whose cosignatures verify with VKEY."""
+    body = open_body(data)
+    try:
+        config = add_witness(body.db, url, vkey, allow_private=allow_private)
+    except SubmitError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Witness {config.name} added: the next checkpoint goes to {config.url}.")
+
+
+@witness_group.command("list")
+@data_option
+def witness_list_command(data: Path) -> None:
+    """List the configured witnesses."""
+    states = witnesses(open_body(data).db)
+    if not states:
+        click.echo("No witness (add one with `certreg log witness add URL --key VKEY`).")
+    for state in states:
+        private = " (private address allowed)" if state.config.allow_private else ""
+        click.echo(f"{state.name} {state.config.url}{private}")
+        click.echo(f"  {state.config.verifier_key}")
+
+
+@witness_group.command("remove")
+@click.argument("name")
+@data_option
+def witness_remove_command(name: str, data: Path) -> None:
+    """Stop submitting checkpoints to witness NAME (its cosignatures already given stay)."""
+    if not remove_witness(open_body(data).db, name):
+        raise click.ClickException(f"no witness named {name!r}")
+    click.echo(f"Witness {name} removed.")
 
 
 # Auditing and following any body's published log are the verifier's (it imports nothing of the

@@ -42,6 +42,7 @@ from certreg import register as register_package
 from certreg.contexts import context_file_bytes, pinned_contexts
 from certreg.issuer.cli.common import data_option, open_body, plain_errors
 from certreg.issuer.logfiles import LogFiles, ensure_log_key, with_log_service, write_log_files
+from certreg.issuer.logwitnesses import witness_latest
 from certreg.issuer.register_push import lookup_secret_path, rebuild
 from certreg.issuer.service import CertificationBody
 from certreg.keys.passphrase import PASSPHRASE_ENV
@@ -137,7 +138,11 @@ def build_bundle(
                 counts["status_versions"] += 1
     # The transparency log: checkpoint, tiles and entry bundles, at the paths `certreg serve`
     # answers (a checkpoint is signed first if the log grew and the log key can be opened).
-    counts.update(write_log_files(LogFiles(body.db, _log_signer(body, data)), out / "log"))
+    # The body's witnesses are asked first, so that the bundle's checkpoint carries them.
+    files = LogFiles(body.db, _log_signer(body, data))
+    if files.checkpoint() is not None:
+        witness_latest(files)
+    counts.update(write_log_files(files, out / "log"))
     # Contexts, at both of the addresses `certreg serve` answers.
     index = []
     for url, entry in sorted(pinned_contexts().items()):

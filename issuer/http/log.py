@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from certreg.issuer.http.models import Problem
 from certreg.issuer.http.state import AppState, state_of
 from certreg.issuer.logfiles import CHECKPOINT_INTERVAL, LogError, LogFiles, ensure_log_key
+from certreg.issuer.logwitnesses import RETRY_AFTER, BackgroundWitnessing, database_path
 from certreg.register.web.files import IMMUTABLE, cached
 from certreg.verifier.tlog import note
 from certreg.verifier.tlog.tiles import TileError, parse_path
@@ -41,7 +42,12 @@ def log_files(request: Request) -> LogFiles:
         if files is None:
             interval = getattr(app_state, "certreg_log_interval", CHECKPOINT_INTERVAL)
             state = state_of(request)
-            files = LogFiles(state.body.db, _signer(state), interval=interval)
+            # Each new checkpoint goes to the body's witnesses in a background thread: a
+            # page never waits for a witness.
+            retry = getattr(app_state, "certreg_log_witness_retry", RETRY_AFTER)
+            witnessing = BackgroundWitnessing(database_path(state.body.db), retry_after=retry)
+            app_state.certreg_log_witnessing = witnessing
+            files = LogFiles(state.body.db, _signer(state), interval=interval, on_signed=witnessing)
             app_state.certreg_log = files
     return files
 
@@ -69,6 +75,7 @@ def checkpoint(request: Request) -> Response:
     files = log_files(request)
     with state_of(request).lock:
         point = files.checkpoint()
+        request.app.state.certreg_log_witnessing.retry_if_due(files.db)
     if point is None:
         raise HTTPException(404, "the log has no signed checkpoint yet")
     return cached(request, point.note.encode(), TEXT, SHORT)
@@ -112,6 +119,7 @@ def proof(
     try:
         with state_of(request).lock:
             text = files.proof(credential.lower())
+            request.app.state.certreg_log_witnessing.retry_if_due(files.db)
     except LogError as exc:
         raise HTTPException(404, str(exc)) from None
     return Response(text, media_type=TEXT, headers={"Cache-Control": SHORT})
