@@ -411,6 +411,27 @@ def scheme_group() -> None:
     """Certification schemes: their public description, rules and scope catalogue."""
 
 
+def names_in_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--name-in`` and ``--description-in``, as ``scheme add`` and ``scheme version`` take
+    them."""
+    command = click.option(
+        "--description-in",
+        "descriptions_in",
+        multiple=True,
+        metavar="LANG=TEXT",
+        help="The public description in another language that has a --name-in (repeatable).",
+    )(command)
+    return click.option(
+        "--name-in",
+        "names_in",
+        multiple=True,
+        metavar="LANG=NAME",
+        help="The scheme's name in another language (repeatable), e.g. "
+        "'de=Schweißaufsichtsperson': shown to register readers in that language; certificates "
+        "keep the signed --name. LANG: one of " + ", ".join(LANGUAGES) + ".",
+    )(command)
+
+
 @scheme_group.command("add")
 @data_option
 @click.argument("scheme_id", required=False, metavar="[ID]")
@@ -453,22 +474,7 @@ def scheme_group() -> None:
     default=None,
     help="Whether the scheme is within the body's accreditation.",
 )
-@click.option(
-    "--name-in",
-    "names_in",
-    multiple=True,
-    metavar="LANG=NAME",
-    help="The scheme's name in another language (repeatable), e.g. "
-    "'de=Schweißaufsichtsperson': shown to register readers in that language; certificates "
-    "keep the signed --name. LANG: one of " + ", ".join(LANGUAGES) + ".",
-)
-@click.option(
-    "--description-in",
-    "descriptions_in",
-    multiple=True,
-    metavar="LANG=TEXT",
-    help="The public description in another language that has a --name-in (repeatable).",
-)
+@names_in_options
 def scheme_add_command(
     data: Path,
     scheme_id: str | None,
@@ -555,22 +561,7 @@ def scheme_add_command(
     "new grants and scope extensions refuse it.",
 )
 @click.option("--as", "actor", metavar="STAFF", help="Who records it (for the audit log).")
-@click.option(
-    "--name-in",
-    "names_in",
-    multiple=True,
-    metavar="LANG=NAME",
-    help="The scheme's name in another language (repeatable), e.g. "
-    "'de=Schweißaufsichtsperson': shown to register readers in that language; certificates "
-    "keep the signed --name. LANG: one of " + ", ".join(LANGUAGES) + ".",
-)
-@click.option(
-    "--description-in",
-    "descriptions_in",
-    multiple=True,
-    metavar="LANG=TEXT",
-    help="The public description in another language that has a --name-in (repeatable).",
-)
+@names_in_options
 @click.option(
     "--drop-name-in",
     "drop_names",
