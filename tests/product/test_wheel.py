@@ -51,6 +51,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "certreg/issuer/console/common-passwords.txt.gz",
         "certreg/issuer/console/COMMON-PASSWORDS-LICENSE",
         "certreg/issuer/console/templates/login.html",
+        # Without its catalogs an installed certreg would speak English only, silently; without
+        # the vendored decoder the verify page's scanner would do nothing.
+        "certreg/i18n/locale/de/LC_MESSAGES/pages.po",
+        "certreg/i18n/locale/es/LC_MESSAGES/mail.po",
+        "certreg/i18n/locale/fr/LC_MESSAGES/verifier.po",
+        "certreg/register/web/static/scan.js",
+        "certreg/register/web/static/vendor/zxing-wasm-3.1.6/zxing_reader.wasm",
+        "certreg/register/datasette/templates/_certreg_languages.html",
     ):
         assert needed in names, needed
     # One top-level import name: certreg claims no generic name (`register`, `contexts` and
