@@ -38,10 +38,18 @@ def connect(path: str | Path, *, create: bool = False) -> Database:
     if not create and not path.exists():
         raise IssuerDbError(f"no issuer database at {path} (run `certreg init` first)")
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, safe
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, safe
+    except sqlite3.DatabaseError as error:
+        # The first statement is where SQLite reads the file's header: a file that is not a
+        # database (a wrong path, a damaged copy) fails here, before any change.
+        conn.close()
+        raise IssuerDbError(
+            f"{path} is not a readable SQLite database ({error}); restore it from a backup"
+        ) from error
     db = Database(conn)
     migrate(db)
     return db

@@ -203,3 +203,32 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="certreg")
 def main() -> None:
     """certreg: signed ISO/IEC 17024 certificates as W3C Verifiable Credentials."""
+
+
+#: The exit status of a command stopped by an error certreg did not foresee (sysexits.h's
+#: EX_SOFTWARE), distinct from click's 1 (a refusal in words) and 2 (a usage error).
+EXIT_UNFORESEEN = 70
+
+
+def run() -> None:
+    """The ``certreg`` program: :func:`main`, with a last word instead of a traceback.
+
+    Every refusal certreg foresees is a sentence (click's ``Error: …``, exit 1). Anything else
+    is a bug: the reader gets one line saying so, the exception's kind (not its text, which may
+    quote a credential or a path) and how to see the details, rather than forty lines of Python.
+    Tests call :func:`main` through click's runner, which keeps the exception for them."""
+    import os
+    import sys
+
+    try:
+        main(standalone_mode=True)
+    except Exception as error:
+        if os.environ.get("CERTREG_DEBUG"):
+            raise
+        click.echo(
+            f"Error: certreg stopped on an error it did not foresee ({type(error).__name__}); "
+            "nothing after that point was done. This is a bug: please report it, with the "
+            "output of the same command run with CERTREG_DEBUG=1.",
+            err=True,
+        )
+        sys.exit(EXIT_UNFORESEEN)
