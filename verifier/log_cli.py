@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 
 #: The file a state folder keeps the last checkpoint that checked in.
 STATE_FILE = "checkpoint"
+#: What ``log monitor`` keeps beside it: that checkpoint's tree frontier (so the next run reads
+#: only the new entries), the filter, and the certifications the filter matched so far. A
+#: frontier that is not the checkpoint's (a crash between the two writes, an edited file) is
+#: ignored and the whole log read again: the files are a speed-up, never trusted.
+MONITOR_FILE = "monitor.json"
 
 
 def _source(location: str, unsafe_hosts: tuple[str, ...]) -> LogSource:
@@ -105,12 +110,30 @@ def _read_since(since: Path | None, state: Path | None) -> bytes | None:
     return None
 
 
+def _write(path: Path, text: str) -> None:
+    """Write a state file whole, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def _save_state(state: Path, report: AuditReport) -> None:
-    """Keep the checkpoint that checked, for the next run (written whole, then renamed)."""
-    state.mkdir(parents=True, exist_ok=True)
-    temporary = state / (STATE_FILE + ".tmp")
-    temporary.write_text(report.checkpoint_text, encoding="utf-8")
-    os.replace(temporary, state / STATE_FILE)
+    """Keep the checkpoint that checked, for the next run."""
+    _write(state / STATE_FILE, report.checkpoint_text)
+
+
+def _read_monitor(state: Path, watch: dict[str, list[str]]) -> tuple[Any, set[str]]:
+    """The frontier and matched certifications kept by the last run with the same filter."""
+    from certreg.verifier.tlog.audit import Frontier
+
+    try:
+        kept = json.loads((state / MONITOR_FILE).read_text(encoding="utf-8"))
+        if kept["watch"] != watch:
+            return None, set()
+        return Frontier.from_json(kept["frontier"]), {str(c) for c in kept["certs"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, set()
 
 
 def _quorum_problem(report: AuditReport, quorum: int) -> None:
@@ -269,6 +292,13 @@ def log_monitor_command(
 
     wanted_certs = {c.lower() for c in certs}
     credential_hashes: set[str] = set()
+    watch = {
+        "certs": sorted(wanted_certs),
+        "credentials": sorted(str(p.resolve()) for p in credentials),
+        "numbers": sorted(numbers),
+        "schemes": sorted(schemes),
+    }
+    frontier, matched = _read_monitor(state, watch)
     for path in credentials:
         try:
             credential_hashes.add(credential_hash(load_document(path.read_bytes())))
@@ -299,8 +329,14 @@ def log_monitor_command(
         opened = open_checkpoint(since, log_key)
         if opened.checkpoint is not None:
             start[0] = opened.checkpoint.size
+    wanted_certs |= matched
     report = audit_log(
-        source, log_key, witnesses=_witnesses(witness), since=since, on_entry=on_entry
+        source,
+        log_key,
+        witnesses=_witnesses(witness),
+        since=since,
+        on_entry=on_entry,
+        resume=frontier,
     )
     _quorum_problem(report, quorum)
     found = sorted(
@@ -310,6 +346,13 @@ def log_monitor_command(
         for item in items
     )
     if report.ok:
+        if report.frontier is not None:
+            kept = {
+                "watch": watch,
+                "frontier": report.frontier.to_json(),
+                "certs": sorted(wanted_certs - {c.lower() for c in certs}),
+            }
+            _write(state / MONITOR_FILE, json.dumps(kept, indent=1))
         _save_state(state, report)
     size = report.checkpoint.size if report.checkpoint is not None else None
     if as_json:

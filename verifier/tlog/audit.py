@@ -14,6 +14,14 @@ An auditor trusts nothing it fetched but the log key's signature:
    entries must be that checkpoint's root: the log only grew (a different root is a fork, a
    rewritten history).
 
+**Resuming** (``certreg log monitor``): an audit that ends well also gives the tree's
+:class:`Frontier`, the roots of its full subtrees (RFC 9162's compact range, ``log2(size)``
+hashes). Given the frontier of the checkpoint seen before, the next audit reads only the entries
+added since: it rebuilds the new root from the frontier and the new leaves, and that root
+equals the new checkpoint's only if the first ``since.size`` entries are still the ones the old
+root covers, so the check of point 5 holds without reading them again. The tiles above level 0
+are then not compared (that is ``certreg log verify``'s whole-log check).
+
 Memory stays bounded: level-0 tiles and bundles are read one at a time and let go; what is kept
 is one hash per 256 leaves (the levels above) and a stack of ``log2(size)`` hashes. Each fetch
 is bounded in size (a tile is 8,192 bytes at most, a bundle of 256 entries of at most 4 KB
@@ -55,6 +63,7 @@ from certreg.verifier.tlog.tiles import (
 __all__ = [
     "AuditReport",
     "FolderSource",
+    "Frontier",
     "HttpSource",
     "LogSource",
     "MalformedEntry",
@@ -143,6 +152,33 @@ class MalformedEntry:
         return {"index": self.index, "reason": self.reason}
 
 
+@dataclass(frozen=True)
+class Frontier:
+    """The right edge of a tree of ``size`` leaves: the roots of its full subtrees, largest
+    (leftmost) first, one per bit set in ``size``."""
+
+    size: int
+    hashes: tuple[bytes, ...]
+
+    def root(self) -> bytes:
+        stack = _Stack.resumed(self)
+        return stack.root()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "hashes": [h.hex() for h in self.hashes]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Frontier | None:
+        """The frontier a state file holds, or None if it is not a well-formed one."""
+        try:
+            size, hashes = int(data["size"]), tuple(bytes.fromhex(h) for h in data["hashes"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if size < 0 or len(hashes) != size.bit_count() or any(len(h) != HASH_SIZE for h in hashes):
+            return None
+        return cls(size, hashes)
+
+
 @dataclass
 class AuditReport:
     """What an audit found. ``ok`` only if the checkpoint verified, every tile and entry
@@ -160,6 +196,10 @@ class AuditReport:
     problem_count: int = 0
     malformed: list[MalformedEntry] = field(default_factory=list)
     malformed_count: int = 0
+    #: The checked tree's frontier, to resume from next time (set when the root matched).
+    frontier: Frontier | None = None
+    #: The size the audit resumed from (its first entries were not read again), if it did.
+    resumed_from: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -199,6 +239,7 @@ class AuditReport:
             "problem_count": self.problem_count,
             "malformed_entries": [m.to_json() for m in self.malformed],
             "malformed_count": self.malformed_count,
+            "resumed_from": self.resumed_from,
         }
 
     def lines(self) -> list[str]:
@@ -207,6 +248,12 @@ class AuditReport:
         out: list[str] = []
         if point is None:
             out.append(f"The log at {self.source} could not be checked.")
+        elif self.ok and self.resumed_from is not None:
+            out.append(
+                f"The log {point.origin} checks: {point.size} entries, the "
+                f"{point.size - self.resumed_from} new ones well formed, and with the "
+                f"{self.resumed_from} seen before they give the signed checkpoint's root."
+            )
         elif self.ok:
             out.append(
                 f"The log {point.origin} checks: {point.size} entries, every tile rebuilt, "
@@ -250,6 +297,12 @@ class _Stack:
         self.hashes: list[bytes] = []
         self.count = 0
 
+    @classmethod
+    def resumed(cls, frontier: Frontier) -> _Stack:
+        stack = cls()
+        stack.hashes, stack.count = list(frontier.hashes), frontier.size
+        return stack
+
     def add(self, leaf: bytes) -> None:
         self.count += 1
         c, h = self.count, leaf
@@ -290,8 +343,11 @@ def audit_log(
     since: bytes | str | None = None,
     origin: str | None = None,
     on_entry: EntryCallback | None = None,
+    resume: Frontier | None = None,
 ) -> AuditReport:
-    """Audit the whole log at ``source`` against ``log_key``; see the module's docstring."""
+    """Audit the whole log at ``source`` against ``log_key``; see the module's docstring.
+    ``resume``, the frontier of ``since`` (from an earlier report), reads only the entries
+    added after it; a frontier that is not ``since``'s is ignored and the whole log read."""
     report = AuditReport(source.describe())
     try:
         data = source.read("checkpoint", MAX_CHECKPOINT_SIZE)
@@ -323,6 +379,14 @@ def audit_log(
                     "seen before"
                 )
                 old = None
+
+    if (
+        resume is not None
+        and old is not None
+        and resume.size == old.size
+        and resume.root() == old.root
+    ):
+        return _audit_from(source, point, resume, report, on_entry)
 
     stack = _Stack()
     above: list[bytes] = []  # level-1 hashes rebuilt from the entries
@@ -358,14 +422,58 @@ def audit_log(
             f"the {point.size} entries do not lead to the checkpoint's root hash: the log's "
             "files are not the tree its key signed"
         )
+    else:
+        report.frontier = Frontier(stack.count, tuple(stack.hashes))
+    return report
+
+
+def _audit_from(
+    source: LogSource,
+    point: Checkpoint,
+    resume: Frontier,
+    report: AuditReport,
+    on_entry: EntryCallback | None,
+) -> AuditReport:
+    """The rest of :func:`audit_log` from a frontier: the entries after ``resume.size``."""
+    report.resumed_from = resume.size
+    stack = _Stack.resumed(resume)
+    first_tile = resume.size // TILE_WIDTH
+    for ref in _refs(point.size, 0)[first_tile:]:
+        start = ref.index * TILE_WIDTH
+
+        def only_new(index: int, data: bytes, entry: Entry | None) -> None:
+            if index >= resume.size and on_entry is not None:
+                on_entry(index, data, entry)
+
+        leaves = _level0(source, ref, report, only_new, skip_below=resume.size)
+        if leaves is None:
+            return report
+        for offset, leaf in enumerate(leaves):
+            if start + offset >= resume.size:
+                stack.add(leaf)
+    if stack.root() != point.root:
+        report.consistent = False
+        report.problem(
+            f"the {point.size - resume.size} new entries and the {resume.size} seen before do "
+            "not lead to the checkpoint's root hash: the history was rewritten (a fork), or "
+            "the new files are not the tree the log's key signed"
+        )
+    else:
+        report.consistent = True
+        report.frontier = Frontier(stack.count, tuple(stack.hashes))
     return report
 
 
 def _level0(
-    source: LogSource, ref: TileRef, report: AuditReport, on_entry: EntryCallback | None
+    source: LogSource,
+    ref: TileRef,
+    report: AuditReport,
+    on_entry: EntryCallback | None,
+    skip_below: int = 0,
 ) -> list[bytes] | None:
     """The leaf hashes of one level-0 tile, rebuilt from its bundle and compared with the
-    published tile; None when neither can be read."""
+    published tile; None when neither can be read. Entries below ``skip_below`` (already
+    audited) are hashed but not parsed or counted again."""
     bundle_ref = TileRef(0, ref.index, ref.width, entries=True)
     first = ref.index * TILE_WIDTH
     tile: list[bytes] | None = None
@@ -392,6 +500,8 @@ def _level0(
     leaves = [merkle.leaf_hash(e) for e in entries]
     for offset, entry in enumerate(entries):
         index = first + offset
+        if index < skip_below:
+            continue
         report.entries_read += 1
         parsed: Entry | None = None
         try:

@@ -332,3 +332,64 @@ def test_monitor_follows_the_certification_of_a_credential_file(tmp_path: Path) 
     assert code == 0, out
     listed = [line.strip() for line in out.splitlines()[1:]]
     assert [line.split(" ")[1] for line in listed] == ["grant", "suspend", "recertify"]
+
+
+def test_monitor_reads_only_the_entries_added_since_its_last_run(tmp_path: Path, log: Log) -> None:
+    folder, state = log.write(tmp_path / "log"), tmp_path / "state"
+    code, out = monitor(folder, log, state, "--json")
+    assert code == 0 and json.loads(out)["audit"]["entries_read"] == SIZE
+    log.add(*(entry(i) for i in range(SIZE, SIZE + 300)))
+    log.write(folder)
+    code, out = monitor(folder, log, state, "--json")
+    report = json.loads(out)
+    assert code == 0, out
+    assert report["audit"]["resumed_from"] == SIZE
+    assert report["audit"]["entries_read"] == 300
+    assert [e["index"] for e in report["entries"]] == list(range(SIZE, SIZE + 300))
+
+
+def test_an_edited_monitor_file_is_not_trusted(tmp_path: Path, log: Log) -> None:
+    """The kept frontier only saves reading: one that is not the kept checkpoint's tree
+    (edited, or left by a crash between the two writes) sends the monitor back to reading
+    the whole log."""
+    folder, state = log.write(tmp_path / "log"), tmp_path / "state"
+    assert monitor(folder, log, state)[0] == 0
+    kept = json.loads((state / "monitor.json").read_text())
+    kept["frontier"]["hashes"][0] = "00" * 32
+    (state / "monitor.json").write_text(json.dumps(kept))
+    log.add(entry(SIZE))
+    log.write(folder)
+    code, out = monitor(folder, log, state, "--json")
+    report = json.loads(out)["audit"]
+    assert code == 0 and report["resumed_from"] is None and report["entries_read"] == SIZE + 1
+
+
+def test_a_resumed_monitor_still_catches_an_old_entry_rewritten(tmp_path: Path, log: Log) -> None:
+    folder, state = log.write(tmp_path / "log"), tmp_path / "state"
+    assert monitor(folder, log, state)[0] == 0
+    kept = (state / "checkpoint").read_text()
+    log.entries[5] = entry(5, kind="withdraw").to_bytes()  # in the first, full, tile
+    log.add(entry(SIZE))
+    log.write(folder)
+    code, out = monitor(folder, log, state)
+    assert code == 1 and "the history was rewritten (a fork)" in out
+    assert (state / "checkpoint").read_text() == kept
+
+
+def test_a_resumed_monitor_remembers_whose_certification_it_follows(tmp_path: Path) -> None:
+    credential = {"id": "urn:uuid:2", "type": ["VerifiableCredential"], "name": "granted"}
+    path = tmp_path / "credential.json"
+    path.write_text(json.dumps(credential))
+    log = Log()
+    grant = entry(0, credential=credential_hash(credential))
+    log.add(grant, entry(1))
+    folder, state = log.write(tmp_path / "log"), tmp_path / "state"
+    code, out = monitor(folder, log, state, "--credential", str(path))
+    assert code == 0 and "grant" in out
+    # The suspension names the certification, not the credential the holder has.
+    log.add(entry(2, kind="suspend", cert=grant.cert), entry(3))
+    log.write(folder)
+    code, out = monitor(folder, log, state, "--credential", str(path), "--json")
+    report = json.loads(out)
+    assert report["audit"]["resumed_from"] == 2
+    assert [(e["index"], e["kind"]) for e in report["entries"]] == [(2, "suspend")]
