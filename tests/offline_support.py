@@ -126,7 +126,7 @@ class OfflineBody:
             id=self.list_url, issuer=self.did, purpose="message", bitstring=self.bits,
             valid_from="2026-01-01T00:00:00Z", status_messages=list(CERTIFICATE_STATUS_MESSAGES),
         )  # fmt: skip
-        return add_proof(unsigned, self.keys[0])
+        return add_proof(unsigned, self.key)
 
     def offline_json(self) -> dict[str, Any]:
         revoked = {r.id: r.revoked for r in self.records}
