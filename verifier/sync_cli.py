@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -46,7 +47,7 @@ def sync_command(
     from certreg.verifier.offline.sync import SyncError, sync
 
     failed = False
-    reports = []
+    reports: list[dict[str, Any]] = []
     for url in urls:
         try:
             report = sync(cache_dir, url, unsafe_allow_http_hosts=unsafe_hosts)

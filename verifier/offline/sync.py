@@ -284,7 +284,7 @@ def sync(
             lists[list_url] = {"file": name, "fetched": format_datetime(fetched)}
         synced = clock()
         body = doc["body"]
-        record = {
+        record: dict[str, Any] = {
             "format": CACHE_FORMAT,
             "source": source,
             "synced": format_datetime(synced),
