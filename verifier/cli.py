@@ -180,6 +180,19 @@ def _print_presentation(result: PresentationResult, lang: str = "en") -> None:
 
 @click.command("verify")
 @click.argument("source", metavar="FILE|URL|-")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Verify a certificate's QR code with no network, against --cache: SOURCE is the QR "
+    "code's text (CR1:...), an image file of the QR code, or - for the text on standard input.",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="With --offline: the folder `certreg sync DIR URL...` filled beforehand.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @click.option(
     "--trusted-issuer",
@@ -280,6 +293,8 @@ def verify_command(
     witnesses: tuple[str, ...],
     quorum: int | None,
     lang: str,
+    offline: bool = False,
+    cache_dir: Path | None = None,
 ) -> None:
     """Verify a certificate (or a presentation) from FILE, a URL, or - for standard input.
 
@@ -287,6 +302,11 @@ def verify_command(
     status unknown, untrusted issuer), the certified scope, and every check made. Exits 0 only
     when the certificate is VALID.
     """
+    if offline or cache_dir is not None:
+        from certreg.verifier.offline_cli import verify_offline_command
+
+        verify_offline_command(source, cache_dir, as_json=as_json, now=_parse_now(now))
+        return
     from certreg.i18n import LANGUAGES
     from certreg.verifier.facts import types_of
     from certreg.verifier.result import PresentationResult

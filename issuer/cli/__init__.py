@@ -157,6 +157,11 @@ SUBCOMMANDS = (
         "Verify a certificate (or a presentation) from FILE, a URL, or - for standard input.",
     ),
     Subcommand(
+        "sync",
+        "certreg.verifier.sync_cli:sync_command",
+        "Fetch the keys and status lists of bodies into DIR, to verify their QR codes offline.",
+    ),
+    Subcommand(
         "demo",
         "certreg.issuer.demo:demo_command",
         "Build a demo certification body (two schemes, ~1,000 certificates in every state) "
