@@ -6,7 +6,10 @@ with its conditions and limitations; f) the effective date and the date of expir
 
 It also carries the status on the day it was printed, who took the certification decision
 (by name when the caller knows it, always by role), and above all the QR code and the URL of
-the certificate's page, where the *current* status is: paper cannot be suspended.
+the certificate's page, where the *current* status is: paper cannot be suspended. Where the
+register holds the certificate's offline payload (beside the holder's public name), a second
+QR code below it holds the signed certificate itself, checked with no network
+(:mod:`register.offline`).
 
 Layout: one column that flows top to bottom, so the order in the file (what a screen reader
 and text selection follow) is the order on the page. Every block is measured before it is
@@ -41,11 +44,19 @@ from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.prefs import ViewerPreferences
 
 from certreg.i18n import DEFAULT, N_, Translator, translator
-from certreg.register.qr import qr_png
+from certreg.register.offline import offline_qr_of
+from certreg.register.qr import offline_qr_png, qr_png
 from certreg.register.records import BodyInfo, scheme_name
 from certreg.verifier.standing import CertificateRecord, ScopeLine, headline, plain_date
 
-__all__ = ["DECISION_MAKER", "LOGO_BOX", "QR_SIZE_MM", "Signatory", "certificate_pdf"]
+__all__ = [
+    "DECISION_MAKER",
+    "LOGO_BOX",
+    "OFFLINE_QR_SIZE_MM",
+    "QR_SIZE_MM",
+    "Signatory",
+    "certificate_pdf",
+]
 
 _FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -56,6 +67,9 @@ _FONT_DIRS = (
 MARGIN = 20.0  # mm, all four sides
 FOOTER_SPACE = 14.0  # mm kept free above the bottom margin for the page footer
 QR_SIZE_MM = 40.0  # printed size of the QR code: 6 mm per module or more for a short URL
+#: Printed size of the offline QR code (the signed certificate, up to version 13: 77 modules
+#: with the quiet zone, so 0.6 mm a module; phones read 0.4 mm and more).
+OFFLINE_QR_SIZE_MM = 46.0
 LOGO_BOX = (70.0, 22.0)  # (width, height) mm reserved for the body's logo
 LABEL_WIDTH = 46.0  # mm of the label column in the facts table, at least
 MAX_LABEL_WIDTH = 60.0  # mm: a label column wider than this leaves the values too little room
@@ -383,6 +397,10 @@ def certificate_pdf(
     pdf.label_value(_("Certification decision by"), decided)
     pdf.ln(3)
     _verification_block(pdf, url)
+    offline = offline_qr_of(record)
+    if offline is not None:
+        pdf.ln(2)
+        _offline_block(pdf, offline)
     return bytes(pdf.output())
 
 
@@ -398,6 +416,43 @@ _CHECK_TEXT = N_(
     "Scan the QR code or open the address above. A certificate can be suspended or "
     "withdrawn after it was printed; the page shows its status today."
 )
+
+
+_OFFLINE_HEADING = N_("Scan to check offline")
+_OFFLINE_TEXT = N_(
+    "This code holds the certificate itself, signed by the certification body. A verifier "
+    "that has synced this body's keys and status lists checks it with no network, and says "
+    "how recent its status data is."
+)
+
+
+def _offline_block(pdf: _Certificate, text: str) -> None:
+    """The offline QR code (the signed payload) in its own square at the left, its caption to
+    its right, kept whole on one page. Printed larger than the link's code: a version-13 code
+    has 69 modules a side (77 with the quiet zone, part of the image), so 0.6 mm a module at
+    :data:`OFFLINE_QR_SIZE_MM`, what a phone's camera reads at arm's length."""
+    _ = pdf.words
+    heading, explanation = _(_OFFLINE_HEADING), _(_OFFLINE_TEXT)
+    gap = 6.0
+    size = OFFLINE_QR_SIZE_MM
+    text_x = pdf.l_margin + size + gap
+    text_w = pdf.w - pdf.r_margin - text_x
+    pdf.set_font(pdf.family, "B", 10)
+    height = pdf.height_of(text_w, 5.5, heading)
+    pdf.set_font(pdf.family, "", 10)
+    height += 2 + pdf.height_of(text_w, 5, explanation)
+    pdf.keep(max(size, height))
+    top = pdf.get_y()
+    # 10 pixels a module: the image is scaled down to its printed size, never up, so each
+    # module stays a sharp square.
+    pdf.image(io.BytesIO(offline_qr_png(text, box_size=10)), x=pdf.l_margin, y=top, w=size, h=size)
+    pdf.set_xy(text_x, top + 2)
+    pdf.set_font(pdf.family, "B", 10)
+    pdf.multi_cell(text_w, 5.5, pdf.text_of(heading), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_font(pdf.family, "", 10)
+    pdf.set_xy(text_x, pdf.get_y() + 2)
+    pdf.multi_cell(text_w, 5, pdf.text_of(explanation), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_xy(pdf.l_margin, max(pdf.get_y(), top + size) + 2)
 
 
 def _verification_block(pdf: _Certificate, url: str) -> None:
