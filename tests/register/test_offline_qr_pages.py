@@ -170,8 +170,12 @@ def test_no_offline_qr_without_a_payload_or_without_the_holder_s_public_name(off
 
 def test_the_page_says_it_in_the_reader_s_language(offline):
     number = offline.numbers["named"]
-    page = offline.keyless.get(f"/c/{number}?lang=de")
-    assert "offline-qr.png" in page.text and "Scan to check offline" not in page.text
+    for client in _servers(offline):
+        page = client.get(f"/c/{number}?lang=de")
+        assert "offline-qr.png" in page.text and "Zum Prüfen ohne Netz scannen" in page.text
+        pdf = client.get(f"/c/{number}/certificate.pdf", headers={"Accept-Language": "fr"})
+        words = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "Scanner pour vérifier hors ligne" in words
 
 
 # --- the PDF -------------------------------------------------------------------------------------
