@@ -21,6 +21,7 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,12 @@ from register_support import Body, add_holder, grant, make_body
 
 from certreg.issuer.cli.publish import publish_command
 from certreg.issuer.http.app import create_app
+from certreg.keys.keypair import KeyPair
 from certreg.keys.multikey import decode_public_key
 from certreg.keys.store import KeyStore
 from certreg.register import push
-from certreg.register.offline import FORMAT
+from certreg.register.db import open_register
+from certreg.register.offline import FORMAT, offline_document
 from certreg.register.shares import ShareCertification, SharePage
 from certreg.register.web.app import create_public_app
 from certreg.register.web.share import render_share_page
@@ -344,3 +347,48 @@ def test_offline_json_on_both_servers_and_in_the_bundle(offline):
     for document in documents:
         assert {**document, "generated": ""} == {**published, "generated": ""}
     assert "offline.json" in (offline.bundle / "SHA256SUMS").read_text()
+
+
+def test_offline_json_marks_a_revoked_key_and_names_only_the_lists_served(tmp_path):
+    """register.offline alone, over a register.db holding a rotated key history: the revoked
+    key stays listed (certificates it signed before still name it), marked with its instant;
+    a status list id that is not one ``/status/<id>`` answers is left out."""
+    db = open_register(tmp_path / "register.db", create=True)
+    db.execute(
+        "INSERT INTO body (id, legal_name, public_url, did, updated_at) VALUES (1, ?, ?, ?, ?)",
+        ["Body", "https://cb.example/", "did:web:cb.example", "2026-01-01T00:00:00Z"],
+    )
+    old, new = KeyPair.generate(), KeyPair.generate()
+    for key_id_, pair, created, revoked in (
+        ("did:web:cb.example#key-1", old, "2025-01-01T00:00:00Z", "2026-02-01T00:00:00Z"),
+        ("did:web:cb.example#key-2", new, "2026-02-01T00:00:00Z", None),
+    ):
+        db.execute(
+            "INSERT INTO issuer_keys (id, public_key_multibase, created, revoked) "
+            "VALUES (?, ?, ?, ?)",
+            [key_id_, pair.public_multibase, created, revoked],
+        )
+    conn = sqlite3.connect(tmp_path / "register.db")
+    document = offline_document(
+        conn, ["revocation-1", "../etc", "message-1"], now=datetime(2026, 3, 1, tzinfo=UTC)
+    )
+    assert document["generated"] == "2026-03-01T00:00:00Z"
+    assert document["keys"] == [
+        {
+            "id": "did:web:cb.example#key-1",
+            "kid": payload.key_id(old.public_key.raw).hex(),
+            "publicKeyMultibase": old.public_multibase,
+            "revoked": "2026-02-01T00:00:00Z",
+        },
+        {
+            "id": "did:web:cb.example#key-2",
+            "kid": payload.key_id(new.public_key.raw).hex(),
+            "publicKeyMultibase": new.public_multibase,
+            "revoked": None,
+        },
+    ]
+    assert document["status_lists"] == [
+        "https://cb.example/status/message-1",
+        "https://cb.example/status/revocation-1",
+    ]
+    assert document["schemes"] == []
