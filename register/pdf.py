@@ -8,7 +8,7 @@ It also carries the status on the day it was printed, who took the certification
 (by name when the caller knows it, always by role), and above all the QR code and the URL of
 the certificate's page, where the *current* status is: paper cannot be suspended. Where the
 register holds the certificate's offline payload (beside the holder's public name), a second
-QR code below it holds the signed certificate itself, checked with no network
+QR code at the right of that block holds the signed certificate itself, checked with no network
 (:mod:`register.offline`).
 
 Layout: one column that flows top to bottom, so the order in the file (what a screen reader
@@ -396,11 +396,7 @@ def certificate_pdf(
         decided = _("a decision-maker of %(body)s", body=body.legal_name)
     pdf.label_value(_("Certification decision by"), decided)
     pdf.ln(3)
-    _verification_block(pdf, url)
-    offline = offline_qr_of(record)
-    if offline is not None:
-        pdf.ln(2)
-        _offline_block(pdf, offline)
+    _verification_block(pdf, url, offline_qr_of(record))
     return bytes(pdf.output())
 
 
@@ -418,60 +414,49 @@ _CHECK_TEXT = N_(
 )
 
 
-_OFFLINE_HEADING = N_("Scan to check offline")
-_OFFLINE_TEXT = N_(
-    "This code holds the certificate itself, signed by the certification body. A verifier "
-    "that has synced this body's keys and status lists checks it with no network, and says "
-    "how recent its status data is."
-)
+#: The caption under the offline QR code (the signed certificate itself, register.offline).
+_OFFLINE_CAPTION = N_("Scan to check offline")
 
 
-def _offline_block(pdf: _Certificate, text: str) -> None:
-    """The offline QR code (the signed payload) in its own square at the left, its caption to
-    its right, kept whole on one page. Printed larger than the link's code: a version-13 code
-    has 69 modules a side (77 with the quiet zone, part of the image), so 0.6 mm a module at
-    :data:`OFFLINE_QR_SIZE_MM`, what a phone's camera reads at arm's length."""
-    _ = pdf.words
-    heading, explanation = _(_OFFLINE_HEADING), _(_OFFLINE_TEXT)
-    gap = 6.0
-    size = OFFLINE_QR_SIZE_MM
-    text_x = pdf.l_margin + size + gap
-    text_w = pdf.w - pdf.r_margin - text_x
-    pdf.set_font(pdf.family, "B", 10)
-    height = pdf.height_of(text_w, 5.5, heading)
-    pdf.set_font(pdf.family, "", 10)
-    height += 2 + pdf.height_of(text_w, 5, explanation)
-    pdf.keep(max(size, height))
-    top = pdf.get_y()
-    # 10 pixels a module: the image is scaled down to its printed size, never up, so each
-    # module stays a sharp square.
-    pdf.image(io.BytesIO(offline_qr_png(text, box_size=10)), x=pdf.l_margin, y=top, w=size, h=size)
-    pdf.set_xy(text_x, top + 2)
-    pdf.set_font(pdf.family, "B", 10)
-    pdf.multi_cell(text_w, 5.5, pdf.text_of(heading), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font(pdf.family, "", 10)
-    pdf.set_xy(text_x, pdf.get_y() + 2)
-    pdf.multi_cell(text_w, 5, pdf.text_of(explanation), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_xy(pdf.l_margin, max(pdf.get_y(), top + size) + 2)
-
-
-def _verification_block(pdf: _Certificate, url: str) -> None:
+def _verification_block(pdf: _Certificate, url: str, offline: str | None = None) -> None:
     """The QR code in its own square at the left, the address and the explanation in the
-    column to its right; the block is kept whole on one page."""
+    column to its right; with ``offline`` (the certificate's signed payload) its QR code in a
+    square of its own at the right, captioned below. The block is kept whole on one page.
+
+    The offline code is printed larger than the link's: a version-13 code has 69 modules a
+    side (77 with the quiet zone, part of the image), so 0.6 mm a module at
+    :data:`OFFLINE_QR_SIZE_MM`, what a phone's camera reads at arm's length. Side by side, an
+    ordinary certificate keeps to one page."""
     _ = pdf.words
     heading, explanation = _(_CHECK_HEADING), _(_CHECK_TEXT)
-    gap = 6.0
+    gap = 6.0 if offline is None else 5.0
+    right = 0.0 if offline is None else OFFLINE_QR_SIZE_MM + gap
     text_x = pdf.l_margin + QR_SIZE_MM + gap
-    text_w = pdf.w - pdf.r_margin - text_x
+    text_w = pdf.w - pdf.r_margin - right - text_x
     pdf.set_font(pdf.family, "B", 10)
     height = pdf.height_of(text_w, 5.5, heading)
     pdf.set_font(pdf.family, "", 10)
     height += pdf.height_of(text_w, 5.5, url) + 2 + pdf.height_of(text_w, 5, explanation)
-    pdf.keep(max(QR_SIZE_MM, height))
+    caption = _(_OFFLINE_CAPTION)
+    offline_height = 0.0
+    if offline is not None:
+        pdf.set_font(pdf.family, "B", 9)
+        offline_height = OFFLINE_QR_SIZE_MM + 1 + pdf.height_of(OFFLINE_QR_SIZE_MM, 4.5, caption)
+    pdf.keep(max(QR_SIZE_MM, height, offline_height))
     top = pdf.get_y()
     pdf.image(
         io.BytesIO(qr_png(url, box_size=10)), x=pdf.l_margin, y=top, w=QR_SIZE_MM, h=QR_SIZE_MM
     )
+    bottom = top + max(QR_SIZE_MM, offline_height)
+    if offline is not None:
+        # 10 pixels a module: scaled down to its printed size, never up, so each module stays
+        # a sharp square.
+        x = pdf.w - pdf.r_margin - OFFLINE_QR_SIZE_MM
+        size = OFFLINE_QR_SIZE_MM
+        pdf.image(io.BytesIO(offline_qr_png(offline, box_size=10)), x=x, y=top, w=size, h=size)
+        pdf.set_xy(x, top + size + 1)
+        pdf.set_font(pdf.family, "B", 9)
+        pdf.multi_cell(size, 4.5, pdf.text_of(caption), align="C", new_x=XPos.LEFT)
     # The text column: set_xy keeps x; ln() would send it back under the QR code.
     pdf.set_xy(text_x, top + 2)
     pdf.set_font(pdf.family, "B", 10)
@@ -489,4 +474,4 @@ def _verification_block(pdf: _Certificate, url: str) -> None:
     )
     pdf.set_xy(text_x, pdf.get_y() + 2)
     pdf.multi_cell(text_w, 5, pdf.text_of(explanation), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_xy(pdf.l_margin, max(pdf.get_y(), top + QR_SIZE_MM) + 2)
+    pdf.set_xy(pdf.l_margin, max(pdf.get_y(), bottom) + 2)

@@ -19,9 +19,11 @@ import base64
 import io
 import json
 import re
+import shutil
 import sqlite3
+import subprocess
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -40,10 +42,13 @@ from certreg.keys.store import KeyStore
 from certreg.register import push
 from certreg.register.db import open_register
 from certreg.register.offline import FORMAT, offline_document
+from certreg.register.pdf import certificate_pdf
+from certreg.register.records import BodyInfo
 from certreg.register.shares import ShareCertification, SharePage
 from certreg.register.web.app import create_public_app
 from certreg.register.web.share import render_share_page
 from certreg.verifier.offline import payload
+from certreg.verifier.standing import CertificateRecord, ScopeLine
 
 
 @dataclass
@@ -177,8 +182,8 @@ def test_the_page_says_it_in_the_reader_s_language(offline):
         page = client.get(f"/c/{number}?lang=de")
         assert "offline-qr.png" in page.text and "Zum Prüfen ohne Netz scannen" in page.text
         pdf = client.get(f"/c/{number}/certificate.pdf", headers={"Accept-Language": "fr"})
-        words = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
-        assert "Scanner pour vérifier hors ligne" in words
+        words = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "Scanner pour vérifier hors ligne" in " ".join(words.split())  # may wrap
 
 
 # --- the PDF -------------------------------------------------------------------------------------
@@ -205,8 +210,9 @@ def test_the_pdf_carries_the_offline_qr_beside_the_link(offline, kind):
         codes = _pdf_codes(pdf.content)
         assert text in codes
         assert f"https://cb.example/c/{number}" in codes
-        words = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
-        assert "Scan to check offline" in words
+        words = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "Scan to check offline" in " ".join(words.split())  # the caption may wrap
+        assert len(PdfReader(io.BytesIO(pdf.content)).pages) == 1  # side by side: one page
 
 
 def test_the_pdf_s_offline_qr_is_printed_big_enough_to_scan(offline):
@@ -392,3 +398,63 @@ def test_offline_json_marks_a_revoked_key_and_names_only_the_lists_served(tmp_pa
         "https://cb.example/status/revocation-1",
     ]
     assert document["schemes"] == []
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
+    reason="poppler-utils (pdftoppm, pdftotext) not installed: `make browser` installs it",
+)
+@pytest.mark.parametrize("scope_items", [1, 30])
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_the_printed_offline_qr_reads_from_the_page_at_150_dpi_with_no_word_on_it(
+    offline, tmp_path, scope_items, lang
+):
+    """The page as a printer or a screen draws it (pdftoppm, 150 dpi: 3.5 pixels a module of
+    the offline code): both codes read from the picture, and no word of the text layer lies on
+    the offline code (30 scope items push it to a later page, whole)."""
+    text = offline.texts["named"]
+    scope = tuple(
+        ScopeLine(
+            f"S{i:02}", f"Scope item {i} with a long label", "Conditions " * 8, "active", None
+        )
+        for i in range(scope_items)
+    )
+    record = CertificateRecord(
+        number="CWI-2026-0001-7",
+        holder_name="Jane Doe",
+        scheme_id="cwi",
+        scheme_code="CWI",
+        scheme_name="Certified Welding Inspector",
+        status="ACTIVE",
+        status_since="2026-01-10",
+        valid_from="2026-01-10",
+        valid_until="2031-01-09",
+        scope=scope,
+        extra={"offline_qr": text},
+    )
+    body = BodyInfo("Example Certification Body", "https://cb.example", "did:web:cb.example")
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(certificate_pdf(record, body, printed_on=date(2026, 11, 28), lang=lang))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(tmp_path / "p")], check=True)
+    codes: dict[str, tuple[int, float, float, float, float]] = {}
+    for image_path in sorted(tmp_path.glob("p-*.png")):
+        page = int(image_path.stem.rsplit("-", 1)[1])
+        for code in zxingcpp.read_barcodes(Image.open(image_path)):
+            at = code.position
+            points = (at.top_left, at.top_right, at.bottom_left, at.bottom_right)
+            xs, ys = [c.x * 72 / 150 for c in points], [c.y * 72 / 150 for c in points]
+            codes[code.text] = (page, min(xs), min(ys), max(xs), max(ys))
+    assert set(codes) == {text, "https://cb.example/c/CWI-2026-0001-7"}
+    page, x0, y0, x1, y1 = codes[text]
+    assert (x1 - x0) / 72 * 25.4 >= 35  # the symbol (quiet zone aside) is over 35 mm wide
+    words = subprocess.run(
+        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for number, chunk in enumerate(words.split("<page ")[1:], start=1):
+        if number != page:
+            continue
+        for wx0, wy0, wx1, wy1 in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">', chunk
+        ):
+            on_code = float(wx0) < x1 and x0 < float(wx1) and float(wy0) < y1 and y0 < float(wy1)
+            assert not on_code
