@@ -25,6 +25,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader
 
 from certreg.i18n import N_, jinja_environment, translator
+from certreg.register.offline import offline_qr_of
 from certreg.register.records import BodyInfo, scheme_name
 from certreg.register.site import TEMPLATES
 from certreg.register.web.language import PageLanguage
@@ -147,6 +148,9 @@ def render_certificate(
         # "held (the certificate is suspended)" beside each scope line when it is not valid
         status_word=translator("pages", lang)(_STANDING_WORDS.get(line.css, N_("unknown"))),
         url=body.certificate_url(record.number),
+        # The second QR code, the certificate itself (``/c/{number}/offline-qr.png``): only
+        # where the register holds its payload, beside the holder's public name.
+        offline_qr=offline_qr_of(record) is not None,
         today=_today(now, lang),
         # The scheme's name in the reader's language; the page stands for the certificate, so
         # the name the credential is signed with stays beside it (issue 12).

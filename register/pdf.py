@@ -6,7 +6,10 @@ with its conditions and limitations; f) the effective date and the date of expir
 
 It also carries the status on the day it was printed, who took the certification decision
 (by name when the caller knows it, always by role), and above all the QR code and the URL of
-the certificate's page, where the *current* status is: paper cannot be suspended.
+the certificate's page, where the *current* status is: paper cannot be suspended. Where the
+register holds the certificate's offline payload (beside the holder's public name), a second
+QR code at the right of that block holds the signed certificate itself, checked with no network
+(:mod:`register.offline`).
 
 Layout: one column that flows top to bottom, so the order in the file (what a screen reader
 and text selection follow) is the order on the page. Every block is measured before it is
@@ -41,11 +44,19 @@ from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.prefs import ViewerPreferences
 
 from certreg.i18n import DEFAULT, N_, Translator, translator
-from certreg.register.qr import qr_png
+from certreg.register.offline import offline_qr_of
+from certreg.register.qr import offline_qr_png, qr_png
 from certreg.register.records import BodyInfo, scheme_name
 from certreg.verifier.standing import CertificateRecord, ScopeLine, headline, plain_date
 
-__all__ = ["DECISION_MAKER", "LOGO_BOX", "QR_SIZE_MM", "Signatory", "certificate_pdf"]
+__all__ = [
+    "DECISION_MAKER",
+    "LOGO_BOX",
+    "OFFLINE_QR_SIZE_MM",
+    "QR_SIZE_MM",
+    "Signatory",
+    "certificate_pdf",
+]
 
 _FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -56,6 +67,9 @@ _FONT_DIRS = (
 MARGIN = 20.0  # mm, all four sides
 FOOTER_SPACE = 14.0  # mm kept free above the bottom margin for the page footer
 QR_SIZE_MM = 40.0  # printed size of the QR code: 6 mm per module or more for a short URL
+#: Printed size of the offline QR code (the signed certificate, up to version 13: 77 modules
+#: with the quiet zone, so 0.6 mm a module; phones read 0.4 mm and more).
+OFFLINE_QR_SIZE_MM = 46.0
 LOGO_BOX = (70.0, 22.0)  # (width, height) mm reserved for the body's logo
 LABEL_WIDTH = 46.0  # mm of the label column in the facts table, at least
 MAX_LABEL_WIDTH = 60.0  # mm: a label column wider than this leaves the values too little room
@@ -382,7 +396,7 @@ def certificate_pdf(
         decided = _("a decision-maker of %(body)s", body=body.legal_name)
     pdf.label_value(_("Certification decision by"), decided)
     pdf.ln(3)
-    _verification_block(pdf, url)
+    _verification_block(pdf, url, offline_qr_of(record))
     return bytes(pdf.output())
 
 
@@ -400,23 +414,49 @@ _CHECK_TEXT = N_(
 )
 
 
-def _verification_block(pdf: _Certificate, url: str) -> None:
+#: The caption under the offline QR code (the signed certificate itself, register.offline).
+_OFFLINE_CAPTION = N_("Scan to check offline")
+
+
+def _verification_block(pdf: _Certificate, url: str, offline: str | None = None) -> None:
     """The QR code in its own square at the left, the address and the explanation in the
-    column to its right; the block is kept whole on one page."""
+    column to its right; with ``offline`` (the certificate's signed payload) its QR code in a
+    square of its own at the right, captioned below. The block is kept whole on one page.
+
+    The offline code is printed larger than the link's: a version-13 code has 69 modules a
+    side (77 with the quiet zone, part of the image), so 0.6 mm a module at
+    :data:`OFFLINE_QR_SIZE_MM`, what a phone's camera reads at arm's length. Side by side, an
+    ordinary certificate keeps to one page."""
     _ = pdf.words
     heading, explanation = _(_CHECK_HEADING), _(_CHECK_TEXT)
-    gap = 6.0
+    gap = 6.0 if offline is None else 5.0
+    right = 0.0 if offline is None else OFFLINE_QR_SIZE_MM + gap
     text_x = pdf.l_margin + QR_SIZE_MM + gap
-    text_w = pdf.w - pdf.r_margin - text_x
+    text_w = pdf.w - pdf.r_margin - right - text_x
     pdf.set_font(pdf.family, "B", 10)
     height = pdf.height_of(text_w, 5.5, heading)
     pdf.set_font(pdf.family, "", 10)
     height += pdf.height_of(text_w, 5.5, url) + 2 + pdf.height_of(text_w, 5, explanation)
-    pdf.keep(max(QR_SIZE_MM, height))
+    caption = _(_OFFLINE_CAPTION)
+    offline_height = 0.0
+    if offline is not None:
+        pdf.set_font(pdf.family, "B", 9)
+        offline_height = OFFLINE_QR_SIZE_MM + 1 + pdf.height_of(OFFLINE_QR_SIZE_MM, 4.5, caption)
+    pdf.keep(max(QR_SIZE_MM, height, offline_height))
     top = pdf.get_y()
     pdf.image(
         io.BytesIO(qr_png(url, box_size=10)), x=pdf.l_margin, y=top, w=QR_SIZE_MM, h=QR_SIZE_MM
     )
+    bottom = top + max(QR_SIZE_MM, offline_height)
+    if offline is not None:
+        # 10 pixels a module: scaled down to its printed size, never up, so each module stays
+        # a sharp square.
+        x = pdf.w - pdf.r_margin - OFFLINE_QR_SIZE_MM
+        size = OFFLINE_QR_SIZE_MM
+        pdf.image(io.BytesIO(offline_qr_png(offline, box_size=10)), x=x, y=top, w=size, h=size)
+        pdf.set_xy(x, top + size + 1)
+        pdf.set_font(pdf.family, "B", 9)
+        pdf.multi_cell(size, 4.5, pdf.text_of(caption), align="C", new_x=XPos.LEFT)
     # The text column: set_xy keeps x; ln() would send it back under the QR code.
     pdf.set_xy(text_x, top + 2)
     pdf.set_font(pdf.family, "B", 10)
@@ -434,4 +474,4 @@ def _verification_block(pdf: _Certificate, url: str) -> None:
     )
     pdf.set_xy(text_x, pdf.get_y() + 2)
     pdf.multi_cell(text_w, 5, pdf.text_of(explanation), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_xy(pdf.l_margin, max(pdf.get_y(), top + QR_SIZE_MM) + 2)
+    pdf.set_xy(pdf.l_margin, max(pdf.get_y(), bottom) + 2)

@@ -243,6 +243,7 @@ def _directory_record(
         scope=scope,
         history=history,
         listing=Policy.DIRECTORY,
+        extra=_offline(row),
         **scheme,
     )
 
@@ -260,6 +261,14 @@ def _sealed_record(conn: sqlite3.Connection, number: str) -> dict[str, Any] | No
     except (sqlite3.Error, ValueError):
         return None
     return dict(opened) if isinstance(opened, Mapping) else None
+
+
+def _offline(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The certificate's offline QR payload (``offline_qr``: the register holds it where it
+    holds the holder's name), kept in the record's ``extra`` for the page, PDF and share page
+    (``register.qr.offline_qr_of``)."""
+    text = data.get("offline_qr")
+    return {"offline_qr": text} if isinstance(text, str) and text else {}
 
 
 def _get(data: Mapping[str, Any], *keys: str) -> Any:
@@ -316,5 +325,6 @@ def record_from_mapping(
         scope=tuple(sorted(scope, key=lambda s: s.code)),
         history=tuple(sorted(history, key=lambda h: (h.decided_at, h.effective_date))),
         listing=listing,
+        extra=_offline(data),
         **scheme,
     )

@@ -6,6 +6,8 @@ Everything a verifier or a member of the public fetches, none of which needs the
 - ``status/<list_id>``: each status list's latest signed version (the URL in every credential),
   ``status/versions/<list_id>/<n>``: every version ever signed (immutable);
 - ``contexts/``: the pinned JSON-LD contexts, by file name and by URL path, and an index;
+- ``offline.json``: the body's keys, status list addresses and schemes, what offline
+  verifiers sync (:mod:`register.offline`, the document ``/offline.json`` serves);
 - ``public.db``: an immutable snapshot of register.db (one clean file, no WAL),
   ``inspect-data.json`` (Datasette's precomputed table counts for it), ``metadata.json`` and
   ``datasette/`` (plugins, templates, static files) as found in ``register/``;
@@ -47,6 +49,7 @@ from certreg.issuer.register_push import lookup_secret_path, rebuild
 from certreg.issuer.service import CertificationBody
 from certreg.keys.passphrase import PASSPHRASE_ENV
 from certreg.keys.store import META_FILE, KeyStore
+from certreg.register.offline import offline_document, offline_json
 from certreg.verifier.tlog.note import Signer as NoteSigner
 
 __all__ = ["build_bundle", "publish_command", "snapshot"]
@@ -123,6 +126,7 @@ def build_bundle(
         _write(out / "did.json", document)  # did:web:host:path resolves to /path/did.json
     # Status lists: the latest of each, and every version.
     lists = body.status_lists
+    written: list[str] = []
     for list_id, version in body.db.execute(
         "SELECT id, version FROM status_lists ORDER BY id"
     ).fetchall():
@@ -130,6 +134,7 @@ def build_bundle(
         if latest is None:
             continue
         _write(out / "status" / list_id, _json(latest))
+        written.append(list_id)
         counts["status_lists"] += 1
         for n in range(1, version + 1):
             signed = lists.version(list_id, n)
@@ -174,6 +179,14 @@ def build_bundle(
     # Named public.db: Datasette names a database after its file, and certreg's metadata,
     # templates and plugin address the register as "public" (register/site.py DATABASE).
     snapshot(source, out / "public.db")
+    # What offline verifiers sync (register.offline): built from the snapshot, as the keyless
+    # site builds it from the same file, naming the lists written above.
+    public = sqlite3.connect(f"file:{out / 'public.db'}?immutable=1", uri=True)
+    try:
+        offline = offline_document(public, written, now=body.clock())
+    finally:
+        public.close()
+    _write(out / "offline.json", offline_json(offline))
     inspected = _inspect(out / "public.db")
     if inspected is not None:
         _write(out / "inspect-data.json", json.dumps(inspected, indent=2).encode())
@@ -257,6 +270,8 @@ Everything here is public. Serve it at {info["public_url"]} (the folder is the s
    status/<list>                      latest status lists     application/json, max-age 300
    status/versions/<list>/<n>         every signed version    immutable
    contexts/...                       pinned JSON-LD contexts application/ld+json, immutable
+   offline.json                       for offline verifiers   application/json, max-age 300,
+                                                              Access-Control-Allow-Origin *
 
    Credentials point at {info["public_url"]}/status/<list>. The issuer re-signs each list
    at least every two days (`certreg serve`, or `certreg status refresh` from cron): publish

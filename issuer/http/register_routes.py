@@ -55,7 +55,18 @@ def install(app: FastAPI, register_path: str | Path) -> None:
         status_of=lambda number: _status_of(state, number),
         unsafe_allow_http_hosts=state.unsafe_allow_http_hosts,
         clock=state.body.clock,  # "?at=" a date after the body's today is in the future
+        status_list_ids=lambda: _status_list_ids(state),  # offline.json names them
     )
+
+
+def _status_list_ids(state: AppState) -> list[str]:
+    """The lists ``/status/<id>`` serves: those signed at least once (issuer.http.public)."""
+    with state.lock:
+        rows = state.body.db.execute(
+            "SELECT l.id FROM status_lists l JOIN status_list_versions v "
+            "ON v.list_id = l.id AND v.version = l.version ORDER BY l.id"
+        ).fetchall()
+    return [row[0] for row in rows]
 
 
 def _status_of(state: AppState, number: str) -> tuple[str, str] | None:

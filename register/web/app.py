@@ -133,6 +133,7 @@ def install(
     status_of: StatusLookup | None = None,
     unsafe_allow_http_hosts: Collection[str] = (),
     clock: Callable[[], datetime] | None = None,
+    status_list_ids: Callable[[], list[str]] | None = None,
 ) -> None:
     """Add the public pages to ``app`` and mount Datasette at ``/register/``.
 
@@ -140,7 +141,8 @@ def install(
     them itself passes None). ``immutable``: register.db is a published snapshot, opened
     read-only and never re-read; otherwise it is created (empty, with its schema and search
     index) if it does not exist yet. ``share_pages``: False for a host that serves its own
-    share pages. ``fallback_body``, ``verifier_factory``, ``status_of``: a host's own answers
+    share pages. ``fallback_body``, ``verifier_factory``, ``status_of``, ``status_list_ids``
+    (the lists ``offline.json`` names, when the host serves them itself): a host's own answers
     (:class:`register.web.state.SiteState`). The app's request guard, error handlers and
     limits are the caller's to install (:func:`create_public_app` shows how).
     """
@@ -154,6 +156,7 @@ def install(
         fallback_body=fallback_body,
         verifier_factory=verifier_factory,
         status_of=status_of,
+        status_list_ids=status_list_ids,
     )
     if clock is not None:
         site.clock = clock

@@ -17,6 +17,7 @@ Served by the keyless public site (``certreg register serve``) and, the same rou
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from certreg.i18n import format_number, translator
+from certreg.register.offline import offline_qr_of
 from certreg.register.pages import (
     ENGLISH,
     VerifyOutcome,
@@ -51,6 +53,7 @@ from certreg.register.web.language import (
     localised,
     page_language,
 )
+from certreg.register.web.offline import router as offline_router
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.scan import VERIFY_PAGE_HEADERS, certificate_prefix
 from certreg.register.web.scan import router as scan_router
@@ -70,6 +73,7 @@ __all__ = [
 
 router = APIRouter(tags=["register"])
 router.include_router(scan_router)  # the verify page's QR scanner's files (register.web.scan)
+router.include_router(offline_router)  # /offline.json, what offline verifiers sync
 #: The longest certificate number there can be (``register.records.find_certificate``).
 MAX_NUMBER_LENGTH = 64
 Number = Annotated[
@@ -266,6 +270,49 @@ def _public_qr(request: Request, number: Number, kind: str) -> Response:
     if record is None:
         return _not_found(number, body.legal_name if body else None, page_language(request))
     return qr_response(_body_info(request, body).certificate_url(record.number), kind)
+
+
+@router.get(
+    "/c/{number}/offline-qr.png",
+    summary="The offline QR code (PNG) of a published certificate whose holder is named",
+    description="The certificate's signed compact payload (CR1), checked with no network "
+    "against the keys and status lists of /offline.json.",
+    responses={200: {"content": {"image/png": {}}}, 404: {"description": "None here."}},
+)
+def certificate_offline_qr_png(request: Request, number: Number) -> Response:
+    return _offline_qr(request, number, "png")
+
+
+@router.get(
+    "/c/{number}/offline-qr.svg",
+    summary="The offline QR code (SVG) of a published certificate whose holder is named",
+    responses={200: {"content": {"image/svg+xml": {}}}, 404: {"description": "None here."}},
+)
+def certificate_offline_qr_svg(request: Request, number: Number) -> Response:
+    return _offline_qr(request, number, "svg")
+
+
+def _offline_qr(request: Request, number: Number, kind: str) -> Response:
+    """The offline QR code of ``number``: only where the register holds its payload, which it
+    does only beside the holder's public name (the payload holds the name). Revalidated on
+    each use (ETag of the payload, no image made for a 304): a new revision of the certificate
+    signs a new payload, and a holder who stops publishing their name takes it away."""
+    redirect = _canonical(number, f"/offline-qr.{kind}")
+    if redirect is not None:
+        return redirect
+    record, body = _lookup(request, number)
+    text = offline_qr_of(record) if record is not None else None
+    if text is None:
+        return _not_found(number, body.legal_name if body else None, page_language(request))
+    digest = hashlib.sha256(f"{kind} {text}".encode()).hexdigest()[:32]
+    headers = {"ETag": f'"{digest}"', "Cache-Control": "no-cache"}
+    if f'"{digest}"' in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    from certreg.register.qr import offline_qr_png, offline_qr_svg  # see qr_response
+
+    if kind == "png":
+        return Response(offline_qr_png(text), media_type="image/png", headers=headers)
+    return Response(offline_qr_svg(text), media_type="image/svg+xml", headers=headers)
 
 
 @router.get(

@@ -28,6 +28,7 @@ value written into HTML is escaped. Failed attempts at tokens spend the client's
 
 from __future__ import annotations
 
+import base64
 import hmac
 import io
 import json
@@ -43,6 +44,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from certreg.i18n import DEFAULT, LANGUAGES, N_, language_name, translator
+from certreg.register.offline import offline_qr_of
 from certreg.register.shares import (
     SharePage,
     linkedin_for,
@@ -77,7 +79,7 @@ PAGE_HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+        "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
@@ -93,6 +95,7 @@ h1{font-size:1.5rem;margin:.2rem 0}.muted{color:#555}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.35rem .5rem;
 border-bottom:1px solid #ddd;vertical-align:top}th{width:11rem;font-weight:600}
 section{margin:1.6rem 0}.qr{width:220px;height:220px;image-rendering:pixelated}
+.offline-qr{width:300px;height:300px;image-rendering:pixelated}
 .button{display:inline-block;padding:.5rem .9rem;border-radius:.3rem;background:#0a66c2;
 color:#fff;text-decoration:none;font-weight:600;border:0;font-size:1rem;cursor:pointer}
 .danger{background:#b42318}code{word-break:break-all;background:#f3f3f3;padding:.1rem .25rem}
@@ -329,12 +332,41 @@ def render_share_page(
 <section><h2>{w["show"]}</h2>
 <img class="qr" src="/share/{escape(token)}/qr.png" alt="{w["qr_alt"]}">
 <p>{address}</p></section>
+{_offline_section(cert, lang)}
 <section><h2>{w["linkedin"]}</h2>
 <p><a class="button" href="{escape(linkedin)}" target="_blank"
 rel="noopener noreferrer">{w["linkedin_button"]}</a></p></section>
 {_holder_actions(token, page_url, expiry, wallet_offer_uri, shared, lang, q)}
 """
     return html_page(f"{cert.holder_name}: {scheme['name']}", html, lang=lang)
+
+
+def _offline_section(cert: Any, lang: str) -> str:
+    """The certificate's offline QR code (its signed payload, :mod:`register.offline`), when
+    the share page's data holds one. Inline (a ``data:`` PNG): one renderer serves both
+    sites, and neither needs a route for it; a share page is seen rarely, so the code is
+    drawn each time."""
+    text = offline_qr_of(cert)
+    if text is None:
+        return ""
+    from certreg.register.qr import offline_qr_png  # qrcode and Pillow: only when needed
+
+    _ = translator("pages", lang)
+    image = base64.b64encode(offline_qr_png(text, box_size=4)).decode("ascii")
+    heading = escape(_("Scan to check offline"))
+    alt = escape(_("Offline QR code: the certificate itself, signed by the certification body"))
+    help_text = escape(
+        _(
+            "This code holds the certificate itself, signed by the certification body. A "
+            "verifier that has synced this body's keys and status lists checks it with no "
+            "network, and says how recent its status data is."
+        )
+    )
+    return (
+        f"<section><h2>{heading}</h2>"
+        f'<img class="offline-qr" src="data:image/png;base64,{image}" alt="{alt}">'
+        f'<p class="muted">{help_text}</p></section>'
+    )
 
 
 def _log_proof_section(token: str, log_proof: bool, shared: Any, lang: str) -> str:

@@ -52,6 +52,9 @@ class SiteState:
     fallback_body: Callable[[], BodyInfo | None] | None = None
     verifier_factory: Callable[[], Verifier] | None = None
     status_of: StatusLookup | None = None
+    #: The ids of the status lists served at ``/status/<id>`` (``offline.json``): the host's
+    #: own (``certreg serve``, from issuer.db); without it, the bundle's ``status/`` files.
+    status_list_ids: Callable[[], list[str]] | None = None
     #: The site's clock (UTC): share links expire by it, the share page dates its status by it.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _verifier: Verifier | None = field(default=None, repr=False)
@@ -140,6 +143,15 @@ class SiteState:
         else:
             data = self.bundle_file("status", "versions", list_id, str(version))
         return json.loads(data) if data is not None else None
+
+    def published_status_lists(self) -> list[str]:
+        """The ids of the status lists this site serves at ``/status/<id>``."""
+        if self.status_list_ids is not None:
+            return self.status_list_ids()
+        if self.bundle is None:
+            return []
+        folder = self.bundle / "status"
+        return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
     # -- verification ----------------------------------------------------------------------
 
