@@ -298,3 +298,30 @@ def test_both_servers_serve_the_manifest_and_the_worker(site: Site) -> None:
         assert "manifest-src 'self'" in policy and "worker-src 'self'" in policy
     finally:
         _stop(proc)
+
+
+def test_the_keyless_register_site_serves_the_app_too(tmp_path: Path) -> None:
+    """`certreg register serve` (the published bundle, no key) has the same manifest, worker
+    and icons, and the verify page links the manifest under the same policy."""
+    from click.testing import CliRunner
+    from fastapi.testclient import TestClient
+    from register_support import make_body
+
+    from certreg.issuer.cli.publish import publish_command
+    from certreg.register.web.app import create_public_app
+
+    made = make_body(tmp_path)
+    out = tmp_path / "published"
+    result = CliRunner().invoke(publish_command, [str(out), "--data", str(made.data)])
+    assert result.exit_code == 0, result.output
+    made.body.db.conn.close()
+    with TestClient(create_public_app(out)) as client:
+        page = client.get("/verify")
+        assert '<link rel="manifest" href="/manifest.webmanifest">' in page.text
+        assert 'id="offline-controls"' in page.text and "/static/offline.js" in page.text
+        assert "manifest-src 'self'" in page.headers["content-security-policy"]
+        assert client.get("/manifest.webmanifest").json()["start_url"] == "/verify"
+        worker = client.get("/sw.js")
+        assert worker.status_code == 200 and "/static/vendor/cborg-6.1.5/cborg.js" in worker.text
+        for path in json.loads(worker.text.split("const PRECACHE = ", 1)[1].split(";\n", 1)[0]):
+            assert client.get(path).status_code == 200, path
