@@ -425,7 +425,7 @@ function page() {
   const root = data.root || "/";
   const offlineUrl = new URL(data.offlineUrl, location.href).href;
   const syncLine = document.getElementById("offline-sync");
-  const form = document.getElementById("offline-form");
+  const button = document.getElementById("offline-check");
   const input = document.getElementById("offline-text");
   const result = document.getElementById("offline-result");
   const lang = document.documentElement.lang || undefined;
@@ -525,10 +525,8 @@ function page() {
     box.dataset.checkState = "done";
   }
 
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    check(input.value);
-  });
+  // A button, not a form: nothing is ever sent, and the page's other form keeps its own submit.
+  button.addEventListener("click", () => check(input.value));
   // A payload the scanner read (static/scan.js) is checked here.
   document.addEventListener("certreg:payload", (event) => {
     input.value = event.detail;
