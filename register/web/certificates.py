@@ -55,9 +55,11 @@ from certreg.register.web.language import (
 )
 from certreg.register.web.offline import router as offline_router
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
-from certreg.register.web.scan import VERIFY_PAGE_HEADERS, certificate_prefix
+from certreg.register.web.scan import certificate_prefix
 from certreg.register.web.scan import router as scan_router
 from certreg.register.web.state import site_of
+from certreg.register.web.webapp import VERIFY_PAGE_HEADERS
+from certreg.register.web.webapp import router as webapp_router
 from certreg.verifier.asof import InstantError, as_of, parse_instant
 from certreg.verifier.did import FetchError, HttpFetcher
 from certreg.verifier.verify import MAX_INPUT_BYTES, InputError, load_document
@@ -74,6 +76,8 @@ __all__ = [
 router = APIRouter(tags=["register"])
 router.include_router(scan_router)  # the verify page's QR scanner's files (register.web.scan)
 router.include_router(offline_router)  # /offline.json, what offline verifiers sync
+# its manifest, service worker and icons: the page as an offline app (register.web.webapp)
+router.include_router(webapp_router)
 #: The longest certificate number there can be (``register.records.find_certificate``).
 MAX_NUMBER_LENGTH = 64
 Number = Annotated[

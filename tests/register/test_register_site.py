@@ -442,12 +442,14 @@ def test_verify_form_needs_no_javascript(reg):
     r = get(reg, "/verify")
     assert r.status_code == 200
     assert '<form method="post"' in r.text
-    # The only scripts are the QR scanner's (register/web/scan.py, hidden without them); the
-    # form has none, nor any handler.
+    # The only scripts are the QR scanner's (register/web/scan.py) and the offline check's
+    # (register/web/webapp.py), both hidden without them; the form has none, nor any handler.
     form = r.text[r.text.index('<form method="post"') : r.text.index("</form>")]
     assert "<script" not in form and not re.search(r"\son[a-z]+=", form)
     scripts = ["/static/vendor/zxing-wasm-3.1.6/zxing-reader.js", "/static/scan.js"]
     assert re.findall(r'<script src="([^"]+)" defer>', r.text) == scripts
+    assert re.findall(r'<script type="module" src="([^"]+)">', r.text) == ["/static/offline.js"]
+    scripts.append("/static/offline.js")
     assert r.text.count("<script") == len(scripts)
     assert 'name="credential"' in r.text and 'name="file"' in r.text and 'name="url"' in r.text
 

@@ -9,7 +9,8 @@
 // ROOT/c/NUMBER, or the body's printed certificate address (data-certificate-prefix) followed by
 // a NUMBER. The address opened is built here from the number, never taken from the QR code,
 // so an attacker's QR code cannot send the reader elsewhere. Anything else is shown, not
-// opened. A signed payload in the QR code (issue 14) would be one more case in readQr().
+// opened. A signed payload in the QR code ("CR1:...", issue 14) is handed to the page's offline
+// check (static/offline.js) with the event "certreg:payload", and nothing is opened.
 "use strict";
 
 (function () {
@@ -94,6 +95,12 @@
 
   // What to do with a QR code's text: open its certificate (true), or say why not (false).
   function readQr(text) {
+    if (text.trim().startsWith("CR1:")) {
+      stopCamera(false);
+      say("");
+      document.dispatchEvent(new CustomEvent("certreg:payload", { detail: text.trim() }));
+      return true;
+    }
     const number = certificateNumber(text);
     if (number === null) {
       const shown = text.length > 200 ? text.slice(0, 200) + "…" : text;
