@@ -37,30 +37,8 @@ from certreg.verifier.offline import payload
 AXE = ROOT / "tests" / "interop" / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
-#: `certreg serve`, plus ``/offline.json`` read from the file CERTREG_TEST_OFFLINE_JSON (the
-#: register's own route is another part of issue 14; this one serves exactly its format).
-SERVER = """
-import os
-from fastapi.responses import Response
-from fastapi.routing import APIRoute
-import certreg.issuer.http as http
-from certreg.issuer.cli import main
-
-make = http.create_app
-
-def create_app(*args, **kwargs):
-    app = make(*args, **kwargs)
-    def offline_json():
-        with open(os.environ["CERTREG_TEST_OFFLINE_JSON"], encoding="utf-8") as f:
-            data = f.read()
-        return Response(data, media_type="application/json", headers={
-            "Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"})
-    app.router.routes.insert(0, APIRoute("/offline.json", offline_json, methods=["GET"]))
-    return app
-
-http.create_app = create_app
-main()
-"""
+#: `certreg serve`, with the register's own ``/offline.json`` (register.offline).
+SERVER = "from certreg.issuer.cli import main; main()"
 
 
 @dataclass
@@ -72,15 +50,13 @@ class Site:
     number: str
     compact: str  # the certificate's CR1 text, signed with the body's key
     stranger: str  # a payload of the same certificate signed by a key no body synced
-    offline_json: Path
 
 
 def _serve(site: Site) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-c", SERVER, "serve", "--data", str(site.data),
          "--port", str(site.port), "--log-level", "warning"],
-        env={**os.environ, "CERTREG_PASSPHRASE": PASSPHRASE,
-             "CERTREG_TEST_OFFLINE_JSON": str(site.offline_json)},
+        env={**os.environ, "CERTREG_PASSPHRASE": PASSPHRASE},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
     )  # fmt: skip
     deadline = time.monotonic() + 30
@@ -105,29 +81,6 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-def _offline_json(body: CertificationBody, base: str, credential: dict) -> dict:
-    """The body's offline data in the format of docs/offline.md (section "What the register
-    publishes for syncing")."""
-    key = body.signer
-    statuses = credential["credentialStatus"]
-    statuses = statuses if isinstance(statuses, list) else [statuses]
-    return {
-        "format": "certreg-offline/1",
-        "generated": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "body": {"did": body.info["did"], "name": body.info["legal_name"], "public_url": base},
-        "keys": [
-            {
-                "id": key.verification_method,
-                "kid": payload.key_id(key.public_key.raw).hex(),
-                "publicKeyMultibase": key.public_key.multibase,
-                "revoked": None,
-            }
-        ],
-        "status_lists": sorted({s["statusListCredential"] for s in statuses}),
-        "schemes": [],
-    }
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     if not AXE.exists():
@@ -147,10 +100,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     stranger = payload.sign_compact(
         credential, other.sign, other.public_key.raw, issued_at=now, public_url=base
     )
-    offline_json = tmp / "offline.json"
-    offline_json.write_text(json.dumps(_offline_json(body, base, credential)), encoding="utf-8")
     body.db.conn.close()
-    yield Site(served.data, base, port, served.decider, number, compact, stranger, offline_json)
+    yield Site(served.data, base, port, served.decider, number, compact, stranger)
 
 
 def _box(driver, name: str) -> str:
