@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,12 +37,15 @@ from certreg.issuer.service import ScopeGrant
 from certreg.keys.errors import CertregError
 from certreg.keys.keypair import PublicKey
 from certreg.keys.multikey import decode_public_key
+from certreg.register import push
+from certreg.register.db import open_register
 from certreg.register.web.app import create_public_app
-from certreg.verifier.asof import InstantError, parse_instant
+from certreg.verifier.asof import InstantError, as_of, parse_instant
 from certreg.verifier.cli import verify_command
 from certreg.verifier.dataintegrity import verify_proofs
 from certreg.verifier.did import FetchError
 from certreg.verifier.result import Verdict
+from certreg.verifier.standing import CertificateRecord, HistoryLine, ScopeLine
 from certreg.verifier.tlog import merkle, note
 from certreg.verifier.tlog.entry import parse_entry
 from certreg.verifier.tlog.proof import parse_proof, verify_proof
@@ -336,6 +340,12 @@ def test_the_api_answer_is_signed_by_the_body(history: tuple[Body, str]) -> None
         assert verdict, verdict.reason
         entries.append(parse_entry(proof.extra))
     assert [e.kind for e in entries] == ["grant", "suspend"]
+    # The grant's entry proves the scope codes and the expiry the answer gives (never the
+    # conditions: free text, kept out of the public log).
+    assert entries[0].scope == tuple(s["code"] for s in answer["scope"] if s["held"])
+    assert entries[0].until == answer["validUntil"]
+    assert entries[1].scope is None and entries[1].until is None
+    assert not any(b"steel" in (parse_proof(t).extra or b"") for t in answer["log_proofs"])
     assert all(datetime.fromisoformat(e.at.replace("Z", "+00:00")) <= instant for e in entries)
     assert len({e.cert for e in entries}) == 1
     later = site.get(f"/api/public/certifications/{number}/at", params={"instant": "2026-03-18"})
@@ -466,3 +476,53 @@ def test_verify_at_reads_the_status_list_current_then(tmp_path: Path) -> None:
         verify_command, ["--at", "14/03/2026", str(tmp_path / "cred.json")]
     )
     assert refused.exit_code == 2 and "--at" in refused.output
+
+
+# --- exact from the kept state; a register written before it, read as before ----------------
+
+
+def _recertified(state: bool) -> CertificateRecord:
+    """Granted 2 March 2026 until 1 March 2030, recertified 1 December 2029 until 2034."""
+
+    def line(day: str, kind: str, scope: tuple, until: str) -> HistoryLine:
+        kept = {"scope": scope, "valid_until": until} if state else {}
+        return HistoryLine(day, f"{day}T09:00:00Z", kind, "ACTIVE", **kept)
+
+    return CertificateRecord(
+        number="CWI-7K3M-9QX2-4", holder_name=None, scheme_id="cwi", scheme_code="CWI",
+        scheme_name="Welding inspector", status="ACTIVE", status_since="2026-03-02",
+        valid_from="2026-03-02", valid_until="2034-03-01",
+        scope=(ScopeLine("UT2", "Ultrasonic", "pipes", "active", "2026-03-02"),),
+        history=(
+            line("2026-03-02", "grant", (("UT2", "plates"),), "2030-03-01"),
+            line("2029-12-01", "recertify", (("UT2", "pipes"),), "2034-03-01"),
+        ),
+    )  # fmt: skip
+
+
+def test_the_expiry_and_conditions_then_come_from_the_decision_in_effect() -> None:
+    now = datetime(2031, 1, 1, tzinfo=UTC)
+    before = as_of(_recertified(True), parse_instant("2027-01-01"), now)
+    assert before.valid_until == "2030-03-01" and before.standing is not None
+    assert [(s.code, s.conditions, s.held) for s in before.scope] == [("UT2", "plates", True)]
+    after = as_of(_recertified(True), parse_instant("2030-06-01"), now)
+    assert after.valid_until == "2034-03-01"
+    assert [(s.code, s.conditions, s.held) for s in after.scope] == [("UT2", "pipes", True)]
+    # Without the kept state (a register of format 3): the old expiry is not known.
+    old = as_of(_recertified(False), parse_instant("2027-01-01"), now)
+    assert old.valid_until is None and old.standing is not None
+
+
+def test_an_older_register_gets_the_columns_and_the_issuer_rebuilds_it(tmp_path: Path) -> None:
+    path = tmp_path / "register.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE status_history (number TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "effective_date TEXT NOT NULL, decided_at TEXT NOT NULL, decision TEXT NOT NULL, "
+        "status TEXT NOT NULL, PRIMARY KEY (number, seq))"
+    )
+    conn.close()
+    reg = open_register(path)
+    columns = {row[1] for row in reg.conn.execute("PRAGMA table_info(status_history)")}
+    assert {"scope", "valid_until"} <= columns
+    assert push.REGISTER_FORMAT == "4"  # so a register of format 3 is rebuilt, filling them
