@@ -19,6 +19,7 @@ everything here runs outside them:
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ __all__ = [
     "LOG_KEYS",
     "LogError",
     "LogFiles",
+    "NotYetSigned",
     "SignedCheckpoint",
     "ensure_log_key",
     "log_origin",
@@ -72,6 +74,21 @@ CHECKPOINT_INTERVAL = 5.0
 
 class LogError(CertregError):
     """The log cannot answer (no key, no checkpoint yet, nothing logged for a credential)."""
+
+
+class NotYetSigned(LogError):
+    """The entry is written but no signed checkpoint holds it yet: checkpoints are signed at
+    most every :data:`CHECKPOINT_INTERVAL` seconds. ``retry_after``: whole seconds until the
+    next one may be signed (at least 1). Not "not in the log": HTTP answers 503 with
+    ``Retry-After``, never 404."""
+
+    def __init__(self, index: int, retry_after: int) -> None:
+        super().__init__(
+            f"the log has not yet signed entry {index} into a checkpoint; ask again in "
+            f"{retry_after} s"
+        )
+        self.index = index
+        self.retry_after = retry_after
 
 
 def log_origin(public_url: str) -> str:
@@ -326,6 +343,15 @@ class LogFiles:
                 return latest
         return self.sign(size)
 
+    def retry_after(self) -> int:
+        """Whole seconds until a new checkpoint may be signed (at least 1): what is left of
+        :attr:`interval` since the latest one was signed."""
+        latest = self.latest()
+        if latest is None:
+            return 1
+        age = self.clock() - datetime.fromisoformat(latest.signed_at).timestamp()
+        return max(1, math.ceil(self.interval - age))
+
     def sign(self, size: int | None = None) -> SignedCheckpoint | None:
         """Sign a checkpoint of the tree at ``size`` entries (now by default), unless one of
         that size or larger is stored already (another process signed meanwhile)."""
@@ -364,9 +390,7 @@ class LogFiles:
         index = int(row[0])
         point = self.checkpoint()
         if point is None or point.size <= index:
-            raise LogError(
-                f"entry {index} is not in a signed checkpoint yet; ask again in a few seconds"
-            )
+            raise NotYetSigned(index, self.retry_after())
         reader = TileReader(point.size, self.fetch(point.size))
         try:
             path = merkle.inclusion_proof(index, point.size, reader.subtree)
@@ -441,9 +465,7 @@ class LogFiles:
         point = self.checkpoint()
         last = max(index for index, _ in entries)
         if point is None or point.size <= last:
-            raise LogError(
-                f"entry {last} is not in a signed checkpoint yet; ask again in a few seconds"
-            )
+            raise NotYetSigned(last, self.retry_after())
         reader = TileReader(point.size, self.fetch(point.size))
         out = []
         for index, entry in entries:

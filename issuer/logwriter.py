@@ -29,11 +29,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from certreg.issuer.audit import _ENCODER, Event, _simple
+from certreg.verifier.asof import signed_state
 from certreg.verifier.dates import format_datetime, parse_datetime
-from certreg.verifier.tlog.entry import KINDS, SIGNING_KINDS, Entry, credential_hash
+from certreg.verifier.tlog.entry import KINDS, SIGNING_KINDS, Entry, EntryError, credential_hash
 from certreg.verifier.tlog.merkle import leaf_hash
 
-__all__ = ["DECISION_PREFIX", "backfill", "entry_for", "issued_hash", "log_for_events"]
+__all__ = [
+    "DECISION_PREFIX",
+    "backfill",
+    "entry_for",
+    "issued_hash",
+    "log_for_events",
+    "signed_fields",
+]
 
 #: A decision's audit event is ``decision_<kind>`` (issuer.lifecycle.decisions._decide).
 DECISION_PREFIX = "decision_"
@@ -135,6 +143,7 @@ def entry_for(
         return None
     certification_id, number, scheme_id = cert
     credential = None
+    signed: dict[str, Any] = {}
     if credential_id is not None:
         row = conn.execute(
             "SELECT document FROM credentials WHERE id = ?", [credential_id]
@@ -142,6 +151,7 @@ def entry_for(
         if row is None:
             return None
         credential = issued_hash(row[0])
+        signed = signed_fields(row[0])
     if kind == "grant":
         first = credential
     else:
@@ -165,15 +175,28 @@ def entry_for(
             [scheme_id],
         ).fetchone()
         directory[scheme_id] = policy is not None and policy[0] == "directory"
-    return Entry(
-        kind=kind,
-        at=format_datetime(parse_datetime(event.at)),
-        scheme=scheme_id,
-        cert=first,
-        event=event.hash,
-        credential=credential,
-        number=number if directory[scheme_id] else None,
-    )
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "at": format_datetime(parse_datetime(event.at)),
+        "scheme": scheme_id,
+        "cert": first,
+        "event": event.hash,
+        "credential": credential,
+        "number": number if directory[scheme_id] else None,
+    }
+    try:
+        return Entry(**fields, **signed)
+    except EntryError:  # scope codes the entry format cannot hold: logged without the state
+        return Entry(**fields)
+
+
+def signed_fields(document: str) -> dict[str, Any]:
+    """The entry's ``scope`` and ``until`` for a signing decision: what the credential it signed
+    states (``verifier.asof.signed_state``); empty when it states none."""
+    state = signed_state(json.loads(document))
+    if state is None:
+        return {}
+    return {"scope": state.codes, "until": state.until}
 
 
 def issued_hash(document: str) -> str:

@@ -59,6 +59,7 @@ from certreg.register import push
 from certreg.register.credentials import proof_digest
 from certreg.register.db import open_register
 from certreg.register.fts import enable_search
+from certreg.verifier.asof import SignedState, signed_state
 from certreg.verifier.issuing import format_datetime
 
 if TYPE_CHECKING:
@@ -160,13 +161,16 @@ def _publics(
             chunk,
         ):
             scope.setdefault(r.pop("certification_id"), []).append(r)
-        # Type and dates only: reasons, evidence and the decision-maker stay private.
+        # Type and dates only: reasons, evidence and the decision-maker stay private; a
+        # signing decision adds the scope and expiry its credential states (public already).
+        signed = _signed_states(db, chunk, marks)
         for r in _query(
             db,
-            "SELECT certification_id, type, effective_date, decided_at FROM decisions "
+            "SELECT certification_id, id, type, effective_date, decided_at FROM decisions "
             f"WHERE certification_id IN ({marks}) ORDER BY decided_at, rowid",
             chunk,
         ):
+            r["signed"] = signed.get(r.pop("id"))
             decisions.setdefault(r.pop("certification_id"), []).append(r)
     out: dict[str, push.PublicCertification | None] = {}
     for c in certs:
@@ -174,6 +178,24 @@ def _publics(
         out[c["number"]] = push.public_certification(
             c, holder, schemes[c["scheme_id"]], scope.get(c["id"], []), decisions.get(c["id"], [])
         )
+    return out
+
+
+def _signed_states(db: Database, ids: Sequence[str], marks: str) -> dict[str, SignedState]:
+    """The scope and expiry of the credential each decision on ``ids`` signed (its first,
+    lowest revision), by decision id: exact point-in-time answers (``verifier.asof``)."""
+    documents: dict[str, str] = {}
+    for decision_id, document in db.execute(
+        "SELECT decision_id, document FROM credentials "
+        f"WHERE certification_id IN ({marks}) AND decision_id IS NOT NULL ORDER BY revision DESC",
+        list(ids),
+    ):
+        documents[decision_id] = document  # the lowest revision of the decision wins
+    out = {}
+    for decision_id, document in documents.items():
+        state = signed_state(json.loads(document))
+        if state is not None:
+            out[decision_id] = state
     return out
 
 

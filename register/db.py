@@ -105,6 +105,9 @@ CREATE TABLE IF NOT EXISTS status_history ( -- dated status changes, no reasons 
     decided_at TEXT NOT NULL,
     decision TEXT NOT NULL,                 -- grant, suspend, reinstate, withdraw, ...
     status TEXT NOT NULL,                   -- the status the decision left
+    scope TEXT,                             -- a signing decision's scope, as its credential
+                                            -- says: JSON [{"code", "conditions"}]; else NULL
+    valid_until TEXT,                       -- a signing decision's date of expiry; else NULL
     PRIMARY KEY (number, seq)
 );
 
@@ -180,4 +183,14 @@ def open_register(path: str | Path, *, create: bool = False) -> Database:
     # zeros in the file, not only unlinked from its table.
     conn.execute("PRAGMA secure_delete = ON")
     conn.executescript(SCHEMA)
+    _add_history_state(conn)
     return Database(conn)
+
+
+def _add_history_state(conn: sqlite3.Connection) -> None:
+    """A register written before decisions kept what they signed gets the two columns
+    (empty: the issuer rebuilds such a register, its format being older, and fills them)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(status_history)")}
+    for column in ("scope", "valid_until"):
+        if column not in columns:
+            conn.execute(f"ALTER TABLE status_history ADD COLUMN {column} TEXT")

@@ -472,8 +472,8 @@ def find(db: Database, number: str) -> dict[str, Any] | None:
         )
         record["history"] = _rows(
             conn,
-            "SELECT seq, effective_date, decided_at, decision, status FROM status_history "
-            "WHERE number = ? ORDER BY seq",
+            "SELECT seq, effective_date, decided_at, decision, status, scope, valid_until "
+            "FROM status_history WHERE number = ? ORDER BY seq",
             [number],
         )
         record["publication_policy"] = "directory"
@@ -512,12 +512,15 @@ class PublicCertification:
 
 
 def status_history(decisions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One row per decision, in order (``seq``): dates, type and the status it left. Reasons,
-    evidence, details and the decision-maker stay in issuer.db."""
+    """One row per decision, in order (``seq``): dates, type and the status it left; for a
+    decision that signed a credential, the scope and expiry that credential states (``signed``:
+    a :class:`certreg.verifier.asof.SignedState`, given by the issuer; public on the
+    certificate already). Reasons, evidence, details and the decision-maker stay in issuer.db."""
     out: list[dict[str, Any]] = []
     status = "ACTIVE"
     for seq, d in enumerate(decisions, 1):
         status = _STATUS_AFTER.get(d["type"], status)
+        signed = d.get("signed")
         out.append(
             {
                 "seq": seq,
@@ -525,9 +528,17 @@ def status_history(decisions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
                 "decided_at": d["decided_at"],
                 "decision": d["type"],
                 "status": status,
+                "scope": history_scope(signed.scope) if signed is not None else None,
+                "valid_until": signed.until if signed is not None else None,
             }
         )
     return out
+
+
+def history_scope(scope: Iterable[tuple[str, str | None]]) -> str:
+    """A ``status_history`` row's ``scope``: JSON, one object per item held."""
+    items = [{"code": code, "conditions": conditions} for code, conditions in scope]
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
 
 
 def public_certification(
@@ -854,7 +865,16 @@ def write_certifications(
                 for s in public.scope
             ]
             histories += [
-                (number, h["seq"], h["effective_date"], h["decided_at"], h["decision"], h["status"])
+                (
+                    number,
+                    h["seq"],
+                    h["effective_date"],
+                    h["decided_at"],
+                    h["decision"],
+                    h["status"],
+                    h["scope"],
+                    h["valid_until"],
+                )
                 for h in public.history
             ]
             for facet, value, label in facet_contributions(public.row, public.scope):
@@ -874,7 +894,7 @@ def write_certifications(
         )
         conn.executemany(
             "INSERT INTO status_history (number, seq, effective_date, decided_at, decision, "
-            "status) VALUES (?, ?, ?, ?, ?, ?)",
+            "status, scope, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             histories,
         )
         conn.executemany(
@@ -891,9 +911,10 @@ def write_certifications(
 APPLIED_SEQ_META = "applied_event_seq"
 #: What the issuer writes now; a register of another format (or none: written before the
 #: watermark and the keyed lookup existed) is rebuilt by the issuer. 3: schemes' names in other
-#: languages (``scheme_names``), which a register of format 2 lacks until rebuilt.
+#: languages (``scheme_names``), which a register of format 2 lacks until rebuilt. 4: each
+#: signing decision's scope and expiry in ``status_history`` (exact point-in-time answers).
 FORMAT_META = "format"
-REGISTER_FORMAT = "3"
+REGISTER_FORMAT = "4"
 
 _forget_after_commit: weakref.WeakSet[Database] = weakref.WeakSet()
 

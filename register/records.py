@@ -14,6 +14,7 @@ status wording belong to :mod:`verifier.standing`.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -221,7 +222,14 @@ def _directory_record(
         )
     )
     history = tuple(
-        HistoryLine(h["effective_date"], h["decided_at"], h["decision"], h["status"])
+        HistoryLine(
+            h["effective_date"],
+            h["decided_at"],
+            h["decision"],
+            h["status"],
+            _history_scope(h.get("scope")),
+            h.get("valid_until"),
+        )
         for h in _rows(
             conn,
             "SELECT * FROM status_history WHERE number = ? ORDER BY decided_at, effective_date",
@@ -271,6 +279,25 @@ def _offline(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"offline_qr": text} if isinstance(text, str) and text else {}
 
 
+def _history_scope(value: Any) -> tuple[tuple[str, str | None], ...] | None:
+    """A ``status_history`` row's ``scope`` (JSON text, or the list itself in a sealed record)
+    as (code, conditions) pairs; None when the row keeps none or it cannot be read."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, list):
+        return None
+    out = []
+    for item in value:
+        if not isinstance(item, Mapping) or not isinstance(item.get("code"), str):
+            return None
+        conditions = item.get("conditions")
+        out.append((item["code"], conditions if isinstance(conditions, str) else None))
+    return tuple(sorted(out))
+
+
 def _get(data: Mapping[str, Any], *keys: str) -> Any:
     for key in keys:
         if data.get(key) is not None:
@@ -301,6 +328,8 @@ def record_from_mapping(
             decided_at=str(_get(h, "decided_at") or ""),
             decision=str(_get(h, "decision", "type") or ""),
             status=str(_get(h, "status") or ""),
+            scope=_history_scope(h.get("scope")),
+            valid_until=_get(h, "valid_until"),
         )
         for h in (_get(data, "history", "status_history") or ())
         if isinstance(h, Mapping)

@@ -52,6 +52,7 @@ def get(fetcher: HttpFetcher, url: str) -> bytes:
                 raise FetchError(
                     f"{url} answered HTTP {response.status_code}",
                     not_found=response.status_code == 404,
+                    retry_after=_retry_after(response) if response.status_code == 503 else None,
                 )
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > fetcher.max_bytes:
@@ -197,3 +198,9 @@ def _network_words(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.NetworkError):
         return "the connection failed"
     return "the request failed"
+
+
+def _retry_after(response: httpx.Response) -> int | None:
+    """A 503's ``Retry-After`` in whole seconds (the delay form only; a date is not read)."""
+    value = response.headers.get("retry-after", "").strip()
+    return int(value) if value.isdigit() and len(value) < 9 else None

@@ -5,6 +5,17 @@ row per decision with its effective date, the instant it was decided and the sta
 ``certification_scope``, each item's current state and the date of its last change; the
 certificate's dates). Nothing is guessed: what the record cannot tell is said to be unknown.
 
+**Exact answers.** Each decision that signed a credential (grant, recertify, extend_scope,
+reduce_scope, correct) also keeps, in its ``status_history`` row, what that credential says:
+the scope items it holds with their conditions (``scope``) and its date of expiry
+(``valid_until``), read from the credential itself (:func:`signed_state`), so nothing is
+published that the certificate did not already publish. Only signing decisions change scope or
+expiry, so the scope and the expiry in force at an instant are those of the latest signing
+decision in effect then, and the answer is exact for every instant from the grant on. The
+transparency log's entries carry the same scope codes and expiry (``verifier.tlog.entry``), so
+the log proofs of the answer's entries prove them too. The boundary of kept history is the
+first grant: before it the answer is "not yet granted", never a guess.
+
 **When a decision takes effect.** The register keeps a decision's effective date as a day and
 the instant it was decided. A decision decided *on* its effective day takes effect at that
 instant (a suspension decided at 10:12 leaves the certificate valid at 09:00 that day); a
@@ -16,19 +27,23 @@ is that rule, and the tests' replay uses it too.
 asks about the whole day as it ended. ``YYYY-MM-DDTHH:MM`` (optionally ``:SS``, ``Z`` or an
 offset) is that instant; without an offset it is UTC.
 
-**What the record cannot tell.** A recertification extends the date of expiry, and the register
-keeps only the current one: before the latest recertification the headline says "VALID" without
-an end date. A scope item's row keeps only its last change: before it, whether the item was held
-is known only when no scope decision of the other kind came before (then :attr:`ScopeAt.held` is
-None, shown as "not known").
+**A register written before the state was kept** (its signing rows have no ``scope``, until the
+issuer rebuilds it, which it does on its next start: the register's format changed) is read
+as before, and says what it cannot tell. A recertification extends the date of expiry, and
+such a register keeps only the current one: before the latest recertification the headline
+says "VALID" without an end date. A scope item's row keeps only its last change: before it,
+whether the item was held is known only when no scope decision of the other kind came before
+(then :attr:`ScopeAt.held` is None, shown as "not known").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from typing import Any
 
 from certreg.keys.errors import CertregError
 from certreg.verifier.standing import (
@@ -36,25 +51,72 @@ from certreg.verifier.standing import (
     HistoryLine,
     Standing,
     Status,
+    as_day,
     standing_of,
     words,
 )
 
 __all__ = [
+    "SIGNING_DECISIONS",
     "AsOf",
     "Instant",
     "InstantError",
     "Outcome",
     "ScopeAt",
+    "SignedState",
     "as_of",
     "parse_instant",
+    "signed_state",
     "takes_effect",
 ]
+
+#: The decisions that sign a new credential: the only ones that change scope or expiry.
+SIGNING_DECISIONS = frozenset({"grant", "recertify", "extend_scope", "reduce_scope", "correct"})
+#: What certreg writes as a scope item's ``value`` when it has no conditions
+#: (``issuer.credential.certification_credential``).
+NO_CONDITIONS = "No conditions or limitations"
 
 _INSTANT = re.compile(
     r"(?P<day>\d{4}-\d{2}-\d{2})"
     r"(?:[T ](?P<hm>\d{2}:\d{2})(?::(?P<s>\d{2}))?(?P<tz>Z|[+-]\d{2}:\d{2})?)?"
 )
+
+
+@dataclass(frozen=True)
+class SignedState:
+    """What a signed certificate credential says about its scope and expiry: (code, conditions)
+    pairs sorted by code, and the date of expiry (``YYYY-MM-DD``, the UTC day of
+    ``validUntil``)."""
+
+    scope: tuple[tuple[str, str | None], ...]
+    until: str
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(code for code, _ in self.scope)
+
+
+def signed_state(credential: Mapping[str, Any]) -> SignedState | None:
+    """The scope and expiry a certreg certificate credential states, or None when it states
+    none (not a certificate credential). A scope item is a ``credentialSubject.result`` whose
+    ``resultDescription`` is ``<scheme id>#scope-<code>``; its ``value`` is its conditions."""
+    subject = credential.get("credentialSubject")
+    until = as_day(credential.get("validUntil"))
+    if not isinstance(subject, Mapping) or until is None:
+        return None
+    scope: dict[str, str | None] = {}
+    for result in subject.get("result") or ():
+        if not isinstance(result, Mapping):
+            continue
+        ref = result.get("resultDescription")
+        if not isinstance(ref, str) or "#scope-" not in ref:
+            continue
+        value = result.get("value")
+        conditions = None if value is None or value == NO_CONDITIONS else str(value)
+        scope[ref.rsplit("#scope-", 1)[1]] = conditions
+    if not scope:
+        return None
+    return SignedState(tuple(sorted(scope.items())), until.isoformat())
 
 
 class InstantError(CertregError, ValueError):
@@ -194,18 +256,19 @@ def as_of(record: CertificateRecord, instant: Instant, now: datetime | None = No
         if h.status != status or h.decision in ("grant", "expire"):
             since = h.effective_date
         status = h.status
-    recertified_later = any(
-        h.decision == "recertify" and h not in effective for h in record.history
-    )
-    valid_until = None if recertified_later else record.valid_until
     moment = min(instant.moment, now)
+    scope: tuple[ScopeAt, ...]
     standing: Standing | None
-    if status in (Status.ACTIVE, Status.SUSPENDED) and valid_until is None:
-        # Only the current date of expiry is kept, and a later recertification moved it: the
-        # certificate was within a cycle that a recertification later extended.
-        standing = Standing.VALID if status == Status.ACTIVE else Standing.SUSPENDED
+    if _keeps_state(record):
+        # Exact: the latest signing decision in effect set the scope and the expiry.
+        signed = [h for h in effective if h.scope is not None and h.valid_until is not None]
+        state = signed[-1] if signed else None
+        valid_until = state.valid_until if state is not None else record.valid_until
+        standing = standing_of(status, record.valid_from, valid_until, moment)
+        scope = _scope_from(record, state.scope if state is not None else None)
     else:
-        standing = standing_of(status, record.valid_from, record.valid_until, moment)
+        valid_until, standing = _without_state(record, effective, status, moment)
+        scope = _scope_at(record, instant.moment, effective)
     return AsOf(
         Outcome.KNOWN,
         instant,
@@ -214,15 +277,55 @@ def as_of(record: CertificateRecord, instant: Instant, now: datetime | None = No
         since=since,
         decision=last,
         valid_until=valid_until,
-        scope=_scope_at(record, instant.moment, effective),
+        scope=scope,
         first_grant=began.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+
+
+def _keeps_state(record: CertificateRecord) -> bool:
+    """Whether every signing decision of ``record`` keeps the scope and expiry it signed."""
+    signing = [h for h in record.history if h.decision in SIGNING_DECISIONS]
+    return bool(signing) and all(h.scope is not None and h.valid_until for h in signing)
+
+
+def _scope_from(
+    record: CertificateRecord, held: tuple[tuple[str, str | None], ...] | None
+) -> tuple[ScopeAt, ...]:
+    """Every item the certificate ever held (its scope lines), held or not then, with the
+    conditions it was held under; None for all when no signing decision was in effect."""
+    lines = {s.code: s for s in record.scope}
+    then = dict(held or ())
+    out = []
+    for code in sorted(set(lines) | set(then)):
+        label = lines[code].label if code in lines else code
+        if held is None:
+            out.append(ScopeAt(code, label, lines[code].conditions, None))
+        else:
+            out.append(ScopeAt(code, label, then.get(code), code in then))
+    return tuple(out)
+
+
+def _without_state(
+    record: CertificateRecord, effective: list[HistoryLine], status: str, moment: datetime
+) -> tuple[str | None, Standing | None]:
+    """(expiry, standing) from a record whose decisions do not keep what they signed: only
+    today's expiry is known, so before a later recertification it is not known."""
+    recertified_later = any(
+        h.decision == "recertify" and h not in effective for h in record.history
+    )
+    valid_until = None if recertified_later else record.valid_until
+    if status in (Status.ACTIVE, Status.SUSPENDED) and valid_until is None:
+        # Only the current date of expiry is kept, and a later recertification moved it: the
+        # certificate was within a cycle that a recertification later extended.
+        return None, Standing.VALID if status == Status.ACTIVE else Standing.SUSPENDED
+    return valid_until, standing_of(status, record.valid_from, record.valid_until, moment)
 
 
 def _scope_at(
     record: CertificateRecord, moment: datetime, effective: list[HistoryLine]
 ) -> tuple[ScopeAt, ...]:
-    """Each scope item then: held, not held, or None where the record cannot tell.
+    """(A record that does not keep what its decisions signed.) Each scope item then: held,
+    not held, or None where the record cannot tell.
 
     An item's row keeps its state now and the day of its last change. After the change it was
     as it is now; before it, the opposite, unless a scope decision of the other kind came

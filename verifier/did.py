@@ -70,12 +70,18 @@ def utc_now() -> datetime:
 class FetchError(CertregError):
     """A URL could not be fetched within the verifier's limits. ``reason`` is plain words;
     ``not_found`` says the server answered 404 (a log's proof endpoint answers so for a
-    credential it does not hold, and a missing tile is not the same as an unreachable log)."""
+    credential it does not hold, and a missing tile is not the same as an unreachable log);
+    ``retry_after``, that it answered 503 with ``Retry-After`` seconds."""
 
-    def __init__(self, reason: str, *, not_found: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, not_found: bool = False, retry_after: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.not_found = not_found
+        #: A 503's ``Retry-After`` (seconds): the server asks to be asked again then (a log
+        #: that has not yet signed the checkpoint holding an entry answers so).
+        self.retry_after = retry_after
 
 
 class DidResolutionError(CertregError):

@@ -267,10 +267,17 @@ class ScopeLine:
 
 @dataclass(frozen=True)
 class HistoryLine:
+    """One decision of the public record. A decision that signed a credential also carries
+    what that credential says (``verifier.asof``, "Exact answers"): the scope items it holds,
+    as (code, conditions) pairs, and its date of expiry; None where the record does not keep
+    them (a decision that signs nothing, or a register written before they were kept)."""
+
     effective_date: str
     decided_at: str
     decision: str
     status: str
+    scope: tuple[tuple[str, str | None], ...] | None = None
+    valid_until: str | None = None
 
 
 @dataclass(frozen=True)

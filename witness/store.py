@@ -267,16 +267,20 @@ class WitnessStore:
                 if rows:
                     logs[origin] = [note.parse_verifier_key(key) for (key,) in rows]
             latest = {}
+            signed_at = moment
             if origin is not None and (found := self._latest(conn, origin)) is not None:
                 latest[origin] = found[0]
-            answer = add_checkpoint(request, logs, latest, witness, moment)
+                # tlog-cosignature: never a timestamp lower than the last one given for this
+                # log; each is later than the one before, even if the clock went back.
+                signed_at = max(moment, found[1] + 1)
+            answer = add_checkpoint(request, logs, latest, witness, signed_at)
             if answer.cosigned is not None:
                 point = answer.cosigned
                 conn.execute(
                     "INSERT INTO latest VALUES (?, ?, ?, ?, ?) ON CONFLICT (origin) DO UPDATE "
                     "SET size = excluded.size, root = excluded.root, "
                     "checkpoint = excluded.checkpoint, cosigned_at = excluded.cosigned_at",
-                    (point.origin, str(point.size), point.root, point.body, moment),
+                    (point.origin, str(point.size), point.root, point.body, signed_at),
                 )
             elif answer.status == 422 or (answer.status == 409 and "forked" in answer.reason):
                 # The log signed something inconsistent with what we cosigned: keep it.

@@ -60,7 +60,8 @@ def statement(record: CertificateRecord, answer: AsOf, *, issuer: str, at: str) 
         out["headline"] = answer.words("en")
         out["status"] = answer.status
         out["since"] = answer.since
-        out["validUntil"] = answer.valid_until  # None: recertified later, the old date not kept
+        # The expiry in force then (None only from a register older than format 4).
+        out["validUntil"] = answer.valid_until
         out["scope"] = [
             {"code": s.code, "label": s.label, "conditions": s.conditions, "held": s.held}
             for s in answer.scope

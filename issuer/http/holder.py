@@ -34,9 +34,9 @@ from certreg.i18n import translator
 from certreg.issuer import sharing
 from certreg.issuer.http.attempts import attempts_left, failed_attempt
 from certreg.issuer.http.errors import status_of
-from certreg.issuer.http.log import TEXT, log_files
+from certreg.issuer.http.log import TEXT, log_files, not_yet_signed_headers
 from certreg.issuer.http.state import state_of
-from certreg.issuer.logfiles import LogError
+from certreg.issuer.logfiles import LogError, NotYetSigned
 from certreg.issuer.service import CertificationBody
 from certreg.issuer.sharing import SharedCertificate, ShareUnavailable
 from certreg.register.web.share import (
@@ -126,6 +126,9 @@ def share_log_proof(request: Request, token: str) -> Response:
             if not credential:
                 raise LogError("this certificate has no signed credential")
             text = log_files(request).proof(credential_hash(credential))
+        except NotYetSigned as exc:  # written, not yet signed: ask again, as /log/proof says
+            headers = {**_NO_STORE, **not_yet_signed_headers(exc)}
+            return Response(str(exc), status_code=503, media_type=TEXT, headers=headers)
         except LogError as exc:
             return Response(str(exc), status_code=404, media_type=TEXT, headers=_NO_STORE)
         filename = f"certificate-{quote(shared.certification.number)}.tlog-proof"

@@ -17,7 +17,13 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from certreg.issuer.http.models import Problem
 from certreg.issuer.http.state import AppState, state_of
-from certreg.issuer.logfiles import CHECKPOINT_INTERVAL, LogError, LogFiles, ensure_log_key
+from certreg.issuer.logfiles import (
+    CHECKPOINT_INTERVAL,
+    LogError,
+    LogFiles,
+    NotYetSigned,
+    ensure_log_key,
+)
 from certreg.issuer.logwitnesses import RETRY_AFTER, BackgroundWitnessing, database_path
 from certreg.register.web.files import IMMUTABLE, cached
 from certreg.verifier.tlog import note
@@ -105,7 +111,10 @@ def tile(request: Request, path: str) -> Response:
 @router.get(
     "/log/proof",
     summary="A certificate's inclusion proof (C2SP tlog-proof@v1) against the latest checkpoint",
-    responses={200: {"content": {TEXT: {}}}, 404: {"model": Problem}},
+    description="404: no entry of the log signed this credential. 503 with `Retry-After`: "
+    "the entry is written but the log has not yet signed a checkpoint holding it (checkpoints "
+    "are signed at most every few seconds); ask again after that many seconds.",
+    responses={200: {"content": {TEXT: {}}}, 404: {"model": Problem}, 503: {"model": Problem}},
 )
 def proof(
     request: Request,
@@ -120,6 +129,14 @@ def proof(
         with state_of(request).lock:
             text = files.proof(credential.lower())
             request.app.state.certreg_log_witnessing.retry_if_due(files.db)
+    except NotYetSigned as exc:  # written, not yet signed: not "not in the log"
+        raise HTTPException(503, str(exc), headers=not_yet_signed_headers(exc)) from None
     except LogError as exc:
         raise HTTPException(404, str(exc)) from None
     return Response(text, media_type=TEXT, headers={"Cache-Control": SHORT})
+
+
+def not_yet_signed_headers(exc: NotYetSigned) -> dict[str, str]:
+    """The headers of a 503 for an entry not yet in a signed checkpoint: when to ask again,
+    and not to cache the answer."""
+    return {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"}

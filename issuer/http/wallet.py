@@ -29,7 +29,7 @@ from certreg.issuer.http.errors import status_of
 from certreg.issuer.http.log import log_files
 from certreg.issuer.http.ratelimit import LimitExceeded
 from certreg.issuer.http.state import state_of
-from certreg.issuer.logfiles import LogError
+from certreg.issuer.logfiles import LogError, NotYetSigned
 from certreg.issuer.sharing import OAuthError, ShareUnavailable
 from certreg.verifier.tlog.entry import credential_hash
 from certreg.verifier.verify import InputError, load_document
@@ -130,8 +130,11 @@ def vcapi_exchange(request: Request, exchange_id: str) -> Response:
     try:
         with state.lock:
             answer["logProof"] = log_files(request).proof(credential_hash(credential))
+    except NotYetSigned as exc:  # logged, not yet signed: say when to ask /log/proof again
+        answer["logProofPending"] = str(exc)
+        answer["logProofRetryAfter"] = exc.retry_after
     except LogError:
-        pass  # not logged (yet): the exchange still hands over the credential
+        pass  # not logged: the exchange still hands over the credential
     return JSONResponse(answer, headers=_NO_STORE)
 
 

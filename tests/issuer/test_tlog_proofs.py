@@ -10,7 +10,7 @@ import pytest
 from http_support import Env, make_env
 
 from certreg.issuer import sharing
-from certreg.issuer.logfiles import LogError, LogFiles
+from certreg.issuer.logfiles import LogError, LogFiles, NotYetSigned
 from certreg.issuer.service import ScopeGrant
 from certreg.verifier.tlog import merkle, note
 from certreg.verifier.tlog.entry import credential_hash, parse_entry
@@ -173,7 +173,7 @@ def test_proofs_by_index_and_by_certification(env):
     assert r.status_code == 200, r.text
     other = grant_another(env)
     files = LogFiles(env.body.db)  # no signer: the latest stored checkpoint, as it is
-    with pytest.raises(LogError, match="not in a signed checkpoint"):
+    with pytest.raises(NotYetSigned, match="has not yet signed entry 0"):
         files.proof_of(0)  # no checkpoint signed yet
     env.client.get("/log/checkpoint")
     key = log_key(env)

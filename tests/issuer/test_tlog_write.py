@@ -120,6 +120,14 @@ def test_every_decision_kind_gives_exactly_its_entry(cb, clock):
     assert {e["cert"] for e in jane_entries} == {signed[0]}
     assert [e["credential"] for e in jane_entries if e["kind"] in SIGNING_KINDS] == signed
     assert all("credential" not in e for e in jane_entries if e["kind"] not in SIGNING_KINDS)
+    # Each signing entry carries the scope codes and the expiry in force after it (what its
+    # credential states); the others carry neither.
+    signing = [e for e in jane_entries if e["kind"] in SIGNING_KINDS]
+    assert [e["scope"] for e in signing] == [["VT2"], ["UT2", "VT2"], ["VT2"], ["VT2"], ["VT2"]]
+    first_until = signing[0]["until"]
+    assert {e["until"] for e in signing[:4]} == {first_until}
+    assert signing[4]["until"] == body.certification(n).valid_until > first_until
+    assert all("scope" not in e and "until" not in e for e in jane_entries if e not in signing)
     # The CWI scheme publishes its directory: its numbers are public, so in the entries.
     assert {e["number"] for e in jane_entries} == {n}
     assert {e["scheme"] for e in jane_entries} == {"cwi"}

@@ -3,17 +3,21 @@
 replay of the decisions written here.
 
 The property test drives a real body (issuer.db, register.db pushed on every change) through a
-random lifecycle with a moving clock, writing down each decision it made: when, and what it left
-(status, scope, the end of the cycle). Its replay (:func:`expected`) is the plain rule the
-module states: a decision decided on its effective day takes effect when it was decided, else at
-the start of its effective day. The body's answer must agree at random instants, at every
-decision's instant and the second before it, and at the ends of those days.
+random lifecycle with a moving clock (suspensions, withdrawals, scope reductions and extensions
+with conditions, corrections of conditions, recertifications, expiry), writing down each
+decision it made: when, and what it left (status, scope with conditions, the date of expiry).
+Its replay (:func:`expected`) is the plain rule the module states: a decision decided on its
+effective day takes effect when it was decided, else at the start of its effective day. The
+body's answer must agree exactly (status, every scope item held or not and its conditions, the
+date of expiry; never "not known" after the grant) at random instants, at every decision's
+instant and the second before it, and at the ends of those days.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,12 +37,15 @@ from certreg.issuer.service import ScopeGrant
 from certreg.keys.errors import CertregError
 from certreg.keys.keypair import PublicKey
 from certreg.keys.multikey import decode_public_key
+from certreg.register import push
+from certreg.register.db import open_register
 from certreg.register.web.app import create_public_app
-from certreg.verifier.asof import InstantError, parse_instant
+from certreg.verifier.asof import InstantError, as_of, parse_instant
 from certreg.verifier.cli import verify_command
 from certreg.verifier.dataintegrity import verify_proofs
 from certreg.verifier.did import FetchError
 from certreg.verifier.result import Verdict
+from certreg.verifier.standing import CertificateRecord, HistoryLine, ScopeLine
 from certreg.verifier.tlog import merkle, note
 from certreg.verifier.tlog.entry import parse_entry
 from certreg.verifier.tlog.proof import parse_proof, verify_proof
@@ -53,6 +60,8 @@ ACTIONS = (
     "extend",
     "extend",
     "recertify",
+    "recertify",
+    "correct",
     "expire",
     "wait",
 )
@@ -69,6 +78,7 @@ class Written:
     status: str  # the status it left
     scope: frozenset[str]  # the items held after it
     until: date  # the end of the cycle after it
+    conditions: dict[str, str | None] = field(default_factory=dict)  # of the items held
 
 
 @dataclass
@@ -83,8 +93,10 @@ def takes_effect(w: Written) -> datetime:
     return datetime.combine(w.effective, time(0), tzinfo=UTC)
 
 
-def expected(history: History, t: datetime) -> tuple[str, frozenset[str]] | None:
-    """(standing, scope held) at ``t``; None before the grant took effect."""
+def expected(history: History, t: datetime) -> Written | None:
+    """The last decision in effect at ``t`` with its ``status`` replaced by the standing then
+    (its scope, conditions and expiry are those in force); None before the grant took
+    effect."""
     applied = sorted(
         ((takes_effect(w), i, w) for i, w in enumerate(history.decisions)), key=lambda x: x[:2]
     )
@@ -99,20 +111,25 @@ def expected(history: History, t: datetime) -> tuple[str, frozenset[str]] | None
         standing = "EXPIRED"
     else:
         standing = "SUSPENDED" if status == "SUSPENDED" else "VALID"
-    return standing, last.scope
+    return Written(
+        last.kind, last.decided, last.effective, standing, last.scope, last.until, last.conditions
+    )
+
+
+def _conditions(b: Body, number: str) -> dict[str, str | None]:
+    """The conditions of each item held now, as issuer.db keeps them."""
+    return dict(
+        b.body.db.conn.execute(
+            "SELECT s.scope_code, s.conditions FROM certification_scope s JOIN certifications c "
+            "ON c.id = s.certification_id WHERE c.number = ? AND s.status = 'active'",
+            [number],
+        ).fetchall()
+    )
 
 
 def _cert(b: Body, number: str) -> tuple[str, frozenset[str], date]:
     c = b.body.certification(number)
-    held = frozenset(
-        r[0]
-        for r in b.body.db.conn.execute(
-            "SELECT s.scope_code FROM certification_scope s JOIN certifications c "
-            "ON c.id = s.certification_id WHERE c.number = ? AND s.status = 'active'",
-            [number],
-        )
-    )
-    return c.status, held, date.fromisoformat(c.valid_until)
+    return c.status, frozenset(_conditions(b, number)), date.fromisoformat(c.valid_until)
 
 
 def _act(b: Body, h: History, action: str, hours: int) -> None:
@@ -131,9 +148,17 @@ def _act(b: Body, h: History, action: str, hours: int) -> None:
             b.body.reduce_scope(n, decided_by=who, remove=held[-1:], reason="no longer practised")
         elif action == "extend":
             missing = sorted({"UT2", "VT2"} - _cert(b, n)[1])
+            conditions = "pipes only" if hours % 2 else None
             b.body.extend_scope(
-                n, decided_by=who, add=[ScopeGrant(c) for c in missing[:1]], evidence="EX-9"
+                n,
+                decided_by=who,
+                add=[ScopeGrant(c, conditions) for c in missing[:1]],
+                evidence="EX-9",
             )
+        elif action == "correct":
+            held = sorted(_cert(b, n)[1])
+            text = f"plates up to {hours % 50 + 1} mm"
+            b.body.correct(n, decided_by=who, reason="mistyped", conditions={held[0]: text})
         elif action == "recertify":
             until = _cert(b, n)[2]
             if b.clock.now.date() < until - timedelta(days=150):
@@ -152,7 +177,7 @@ def _act(b: Body, h: History, action: str, hours: int) -> None:
     status, held, until = _cert(b, n)
     kind = "expire" if action == "expire" else action
     day = effective or b.clock.now.date()
-    h.decisions.append(Written(kind, b.clock.now, day, status, held, until))
+    h.decisions.append(Written(kind, b.clock.now, day, status, held, until, _conditions(b, n)))
 
 
 def _answer(client: TestClient, number: str, t: datetime) -> dict:
@@ -174,12 +199,15 @@ def _check(client: TestClient, h: History, t: datetime, now: datetime) -> None:
     if want is None:
         assert got["outcome"] == "not_yet_granted", (t, got)
         return
-    standing, scope = want
     assert got["outcome"] == "known", (t, got)
-    assert got["standing"] == standing, (t, got, h.decisions)
-    for item in got["scope"]:
-        if item["held"] is not None:  # None: the register cannot tell, and says so
-            assert item["held"] == (item["code"] in scope), (t, item, h.decisions)
+    assert got["standing"] == want.status, (t, got, h.decisions)
+    # Exact: the expiry in force then, and every item held or not, with its conditions then.
+    assert got["validUntil"] == want.until.isoformat(), (t, got, h.decisions)
+    held = {item["code"]: item for item in got["scope"] if item["held"]}
+    assert all(item["held"] is not None for item in got["scope"]), (t, got)
+    assert set(held) == want.scope, (t, got, h.decisions)
+    for code, item in held.items():
+        assert item["conditions"] == want.conditions[code], (t, item, h.decisions)
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +235,11 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @example(steps=[("reduce", 1), ("extend", 14)], offsets=[])  # granted, reduced, re-added
 @example(steps=[("reduce", 15), ("extend", 0)], offsets=[])  # two decisions at one instant
 @example(steps=[("suspend", 3), ("reinstate", 30), ("expire", 0)], offsets=[3600])
+# Recertified twice (each expiry in force in its cycle), conditions corrected, scope changed.
+@example(
+    steps=[("recertify", 0), ("correct", 5), ("reduce", 2), ("extend", 3), ("recertify", 0)],
+    offsets=[86400 * 200, 86400 * 800],
+)
 def test_point_in_time_answers_agree_with_a_replay_of_the_decisions(
     base: Path, steps: list[tuple[str, int]], offsets: list[int]
 ) -> None:
@@ -216,7 +249,10 @@ def test_point_in_time_answers_agree_with_a_replay_of_the_decisions(
     person = add_holder(b, "p", "Pat Person", consent=True)
     number = grant(b, person)
     status, held, until = _cert(b, number)
-    h = History(number, [Written("grant", b.clock.now, b.clock.now.date(), status, held, until)])
+    grant_written = Written(
+        "grant", b.clock.now, b.clock.now.date(), status, held, until, _conditions(b, number)
+    )
+    h = History(number, [grant_written])
     for action, hours in steps:
         _act(b, h, action, hours)
     for w in h.decisions:
@@ -304,6 +340,12 @@ def test_the_api_answer_is_signed_by_the_body(history: tuple[Body, str]) -> None
         assert verdict, verdict.reason
         entries.append(parse_entry(proof.extra))
     assert [e.kind for e in entries] == ["grant", "suspend"]
+    # The grant's entry proves the scope codes and the expiry the answer gives (never the
+    # conditions: free text, kept out of the public log).
+    assert entries[0].scope == tuple(s["code"] for s in answer["scope"] if s["held"])
+    assert entries[0].until == answer["validUntil"]
+    assert entries[1].scope is None and entries[1].until is None
+    assert not any(b"steel" in (parse_proof(t).extra or b"") for t in answer["log_proofs"])
     assert all(datetime.fromisoformat(e.at.replace("Z", "+00:00")) <= instant for e in entries)
     assert len({e.cert for e in entries}) == 1
     later = site.get(f"/api/public/certifications/{number}/at", params={"instant": "2026-03-18"})
@@ -434,3 +476,53 @@ def test_verify_at_reads_the_status_list_current_then(tmp_path: Path) -> None:
         verify_command, ["--at", "14/03/2026", str(tmp_path / "cred.json")]
     )
     assert refused.exit_code == 2 and "--at" in refused.output
+
+
+# --- exact from the kept state; a register written before it, read as before ----------------
+
+
+def _recertified(state: bool) -> CertificateRecord:
+    """Granted 2 March 2026 until 1 March 2030, recertified 1 December 2029 until 2034."""
+
+    def line(day: str, kind: str, scope: tuple, until: str) -> HistoryLine:
+        kept = {"scope": scope, "valid_until": until} if state else {}
+        return HistoryLine(day, f"{day}T09:00:00Z", kind, "ACTIVE", **kept)
+
+    return CertificateRecord(
+        number="CWI-7K3M-9QX2-4", holder_name=None, scheme_id="cwi", scheme_code="CWI",
+        scheme_name="Welding inspector", status="ACTIVE", status_since="2026-03-02",
+        valid_from="2026-03-02", valid_until="2034-03-01",
+        scope=(ScopeLine("UT2", "Ultrasonic", "pipes", "active", "2026-03-02"),),
+        history=(
+            line("2026-03-02", "grant", (("UT2", "plates"),), "2030-03-01"),
+            line("2029-12-01", "recertify", (("UT2", "pipes"),), "2034-03-01"),
+        ),
+    )  # fmt: skip
+
+
+def test_the_expiry_and_conditions_then_come_from_the_decision_in_effect() -> None:
+    now = datetime(2031, 1, 1, tzinfo=UTC)
+    before = as_of(_recertified(True), parse_instant("2027-01-01"), now)
+    assert before.valid_until == "2030-03-01" and before.standing is not None
+    assert [(s.code, s.conditions, s.held) for s in before.scope] == [("UT2", "plates", True)]
+    after = as_of(_recertified(True), parse_instant("2030-06-01"), now)
+    assert after.valid_until == "2034-03-01"
+    assert [(s.code, s.conditions, s.held) for s in after.scope] == [("UT2", "pipes", True)]
+    # Without the kept state (a register of format 3): the old expiry is not known.
+    old = as_of(_recertified(False), parse_instant("2027-01-01"), now)
+    assert old.valid_until is None and old.standing is not None
+
+
+def test_an_older_register_gets_the_columns_and_the_issuer_rebuilds_it(tmp_path: Path) -> None:
+    path = tmp_path / "register.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE status_history (number TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "effective_date TEXT NOT NULL, decided_at TEXT NOT NULL, decision TEXT NOT NULL, "
+        "status TEXT NOT NULL, PRIMARY KEY (number, seq))"
+    )
+    conn.close()
+    reg = open_register(path)
+    columns = {row[1] for row in reg.conn.execute("PRAGMA table_info(status_history)")}
+    assert {"scope", "valid_until"} <= columns
+    assert push.REGISTER_FORMAT == "4"  # so a register of format 3 is rebuilt, filling them

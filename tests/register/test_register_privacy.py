@@ -9,6 +9,7 @@ number_lookup, on_request), then a consent withdrawal and a policy change.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -195,7 +196,14 @@ def test_each_policy_shows_what_it_should(populated):
         "decided_at",
         "decision",
         "status",
+        "scope",  # a signing decision's scope and expiry, as its credential states them
+        "valid_until",
     }
+    # The grant's: the item codes and conditions its certificate shows, and its expiry.
+    scope = json.loads(record["history"][0]["scope"])
+    assert all(set(item) == {"code", "conditions"} for item in scope)
+    assert record["history"][0]["valid_until"] == record["valid_until"]
+    assert record["history"][1]["scope"] is None  # a withdrawal signs nothing
 
 
 def test_after_a_policy_change_to_on_request_nothing_of_the_scheme_remains(populated, tmp_path):

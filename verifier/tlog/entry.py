@@ -24,6 +24,18 @@ with any JSON parser and anyone can rebuild its exact bytes::
   number opens its certificate's page and a log of numbers would list every holder.
 - ``event``: the SHA-256 (hex) of the audit-chain event that records the decision
   (``audit.Event.hash``), which ties the entry to the body's own books.
+- ``scope`` (signing kinds only, optional): the codes of the scope items the signed credential
+  holds, sorted by code point: the scope in force after the decision. Codes are the scheme's
+  public item codes (``UT2``), printed on every credential of the scheme; the items'
+  *conditions* are not here (free text, which can be personal: "with corrective lenses").
+- ``until`` (signing kinds only, optional): the credential's date of expiry (the UTC day of
+  its ``validUntil``, ``YYYY-MM-DD``): the expiry in force after the decision.
+
+``scope`` and ``until`` make the log alone enough to say what a certification covered and until
+when at any instant since its grant (the signing decisions are the only ones that change
+them; a suspension or withdrawal leaves both as the last signing entry set them). Entries
+written before these fields existed have neither: both are optional, and the parser accepts
+an entry with or without them.
 
 Nothing else: no name, no e-mail, no reason (a suspension's reason can be personal).
 :func:`parse_entry` is strict, so that ``certreg log verify`` can say that every entry of a log
@@ -36,6 +48,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import rfc8785
@@ -55,14 +68,18 @@ __all__ = [
 SIGNING_KINDS = frozenset({"grant", "recertify", "extend_scope", "reduce_scope", "correct"})
 KINDS = SIGNING_KINDS | {"suspend", "reinstate", "withdraw", "expire"}
 
-#: An entry is small: a bound on what a reader parses.
-MAX_ENTRY_BYTES = 1024
+#: An entry is small: a bound on what a reader parses (``scope`` at its largest fits).
+MAX_ENTRY_BYTES = 8192
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _SCHEME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,63}$")
-_FIELDS = {"v", "kind", "at", "scheme", "cert", "credential", "number", "event"}
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FIELDS = {"v", "kind", "at", "scheme", "cert", "credential", "number", "event", "scope", "until"}
+#: Bounds on ``scope``: items a certification holds, and a code's length.
+MAX_SCOPE_ITEMS = 64
+MAX_CODE_CHARS = 64
 
 
 class EntryError(TlogError):
@@ -90,6 +107,8 @@ class Entry:
     event: str
     credential: str | None = None
     number: str | None = None
+    scope: tuple[str, ...] | None = None
+    until: str | None = None
     v: int = 1
 
     def __post_init__(self) -> None:
@@ -110,6 +129,10 @@ class Entry:
             data["credential"] = self.credential
         if self.number is not None:
             data["number"] = self.number
+        if self.scope is not None:
+            data["scope"] = list(self.scope)
+        if self.until is not None:
+            data["until"] = self.until
         return data
 
     def to_bytes(self) -> bytes:
@@ -118,7 +141,10 @@ class Entry:
         Every field was checked to be a small integer or ASCII letters, digits and ``-:``, for
         which sorted compact JSON *is* JCS (no escapes, no numbers to reformat); the standard
         library writes it ten times faster than a general JCS encoder, which matters when an
-        audit re-serialises a million entries (a test compares the two)."""
+        audit re-serialises a million entries (a test compares the two). A scope code outside
+        ASCII goes through the general encoder (JCS writes it as UTF-8, unescaped)."""
+        if self.scope is not None and not all(code.isascii() for code in self.scope):
+            return bytes(rfc8785.dumps(self.to_json()))
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":")).encode("ascii")
 
 
@@ -146,6 +172,30 @@ def _problem(entry: Entry) -> str | None:
         not isinstance(entry.number, str) or not _NUMBER.match(entry.number)
     ):
         return f"number {entry.number!r} is not a certificate number"
+    return _state_problem(entry)
+
+
+def _state_problem(entry: Entry) -> str | None:
+    """What is wrong with ``scope`` and ``until``, the state a signing decision left."""
+    if entry.kind not in SIGNING_KINDS and (entry.scope is not None or entry.until is not None):
+        return f"a {entry.kind} entry signs nothing, so it sets no scope and no expiry"
+    if entry.scope is not None:
+        codes = entry.scope
+        if not isinstance(codes, tuple) or not all(isinstance(c, str) for c in codes):
+            return "scope is a list of scope item codes"
+        if len(codes) > MAX_SCOPE_ITEMS:
+            return f"scope names more than {MAX_SCOPE_ITEMS} items"
+        if any(not c or len(c) > MAX_CODE_CHARS or not c.isprintable() for c in codes):
+            return f"a scope code is 1 to {MAX_CODE_CHARS} printable characters"
+        if list(codes) != sorted(set(codes)):
+            return "scope's codes are sorted and each appears once"
+    if entry.until is not None:
+        if not isinstance(entry.until, str) or not _DAY.match(entry.until):
+            return f"until {entry.until!r} is not a day like 2029-03-12"
+        try:
+            date.fromisoformat(entry.until)
+        except ValueError:
+            return f"until {entry.until!r} is not a day of the calendar"
     return None
 
 
@@ -168,6 +218,8 @@ def parse_entry(data: bytes) -> Entry:
     missing = {"v", "kind", "at", "scheme", "cert", "event"} - set(value)
     if missing:
         raise EntryError(f"missing field(s): {', '.join(sorted(missing))}")
+    if isinstance(value.get("scope"), list):
+        value["scope"] = tuple(value["scope"])
     try:
         entry = Entry(**value)
     except TypeError:

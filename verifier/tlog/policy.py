@@ -18,11 +18,16 @@ without them is completed from the log's public entry bundle at the proof's inde
 
 The proof is given (``LogPolicy(proof=...)``, ``certreg verify --log-proof FILE``) or fetched
 from ``<serviceEndpoint>proof?credential=<sha256 hex>``; a 404 there means "not in the log".
-Any failure is the verdict NOT_IN_LOG with the reason (see :mod:`certreg.verifier.result`).
+A 503 with ``Retry-After`` means the entry is written but the log has not yet signed a
+checkpoint holding it: the verifier asks once more after that delay when it is at most
+:data:`MAX_RETRY_WAIT` seconds, else answers STATUS_UNKNOWN, "the log has not yet signed this
+entry; ask again in N s". Any other failure is the verdict NOT_IN_LOG with the reason (see
+:mod:`certreg.verifier.result`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,13 +41,25 @@ from certreg.verifier.tlog.note import Verifier, parse_verifier_key
 from certreg.verifier.tlog.proof import MAX_PROOF_SIZE, ProofFormatError, parse_proof, verify_proof
 from certreg.verifier.tlog.tiles import TILE_WIDTH, TileError, decode_bundle, entries_path
 
-__all__ = ["CHECK_NAME", "SERVICE_TYPE", "LogPolicy", "check_in_log", "log_service"]
+__all__ = [
+    "CHECK_NAME",
+    "MAX_RETRY_WAIT",
+    "SERVICE_TYPE",
+    "LogPolicy",
+    "check_in_log",
+    "log_service",
+]
 
 CHECK_NAME = "transparency log"
 SERVICE_TYPE = "CertregTransparencyLog"
 
 #: Fetches a URL (bytes) or raises :class:`~certreg.verifier.did.FetchError`.
 Fetch = Callable[[str], bytes]
+
+#: A log that has written an entry but not yet signed a checkpoint holding it answers 503 with
+#: ``Retry-After``; the verifier waits and asks once more when that is at most this many
+#: seconds, else says when to ask again (verdict STATUS_UNKNOWN: it is not "not in the log").
+MAX_RETRY_WAIT = 10
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,8 @@ class LogPolicy:
       it from the issuer's log.
     - ``fetch``: how to fetch the proof (and an entry bundle); None uses the verifier's own HTTP
       fetcher.
+    - ``sleep``: how to wait before asking again a log that answered 503 with ``Retry-After``
+      (:data:`MAX_RETRY_WAIT` seconds at most); None is :func:`time.sleep`.
     """
 
     log_key: Verifier | str | None = None
@@ -64,6 +83,7 @@ class LogPolicy:
     quorum: int = 0
     proof: bytes | str | None = None
     fetch: Fetch | None = None
+    sleep: Callable[[float], None] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.quorum, bool) or not isinstance(self.quorum, int) or self.quorum < 0:
@@ -142,8 +162,19 @@ def check_in_log(
                 "to ask for one"
             )
         url = f"{endpoint}proof?credential={wanted}"
-        text, problem = _fetch(fetch, url)
+        text, problem, retry = _fetch(fetch, url)
+        if text is None and retry is not None and retry <= MAX_RETRY_WAIT:
+            # Written, but the log signs checkpoints every few seconds: ask once more then.
+            (policy.sleep or time.sleep)(retry)
+            text, problem, retry = _fetch(fetch, url)
         if text is None:
+            if retry is not None:
+                return Check(
+                    CHECK_NAME,
+                    False,
+                    f"the log has not yet signed this entry; ask again in {retry} s",
+                    Verdict.STATUS_UNKNOWN,
+                )
             if problem == "404":
                 return _not_in_log(
                     f"the issuer's log holds no entry for this credential ({url} answered "
@@ -191,21 +222,23 @@ def check_in_log(
     )
 
 
-def _fetch(fetch: Fetch, url: str) -> tuple[str | None, str]:
+def _fetch(fetch: Fetch, url: str) -> tuple[str | None, str, int | None]:
+    """(the proof, "", None), or (None, why, the 503's Retry-After seconds if it sent one)."""
     from certreg.verifier.did import FetchError
 
     try:
         data = fetch(url)
     except FetchError as error:
-        return None, "404" if error.not_found else error.reason
+        retry = getattr(error, "retry_after", None)
+        return None, "404" if error.not_found else error.reason, retry
     except Exception as error:  # a test's or an embedder's fetcher: its words, never a crash
-        return None, str(error) or type(error).__name__
+        return None, str(error) or type(error).__name__, None
     if len(data) > MAX_PROOF_SIZE:
-        return None, f"{url} sent more than {MAX_PROOF_SIZE} bytes"
+        return None, f"{url} sent more than {MAX_PROOF_SIZE} bytes", None
     try:
-        return data.decode("utf-8"), ""
+        return data.decode("utf-8"), "", None
     except UnicodeDecodeError:
-        return None, f"{url} sent a proof that is not UTF-8"
+        return None, f"{url} sent a proof that is not UTF-8", None
 
 
 def _entry_from_bundle(

@@ -73,13 +73,42 @@ def _with(**changes) -> bytes:
         (b" " + GRANT.to_bytes(), "canonical form"),
         (GRANT.to_bytes().replace(b'"v":1', b'"v":1.0'), "format 1.0"),
         (GRANT.to_bytes().replace(b'"kind":"grant"', b'"kind":"gr\\u0061nt"'), "canonical form"),
-        (b"{" + b" " * 2000 + b"}", "at most 1024 bytes"),
+        (b"{" + b" " * 9000 + b"}", "at most 8192 bytes"),
+        (_with(kind="suspend", credential=None, scope=["UT2"]), "sets no scope and no expiry"),
+        (_with(kind="suspend", credential=None, until="2029-03-12"), "sets no scope"),
+        (_with(scope="UT2"), "scope is a list"),
+        (_with(scope=["VT2", "UT2"]), "sorted and each appears once"),
+        (_with(scope=["UT2", "UT2"]), "sorted and each appears once"),
+        (_with(scope=[""]), "1 to 64 printable"),
+        (_with(scope=[f"C{i:03d}" for i in range(65)]), "more than 64 items"),
+        (_with(until="12 March 2029"), "is not a day like"),
+        (_with(until="2029-02-30"), "not a day of the calendar"),
     ],
 )
 def test_a_malformed_entry_is_refused_with_the_reason(data, reason):
     with pytest.raises(EntryError, match=None) as refused:
         parse_entry(data)
     assert reason in str(refused.value), str(refused.value)
+
+
+def test_a_signing_entry_carries_the_scope_and_expiry_it_signed_and_old_entries_still_read():
+    """The scope codes and expiry in force after a signing decision (docs/transparency.md,
+    "What a leaf holds"); an entry written before these fields existed has neither, and reads
+    as it always did."""
+    recert = Entry(
+        kind="recertify", at="2029-01-10T10:00:00Z", scheme="cwi", cert=FIRST, event=EVENT,
+        credential=EVENT, scope=("UT2", "VT2"), until="2032-03-12",
+    )  # fmt: skip
+    data = recert.to_bytes()
+    assert b'"scope":["UT2","VT2"]' in data and b'"until":"2032-03-12"' in data
+    assert data == rfc8785.dumps(recert.to_json())
+    assert parse_entry(data) == recert
+    assert parse_entry(GRANT.to_bytes()).scope is None  # the old form
+    assert parse_entry(GRANT.to_bytes()).until is None
+    # A scope code outside ASCII is still written as JCS (UTF-8, unescaped).
+    odd = Entry(**{**recert.__dict__, "scope": ("Schweißen", "UT2")})
+    assert odd.to_bytes() == rfc8785.dumps(odd.to_json())
+    assert parse_entry(odd.to_bytes()) == odd
 
 
 @given(
