@@ -20,6 +20,7 @@ from register_support import Body, add_holder, grant, make_body
 
 from certreg.issuer.bulk import issue_csv
 from certreg.issuer.cli import main
+from certreg.issuer.register_push import attach
 from certreg.issuer.service import CertificationBody
 from certreg.keys import KeyStore
 from certreg.keys.multikey import decode_public_key
@@ -252,3 +253,29 @@ def test_backfill_signs_exactly_the_missing_payloads_and_pushes_them(b):
 
     help_text = runner.invoke(main, ["qr", "backfill", "--help"]).output
     assert "not signing without a decision" in help_text
+
+
+def test_a_register_of_the_format_before_payloads_gets_them(b):
+    """register.db of format 3 has no offline_qr column: opening it adds the column (NULL), and
+    the issuer rebuilds it, payloads included."""
+    number = grant(b, add_holder(b, "olga", "Olga Older", consent=True))
+    b.sync.flush()
+    with sqlite3.connect(b.register) as conn:
+        # Its search index's triggers name every column: they go with the column (a rebuild
+        # makes them again).
+        for (trigger,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'certifications'"
+        ).fetchall():
+            conn.execute(f"DROP TRIGGER {trigger}")
+        conn.execute("DROP TABLE IF EXISTS certifications_fts")
+        conn.execute("ALTER TABLE certifications DROP COLUMN offline_qr")
+        conn.execute("UPDATE register_meta SET value = '3' WHERE key = 'format'")
+    reg = open_register(b.register)
+    assert reg.execute("SELECT offline_qr FROM certifications").fetchall() == [(None,)]
+    reg.conn.close()
+    attach(b.body)  # as every certreg command does when it opens the body
+    with sqlite3.connect(b.register) as conn:
+        held = conn.execute(
+            "SELECT offline_qr FROM certifications WHERE number = ?", [number]
+        ).fetchone()
+    assert held == (stored(b.body, number)[1],)
