@@ -79,6 +79,7 @@ from certreg.issuer.lifecycle.errors import enforce
 from certreg.issuer.lifecycle.grants import grant_events, write_grants
 from certreg.issuer.logwriter import log_for_events
 from certreg.issuer.numbers import new_number
+from certreg.issuer.offline_qr import payload_for
 from certreg.issuer.register_push import RegisterBehind, RegisterSync
 from certreg.issuer.service import CertificationBody, GrantPlan, Invalid, NotFound, ScopeGrant
 from certreg.keys.keypair import KeyPair
@@ -596,14 +597,18 @@ def _init_worker(seed: bytes, method: str, suite: str, body: Body, parent: int) 
 _SignTask = tuple[str, str, str, str, list[tuple[str, str, str | None]], str, str, list[dict]]
 
 
-def _sign_chunk(
-    schemes: dict[str, Scheme], tasks: list[_SignTask]
-) -> tuple[list[tuple[str, str | None]], float]:
-    """Build and sign each credential; return (JSON, None) or ("", reason) for each, and the
-    CPU seconds it took. One credential that cannot be signed must not sink its neighbours."""
+#: What a worker returns for each row: (credential JSON, None, offline QR payload) or
+#: ("", reason, None).
+_Signed = tuple[str, str | None, str | None]
+
+
+def _sign_chunk(schemes: dict[str, Scheme], tasks: list[_SignTask]) -> tuple[list[_Signed], float]:
+    """Build and sign each credential and its offline QR payload (issuer.offline_qr, by the
+    same key); return a :data:`_Signed` for each, and the CPU seconds it took. One credential
+    that cannot be signed must not sink its neighbours."""
     assert _worker_signer is not None and _worker_body is not None
     start = time.process_time()  # CPU, not wall: on a shared machine wall time lies
-    out: list[tuple[str, str | None]] = []
+    out: list[_Signed] = []
     for credential_id, holder, number, scheme_key, scope, valid_from, valid_until, entries in tasks:
         try:
             unsigned = certification_credential(
@@ -618,10 +623,11 @@ def _sign_chunk(
                 credential_id=credential_id,
             )
             signed = issued_form(add_proof(unsigned, _worker_signer, cryptosuite=_worker_suite))
-        except Exception as exc:  # ProofError, CanonicalizationError: the row's text
-            out.append(("", f"cannot be signed: {exc}"))
+            compact = payload_for(signed, _worker_signer, _worker_body.url or "")
+        except Exception as exc:  # ProofError, CanonicalizationError, PayloadError: the row's
+            out.append(("", f"cannot be signed: {exc}", None))
             continue
-        out.append((json.dumps(signed, ensure_ascii=False), None))  # as the service stores it
+        out.append((json.dumps(signed, ensure_ascii=False), None, compact))  # as stored
     return out, time.process_time() - start
 
 
@@ -650,10 +656,10 @@ def _code(grant: ScopeGrant) -> str:
 class _InlineFuture:
     """Signing in the main process (workers=0): the same code path, no pool."""
 
-    def __init__(self, value: tuple[list[tuple[str, str | None]], float]) -> None:
+    def __init__(self, value: tuple[list[_Signed], float]) -> None:
         self._value = value
 
-    def result(self) -> tuple[list[tuple[str, str | None]], float]:
+    def result(self) -> tuple[list[_Signed], float]:
         return self._value
 
 
@@ -1058,18 +1064,19 @@ def issue_csv(
 
     def finish(planned: _Batch) -> None:
         tick = time.perf_counter()
-        documents: list[tuple[str, str | None]] = []
+        documents: list[_Signed] = []
         for future in planned.futures:
             signed, cpu = future.result()
             documents += signed
             timings["sign_cpu"] += cpu
         kept = []
-        for row, (document, problem) in zip(planned.rows, documents, strict=True):
+        for row, (document, problem, compact) in zip(planned.rows, documents, strict=True):
             if problem is not None:
                 report.errors.append((row.row, problem))
                 report.error_external_ids[row.row] = row.plan.external_id or ""
             else:
                 row.document = document
+                row.plan.compact = compact
                 kept.append(row)
         planned.rows = kept
         tock = time.perf_counter()

@@ -768,6 +768,15 @@ CREATE TABLE tlog_witnesses (
 """
 
 
+#: V17: each certificate credential's offline QR payload (issue 14, issuer.offline_qr,
+#: certreg.verifier.offline.payload): the CR1 text, signed with the credential, by the same key,
+#: in the same transaction. NULL for the VC API's generic credentials (not certificates) and for
+#: certificates signed before this migration until ``certreg qr backfill`` signs theirs.
+_V17 = """
+ALTER TABLE credentials ADD COLUMN compact TEXT;
+"""
+
+
 #: Each migration is one SQL script (or, where SQL alone cannot say it, a function of the
 #: connection), applied in one transaction.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -787,6 +796,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V14,
     _v15_transparency_log,
     _V16,
+    _V17,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -140,7 +140,10 @@ def _publics(
     certs = _query(
         db,
         "SELECT c.id, c.number, c.scheme_id, c.status, c.status_since, c.valid_from, "
-        "c.valid_until, c.updated_at, p.full_name, p.consent_publish, p.country "
+        "c.valid_until, c.updated_at, p.full_name, p.consent_publish, p.country, "
+        # The offline QR payload of its latest credential, as its page shows that credential.
+        "(SELECT cr.compact FROM credentials cr WHERE cr.certification_id = c.id "
+        "ORDER BY cr.revision DESC LIMIT 1) AS offline_qr "
         f"FROM certifications c JOIN persons p ON p.id = c.person_id WHERE {where}",
         params,
     )
@@ -176,7 +179,12 @@ def _publics(
     for c in certs:
         holder = {k: c[k] for k in ("full_name", "consent_publish", "country")}
         out[c["number"]] = push.public_certification(
-            c, holder, schemes[c["scheme_id"]], scope.get(c["id"], []), decisions.get(c["id"], [])
+            c,
+            holder,
+            schemes[c["scheme_id"]],
+            scope.get(c["id"], []),
+            decisions.get(c["id"], []),
+            offline_qr=c["offline_qr"],
         )
     return out
 

@@ -416,6 +416,8 @@ def page_data(shared: SharedCertificate) -> dict[str, Any]:
             "suspended_until": cert.suspended_until,
             "scope": cert.scope,
             "credential": cert.credential,
+            # The holder shares their certificate, name included: its offline QR goes too.
+            "offline_qr": cert.offline_qr,
         },
         "scheme": shared.scheme,
         "body": shared.body,

@@ -84,8 +84,9 @@ CREATE TABLE IF NOT EXISTS certifications ( -- directory-policy schemes only
     valid_from TEXT NOT NULL,
     valid_until TEXT NOT NULL,
     country TEXT,
-    updated_at TEXT NOT NULL
-);
+    updated_at TEXT NOT NULL,
+    offline_qr TEXT                         -- the signed offline QR payload (CR1 text, issue
+);                                          -- 14); NULL exactly where holder_name is
 CREATE INDEX IF NOT EXISTS certifications_by_scheme ON certifications(scheme_id, status);
 
 CREATE TABLE IF NOT EXISTS certification_scope (
@@ -183,14 +184,26 @@ def open_register(path: str | Path, *, create: bool = False) -> Database:
     # zeros in the file, not only unlinked from its table.
     conn.execute("PRAGMA secure_delete = ON")
     conn.executescript(SCHEMA)
-    _add_history_state(conn)
+    _add_missing_columns(conn)
     return Database(conn)
 
 
-def _add_history_state(conn: sqlite3.Connection) -> None:
-    """A register written before decisions kept what they signed gets the two columns
-    (empty: the issuer rebuilds such a register, its format being older, and fills them)."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(status_history)")}
-    for column in ("scope", "valid_until"):
-        if column not in columns:
-            conn.execute(f"ALTER TABLE status_history ADD COLUMN {column} TEXT")
+#: Columns added to a table after its first release: ``CREATE TABLE IF NOT EXISTS`` leaves an
+#: older file's table as it was, so they are added here (NULL in the rows already there, until
+#: the issuer's rebuild of an older format fills them).
+_ADDED_COLUMNS = {
+    "certifications": {"offline_qr": "TEXT"},
+    "status_history": {"scope": "TEXT", "valid_until": "TEXT"},
+}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError:  # read-only file, or another writer won
+                    if name not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+                        raise

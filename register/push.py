@@ -547,6 +547,7 @@ def public_certification(
     scheme: Mapping[str, Any],
     scope: Iterable[Mapping[str, Any]],
     decisions: Iterable[Mapping[str, Any]],
+    offline_qr: str | None = None,
 ) -> PublicCertification | None:
     """The public view of a certification, or None when its scheme's policy is ``on_request``.
 
@@ -554,7 +555,8 @@ def public_certification(
     ``consent_publish`` and ``country`` are read); ``scheme``: ``id``, ``code``, ``name`` and
     ``publication_policy`` of the scheme's current version; ``scope``: ``code``, ``label``,
     ``conditions``, ``status``, ``since``; ``decisions``: ``type``, ``effective_date``,
-    ``decided_at``, oldest first.
+    ``decided_at``, oldest first; ``offline_qr``: the certificate's offline QR payload (CR1
+    text, issue 14), kept exactly where the holder's name is (the payload states the name).
     """
     policy = scheme["publication_policy"]
     if policy not in POLICIES:
@@ -580,6 +582,8 @@ def public_certification(
         "valid_until": cert["valid_until"],
         "country": holder.get("country") if listed else None,
         "updated_at": updated,
+        # It carries the holder's name, signed: the same privacy as ``holder_name``.
+        "offline_qr": offline_qr if named else None,
     }
     items = [
         {
@@ -913,8 +917,10 @@ APPLIED_SEQ_META = "applied_event_seq"
 #: watermark and the keyed lookup existed) is rebuilt by the issuer. 3: schemes' names in other
 #: languages (``scheme_names``), which a register of format 2 lacks until rebuilt. 4: each
 #: signing decision's scope and expiry in ``status_history`` (exact point-in-time answers).
+#: 5: the certificates' offline QR payloads (``certifications.offline_qr`` and the sealed
+#: records' ``"offline_qr"``), which a rebuild fills for the certificates pushed before.
 FORMAT_META = "format"
-REGISTER_FORMAT = "4"
+REGISTER_FORMAT = "5"
 
 _forget_after_commit: weakref.WeakSet[Database] = weakref.WeakSet()
 

@@ -93,6 +93,7 @@ class ShareCertification:
     suspended_until: str | None
     scope: list[dict[str, Any]]
     credential: dict[str, Any] | None
+    offline_qr: str | None = None  # the offline QR payload (CR1 text, issue 14)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class SharePage:
                 suspended_until=cert.get("suspended_until"),
                 scope=list(cert.get("scope") or []),
                 credential=cert.get("credential"),
+                offline_qr=cert.get("offline_qr"),
             ),
             scheme=dict(data["scheme"]),
             body=dict(data["body"]),

@@ -103,6 +103,11 @@ SUBCOMMANDS = (
         "Show and re-sign the body's Bitstring Status Lists.",
     ),
     Subcommand(
+        "qr",
+        "certreg.issuer.cli.qr:qr_group",
+        "The certificates' offline QR codes: sign the payload of those issued before them.",
+    ),
+    Subcommand(
         "serve",
         "certreg.issuer.cli.serve:serve_command",
         "Serve the body over HTTP(S): /.well-known/did.json, /status/..., /contexts/..., /api/...",

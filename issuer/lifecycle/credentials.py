@@ -20,6 +20,7 @@ from certreg.issuer.credential import (
     issued_form,
 )
 from certreg.issuer.lifecycle.base import BodyBase
+from certreg.issuer.offline_qr import payload_for
 from certreg.issuer.statuslists import status_columns
 from certreg.verifier.issuing import add_proof
 
@@ -92,12 +93,19 @@ class Credentials(BodyBase):
             credential_id=credential_id,
         )
         signed = add_proof(unsigned, self.signer, cryptosuite=self.cryptosuite)
-        return self._store_credential(certification_id, decision_id, signed)
+        # Its offline QR payload, by the same key, in the same transaction (issue 14).
+        compact = payload_for(signed, self.signer, self.info["public_url"])
+        return self._store_credential(certification_id, decision_id, signed, compact)
 
     def _store_credential(
-        self, certification_id: str, decision_id: str, signed: dict[str, Any]
+        self,
+        certification_id: str,
+        decision_id: str,
+        signed: dict[str, Any],
+        compact: str | None = None,
     ) -> dict[str, Any]:
-        """Record a signed certificate in the form it is handed out (issued_form); return it."""
+        """Record a signed certificate in the form it is handed out (issued_form), with its
+        offline QR payload; return it."""
         signed = issued_form(signed)
         revision = self.db.execute(
             "SELECT COALESCE(MAX(revision), 0) + 1 FROM credentials WHERE certification_id = ?",
@@ -116,6 +124,7 @@ class Credentials(BodyBase):
                 **status_columns(signed["credentialStatus"]),
                 "issued_at": now,
                 "state_changed_at": now,
+                "compact": compact,
             }
         )
         self._event(

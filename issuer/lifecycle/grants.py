@@ -28,11 +28,12 @@ from certreg.issuer.lifecycle.errors import LifecycleError, enforce
 from certreg.issuer.lifecycle.queries import Queries
 from certreg.issuer.lifecycle.records import Certification, GrantPlan, ScopeGrant, new_id
 from certreg.issuer.numbers import new_number
+from certreg.issuer.offline_qr import payload_for
 from certreg.issuer.statuslists import status_columns
 from certreg.verifier.issuing import add_proof
 
-#: A signed grant ready to write: the plan, the credential as JSON (its issued form), and
-#: the cryptosuite it was signed with.
+#: A signed grant ready to write: the plan (with its offline QR payload, ``plan.compact``),
+#: the credential as JSON (its issued form), and the cryptosuite it was signed with.
 SignedGrant = tuple[GrantPlan, str, str]
 
 
@@ -91,6 +92,7 @@ def write_grants(conn: Any, signed: Sequence[SignedGrant], now: str) -> None:
                 where["suspension_index"],
                 now,
                 now,
+                plan.compact,
             )
         )
     # Parents before children, as the foreign keys want.
@@ -114,8 +116,8 @@ def write_grants(conn: Any, signed: Sequence[SignedGrant], now: str) -> None:
     conn.executemany(
         "INSERT INTO credentials (id, certification_id, revision, decision_id, document, "
         "cryptosuite, state, revocation_list, revocation_index, suspension_list, "
-        "suspension_index, issued_at, state_changed_at) "
-        "VALUES (?, ?, 1, ?, ?, ?, 'current', ?, ?, ?, ?, ?, ?)",
+        "suspension_index, issued_at, state_changed_at, compact) "
+        "VALUES (?, ?, 1, ?, ?, ?, 'current', ?, ?, ?, ?, ?, ?, ?)",
         credentials,
     )
 
@@ -183,6 +185,8 @@ class Grants(Credentials, Queries):
             signed = add_proof(
                 self.unsigned_credential(plan), self.signer, cryptosuite=self.cryptosuite
             )
+            # Its offline QR payload, by the same key, in the same transaction (issue 14).
+            plan.compact = payload_for(signed, self.signer, self.info["public_url"])
             self.write_grant(plan, signed)
         self._changed("certification", plan.number)
         return self.certification(plan.number)

@@ -31,7 +31,7 @@ class Queries(BodyBase):
             )
         ]
         row = self.db.execute(
-            "SELECT document FROM credentials WHERE certification_id = ? "
+            "SELECT document, compact FROM credentials WHERE certification_id = ? "
             "ORDER BY revision DESC LIMIT 1",
             [cert["id"]],
         ).fetchone()
@@ -50,6 +50,7 @@ class Queries(BodyBase):
             suspended_until=cert["suspended_until"],
             scope=scope,
             credential=json.loads(row[0]) if row else None,
+            offline_qr=row[1] if row else None,
         )
 
     def history(self, number: str) -> list[Decision]:

@@ -52,6 +52,8 @@ class Certification:
     suspended_until: str | None
     scope: list[dict[str, Any]] = field(default_factory=list)  # code, label, conditions, status
     credential: dict[str, Any] | None = None  # the current signed credential
+    #: The offline QR payload (CR1 text) of that credential; None when it has none.
+    offline_qr: str | None = None
 
 
 def new_id() -> str:
@@ -80,6 +82,8 @@ class GrantPlan:
     credential_id: str
     entries: list[dict[str, Any]] | None = None
     decision_id: str = field(default_factory=new_id)
+    #: The credential's offline QR payload (issuer.offline_qr), set when it is signed.
+    compact: str | None = None
 
 
 def utc_now() -> datetime:

@@ -525,4 +525,4 @@ def test_an_older_register_gets_the_columns_and_the_issuer_rebuilds_it(tmp_path:
     reg = open_register(path)
     columns = {row[1] for row in reg.conn.execute("PRAGMA table_info(status_history)")}
     assert {"scope", "valid_until"} <= columns
-    assert push.REGISTER_FORMAT == "4"  # so a register of format 3 is rebuilt, filling them
+    assert int(push.REGISTER_FORMAT) >= 4  # so a register of format 3 is rebuilt, filling them

@@ -140,10 +140,8 @@ def test_a_register_without_names_shows_the_signed_names(body, tmp_path):
     assert rebuild_reason(b.body, reg) is None
     reg.conn.execute("UPDATE register_meta SET value = '2' WHERE key = ?", [push.FORMAT_META])
     reason = rebuild_reason(b.body, reg)
-    assert (
-        reason is not None
-        and f"format 2; this certreg writes format {push.REGISTER_FORMAT}" in reason
-    )
+    writes = f"format 2; this certreg writes format {push.REGISTER_FORMAT}"
+    assert reason is not None and writes in reason
 
 
 def test_scheme_name_falls_back_to_the_signed_name():
