@@ -61,32 +61,27 @@ class Offline:
     keyless: TestClient
 
 
-def _put_offline_qr(b: Body, number: str, text: str, *, sealed: bool) -> None:
-    """Put ``text`` where the register's pages read a certificate's offline payload: the
-    public row's ``offline_qr`` column, or the sealed record's ``"offline_qr"`` key.
-
-    LEAD: once the issuer signs and pushes the payload (branch offline-issue), replace the
-    calls of this function with the payload the issuer stored (issuer.db
-    ``credentials.compact``) and check that it reached register.db by itself."""
+def _pushed_offline_qr(b: Body, number: str, *, sealed: bool) -> str | None:
+    """The offline payload register.db holds for ``number``: the public row's column, or the
+    sealed number-lookup record's key."""
     conn = sqlite3.connect(b.register)
     try:
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(certifications)")]
-        if "offline_qr" not in columns:
-            conn.execute("ALTER TABLE certifications ADD COLUMN offline_qr TEXT")
-        if not sealed:
-            conn.execute(
-                "UPDATE certifications SET offline_qr = ? WHERE number = ?", [text, number]
-            )
-        else:
-            key = push.lookup_key(conn)
-            assert key is not None
+        if sealed:
             record = push.find_sealed(conn, number)
-            assert record is not None
-            record["offline_qr"] = text
-            conn.execute(
-                "UPDATE lookup SET sealed = ? WHERE number_hash = ?",
-                [push.seal(record, number, key), push.number_hash(number, key)],
-            )
+            return None if record is None else record.get("offline_qr")
+        row = conn.execute(
+            "SELECT offline_qr FROM certifications WHERE number = ?", [number]
+        ).fetchone()
+        return None if row is None else row[0]
+    finally:
+        conn.close()
+
+
+def _as_pushed_before_payloads(b: Body, number: str) -> None:
+    """A certificate pushed by a certreg that did not sign offline payloads yet."""
+    conn = sqlite3.connect(b.register)
+    try:
+        conn.execute("UPDATE certifications SET offline_qr = NULL WHERE number = ?", [number])
         conn.commit()
     finally:
         conn.close()
@@ -104,19 +99,17 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Offline:
         ),
         "without": grant(b, add_holder(b, "walt", "Walt Without", consent=True)),
     }
-    signer = b.body.signer
+    # The issuer signed each certificate's payload with its credential and pushed it where
+    # the register holds the holder's name, and nowhere else.
     texts = {}
     for kind in ("named", "nameless", "sealed"):
-        credential = b.body.certification(numbers[kind]).credential
-        assert credential is not None
-        texts[kind] = payload.sign_compact(
-            credential,
-            signer.sign,
-            signer.public_key.raw,
-            issued_at=b.clock(),
-            public_url="https://cb.example",
-        )
-        _put_offline_qr(b, numbers[kind], texts[kind], sealed=kind == "sealed")
+        text = b.body.certification(numbers[kind]).offline_qr
+        assert text is not None and text.startswith("CR1:")
+        texts[kind] = text
+    assert _pushed_offline_qr(b, numbers["named"], sealed=False) == texts["named"]
+    assert _pushed_offline_qr(b, numbers["sealed"], sealed=True) == texts["sealed"]
+    assert _pushed_offline_qr(b, numbers["nameless"], sealed=False) is None
+    _as_pushed_before_payloads(b, numbers["without"])
     bundle = tmp / "bundle"
     result = CliRunner().invoke(publish_command, [str(bundle), "--data", str(b.data)])
     assert result.exit_code == 0, result.output
@@ -234,16 +227,6 @@ def test_a_pdf_without_a_payload_has_only_the_link_qr(offline):
 # --- the share page ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _WithOfflineQR(ShareCertification):
-    """A share page's certification carrying the payload, as the issuer will push it.
-
-    LEAD: once branch offline-issue pushes ``offline_qr`` with the share page, build the page
-    from the issuer (sharing.create_share, then GET /share/{token} on both servers) instead."""
-
-    offline_qr: str | None = None
-
-
 def _share_page(offline: Offline, kind: str, text: str | None) -> str:
     number = offline.numbers[kind]
     cert = offline.b.body.certification(number)
@@ -265,7 +248,8 @@ def _share_page(offline: Offline, kind: str, text: str | None) -> str:
         }
     )
     values = {f.name: getattr(base.certification, f.name) for f in fields(ShareCertification)}
-    page = SharePage(base.share, _WithOfflineQR(**values, offline_qr=text), base.scheme, base.body)
+    values["offline_qr"] = text
+    page = SharePage(base.share, ShareCertification(**values), base.scheme, base.body)
     response = render_share_page(page, "t" * 32, now=offline.b.clock())
     assert "img-src 'self' data:" in response.headers["content-security-policy"]
     return bytes(response.body).decode("utf-8")
