@@ -169,6 +169,7 @@ FROM_A_BODY = {
     "http-api.md",
     "holder.md",
     "mail.md",
+    "offline.md",
     "register-operator.md",
     "transparency.md",
 }
@@ -179,6 +180,7 @@ READERS_OWN = {
     "README.md": {"STAFF_ID": "{dana}"},
     "http-api.md": {"$DANA_ID": "{dana}"},
     "holder.md": {"CWI-HR4B-9XDG-J": "{certificate}"},
+    "offline.md": {"CWI-HR4B-9XDG-J": "{certificate}"},
     "transparency.md": {"CWI-7K3M-9QX2-4": "{certificate}"},
     "bulk-issuance.md": {
         "session-2026-03.csv": "grants.csv",

@@ -222,6 +222,19 @@ def _checked_list(
     return None
 
 
+def fetch_address(list_url: str, public_url: str, source: str) -> str:
+    """Where to fetch a status list: a list under the body's public URL is fetched at the same
+    path beside the offline.json synced from (a mirror of the body's site, a copy on the
+    reader's own machine, a site moved behind a CDN). What makes it the body's list is its
+    signature and its ``id``, which must still be ``list_url`` (:func:`_checked_list`), not
+    the address it came from."""
+    base = public_url.rstrip("/") + "/"
+    here = source.rsplit("/", 1)[0] + "/"
+    if public_url and list_url.startswith(base) and here != base:
+        return here + list_url[len(base) :]
+    return list_url
+
+
 def sync(
     cache_dir: str | Path,
     url: str,
@@ -269,8 +282,12 @@ def sync(
             if not isinstance(list_url, str):
                 problems.append(f"offline.json lists a status list that is not a URL: {list_url!r}")
                 continue
+            public_url = doc["body"].get("public_url")
+            address = fetch_address(
+                list_url, public_url if isinstance(public_url, str) else "", source
+            )
             try:
-                data = _fetch(fetch, list_url, f"the status list {list_url}")
+                data = _fetch(fetch, address, f"the status list {list_url}")
             except SyncError as exc:
                 problems.append(str(exc))
                 continue

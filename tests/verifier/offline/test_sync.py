@@ -142,3 +142,31 @@ def test_certreg_sync_says_what_it_could_not_sync(tmp_path: Path) -> None:
         )
     assert done.exit_code == 1
     assert f"✗ {base}: not synced: {base}/offline.json could not be fetched" in done.output
+
+
+def test_a_mirror_of_the_body_s_site_serves_its_lists_which_stay_the_body_s(
+    tmp_path: Path,
+) -> None:
+    """Synced from a copy of the site at another address: the lists are fetched beside that
+    offline.json, and kept because they are signed by the body and name their own address."""
+    body = OfflineBody()
+    files = body.files()
+
+    def mirror(url: str) -> bytes:
+        prefix = "https://copy.example/"
+        assert url.startswith(prefix), url  # nothing fetched from the body's own site
+        return files[url[len(prefix) :]]
+
+    report = sync(tmp_path, "https://copy.example", fetch=mirror, resolver=body.resolver(),
+                  clock=fixed_clock())  # fmt: skip
+    assert report.ok and report.lists == 1
+    result = verify_offline(body.qr(), Cache.open(tmp_path), now=NOW)
+    assert result.verdict is OfflineVerdict.VALID
+
+    # A list the mirror changed is not the body's, wherever it says it comes from.
+    forged = body.status_list()
+    forged["id"] = "https://copy.example/status/message-1"
+    files["status/message-1"] = json.dumps(forged).encode()
+    report = sync(tmp_path, "https://copy.example", fetch=mirror, resolver=body.resolver(),
+                  clock=fixed_clock())  # fmt: skip
+    assert report.lists == 0 and "says it is" in report.problems[0]
