@@ -122,6 +122,9 @@ def _issuer_record(request: Request, number: str) -> tuple[CertificateRecord, Bo
             for s in cert.scope
         ),
         listing="issuer",
+        # The staff print is the holder's own certificate: it carries the offline QR whether
+        # or not the register lists the holder's name.
+        extra={"offline_qr": cert.offline_qr} if cert.offline_qr else {},
     )
     return record, _body_info(info)
 

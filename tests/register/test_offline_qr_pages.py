@@ -442,3 +442,21 @@ def test_the_printed_offline_qr_reads_from_the_page_at_150_dpi_with_no_word_on_i
         ):
             on_code = float(wx0) < x1 and x0 < float(wx1) and float(wy0) < y1 and y0 < float(wy1)
             assert not on_code
+
+
+def test_the_staff_print_carries_the_offline_qr_even_of_an_unlisted_holder(offline):
+    """The staff PDF is the holder's own certificate, printed for them: it carries the
+    offline QR though the register does not list the holder's name."""
+    from certreg.issuer.tokens import create_token
+
+    staff = offline.b.body.db.execute("SELECT id FROM staff LIMIT 1").fetchone()[0]
+    token = create_token(offline.b.body, staff, name="offline qr test")[1]
+    number = offline.numbers["nameless"]
+    pdf = offline.body_server.get(
+        f"/api/certifications/{number}/certificate.pdf",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert pdf.status_code == 200
+    assert offline.texts["nameless"] in _pdf_codes(pdf.content)
+    public = offline.keyless.get(f"/c/{number}/certificate.pdf")
+    assert public.status_code != 200 or offline.texts["nameless"] not in _pdf_codes(public.content)
