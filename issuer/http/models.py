@@ -422,6 +422,12 @@ class CertificationOut(BaseModel):
     suspended_until: str | None
     scope: list[ScopeOut]
     credential: dict[str, Any] | None = Field(description="The current signed credential.")
+    offline_qr: str | None = Field(
+        default=None,
+        description="The current credential's offline QR payload (`CR1:` text, docs/offline.md), "
+        "signed with it; null for a certificate signed before payloads existed "
+        "(`certreg qr backfill`).",
+    )
 
 
 class DecisionOut(BaseModel):

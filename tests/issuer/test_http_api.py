@@ -480,3 +480,12 @@ def test_a_person_s_mail_language_is_recorded_and_an_unknown_one_refused_with_th
         "/api/persons/nobody/language", json={"language": "fr"}, headers=env.auth("officer")
     )
     assert r.status_code == 404
+
+
+def test_a_granted_certification_carries_its_offline_qr_payload(env):
+    from certreg.verifier.offline import payload
+
+    granted = env.grant("decider2")
+    text = granted["offline_qr"]
+    assert text.startswith("CR1:")
+    assert payload.decode(text).certificate.number == granted["number"]
