@@ -15,8 +15,13 @@ Timed, alternated round by round so that a loaded machine slows both alike:
 - **baseline** (`tiles.verify_tiles(..., entries=True)`): the same files hashed and compared,
   without reading what the entries say.
 
-The ratio audit/baseline is the cost of checking every entry's meaning; entries/s is what a
-monitor or an accreditation body gets on this machine.
+The ratio audit/baseline is the cost of checking every entry's meaning; entries/s is what an
+accreditation body auditing the whole log gets on this machine.
+
+- **monitor** (`certreg log monitor`'s second run): the same log, resumed from the checkpoint and
+  tree frontier of its first ``size - --new`` entries: only the new entries are read, and the
+  root rebuilt from the frontier must be the checkpoint's. Its time against the whole audit's is
+  what following a log costs once it is large.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from certreg.verifier.tlog import checkpoint as cp
 from certreg.verifier.tlog import merkle, note, tiles
-from certreg.verifier.tlog.audit import FolderSource, audit_log
+from certreg.verifier.tlog.audit import FolderSource, Frontier, audit_log
 from certreg.verifier.tlog.entry import Entry
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -84,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--new", type=int, default=1000, help="entries since the monitor's run")
     args = parser.parse_args()
     signer = note.Signer(ORIGIN, SEED)
     folder = CACHE / f"log-{args.entries}"
@@ -94,8 +100,16 @@ def main() -> None:
         target = folder / path
         return target.read_bytes() if target.is_file() else None
 
-    audits, baselines = [], []
+    old_size = args.entries - args.new
+    frontier = Frontier.of_leaves(merkle.leaf_hash(_entry(n)) for n in range(old_size))
+    seen = cp.sign_checkpoint(cp.Checkpoint(ORIGIN, old_size, frontier.root()), signer)
+
+    audits, baselines, monitors = [], [], []
     for _ in range(args.rounds):
+        start = time.perf_counter()
+        resumed = audit_log(FolderSource(folder), signer.verifier, since=seen, resume=frontier)
+        monitors.append(time.perf_counter() - start)
+        assert resumed.ok and resumed.entries_read <= args.new + tiles.TILE_WIDTH, resumed.lines()
         start = time.perf_counter()
         report = audit_log(FolderSource(folder), signer.verifier)
         audits.append(time.perf_counter() - start)
@@ -115,6 +129,11 @@ def main() -> None:
     rate = args.entries / baseline
     print(f"baseline (tiles and bundles):     {baseline:8.1f} s  {rate:10,.0f} entries/s")
     print(f"ratio audit / baseline:           {audit / baseline:8.2f}")
+    monitor = statistics.median(monitors)
+    print(
+        f"monitor, {args.new:,} new entries:    {monitor * 1000:8.1f} ms "
+        f"({audit / monitor:,.0f} times faster than the whole audit)"
+    )
 
 
 if __name__ == "__main__":

@@ -164,6 +164,14 @@ class Frontier:
         stack = _Stack.resumed(self)
         return stack.root()
 
+    @classmethod
+    def of_leaves(cls, leaves: Iterable[bytes]) -> Frontier:
+        """The frontier of the tree of these leaf hashes."""
+        stack = _Stack()
+        for leaf in leaves:
+            stack.add(leaf)
+        return cls(stack.count, tuple(stack.hashes))
+
     def to_json(self) -> dict[str, Any]:
         return {"size": self.size, "hashes": [h.hex() for h in self.hashes]}
 
