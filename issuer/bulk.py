@@ -77,7 +77,7 @@ from certreg.issuer.lifecycle import rules
 from certreg.issuer.lifecycle.credentials import credential_scheme
 from certreg.issuer.lifecycle.errors import enforce
 from certreg.issuer.lifecycle.grants import grant_events, write_grants
-from certreg.issuer.logwriter import log_for_events
+from certreg.issuer.logwriter import log_for_events, signed_hash
 from certreg.issuer.numbers import new_number
 from certreg.issuer.register_push import RegisterBehind, RegisterSync
 from certreg.issuer.service import CertificationBody, GrantPlan, Invalid, NotFound, ScopeGrant
@@ -216,6 +216,7 @@ class _Row:
     examiners: list[str]
     assessment_id: str
     document: str = ""  # the signed credential, JSON
+    credential_sha256: str = ""  # its hash, as the transparency log names it (logwriter)
 
 
 @dataclass
@@ -596,14 +597,17 @@ def _init_worker(seed: bytes, method: str, suite: str, body: Body, parent: int) 
 _SignTask = tuple[str, str, str, str, list[tuple[str, str, str | None]], str, str, list[dict]]
 
 
-def _sign_chunk(
-    schemes: dict[str, Scheme], tasks: list[_SignTask]
-) -> tuple[list[tuple[str, str | None]], float]:
-    """Build and sign each credential; return (JSON, None) or ("", reason) for each, and the
-    CPU seconds it took. One credential that cannot be signed must not sink its neighbours."""
+_Signed = tuple[str, str, str | None]  # (JSON, its log hash, None) or ("", "", the reason)
+
+
+def _sign_chunk(schemes: dict[str, Scheme], tasks: list[_SignTask]) -> tuple[list[_Signed], float]:
+    """Build and sign each credential; return (JSON, hash, None) or ("", "", reason) for
+    each, and the CPU seconds it took. One credential that cannot be signed must not sink its
+    neighbours. The hash is the one the transparency log's entry names (logwriter.signed_hash),
+    made here on the workers' cores rather than in the main process's write transaction."""
     assert _worker_signer is not None and _worker_body is not None
     start = time.process_time()  # CPU, not wall: on a shared machine wall time lies
-    out: list[tuple[str, str | None]] = []
+    out: list[_Signed] = []
     for credential_id, holder, number, scheme_key, scope, valid_from, valid_until, entries in tasks:
         try:
             unsigned = certification_credential(
@@ -618,10 +622,13 @@ def _sign_chunk(
                 credential_id=credential_id,
             )
             signed = issued_form(add_proof(unsigned, _worker_signer, cryptosuite=_worker_suite))
+            digest = signed_hash(signed)  # as the log names it
         except Exception as exc:  # ProofError, CanonicalizationError: the row's text
-            out.append(("", f"cannot be signed: {exc}"))
+            out.append(("", "", f"cannot be signed: {exc}"))
             continue
-        out.append((json.dumps(signed, ensure_ascii=False), None))  # as the service stores it
+        out.append(
+            (json.dumps(signed, ensure_ascii=False), digest, None)
+        )  # as the service stores it
     return out, time.process_time() - start
 
 
@@ -650,10 +657,10 @@ def _code(grant: ScopeGrant) -> str:
 class _InlineFuture:
     """Signing in the main process (workers=0): the same code path, no pool."""
 
-    def __init__(self, value: tuple[list[tuple[str, str | None]], float]) -> None:
+    def __init__(self, value: tuple[list[_Signed], float]) -> None:
         self._value = value
 
-    def result(self) -> tuple[list[tuple[str, str | None]], float]:
+    def result(self) -> tuple[list[_Signed], float]:
         return self._value
 
 
@@ -872,8 +879,9 @@ class _Writer:
         from certreg.issuer.mail.outbox import queue_for_events
 
         queue_for_events(self.body, appended)
-        # The batch's grants in the transparency log, in the same transaction (issue 13).
-        log_for_events(conn, appended)
+        # The batch's grants in the transparency log, in the same transaction (issue 13),
+        # with the hashes the workers made.
+        log_for_events(conn, appended, {r.plan.credential_id: r.credential_sha256 for r in rows})
 
 
 def _plain(exc: sqlite3.IntegrityError) -> str:
@@ -1058,18 +1066,18 @@ def issue_csv(
 
     def finish(planned: _Batch) -> None:
         tick = time.perf_counter()
-        documents: list[tuple[str, str | None]] = []
+        documents: list[_Signed] = []
         for future in planned.futures:
             signed, cpu = future.result()
             documents += signed
             timings["sign_cpu"] += cpu
         kept = []
-        for row, (document, problem) in zip(planned.rows, documents, strict=True):
+        for row, (document, digest, problem) in zip(planned.rows, documents, strict=True):
             if problem is not None:
                 report.errors.append((row.row, problem))
                 report.error_external_ids[row.row] = row.plan.external_id or ""
             else:
-                row.document = document
+                row.document, row.credential_sha256 = document, digest
                 kept.append(row)
         planned.rows = kept
         tock = time.perf_counter()
