@@ -73,17 +73,19 @@ class OutboxRow:
 def queue_for_events(body: BodyBase, events: Iterable[Event]) -> int:
     """Queue the holder's mail of each decision event in ``events`` (in the caller's
     transaction); return how many were queued. What the mails share (the body's name, logo and
-    default language, the schemes' names and scope labels) is read once per call: bulk
-    issuance queues its batch's mails in one call."""
-    shared: _Shared | None = None
-    mails: list[list[Any]] = []
-    for event in events:
-        kind = MAILED.get(event.kind)
-        if kind is not None and event.subject is not None:
-            shared = shared or _Shared(body)
-            mail = _mail(shared, event, kind)
-            if mail is not None:
-                mails.append(mail)
+    default language, the schemes' names and scope labels) is read once per call, and the
+    certifications, holders and decisions they tell about in a few queries: bulk issuance
+    queues its batch's mails in one call."""
+    mailed = [
+        (event, kind)
+        for event in events
+        if (kind := MAILED.get(event.kind)) is not None and event.subject is not None
+    ]
+    if not mailed:
+        return 0
+    shared = _Shared(body)
+    shared.read([event for event, _ in mailed])
+    mails = [mail for event, kind in mailed if (mail := _mail(shared, event, kind)) is not None]
     return _insert(body.db, mails)
 
 
@@ -102,6 +104,25 @@ class _Shared:
         self._default_language: str | None = None
         self._labels: dict[str, dict[str, str]] = {}
         self._schemes: dict[tuple[str, int], str | None] = {}
+        # The rows the mails of ``events`` tell about, by id (:meth:`read`).
+        self.certifications: dict[str, dict[str, Any]] = {}
+        self.persons: dict[str, dict[str, Any]] = {}
+        self.decisions: dict[str, dict[str, Any]] = {}
+
+    def read(self, events: list[Event]) -> None:
+        """The certifications, holders and decisions of ``events``' mails, a few queries
+        for the lot rather than three per mail."""
+        self.certifications = _by_id(
+            self.db, "SELECT * FROM certifications", [e.subject for e in events]
+        )
+        self.persons = _by_id(
+            self.db,
+            "SELECT id, full_name, email, language FROM persons",
+            [c["person_id"] for c in self.certifications.values()],
+        )
+        self.decisions = _by_id(
+            self.db, "SELECT * FROM decisions", [e.payload.get("decision") for e in events]
+        )
 
     def language(self, person: dict[str, Any] | None) -> str:
         if self._default_language is None:
@@ -137,7 +158,9 @@ def _queue(
     dedupe_key: str | None = None,
 ) -> int:
     """Queue the one mail of ``event`` (a reminder's); return 1, or 0 if none was queued."""
-    mail = _mail(_Shared(body), event, kind, extra=extra, dedupe_key=dedupe_key)
+    shared = _Shared(body)
+    shared.read([event])
+    mail = _mail(shared, event, kind, extra=extra, dedupe_key=dedupe_key)
     return _insert(body.db, [mail] if mail is not None else [])
 
 
@@ -162,17 +185,14 @@ def _mail(
     dedupe_key: str | None = None,
 ) -> list[Any] | None:
     """The outbox row of ``event``'s mail, rendered; None when its holder has no address."""
-    db = shared.db
-    cert = _row(db, "SELECT * FROM certifications WHERE id = ?", event.subject)
+    cert = shared.certifications.get(str(event.subject))
     if cert is None:
         return None
-    person = _row(
-        db, "SELECT full_name, email, language FROM persons WHERE id = ?", cert["person_id"]
-    )
+    person = shared.persons.get(cert["person_id"])
     recipient = (person or {}).get("email") or ""
     if "@" not in recipient:
         return None  # no address (or none usable): nothing to send, nothing queued
-    decision = _row(db, "SELECT * FROM decisions WHERE id = ?", event.payload.get("decision"))
+    decision = shared.decisions.get(str(event.payload.get("decision")))
     details = json.loads(decision["details"]) if decision else {}
     base = shared.base
     # Written now, in the holder's language of now: a language chosen after the mail is queued
@@ -253,12 +273,22 @@ def queue_reminders(body: BodyBase, days: Iterable[int] = REMINDER_DAYS) -> int:
     return queued
 
 
-def _row(db: Any, sql: str, key: object) -> dict[str, Any] | None:
-    cursor = db.execute(sql, [key])
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+def _by_id(db: Any, select: str, ids: Iterable[object]) -> dict[str, dict[str, Any]]:
+    """``select``'s rows whose ``id`` is one of ``ids``, as dicts, by id."""
+    wanted = list(dict.fromkeys(i for i in ids if isinstance(i, str)))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        cursor = db.execute(f"{select} WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        columns = [d[0] for d in cursor.description]
+        for row in cursor.fetchall():
+            record = dict(zip(columns, row, strict=True))
+            found[record["id"]] = record
+    return found
+
+
+#: Ids per ``IN (...)`` query: well under SQLite's limit on a statement's parameters.
+_CHUNK = 500
 
 
 def _day(value: str | None, lang: str = DEFAULT) -> str:
