@@ -63,8 +63,8 @@ def log_for_events(
     transaction); return how many were appended. ``credentials``: the
     :func:`~certreg.verifier.tlog.entry.credential_hash` of credentials the caller has just
     signed, by credential id (bulk issuance hashes them in its signing workers), so that they
-    are not read back and hashed again here; a credential not in it is read from
-    ``credentials``."""
+    are not read back and hashed again here; a credential not in it is read from the
+    ``credentials`` table and hashed."""
     events = list(events)
     by_decision = {
         e.payload.get("decision"): e for e in events if _decision_kind(e.kind) is not None
