@@ -77,7 +77,7 @@ from certreg.issuer.lifecycle import rules
 from certreg.issuer.lifecycle.credentials import credential_scheme
 from certreg.issuer.lifecycle.errors import enforce
 from certreg.issuer.lifecycle.grants import grant_events, write_grants
-from certreg.issuer.logwriter import log_for_events
+from certreg.issuer.logwriter import LoggedFacts, log_for_events, logged_facts
 from certreg.issuer.numbers import new_number
 from certreg.issuer.offline_qr import payload_for
 from certreg.issuer.register_push import RegisterBehind, RegisterSync
@@ -217,6 +217,7 @@ class _Row:
     examiners: list[str]
     assessment_id: str
     document: str = ""  # the signed credential, JSON
+    logged: LoggedFacts | None = None  # what the transparency log says of it (logwriter)
 
 
 @dataclass
@@ -597,15 +598,17 @@ def _init_worker(seed: bytes, method: str, suite: str, body: Body, parent: int) 
 _SignTask = tuple[str, str, str, str, list[tuple[str, str, str | None]], str, str, list[dict]]
 
 
-#: What a worker returns for each row: (credential JSON, None, offline QR payload) or
-#: ("", reason, None).
-_Signed = tuple[str, str | None, str | None]
+#: What a worker returns for each row: (credential JSON, what its log entry says of it, its
+#: offline QR payload, None), or ("", None, None, the reason it could not be signed).
+_Signed = tuple[str, LoggedFacts | None, str | None, str | None]
 
 
 def _sign_chunk(schemes: dict[str, Scheme], tasks: list[_SignTask]) -> tuple[list[_Signed], float]:
     """Build and sign each credential and its offline QR payload (issuer.offline_qr, by the
     same key); return a :data:`_Signed` for each, and the CPU seconds it took. One credential
-    that cannot be signed must not sink its neighbours."""
+    that cannot be signed must not sink its neighbours. What the transparency log's entry says of
+    the credential (logwriter.logged_facts: its hash, its scope and expiry) is made here on the
+    workers' cores rather than in the main process's write transaction."""
     assert _worker_signer is not None and _worker_body is not None
     start = time.process_time()  # CPU, not wall: on a shared machine wall time lies
     out: list[_Signed] = []
@@ -624,10 +627,11 @@ def _sign_chunk(schemes: dict[str, Scheme], tasks: list[_SignTask]) -> tuple[lis
             )
             signed = issued_form(add_proof(unsigned, _worker_signer, cryptosuite=_worker_suite))
             compact = payload_for(signed, _worker_signer, _worker_body.url or "")
+            logged = logged_facts(signed)  # as the log names it
         except Exception as exc:  # ProofError, CanonicalizationError, PayloadError: the row's
-            out.append(("", f"cannot be signed: {exc}", None))
+            out.append(("", None, None, f"cannot be signed: {exc}"))
             continue
-        out.append((json.dumps(signed, ensure_ascii=False), None, compact))  # as stored
+        out.append((json.dumps(signed, ensure_ascii=False), logged, compact, None))  # as stored
     return out, time.process_time() - start
 
 
@@ -878,8 +882,11 @@ class _Writer:
         from certreg.issuer.mail.outbox import queue_for_events
 
         queue_for_events(self.body, appended)
-        # The batch's grants in the transparency log, in the same transaction (issue 13).
-        log_for_events(conn, appended)
+        # The batch's grants in the transparency log, in the same transaction (issue 13),
+        # with the hashes the workers made.
+        log_for_events(
+            conn, appended, {r.plan.credential_id: r.logged for r in rows if r.logged is not None}
+        )
 
 
 def _plain(exc: sqlite3.IntegrityError) -> str:
@@ -1070,12 +1077,12 @@ def issue_csv(
             documents += signed
             timings["sign_cpu"] += cpu
         kept = []
-        for row, (document, problem, compact) in zip(planned.rows, documents, strict=True):
+        for row, (document, logged, compact, problem) in zip(planned.rows, documents, strict=True):
             if problem is not None:
                 report.errors.append((row.row, problem))
                 report.error_external_ids[row.row] = row.plan.external_id or ""
             else:
-                row.document = document
+                row.document, row.logged = document, logged
                 row.plan.compact = compact
                 kept.append(row)
         planned.rows = kept

@@ -25,7 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from certreg.issuer.audit import _ENCODER, Event, _simple
@@ -40,7 +41,9 @@ __all__ = [
     "entry_for",
     "issued_hash",
     "log_for_events",
+    "logged_facts",
     "signed_fields",
+    "signed_hash",
 ]
 
 #: A decision's audit event is ``decision_<kind>`` (issuer.lifecycle.decisions._decide).
@@ -55,28 +58,43 @@ def _decision_kind(event_kind: str) -> str | None:
     return None
 
 
-def log_for_events(conn: sqlite3.Connection, events: Iterable[Event]) -> int:
+def log_for_events(
+    conn: sqlite3.Connection,
+    events: Iterable[Event],
+    credentials: Mapping[str, LoggedFacts] | None = None,
+) -> int:
     """Append the log entry of each decision in ``events`` (just appended, in the caller's
-    transaction); return how many were appended."""
+    transaction); return how many were appended. ``credentials``: the :class:`LoggedFacts` of
+    credentials the caller has just signed, by credential id (bulk issuance makes them in its
+    signing workers), so that they are not read back, parsed and hashed again here; a
+    credential not in it is read from the ``credentials`` table."""
     events = list(events)
     by_decision = {
         e.payload.get("decision"): e for e in events if _decision_kind(e.kind) is not None
     }
-    written = 0
-    context = _Context(conn)
+    context = _Context(conn, credentials)
     for event in events:
         kind = _decision_kind(event.kind)
         if kind is not None and kind not in SIGNING_KINDS:
-            written += context.append(event, kind, None)
+            context.append(event, kind, None)
         elif event.kind == "credential_issued":
             decision_id = event.payload.get("decision")
-            decision = by_decision.get(decision_id) or _decision_event(conn, decision_id)
+            decision = by_decision.get(decision_id)
             if decision is None:
-                continue
+                # Appended by an earlier call of this transaction (the lifecycle appends a
+                # decision's event, then signs): it may have an entry already.
+                decision = _decision_event(conn, decision_id)
+                if decision is None or _logged(conn, decision.seq):
+                    continue
             kind = _decision_kind(decision.kind)
             if kind in SIGNING_KINDS:
-                written += context.append(decision, kind, event.payload.get("credential"))
-    return written
+                context.append(decision, kind, event.payload.get("credential"))
+    return context.write()
+
+
+def _logged(conn: sqlite3.Connection, event_seq: int) -> bool:
+    found = conn.execute("SELECT 1 FROM tlog_entries WHERE event_seq = ?", [event_seq])
+    return found.fetchone() is not None
 
 
 def _decision_event(conn: sqlite3.Connection, decision_id: Any) -> Event | None:
@@ -99,32 +117,50 @@ def _decision_event(conn: sqlite3.Connection, decision_id: Any) -> Event | None:
 
 
 class _Context:
-    """What entries of one batch share: the next index, the schemes' publication policies."""
+    """The entries of one call, written together by :meth:`write` (one ``executemany``), and
+    what they share: the next index, the schemes' publication policies, the credentials'
+    hashes the caller knows.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    An event gets one entry: twice in one call is skipped here; an event logged by an earlier
+    transaction cannot be among the events a call is given, which were just appended (their
+    ``seq`` is new), but for a decision appended earlier in the same transaction, which the
+    caller checks (:func:`_logged`); and should anything else try, ``event_seq``'s UNIQUE
+    index refuses it, and the decision's transaction with it."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, credentials: Mapping[str, LoggedFacts] | None = None
+    ) -> None:
         self.conn = conn
-        self.next_index: int | None = None
         self.directory: dict[str, bool] = {}
+        self.credentials = credentials or {}
+        self.rows: list[tuple[bytes, bytes, int, str | None, str]] = []
+        self.seen: set[int] = set()
 
-    def append(self, event: Event, kind: str, credential_id: str | None) -> int:
-        conn = self.conn
-        if conn.execute("SELECT 1 FROM tlog_entries WHERE event_seq = ?", [event.seq]).fetchone():
-            return 0  # logged already (a replay): never twice
-        entry = entry_for(conn, event, kind, credential_id, self.directory)
+    def append(self, event: Event, kind: str, credential_id: str | None) -> None:
+        if event.seq in self.seen:
+            return  # never twice
+        entry = entry_for(self.conn, event, kind, credential_id, self.directory, self.credentials)
         if entry is None:
-            return 0
-        if self.next_index is None:
-            self.next_index = conn.execute(
-                "SELECT COALESCE(MAX(idx), -1) + 1 FROM tlog_entries"
-            ).fetchone()[0]
+            return
+        self.seen.add(event.seq)
         data = entry.to_bytes()
-        conn.execute(
+        self.rows.append((data, leaf_hash(data), event.seq, entry.credential, event.at))
+
+    def write(self) -> int:
+        """Insert the entries, indexed on from the log's end (read under the write lock the
+        transaction holds: no gap, no index twice); return how many."""
+        if not self.rows:
+            return 0
+        end = self.conn.execute("SELECT COALESCE(MAX(idx), -1) + 1 FROM tlog_entries")
+        start = end.fetchone()[0]
+        self.conn.executemany(
             "INSERT INTO tlog_entries (idx, entry, leaf_hash, event_seq, credential, at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [self.next_index, data, leaf_hash(data), event.seq, entry.credential, event.at],
+            [(start + i, *row) for i, row in enumerate(self.rows)],
         )
-        self.next_index += 1
-        return 1
+        written = len(self.rows)
+        self.rows = []
+        return written
 
 
 def entry_for(
@@ -133,9 +169,11 @@ def entry_for(
     kind: str,
     credential_id: str | None,
     directory: dict[str, bool] | None = None,
+    credentials: Mapping[str, LoggedFacts] | None = None,
 ) -> Entry | None:
     """The entry of a decision's audit ``event`` (``credential_id``: the credential it signed,
-    for a signing kind). None if the certification is not found (nothing to log)."""
+    for a signing kind; its hash is read from ``credentials`` when the caller has it). None if
+    the certification is not found (nothing to log)."""
     cert = conn.execute(
         "SELECT id, number, scheme_id FROM certifications WHERE id = ?", [event.subject]
     ).fetchone()
@@ -144,14 +182,17 @@ def entry_for(
     certification_id, number, scheme_id = cert
     credential = None
     signed: dict[str, Any] = {}
-    if credential_id is not None:
+    if credential_id is not None and credentials and credential_id in credentials:
+        known = credentials[credential_id]
+        credential, signed = known.sha256, dict(known.state)
+    elif credential_id is not None:
         row = conn.execute(
             "SELECT document FROM credentials WHERE id = ?", [credential_id]
         ).fetchone()
         if row is None:
             return None
-        credential = issued_hash(row[0])
-        signed = signed_fields(row[0])
+        known = logged_facts(json.loads(row[0]))
+        credential, signed = known.sha256, dict(known.state)
     if kind == "grant":
         first = credential
     else:
@@ -190,22 +231,48 @@ def entry_for(
         return Entry(**fields)
 
 
-def signed_fields(document: str) -> dict[str, Any]:
-    """The entry's ``scope`` and ``until`` for a signing decision: what the credential it signed
-    states (``verifier.asof.signed_state``); empty when it states none."""
-    state = signed_state(json.loads(document))
+@dataclass(frozen=True)
+class LoggedFacts:
+    """What a log entry says of a credential a decision signed: its hash
+    (:func:`signed_hash`) and the state it states (:func:`signed_fields`). Bulk issuance makes
+    them in its signing workers, so the write transaction neither reads nor parses the
+    credential again."""
+
+    sha256: str
+    state: Mapping[str, Any]
+
+
+def logged_facts(credential: dict[str, Any]) -> LoggedFacts:
+    """The :class:`LoggedFacts` of a signed credential in memory."""
+    return LoggedFacts(signed_hash(credential), _state_fields(credential))
+
+
+def _state_fields(credential: dict[str, Any]) -> dict[str, Any]:
+    state = signed_state(credential)
     if state is None:
         return {}
     return {"scope": state.codes, "until": state.until}
+
+
+def signed_fields(document: str) -> dict[str, Any]:
+    """The entry's ``scope`` and ``until`` for a signing decision: what the credential it signed
+    states (``verifier.asof.signed_state``); empty when it states none."""
+    return _state_fields(json.loads(document))
 
 
 def issued_hash(document: str) -> str:
     """:func:`certreg.verifier.tlog.entry.credential_hash` of a stored credential (its JSON
     text), the same bytes hashed: what certreg signs (strings, whole numbers, ASCII keys) the
     standard library writes exactly as JCS does, five times faster than the generic
-    canonicaliser (bulk issuance hashes one credential a certificate, in its write
-    transaction); anything else goes through ``credential_hash`` itself."""
-    credential = json.loads(document)
+    canonicaliser (a decision hashes its credential in its write transaction; bulk issuance
+    hashes one a certificate, in its signing workers); anything else goes through
+    ``credential_hash`` itself."""
+    return signed_hash(json.loads(document))
+
+
+def signed_hash(credential: dict[str, Any]) -> str:
+    """:func:`issued_hash` of a credential still in memory (as JSON would read it back: what
+    :func:`issued_hash` of its ``json.dumps`` gives)."""
     if _simple(credential):
         try:
             return hashlib.sha256(_ENCODER.encode(credential).encode("utf-8")).hexdigest()
@@ -219,7 +286,6 @@ def backfill(conn: sqlite3.Connection) -> int:
     transaction); return how many entries were appended. A signing decision is logged with the
     credential it signed (the first credential recorded for the decision)."""
     context = _Context(conn)
-    written = 0
     # The credential each decision signed, read in one pass (credentials has no index on
     # decision_id: a query per decision would read the table once per decision).
     signed: dict[str, str] = {}
@@ -241,5 +307,5 @@ def backfill(conn: sqlite3.Connection) -> int:
             credential_id = signed.get(str(event.payload.get("decision")))
             if credential_id is None:
                 continue  # a signing decision whose credential is not recorded: nothing signed
-        written += context.append(event, kind, credential_id)
-    return written
+        context.append(event, kind, credential_id)
+    return context.write()

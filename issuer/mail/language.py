@@ -37,7 +37,10 @@ def set_default_language(db: Any, language: str, at: str) -> str:
     return chosen
 
 
-def language_of(db: Any, person: dict[str, Any] | None) -> str:
-    """The language of the mails to ``person`` (a ``persons`` row)."""
+def language_of(db: Any, person: dict[str, Any] | None, *, default: str | None = None) -> str:
+    """The language of the mails to ``person`` (a ``persons`` row); ``default``: the body's
+    default language when the caller has read it already (:func:`default_language`)."""
     chosen = (person or {}).get("language")
-    return chosen if chosen in LANGUAGES else default_language(db)
+    if chosen in LANGUAGES:
+        return str(chosen)
+    return default if default is not None else default_language(db)
