@@ -114,7 +114,11 @@ def build(path: Path, rows: int) -> list[str]:
             )  # fmt: skip
 
     conn.executemany(
-        "INSERT INTO certifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", certifications()
+        "INSERT INTO certifications (number, holder_name, scheme_id, scheme_code, scheme_name, "
+        "status, "
+        "status_since, valid_from, valid_until, country, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        certifications(),
     )
     conn.execute(
         "INSERT INTO certification_scope SELECT number, 'UT2', 'Ultrasonic testing, level 2', "

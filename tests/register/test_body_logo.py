@@ -185,8 +185,9 @@ def test_without_a_logo_the_site_answers_404_and_prints_the_word_mark(tmp_path):
     assert site.get("/logo.png").status_code == 404
     pdf = site.get(f"/c/{number}/certificate.pdf")
     assert pdf.status_code == 200
-    # The one image is the QR code; the body's name is set as a word mark instead of a logo.
-    assert len(pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].images) == 1
+    # The images are the two QR codes (the link, the offline check); the body's name is set as
+    # a word mark instead of a logo.
+    assert len(pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].images) == 2
     assert (
         "Example Certification Body"
         in pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()

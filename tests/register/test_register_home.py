@@ -298,7 +298,13 @@ def test_a_bounded_window_still_shows_each_result_once(tmp_path, words):
          "2029-01-01", "DE", now)
         for i in range(1, 61)
     ]  # fmt: skip
-    db.conn.executemany("INSERT INTO certifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.conn.executemany(
+        "INSERT INTO certifications (number, holder_name, scheme_id, scheme_code, scheme_name, "
+        "status, "
+        "status_since, valid_from, valid_until, country, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     enable_search(db)
     db.conn.close()
     conn = connect_readonly(tmp_path / "register.db")

@@ -344,8 +344,10 @@ def test_public_pdf_has_every_9_4_7_item_and_the_qr(reg):
         assert item in text, item
     assert f"https://cb.example/c/{n(reg, 'jane')}" in text
     reader = pypdf.PdfReader(io.BytesIO(r.content))
-    [image] = reader.pages[0].images
-    assert _decode_qr(image.data) == [f"https://cb.example/c/{n(reg, 'jane')}"]
+    # The link's QR code, and beside it the offline one (docs/offline.md).
+    codes = [text for image in reader.pages[0].images for text in _decode_qr(image.data)]
+    assert codes[0] == f"https://cb.example/c/{n(reg, 'jane')}"
+    assert [c[:4] for c in codes[1:]] == ["CR1:"]
 
 
 def test_public_pdf_needs_a_public_name(reg):

@@ -62,6 +62,7 @@ from typing import Any
 import base45
 import cbor2
 
+from certreg.keys.errors import CertregError
 from certreg.verifier.facts import extract_facts
 
 PREFIX = "CR1:"
@@ -82,7 +83,7 @@ COSE_SIGN1_TAG = 18
 NO_CONDITIONS = "No conditions or limitations"  # certreg's text when a scope item has none
 
 
-class PayloadError(ValueError):
+class PayloadError(CertregError, ValueError):
     """The text is not a CR1 certificate payload; ``str()`` says why, in plain words."""
 
 
