@@ -92,6 +92,8 @@ def test_page_off_the_books_credential_is_not_in_the_log(env: Env) -> None:
         headers={"accept": "text/html", "accept-language": "fr"},
     ).text
     assert "Absent du journal" in french  # the verifier's summary, in the reader's language
+    assert "ABSENT DU JOURNAL" in french  # the page's headline, in the reader's language
+    assert "Vérifier aussi que le journal de transparence" in french  # the form's option
 
 
 def test_page_witness_quorum_not_met_is_refused_with_the_reason(env: Env) -> None:
