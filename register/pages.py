@@ -15,7 +15,7 @@ are shown as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -336,7 +336,10 @@ def render_verify(
     given_url: str = "",
     language: PageLanguage = ENGLISH,
     certificate_prefix: str = "",
+    log_options: Mapping[str, Any] | None = None,
 ) -> str:
+    """The verify page. ``log_options`` echoes the transparency-log options into the form
+    (``check``: the box ticked, ``witnesses``: the keys' text, ``quorum``: the number's text)."""
     return _render(
         "certreg_verify.html",
         root,
@@ -347,4 +350,5 @@ def render_verify(
         pasted=pasted,
         given_url=given_url,
         certificate_prefix=certificate_prefix,  # what the QR scanner may open (web/scan.py)
+        log_options=log_options or {},
     )

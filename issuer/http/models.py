@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from certreg.i18n import LANGUAGES
+from certreg.verifier.tlog.proof import MAX_PROOF_SIZE
 
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -540,6 +541,34 @@ class IssueResponse(BaseModel):
     verifiableCredential: dict[str, Any]
 
 
+#: A note verifier key (name+id+key): short.
+WitnessKey = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class RequireLog(Strict):
+    """certreg's own verify option (the VC API allows implementation-specific ones): accept a
+    credential only if its issuer's transparency log holds it (issue 13; docs/transparency.md).
+    """
+
+    witnesses: list[WitnessKey] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Note verifier keys (name+id+key, as `certreg witness key` prints them) of "
+        "witnesses whose cosignatures the log's checkpoint must carry.",
+    )
+    quorum: int | None = Field(
+        default=None,
+        description="How many of `witnesses` must have cosigned: 1 to their number (default: "
+        "all of them). Not allowed without `witnesses`.",
+    )
+    proof: Annotated[str, StringConstraints(max_length=MAX_PROOF_SIZE)] | None = Field(
+        default=None,
+        description="The credential's tlog-proof (c2sp.org/tlog-proof@v1), as its holder "
+        "received it; without it the proof is asked of the log named in the issuer's DID "
+        "document.",
+    )
+
+
 class VerifyOptions(BaseModel):
     # VC API clients send options certreg does not act on (e.g. ``checks``); they are accepted
     # and named in ``warnings`` rather than refused, so that standard clients work.
@@ -552,6 +581,13 @@ class VerifyOptions(BaseModel):
         default=None,
         description="What the proofs must be made for (default: assertionMethod for a "
         "credential, authentication for a presentation's own proof).",
+    )
+    certregRequireLog: RequireLog | None = Field(
+        default=None,
+        description="certreg's log policy: a credential whose issuer's signature verifies is "
+        "verified only if its issuer's transparency log holds it, in a checkpoint cosigned by "
+        "`quorum` of `witnesses`; else the verdict is NOT_IN_LOG, with the reason in the "
+        "errors ('transparency log'). `{}` requires the log and no witnesses.",
     )
 
 

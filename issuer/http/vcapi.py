@@ -46,6 +46,13 @@ from certreg.issuer.http.state import VC_API_STATUS_PATH, AppState, state_of
 from certreg.issuer.service import Conflict, Invalid, NotFound
 from certreg.issuer.statuslists import StatusListManager
 from certreg.issuer.tokens import Principal
+from certreg.register.web.logpolicy import (
+    PolicyInputError,
+    log_fetcher,
+    log_policy,
+    with_log_policy,
+)
+from certreg.verifier import Verifier
 from certreg.verifier.issuing import ProofError, add_proof, format_datetime, parse_datetime
 from certreg.verifier.verify import credential_problems
 
@@ -390,11 +397,36 @@ def _option_warnings(options: m.VerifyOptions, ignored: tuple[str, ...] = ()) ->
     ]
 
 
+def _verifier(request: Request, options: m.VerifyOptions) -> Verifier:
+    """The body's verifier, under the ``certregRequireLog`` policy when the options ask for it
+    (a 422 in words when its keys or quorum are not usable). Proofs of the body's own log are
+    read in process; other logs are fetched within the anonymous verification's budget
+    (:mod:`certreg.register.web.logpolicy`)."""
+    state = state_of(request)
+    wanted = options.certregRequireLog
+    if wanted is None:
+        return state.verifier
+    try:
+        policy = log_policy(
+            wanted.witnesses,
+            wanted.quorum,
+            proof=wanted.proof,
+            fetch=log_fetcher(
+                request.app, state.body.info["public_url"], state.unsafe_allow_http_hosts
+            ),
+        )
+    except PolicyInputError as exc:
+        # 422, as for any option the request's model refuses (400 is "not verified").
+        raise HTTPException(422, f"options.certregRequireLog: {exc.reason}") from None
+    return with_log_policy(state.verifier, policy)
+
+
 @router.post(
     "/credentials/verify",
     response_model=m.VerificationResponse,
     responses={
         400: {"model": m.VerificationResponse, "description": "Not verified."},
+        422: {"description": "Malformed request or options (e.g. certregRequireLog's keys)."},
         **LIMIT_RESPONSES,
     },
     summary="Verify a credential: proof, validity period, status",
@@ -402,12 +434,12 @@ def _option_warnings(options: m.VerifyOptions, ignored: tuple[str, ...] = ()) ->
 async def verify_credential(request: Request, data: m.VerifyCredentialRequest) -> JSONResponse:
     # Public and anonymous: rate-limited per client, bounded in size, run in a verification
     # slot (issue 7: one crafted credential held a core for 33 s).
-    state = state_of(request)
     credential, options = data.verifiableCredential, data.options
+    verifier = _verifier(request, options)
     result = await verify_publicly(
         request,
         credential,
-        lambda: state.verifier.verify_credential(
+        lambda: verifier.verify_credential(
             credential,
             challenge=options.challenge,
             domain=options.domain,
@@ -424,17 +456,18 @@ async def verify_credential(request: Request, data: m.VerifyCredentialRequest) -
     response_model=m.PresentationResponse,
     responses={
         400: {"model": m.PresentationResponse, "description": "Not verified."},
+        422: {"description": "Malformed request or options (e.g. certregRequireLog's keys)."},
         **LIMIT_RESPONSES,
     },
     summary="Verify a presentation (holder's proof, challenge, domain) and its credentials",
 )
 async def verify_presentation(request: Request, data: m.VerifyPresentationRequest) -> JSONResponse:
-    state = state_of(request)
     presentation, options = data.verifiablePresentation, data.options
+    verifier = _verifier(request, options)
     result = await verify_publicly(
         request,
         presentation,
-        lambda: state.verifier.verify_presentation(
+        lambda: verifier.verify_presentation(
             presentation, challenge=options.challenge, domain=options.domain
         ),
         what="the presentation",

@@ -17,6 +17,7 @@ Served by the keyless public site (``certreg register serve``) and, the same rou
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import datetime
 from typing import Annotated, Any
@@ -53,6 +54,13 @@ from certreg.register.web.language import (
     localised,
     page_language,
 )
+from certreg.register.web.logpolicy import (
+    PolicyInputError,
+    log_fetcher,
+    log_policy,
+    parse_witness_lines,
+    with_log_policy,
+)
 from certreg.register.web.offline import router as offline_router
 from certreg.register.web.ratelimit import LimitExceeded, guards_of
 from certreg.register.web.scan import certificate_prefix
@@ -62,6 +70,8 @@ from certreg.register.web.webapp import VERIFY_PAGE_HEADERS
 from certreg.register.web.webapp import router as webapp_router
 from certreg.verifier.asof import InstantError, as_of, parse_instant
 from certreg.verifier.did import FetchError, HttpFetcher
+from certreg.verifier.tlog.policy import LogPolicy
+from certreg.verifier.tlog.proof import MAX_PROOF_SIZE
 from certreg.verifier.verify import MAX_INPUT_BYTES, InputError, load_document
 
 __all__ = [
@@ -92,6 +102,8 @@ Number = Annotated[
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 #: A form carrying a credential of the verifier's maximum size, plus its multipart framing.
 MAX_FORM_BYTES = MAX_INPUT_BYTES + 64 * 1024
+#: The log check's witness keys as typed (logpolicy.MAX_WITNESS_KEYS keys of at most 512).
+MAX_WITNESS_TEXT = 16 * 520
 
 
 def verify_page_refusal(status: int, detail: str) -> HTMLResponse:
@@ -439,7 +451,8 @@ async def verify_submit(request: Request) -> Response:
     guards = guards_of(request)
     _ = translator("pages", _language(request).lang)
     try:
-        form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_FORM_BYTES)
+        # Two files at most: the credential's, and its tlog-proof (the log check's).
+        form = await request.form(max_files=2, max_fields=12, max_part_size=MAX_FORM_BYTES)
     except Exception:
         return _answer(
             request,
@@ -463,6 +476,9 @@ async def verify_submit(request: Request) -> Response:
     # Echoed back into the form (escaped), unless too large to be verified here.
     page["pasted"] = pasted if len(pasted) <= guards.limits.verify_max_bytes else ""
     page["given_url"] = given_url[:2000]
+    policy = await _log_policy_of(request, form, page)
+    if isinstance(policy, str):
+        return _answer(request, page, problem=policy, status_code=422)
     if data is None and given_url:
         # A slow server holds a worker thread: only so many such fetches at once.
         if not guards.slots.start_fetch():
@@ -497,9 +513,51 @@ async def verify_submit(request: Request) -> Response:
         except InputError:
             pass  # not JSON within the verifier's limits: the verifier says why, cheaply
         verified = data
-        return await guards.verify(lambda: _verify(request, page, verified))
+        return await guards.verify(lambda: _verify(request, page, verified, policy))
     except LimitExceeded as exc:
         return _refused(request, page, exc)
+
+
+async def _log_policy_of(
+    request: Request, form: Any, page: dict[str, Any]
+) -> LogPolicy | str | None:
+    """The form's transparency-log policy (None: the box is not ticked and no witness key or
+    proof file was given, which tick it too), or what is wrong with it, in words. The options
+    are echoed into ``page`` so that the form comes back as it was sent."""
+    _ = translator("pages", _language(request).lang)
+    witnesses_text = _text_field(form, "witnesses")[:MAX_WITNESS_TEXT]
+    quorum_text = _text_field(form, "quorum")[:12]
+    upload = form.get("log_proof")
+    proof: bytes | None = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        proof = await upload.read(MAX_PROOF_SIZE + 1)
+        if not proof.strip():
+            proof = None
+    wanted = bool(_text_field(form, "log_check")) or bool(witnesses_text) or proof is not None
+    page["log_options"] = {"check": wanted, "witnesses": witnesses_text, "quorum": quorum_text}
+    if not wanted:
+        return None
+    quorum: int | None = None
+    if quorum_text:
+        try:
+            quorum = int(quorum_text)
+        except ValueError:
+            return _("The witness quorum must be a whole number, such as 1.")
+    site = site_of(request)
+    body = site.body()
+    try:
+        return log_policy(
+            parse_witness_lines(witnesses_text),
+            quorum,
+            proof=proof,
+            fetch=log_fetcher(
+                request.app,
+                body.public_url if body is not None else None,
+                site.unsafe_allow_http_hosts,
+            ),
+        )
+    except PolicyInputError as exc:
+        return _("The log check's options are not usable: %(reason)s.", reason=exc.reason)
 
 
 def _refused(request: Request, page: dict[str, Any], exc: LimitExceeded) -> Response:
@@ -523,11 +581,24 @@ def _fetch(request: Request, given_url: str) -> bytes | str:
         return exc.reason if isinstance(exc, FetchError) else str(exc)
 
 
-def _verify(request: Request, page: dict[str, Any], data: bytes | str) -> Response:
+def _verify(
+    request: Request, page: dict[str, Any], data: bytes | str, policy: LogPolicy | None = None
+) -> Response:
     site = site_of(request)
     lang = _language(request).lang
-    result = site.verifier.in_language(lang).verify_credential(data)
+    verifier = site.verifier.in_language(lang)
+    if policy is not None:
+        verifier = with_log_policy(verifier, policy)
+    result = verifier.verify_credential(data)
     body = site.body()
     own_did = body.did if body is not None else ""
     outcome = outcome_of(result, own_did=own_did, status_of=site.certificate_status, lang=lang)
+    if str(result.verdict) == "NOT_IN_LOG":
+        # Not forged (the signature is the issuer's) and not a status: its own words.
+        _ = translator("pages", lang)
+        headline = _(
+            "NOT IN THE LOG: signed by its issuer, but not shown to be in the issuer's "
+            "transparency log"
+        )
+        outcome = dataclasses.replace(outcome, headline=headline, css="untrusted_issuer")
     return _answer(request, page, outcome=outcome, result=result)

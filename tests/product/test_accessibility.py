@@ -214,6 +214,32 @@ def test_the_verify_page_with_a_verdict_has_no_wcag_violation(site, browser, lan
     _shot(browser, f"verify-result-{lang}")
 
 
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_verify_page_with_the_log_check_has_no_wcag_violation(site, browser, lang):  # noqa: F811
+    """The transparency-log option (issue 13): ticked, with a credential, its answer in words
+    (VALID, or NOT IN THE LOG with the check's line); and a quorum the keys cannot meet,
+    refused in words beside the form as it was sent."""
+    query = "" if lang == "en" else f"?lang={lang}"
+    browser.get(f"{site.served.base}/verify{query}")
+    browser.find_element(By.ID, "file").send_keys(str(site.credential))
+    browser.find_element(By.ID, "log_check").click()
+    leave_page(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click)
+    assert browser.find_element(By.CSS_SELECTOR, ".status").text
+    checks = browser.find_element(By.CSS_SELECTOR, "section table").text
+    assert "transparency log" in checks, checks
+    assert browser.find_element(By.ID, "log_check").is_selected()  # the form as it was sent
+    _assert_clean(browser)
+    _shot(browser, f"verify-log-{lang}")
+    browser.get(f"{site.served.base}/verify{query}")
+    browser.find_element(By.ID, "file").send_keys(str(site.credential))
+    browser.find_element(By.ID, "log_check").click()
+    browser.find_element(By.ID, "quorum").send_keys("3")
+    leave_page(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click)
+    alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    assert "quorum" in alert, alert
+    _assert_clean(browser)
+
+
 @pytest.mark.parametrize(
     "which, word, shape",
     [("valid", "VALID", "✓"), ("suspended", "SUSPENDED", "‖"), ("withdrawn", "WITHDRAWN", "✕")],
