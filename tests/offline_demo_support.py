@@ -334,7 +334,9 @@ def sync(demo: Demo, cache: Path) -> str:
     ).strip()
 
 
-def python_verdicts(cache: Path, texts: Iterable[str]) -> list[tuple[str, str]]:
+def python_verdicts(
+    cache: Path, texts: Iterable[str], now: datetime | None = None
+) -> list[tuple[str, str]]:
     """Each text's (verdict, summary) by ``certreg verify --offline``'s library call."""
     from certreg.verifier.offline.cache import Cache
     from certreg.verifier.offline.verify import verify_offline
@@ -342,14 +344,24 @@ def python_verdicts(cache: Path, texts: Iterable[str]) -> list[tuple[str, str]]:
     synced = Cache.open(cache)
     return [
         (result.verdict.value, result.summary)
-        for result in (verify_offline(t, synced) for t in texts)
+        for result in (verify_offline(t, synced, now=now) for t in texts)
     ]
 
 
 def open_verify_page(driver: Any, demo: Demo) -> str:
-    """Open the verify page online and wait for its sync; the page's "Offline data from" line."""
+    """Open the verify page online and wait for its sync and for its service worker to be
+    active (it has kept the page's files then: the page opens with no network); the page's
+    "Offline data from" line."""
     driver.get(f"{demo.base}/verify")
-    return wait_sync(driver, ("done",))
+    synced = wait_sync(driver, ("done",))
+    driver.set_script_timeout(120)
+    scope = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "navigator.serviceWorker.ready.then((r) => done(r.scope), (e) => done(String(e)));"
+    )
+    if scope != f"{demo.base}/":
+        raise AssertionError(f"the verify page's worker is not active: {scope}")
+    return synced
 
 
 def wait_sync(driver: Any, states: tuple[str, ...]) -> str:
@@ -413,6 +425,34 @@ def browser_verdicts(driver: Any, texts: list[str], chunk: int = 200) -> list[tu
             kind = css.removeprefix("status ").strip()
             out.append((PAGE_VERDICTS.get(kind, f"?{kind}"), shown))
     return out
+
+
+#: In the page: the page's own module's verdict on each text at another instant (``now``),
+#: against the data the page kept at its last sync (Cache Storage, read as the page reads it).
+_CHECK_AT = """
+const [texts, at, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+const box = document.getElementById('offline-controls');
+const offlineUrl = new URL(box.dataset.offlineUrl, location.href).href;
+Promise.all([
+  import(new URL('static/offline.js', new URL(box.dataset.root || '/', location.href)).href),
+  caches.open('certreg-offline-data').then((c) => c.match(offlineUrl)).then((r) => r.json()),
+]).then(async ([module, site]) => {
+  const out = [];
+  for (const text of texts) {
+    out.push((await module.verifyPayload(text, {sites: [site]}, new Date(at))).verdict);
+  }
+  return out;
+}).then(done, (error) => done({error: String(error)}));
+"""
+
+
+def browser_verdicts_at(driver: Any, texts: list[str], now: datetime) -> list[str]:
+    """Each text's verdict by the verify page's module at ``now`` (a date past expiry, say)."""
+    driver.set_script_timeout(600)
+    got = driver.execute_async_script(_CHECK_AT, texts, now.isoformat())
+    if isinstance(got, dict):
+        raise AssertionError(f"the page's module failed: {got['error']}")
+    return list(got)
 
 
 # --- the figures -------------------------------------------------------------------------------

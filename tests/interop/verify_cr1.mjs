@@ -18,12 +18,13 @@
 //            "now": "<ISO instant>"}
 //
 // The key is the one whose kid (first 8 bytes of its SHA-256) the payload names, else
-// UNKNOWN_BODY; a bad signature is INVALID; then the dates (EXPIRED, NOT_YET_VALID); then each
-// status entry's bits, read with Digital Bazaar's `@digitalbazaar/vc-bitstring-status-list`
-// from the list credential, whose own proof `@digitalbazaar/vc` verifies first (a list that
-// does not verify is as good as none: UNKNOWN_STATUS). A 2-bit "message" value means what the
+// UNKNOWN_BODY; a bad signature is INVALID; then the dates and each status entry's bits, read
+// with Digital Bazaar's `@digitalbazaar/vc-bitstring-status-list` from the list credential,
+// whose own proof `@digitalbazaar/vc` verifies first (a list that does not verify is as good
+// as none: UNKNOWN_STATUS). A 2-bit "message" value means what the
 // certificate's statusMessage says ("suspended", "withdrawn"); a set revocation bit WITHDRAWN,
-// a set suspension bit SUSPENDED. The worst verdict wins, withdrawn before suspended.
+// a set suspension bit SUSPENDED. The worst verdict wins, in the order of docs/offline.md's
+// table: WITHDRAWN, SUSPENDED, then EXPIRED, NOT_YET_VALID, then UNKNOWN_STATUS, VALID.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { inflateSync } from 'node:zlib';
@@ -114,13 +115,15 @@ async function verdict(qr, body, keys, lists) {
   const now = Date.parse(body.now) / 1000;
   const cert = claims[CERTIFICATE];
   const facts = { ...result, number: cert['2'] };
-  if (claims['5'] > now) return { ...facts, verdict: 'NOT_YET_VALID' };
-  if (claims['4'] < now) return { ...facts, verdict: 'EXPIRED' };
   let worst = 'VALID';
   for (const entry of cert['5'] ?? []) {
     const got = statusVerdict(entry, lists, body);
     if (RANK.indexOf(got) > RANK.indexOf(worst)) worst = got;
   }
+  // A decision of the body (withdrawn, suspended) says more than the date: it comes first.
+  if (worst === 'WITHDRAWN' || worst === 'SUSPENDED') return { ...facts, verdict: worst };
+  if (claims['5'] > now) return { ...facts, verdict: 'NOT_YET_VALID' };
+  if (claims['4'] < now) return { ...facts, verdict: 'EXPIRED' };
   return { ...facts, verdict: worst };
 }
 

@@ -20,6 +20,10 @@ from browser_support import chromium
 from factories import free_port
 
 HOLDERS = 20
+#: An instant past every demo certificate's expiry, and what a verifier says then.
+LATER = datetime(2040, 1, 1, tzinfo=UTC)
+LATER_EXPECTED = {"VALID": "EXPIRED", "EXPIRED": "EXPIRED", "SUSPENDED": "SUSPENDED",
+                  "WITHDRAWN": "WITHDRAWN"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +64,7 @@ def test_every_demo_certificate_s_qr_from_its_pdf_is_verified_three_ways_with_th
         assert all(len(text) > 483 for text in stress.values())  # past version 13 at M
 
         node_read = s.node_verdicts(demo, [*texts, *stress.values()])
+        node_later = [v for v, _ in s.node_verdicts(demo, texts, now=LATER)]
         assert [number for _, number in node_read] == [*owners, *[stress_of] * len(stress)]
         cache = tmp_path / "cache"
         assert s.sync(demo, cache).startswith("✓ Demo Certification Body")
@@ -88,6 +93,18 @@ def test_every_demo_certificate_s_qr_from_its_pdf_is_verified_three_ways_with_th
                     assert summary.startswith(f"{verdict} as of "), summary
             for _, shown in page[len(texts) :]:
                 assert s.LONG_NAME in shown and "steel and nickel alloys" in shown
+
+            # Past every date of expiry, a withdrawal or a suspension is still said, by all
+            # three alike (docs/offline.md: the body's decision before the dates).
+            later = [LATER_EXPECTED[want] for want in expected]
+            counts, failures = s.agreement(
+                later,
+                {"node": node_later, "browser": s.browser_verdicts_at(driver, texts, LATER),
+                 "python": [v for v, _ in s.python_verdicts(cache, texts, now=LATER)]},
+                owners,
+            )  # fmt: skip
+            assert failures == []
+            assert {"EXPIRED", "SUSPENDED", "WITHDRAWN"} <= set(later)
 
             # Suspended after the sync: VALID as of the sync offline, SUSPENDED once re-synced.
             valid = next(n for n, want in zip(owners, expected, strict=True) if want == "VALID")
