@@ -318,12 +318,6 @@ export async function verifyPayload(text, state, now = new Date()) {
     return { ...facts, reason: "revoked-key" };
   }
   const shown = { certificate, body, site: found.site };
-  if (certificate.validFrom > now) {
-    return { ...shown, verdict: "NOT_YET_VALID" };
-  }
-  if (certificate.validUntil < now) {
-    return { ...shown, verdict: "EXPIRED" };
-  }
   let worst = "VALID";
   let asOf = null;
   const rank = { VALID: 0, UNKNOWN_STATUS: 1, SUSPENDED: 2, WITHDRAWN: 3 };
@@ -345,7 +339,19 @@ export async function verifyPayload(text, state, now = new Date()) {
       worst = verdict;
     }
   }
-  return { ...shown, verdict: worst, asOf: asOf || found.site.synced };
+  asOf = asOf || found.site.synced;
+  // The order of certreg verify --offline (docs/offline.md): a decision of the body (withdrawn,
+  // suspended) before the dates, the dates before an unknown status.
+  if (worst === "WITHDRAWN" || worst === "SUSPENDED") {
+    return { ...shown, verdict: worst, asOf };
+  }
+  if (certificate.validFrom > now) {
+    return { ...shown, verdict: "NOT_YET_VALID" };
+  }
+  if (certificate.validUntil < now) {
+    return { ...shown, verdict: "EXPIRED" };
+  }
+  return { ...shown, verdict: worst, asOf };
 }
 
 // --- syncing ---------------------------------------------------------------------------------
