@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import anyio.from_thread
 import httpx
 
+from certreg.keys.errors import CertregError
 from certreg.register.web.ratelimit import bounded_fetcher
 from certreg.verifier import Verifier
 from certreg.verifier.did import FetchError, HttpFetcher
@@ -65,7 +66,7 @@ MAX_LOG_BYTES = max(MAX_PROOF_SIZE, 256 * (2 + 4096))
 Fetch = Callable[[str], bytes]
 
 
-class PolicyInputError(ValueError):
+class PolicyInputError(CertregError, ValueError):
     """What is wrong with the log policy a person or a program gave, in words."""
 
     def __init__(self, reason: str) -> None:
