@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,10 +144,11 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",",
 # And its C encoder, built once too: ``JSONEncoder.encode`` builds a new one on every call,
 # which was half the cost of encoding an event's few members (bulk issuance encodes eight
 # a certificate). The same encoder, the same text; None where the C module is missing.
+_MAKE_C_ENCODER: Callable[..., Any] | None = getattr(json.encoder, "c_make_encoder", None)
 _C_ENCODER = (
     None
-    if json.encoder.c_make_encoder is None
-    else json.encoder.c_make_encoder(
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(
         # No markers (JSONEncoder's check for a value that contains itself): a dict shared
         # by every call would be shared by threads, and keep the ids of a failed call. What
         # is encoded here passed _simple first, which admits no such value, or is an event's
