@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +141,38 @@ _SLOT = b',"payload":0,'
 _HEADER_TYPES = (str, type(None))
 # Built once: json.dumps with non-default options builds a new encoder on every call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+# And its C encoder, built once too: ``JSONEncoder.encode`` builds a new one on every call,
+# which was half the cost of encoding an event's few members (bulk issuance encodes eight
+# a certificate). The same encoder, the same text; None where the C module is missing.
+_MAKE_C_ENCODER: Callable[..., Any] | None = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER = (
+    None
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(
+        # No markers (JSONEncoder's check for a value that contains itself): a dict shared
+        # by every call would be shared by threads, and keep the ids of a failed call. What
+        # is encoded here passed _simple first, which admits no such value, or is an event's
+        # header of strings and a number.
+        None,
+        _ENCODER.default,
+        json.encoder.encode_basestring,  # ensure_ascii=False
+        None,  # indent
+        ":",
+        ",",
+        True,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan, as JSONEncoder's default
+    )
+)
+
+
+def _encode(value: object) -> str:
+    """``_ENCODER.encode(value)`` (compact JSON, keys sorted, non-ASCII as is) of a value
+    :func:`_simple` admits, or of an event's header: without the check for a value that
+    contains itself (see ``_C_ENCODER``)."""
+    if _C_ENCODER is None or isinstance(value, str):
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 def _hash(
@@ -172,7 +204,7 @@ def _hash(
         and type(prev_hash) in _HEADER_TYPES
     ):
         try:
-            header = _ENCODER.encode(
+            header = _encode(
                 {
                     "actor": actor,
                     "at": at,
@@ -290,21 +322,43 @@ def append_many(db: Database, events: Iterable[NewEvent], *, at: str) -> list[Ev
     return out
 
 
+#: Members :func:`_simple` looks at before it gives up (full JCS then says what it makes of
+#: the value): far more than any payload or credential certreg writes.
+_SIMPLE_ITEMS = 1_000_000
+
+
 def _simple(value: object) -> bool:
     """Whether the standard library writes ``value`` exactly as JCS does: strings, whole
-    numbers within JSON's safe range, booleans, null, and lists and objects of them."""
-    kind = type(value)
-    if kind is str or value is None or kind is bool:
-        return True
-    if kind is int:
-        return -(2**53) < value < 2**53  # type: ignore[operator]
-    if kind is list:
-        return all(_simple(v) for v in value)  # type: ignore[attr-defined]
-    if kind is dict:
-        # ASCII keys: JCS orders keys by UTF-16 code units, Python by code points.
-        items = value.items()  # type: ignore[attr-defined]
-        return all(type(k) is str and k.isascii() and _simple(v) for k, v in items)
-    return False
+    numbers within JSON's safe range, booleans, null, and lists and objects of them.
+
+    A loop over a stack rather than a recursion of generators: it runs over every member of
+    every credential bulk issuance hashes (a hundred a credential) and of every event it
+    appends, and the generators were most of its cost."""
+    stack = [value]
+    pop, push = stack.pop, stack.extend
+    budget = _SIMPLE_ITEMS  # a value that contains itself would never end: not simple
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return False
+        item = pop()
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not -(2**53) < item < 2**53:  # type: ignore[operator]
+                return False
+        elif kind is list:
+            push(item)  # type: ignore[arg-type]
+        elif kind is dict:
+            # ASCII keys: JCS orders keys by UTF-16 code units, Python by code points.
+            for key in item:  # type: ignore[attr-defined]
+                if type(key) is not str or not key.isascii():
+                    return False
+            push(item.values())  # type: ignore[attr-defined]
+        else:
+            return False
+    return True
 
 
 def _canonical(payload: dict[str, Any]) -> bytes:
@@ -314,7 +368,7 @@ def _canonical(payload: dict[str, Any]) -> bytes:
     an odd key) goes through full JCS, which refuses what it cannot write."""
     if _simple(payload):
         try:
-            return _ENCODER.encode(payload).encode("utf-8")
+            return _encode(payload).encode("utf-8")
         except UnicodeEncodeError:
             pass  # a lone surrogate: full JCS refuses it with a reason
     try:

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from certreg.issuer.audit import _ENCODER, Event, _simple
+from certreg.issuer.audit import Event, _encode, _simple
 from certreg.verifier.asof import signed_state
 from certreg.verifier.dates import format_datetime, parse_datetime
 from certreg.verifier.tlog.entry import KINDS, SIGNING_KINDS, Entry, EntryError, credential_hash
@@ -275,7 +275,7 @@ def signed_hash(credential: dict[str, Any]) -> str:
     :func:`issued_hash` of its ``json.dumps`` gives)."""
     if _simple(credential):
         try:
-            return hashlib.sha256(_ENCODER.encode(credential).encode("utf-8")).hexdigest()
+            return hashlib.sha256(_encode(credential).encode("utf-8")).hexdigest()
         except UnicodeEncodeError:
             pass  # a lone surrogate: full JCS says what it makes of it
     return credential_hash(credential)

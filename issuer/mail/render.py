@@ -105,12 +105,13 @@ def _shape(facts: dict[str, Any]) -> tuple[_Shape | None, dict[str, str]]:
     shape: list[tuple[str, Any]] = []
     values: dict[str, str] = {}
     for name, value in sorted(facts.items()):
-        if hasattr(value, "__html__"):
-            return None, {}  # markup: Jinja would not escape it
-        if type(value) is str and value and name not in _STRUCTURAL:
+        kind = type(value)  # a plain str or list first: most values, and never markup
+        if kind is str and value and name not in _STRUCTURAL:
             shape.append((name, str))
             values[name] = value
-        elif type(value) is list:
+        elif kind is not str and kind is not list and hasattr(value, "__html__"):
+            return None, {}  # markup: Jinja would not escape it
+        elif kind is list:
             if not all(type(item) is str for item in value):
                 return None, {}
             shape.append((name, len(value)))
