@@ -14,10 +14,7 @@ page is online and synced again. The payload is signed here with the body's key
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,8 +22,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser_support import PASSPHRASE, ROOT, build_body, chromium
+from browser_support import PASSPHRASE, ROOT, build_body, chromium, serve
 from factories import free_port
+from http_support import stop_subprocess
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -36,9 +34,6 @@ from certreg.verifier.offline import payload
 
 AXE = ROOT / "tests" / "interop" / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-#: `certreg serve`, with the register's own ``/offline.json`` (register.offline).
-SERVER = "from certreg.issuer.cli import main; main()"
 
 
 @dataclass
@@ -53,32 +48,7 @@ class Site:
 
 
 def _serve(site: Site) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, "serve", "--data", str(site.data),
-         "--port", str(site.port), "--log-level", "warning"],
-        env={**os.environ, "CERTREG_PASSPHRASE": PASSPHRASE},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"certreg serve exited: {proc.stderr.read().decode()}")
-        try:
-            httpx.get(f"{site.base}/offline.json", timeout=1).raise_for_status()
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("certreg serve did not start within 30 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    return serve(site.data, site.port)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +152,7 @@ def test_the_verify_page_checks_a_signed_qr_code_with_the_network_cut(
 
             # The network cut twice over: DevTools offline, and no server at all.
             _set_offline(driver, True)
-            _stop(proc)
+            stop_subprocess(proc)
             driver.refresh()
             assert _wait_sync(driver, ("failed",)) == first  # the page, from the worker
             synced_at = first.removeprefix("Offline data from ")
@@ -230,7 +200,7 @@ def test_the_verify_page_checks_a_signed_qr_code_with_the_network_cut(
             resynced_at = second.removeprefix("Offline data from ")
             assert _check(driver, site.compact).startswith(f"SUSPENDED as of {resynced_at}")
     finally:
-        _stop(proc)
+        stop_subprocess(proc)
 
 
 def test_both_servers_serve_the_manifest_and_the_worker(site: Site) -> None:
@@ -250,7 +220,7 @@ def test_both_servers_serve_the_manifest_and_the_worker(site: Site) -> None:
         policy = page.headers["content-security-policy"]
         assert "manifest-src 'self'" in policy and "worker-src 'self'" in policy
     finally:
-        _stop(proc)
+        stop_subprocess(proc)
 
 
 def test_the_keyless_register_site_serves_the_app_too(tmp_path: Path) -> None:
