@@ -59,6 +59,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "certreg/register/web/static/scan.js",
         "certreg/register/web/static/vendor/zxing-wasm-3.1.6/zxing_reader.wasm",
         "certreg/register/datasette/templates/_certreg_languages.html",
+        # The verify page as an offline app: its check, its worker, its icons, its CBOR reader.
+        "certreg/register/web/static/offline.js",
+        "certreg/register/web/static/sw.js",
+        "certreg/register/web/static/icons/verify-192.png",
+        "certreg/register/web/static/vendor/cborg-6.1.5/cborg.js",
+        "certreg/register/web/static/vendor/cborg-6.1.5/lib/0uint.js",
+        "certreg/register/datasette/templates/_certreg_offline.html",
     ):
         assert needed in names, needed
     # One top-level import name: certreg claims no generic name (`register`, `contexts` and
