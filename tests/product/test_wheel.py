@@ -68,6 +68,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "certreg/register/datasette/templates/_certreg_offline.html",
     ):
         assert needed in names, needed
+    # Every package of the checkout is in the wheel: pyproject.toml lists them one by one, and
+    # a new one left off that list installs as a ModuleNotFoundError.
+    for folder in ("issuer", "verifier", "register", "keys", "contexts", "i18n", "witness"):
+        for init in (ROOT / folder).rglob("__init__.py"):
+            inside = init.relative_to(ROOT / folder).as_posix()
+            assert f"certreg/{folder}/{inside}" in names, f"{folder}/{inside} is not in the wheel"
     # One top-level import name: certreg claims no generic name (`register`, `contexts` and
     # `verifier` are other PyPI distributions; a user's own keys.py must not shadow ours).
     top_level = {name.split("/")[0] for name in names if ".dist-info/" not in name}
