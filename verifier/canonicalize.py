@@ -66,7 +66,9 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
     "MAX_RDFC_STEPS",
+    "Analysis",
     "CanonicalizationError",
+    "analyse",
     "jcs",
     "jcs_reference",
     "rdfc",
@@ -726,14 +728,65 @@ _DEFINED_TERMS: dict[Any, frozenset[str]] = {}
 _TYPE_KEYS: dict[str, frozenset[str]] = {}
 
 
-def rdfc(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> str:
-    """RDFC-1.0 canonical N-Quads of a JSON-LD document (fast engine, reference fallback)."""
-    contexts, scan = _preflight(document, loader)
+class Analysis:
+    """What both canonicalising a document and checking its compact form
+    (:mod:`verifier.compact`) start from: its contexts and its scan (:func:`_preflight`, which
+    refuses what JSON-LD would ignore), then, when first asked, the kinds of its values
+    (:func:`_classes`) and its shape (:func:`_shape_of`).
+
+    Signing checks the compact form of a document and then canonicalises that very document:
+    the check hands its analysis to :func:`rdfc`, so the walk and the shape lookup run once per
+    signature instead of twice. An analysis describes the one document object it was made
+    from, as it was then: :func:`rdfc` refuses it for any other object, and the caller must
+    not change the document in between (signing builds the document it analyses itself).
+    """
+
+    __slots__ = ("_classes", "_shape", "contexts", "document", "loader", "scan")
+
+    def __init__(self, document: Any, loader: DocumentLoader) -> None:
+        self.contexts, self.scan = _preflight(document, loader)  # raises on refused input
+        self.document = document
+        self.loader = loader
+        self._classes: str | None = None
+        self._shape: _Shape | None = None
+
+    @property
+    def classes(self) -> str:
+        if self._classes is None:
+            self._classes = _classes(self.scan.leaves, self.contexts, self.loader)
+        return self._classes
+
+    @property
+    def shape(self) -> _Shape:
+        if self._shape is None:
+            self._shape = _shape_of(self.document, self.scan, self.classes, self.loader)
+        return self._shape
+
+
+def analyse(document: Any, loader: DocumentLoader = DEFAULT_LOADER) -> Analysis:
+    """The :class:`Analysis` of ``document``; raises :class:`CanonicalizationError` for a
+    document that cannot be canonicalised safely (as :func:`rdfc` would)."""
+    return Analysis(document, loader)
+
+
+def rdfc(
+    document: Any, loader: DocumentLoader = DEFAULT_LOADER, analysis: Analysis | None = None
+) -> str:
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document (fast engine, reference fallback).
+
+    ``analysis``: :func:`analyse`'s result for this very document, when the caller has it
+    already (the compact-form check before signing makes one)."""
+    if analysis is None:
+        analysis = Analysis(document, loader)
+    elif analysis.document is not document or analysis.loader is not loader:
+        # Rendering another document's values would sign what this one does not say.
+        raise ValueError("the analysis given to rdfc is not this document's")
+    scan = analysis.scan
     if scan.marked:
         return rdfc_reference(document, loader)
     leaves = scan.leaves
-    classes = _classes(leaves, contexts, loader)
-    shape = _shape_of(document, scan, classes, loader)
+    classes = analysis.classes
+    shape = analysis.shape
     variant_key = _variant_key(leaves, shape.concrete)
     template = shape.variants.get(variant_key)
     if template is None:

@@ -42,13 +42,12 @@ from pyld import jsonld
 
 from certreg.contexts import ContextError, DocumentLoader
 from certreg.verifier.canonicalize import (
+    Analysis,
     CanonicalizationError,
-    _classes,
     _context_list,
     _placeholder_document,
-    _preflight,
     _remember,
-    _shape_of,
+    analyse,
     take_expansion,
 )
 
@@ -65,21 +64,32 @@ _PINNED: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]] = {}
 _INLINE_OK: OrderedDict[Any, str] = OrderedDict()
 
 
-def check_compact_form(document: Mapping[str, Any], loader: DocumentLoader) -> None:
+def check_compact_form(document: Mapping[str, Any], loader: DocumentLoader) -> Analysis | None:
     """Raise :class:`CanonicalizationError` (with a reason in plain words) unless
     ``document`` is in the compact form its own contexts produce (see the module docstring).
     A presentation is checked without its embedded credentials: each of those is a secured
-    document of its own, checked when it is verified."""
+    document of its own, checked when it is verified.
+
+    Returns the :class:`~certreg.verifier.canonicalize.Analysis` of ``document`` the check
+    made, which :func:`~certreg.verifier.canonicalize.rdfc` accepts for the same document (so
+    signing analyses it once); None for a presentation (its analysis is of another object)."""
+    checked = document
     if _is_presentation(document):
-        document = {k: v for k, v in document.items() if k != "verifiableCredential"}
-    contexts, scan = _preflight(document, loader)
+        checked = {k: v for k, v in document.items() if k != "verifiableCredential"}
+    analysis = analyse(checked, loader)
+    _check_form(checked, analysis, loader)
+    return analysis if checked is document else None
+
+
+def _check_form(document: Mapping[str, Any], analysis: Analysis, loader: DocumentLoader) -> None:
+    contexts, scan = analysis.contexts, analysis.scan
     _check_inline_contexts(contexts, loader)
     if scan.marked:
         _raise_if(_keyword_problem(document) or _round_trip_problem(document, loader))
         return
     leaves = scan.leaves
-    classes = _classes(leaves, contexts, loader)
-    shape = _shape_of(document, scan, classes, loader)
+    classes = analysis.classes
+    shape = analysis.shape
     concrete = shape.concrete
     compactable = _compaction_prefixes(contexts, loader)
     if any(

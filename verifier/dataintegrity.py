@@ -29,7 +29,7 @@ import base58
 from certreg.contexts import DEFAULT_LOADER, DocumentLoader
 from certreg.keys.errors import CertregError
 from certreg.keys.keypair import PublicKey
-from certreg.verifier.canonicalize import CanonicalizationError, jcs, rdfc
+from certreg.verifier.canonicalize import Analysis, CanonicalizationError, jcs, rdfc
 from certreg.verifier.compact import check_compact_form
 from certreg.verifier.dates import parse_datetime
 
@@ -80,9 +80,14 @@ class ProofCheck:
 # The cryptosuite algorithms
 
 
-def _canonical(value: Mapping[str, Any], cryptosuite: str, loader: DocumentLoader) -> bytes:
+def _canonical(
+    value: Mapping[str, Any],
+    cryptosuite: str,
+    loader: DocumentLoader,
+    analysis: Analysis | None = None,
+) -> bytes:
     if cryptosuite == "eddsa-rdfc-2022":
-        return rdfc(value, loader).encode("utf-8")
+        return rdfc(value, loader, analysis).encode("utf-8")
     return jcs(value)
 
 
@@ -91,10 +96,19 @@ def hash_data(
     proof_config: Mapping[str, Any],
     cryptosuite: str,
     loader: DocumentLoader = DEFAULT_LOADER,
+    *,
+    document_analysis: Analysis | None = None,
+    config_analysis: Analysis | None = None,
 ) -> bytes:
-    """``sha256(canonical proof config) || sha256(canonical document)``: the 64 signed bytes."""
-    proof_hash = hashlib.sha256(_canonical(proof_config, cryptosuite, loader)).digest()
-    doc_hash = hashlib.sha256(_canonical(document, cryptosuite, loader)).digest()
+    """``sha256(canonical proof config) || sha256(canonical document)``: the 64 signed bytes.
+
+    The analyses, when given, are those the compact-form check made of these very objects
+    (see :class:`~certreg.verifier.canonicalize.Analysis`): RDFC-1.0 then does not walk
+    them again."""
+    proof_hash = hashlib.sha256(
+        _canonical(proof_config, cryptosuite, loader, config_analysis)
+    ).digest()
+    doc_hash = hashlib.sha256(_canonical(document, cryptosuite, loader, document_analysis)).digest()
     return proof_hash + doc_hash
 
 
@@ -177,10 +191,25 @@ def add_proof(
         unsecured["proof"] = _matching_proofs(existing, proof["previousProof"])
     try:
         # Sign only what verifiers will accept: a document in the compact form of its contexts.
-        problem = _compact_form_problem(unsecured, [proof], loader)
-        if problem:
-            raise ProofError(f"the document cannot be signed: {problem}")
-        data = hash_data(unsecured, _proof_config(proof, document), cryptosuite, loader)
+        checked = _compact_form_problem(unsecured, [proof], loader)
+        if checked.problem:
+            raise ProofError(f"the document cannot be signed: {checked.problem}")
+        config = _proof_config(proof, document)
+        # The check analysed the proof configuration it built (the proof with the document's
+        # @context): equal to the one signed here, so that object is signed, analysed once.
+        config_analysis = checked.proofs[0] if checked.proofs else None
+        if config_analysis is not None and config_analysis.document == config:
+            config = config_analysis.document
+        else:
+            config_analysis = None
+        data = hash_data(
+            unsecured,
+            config,
+            cryptosuite,
+            loader,
+            document_analysis=checked.document,
+            config_analysis=config_analysis,
+        )
     except CanonicalizationError as exc:
         raise ProofError(f"the document cannot be signed: {exc.reason}") from None
     proof["proofValue"] = "z" + base58.b58encode(signer.sign(data)).decode("ascii")
@@ -222,9 +251,9 @@ def verify_proofs(
     if not proofs:
         return [ProofCheck(False, "the document carries no proof, so nobody vouches for it")]
     unsecured = _without_proof(document)
-    problem = _compact_form_problem(unsecured, proofs, loader)
-    if problem:
-        return [_failed(proof, problem) for proof in proofs]
+    checked = _compact_form_problem(unsecured, proofs, loader)
+    if checked.problem:
+        return [_failed(proof, checked.problem) for proof in proofs]
     checks = []
     for proof in proofs:
         try:
@@ -239,6 +268,7 @@ def verify_proofs(
                     domain,
                     now or datetime.now(UTC),
                     loader,
+                    checked.document,
                 )
             )
         except ProofError as exc:
@@ -250,17 +280,28 @@ def verify_proofs(
     return checks
 
 
+@dataclass(frozen=True)
+class _CompactForm:
+    """The compact-form check of a document and its proofs: why it fails (None: it passed),
+    and what it found of the parts it checked, for canonicalising the same objects without
+    analysing them again (None where there is nothing to hand on)."""
+
+    problem: str | None
+    document: Analysis | None = None  # of the unsecured document
+    proofs: tuple[Analysis, ...] = ()  # of each proof's configuration, as checked
+
+
 def _compact_form_problem(
     unsecured: Mapping[str, Any], proofs: list[Any], loader: DocumentLoader
-) -> str | None:
+) -> _CompactForm:
     """Why the document or one of its proofs is not in the compact form of its own contexts
-    (see :mod:`verifier.compact`), or None. Checked before any proof is believed: otherwise
-    a key renamed to the IRI it stands for keeps the signature valid but hides itself from
-    every reader of the JSON."""
+    (see :mod:`verifier.compact`), or a problem of None. Checked before any proof is believed:
+    otherwise a key renamed to the IRI it stands for keeps the signature valid but hides
+    itself from every reader of the JSON."""
     if "@context" not in unsecured:
         # Not JSON-LD at all (an audit checkpoint signed with JCS, say): the JSON is what was
         # signed, there is no other spelling of it. (rdfc cannot canonicalise such a document.)
-        return None
+        return _CompactForm(None)
     parts: list[tuple[str, Mapping[str, Any]]] = [("the document", unsecured)]
     for proof in proofs:
         if isinstance(proof, Mapping):
@@ -268,17 +309,18 @@ def _compact_form_problem(
             if "@context" not in config and "@context" in unsecured:
                 config["@context"] = unsecured["@context"]
             parts.append(("its proof", config))
+    analyses: list[Analysis | None] = []
     for what, part in parts:
         try:
-            check_compact_form(part, loader)
+            analyses.append(check_compact_form(part, loader))
         except CanonicalizationError as exc:
-            return (
+            return _CompactForm(
                 f"{what} is not written in the compact form of its own JSON-LD contexts, "
                 f"so what it says cannot be trusted to be what was signed: {exc.reason}"
             )
         except RecursionError:
-            return "the document is nested too deeply to be checked"
-    return None
+            return _CompactForm("the document is nested too deeply to be checked")
+    return _CompactForm(None, analyses[0], tuple(a for a in analyses[1:] if a is not None))
 
 
 def _failed(proof: Any, reason: str) -> ProofCheck:
@@ -310,7 +352,9 @@ def _verify_one(
     domain: str | None,
     now: datetime,
     loader: DocumentLoader,
+    analysis: Analysis | None = None,
 ) -> ProofCheck:
+    """``analysis``: the compact-form check's analysis of ``unsecured``."""
     if not isinstance(proof, Mapping):
         raise ProofError("a proof must be a JSON object")
     if proof.get("type") != "DataIntegrityProof":
@@ -331,7 +375,12 @@ def _verify_one(
     _check_challenge_and_domain(proof, challenge, domain)
     signature = _decode_proof_value(proof["proofValue"])
 
-    document = dict(unsecured)
+    # The unsecured document itself when the proof signs it as it is (its analysis applies);
+    # a copy when the proof chains to others or names its own @context.
+    document = unsecured
+    if "previousProof" in proof or "@context" in proof:
+        document = dict(unsecured)
+        analysis = None
     if "previousProof" in proof:
         document["proof"] = _matching_proofs(
             [p for p in all_proofs if p is not proof], proof["previousProof"]
@@ -346,7 +395,7 @@ def _verify_one(
     config = _proof_config(proof, document)
 
     public_key = _lookup(key_lookup, proof)
-    data = hash_data(document, config, suite, loader)
+    data = hash_data(document, config, suite, loader, document_analysis=analysis)
     if not public_key.verify(data, signature):
         raise ProofError(
             "the signature does not match the document: it was altered after signing, "
