@@ -253,11 +253,14 @@ def _scan(document: Mapping[str, Any]) -> _Scan:
     leaves: list[str] = []
     count = 0
     marked = False
+    good_keys = _GOOD_KEYS
 
     def leaf(value: str, in_context: bool) -> Any:
         nonlocal marked
         # The reference engine's sentinels too: a value that spells one must take the
         # reference path, which refuses it, never the templates (which would accept it).
+        # (Written out again in walk's loops, which this runs for every string of every
+        # document signed: keep the two alike.)
         if (
             _SLOT_OPEN in value
             or _SLOT_CLOSE in value
@@ -274,33 +277,54 @@ def _scan(document: Mapping[str, Any]) -> _Scan:
         nonlocal count, marked
         if depth > MAX_DEPTH:
             raise CanonicalizationError(f"the document is nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, Mapping):
+        kind = type(value)
+        # type() first: isinstance against the Mapping ABC is slow, and JSON gives dicts.
+        if kind is dict or (kind is not list and isinstance(value, Mapping)):
             count += len(value)
             if count > MAX_NODES:
                 raise CanonicalizationError(f"the document has more than {MAX_NODES} values")
             parts: list[Any] = ["{"]
             for key, item in value.items():
-                if in_context or key not in _GOOD_KEYS:
+                if in_context or key not in good_keys:
                     marked = _check_key(key, in_context) or marked
                 inner = in_context or key == "@context"
                 parts.append(key)
-                parts.append(
-                    leaf(item, inner) if type(item) is str else walk(item, depth + 1, inner)
-                )
+                if type(item) is not str:
+                    parts.append(walk(item, depth + 1, inner))
+                elif inner:
+                    parts.append(leaf(item, True))
+                else:  # leaf(item, False), written out
+                    if (
+                        _SLOT_OPEN in item
+                        or _SLOT_CLOSE in item
+                        or "x-certreg-" in item
+                        or _SENTINEL_BASE in item
+                    ):
+                        marked = True
+                    parts.append(len(leaves))
+                    leaves.append(item)
             return tuple(parts)
-        if isinstance(value, list):
+        if kind is list or isinstance(value, list):
             count += len(value)
             if count > MAX_NODES:
                 raise CanonicalizationError(f"the document has more than {MAX_NODES} values")
-            return (
-                "[",
-                *(
-                    leaf(item, in_context)
-                    if type(item) is str
-                    else walk(item, depth + 1, in_context)
-                    for item in value
-                ),
-            )
+            items: list[Any] = ["["]
+            for item in value:
+                if type(item) is not str:
+                    items.append(walk(item, depth + 1, in_context))
+                elif in_context:
+                    items.append(leaf(item, True))
+                else:  # leaf(item, False), written out
+                    if (
+                        _SLOT_OPEN in item
+                        or _SLOT_CLOSE in item
+                        or "x-certreg-" in item
+                        or _SENTINEL_BASE in item
+                    ):
+                        marked = True
+                    items.append(len(leaves))
+                    leaves.append(item)
+            return tuple(items)
         if isinstance(value, str):
             return leaf(value, in_context)
         if value is None or isinstance(value, (bool, int, float)):
