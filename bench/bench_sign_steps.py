@@ -5,7 +5,8 @@
 Runs ``issue_csv`` once on a fresh body (signing inline, ``workers=0``) to get the exact tasks
 its workers receive, then repeats the steps of ``issuer.bulk._sign_chunk`` over them, timing
 each with ``time.thread_time`` (CPU, not wall: the machine is shared): building the
-credential, ``add_proof`` (and, inside it, the check that the document is in compact form),
+credential, ``add_proof`` (and, inside it, the check that the document is in compact form,
+which includes the analysis of the document and proof configuration that RDFC-1.0 then reuses),
 its issued form, the offline QR payload, what the transparency log says of it (its hash), and
 the JSON text issuer.db stores.
 """
