@@ -288,7 +288,7 @@ class _CompactForm:
 
     problem: str | None
     document: Analysis | None = None  # of the unsecured document
-    proofs: tuple[Analysis, ...] = ()  # of each proof's configuration, as checked
+    proofs: tuple[Analysis | None, ...] = ()  # of each proof's configuration, as checked
 
 
 def _compact_form_problem(
@@ -320,7 +320,7 @@ def _compact_form_problem(
             )
         except RecursionError:
             return _CompactForm("the document is nested too deeply to be checked")
-    return _CompactForm(None, analyses[0], tuple(a for a in analyses[1:] if a is not None))
+    return _CompactForm(None, analyses[0], tuple(analyses[1:]))
 
 
 def _failed(proof: Any, reason: str) -> ProofCheck:
