@@ -193,28 +193,29 @@ def _signed_states(db: Database, ids: Sequence[str], marks: str) -> dict[str, Si
     """The scope and expiry of the credential each decision on ``ids`` signed (its first,
     lowest revision), by decision id: exact point-in-time answers (``verifier.asof``).
 
-    Only the two members ``signed_state`` reads are taken out of each document, by SQLite's
-    JSON functions (in C): parsing whole credentials in Python was a third of a bulk batch's
-    push, in the issuing process. A member of another JSON type than ``signed_state`` accepts
-    (no credential certreg signs has one) comes back as NULL, which it reads as absent, as
-    it reads the wrong type."""
-    members: dict[str, tuple[str | None, str | None]] = {}
-    for decision_id, subject, until in db.execute(
+    Only what ``signed_state`` reads is taken out of each document, by SQLite's JSON functions
+    (in C): parsing whole credentials in Python was a third of a bulk batch's push, in the
+    issuing process. A ``validUntil`` that is not a string is read as absent, as
+    ``signed_state`` reads it."""
+    members: dict[str, tuple[Any, Any]] = {}
+    # ``credentialSubject.result`` (the one member of the subject ``signed_state`` reads) and
+    # ``validUntil``, by one ``json_extract`` (one parse of the document): a JSON array of
+    # the two, null for a path that is absent. ``result`` is found only in a subject that is
+    # an object; one that is not, or has no result, states no scope: no state either way.
+    for decision_id, pair in db.execute(
         "SELECT decision_id, "
-        "CASE WHEN json_type(document, '$.credentialSubject') = 'object' "
-        "THEN json_extract(document, '$.credentialSubject') END, "
-        "CASE WHEN json_type(document, '$.validUntil') = 'text' "
-        "THEN json_extract(document, '$.validUntil') END "
+        "json_extract(document, '$.credentialSubject.result', '$.validUntil') "
         f"FROM credentials WHERE certification_id IN ({marks}) AND decision_id IS NOT NULL "
         "ORDER BY revision DESC",
         list(ids),
     ):
-        members[decision_id] = (subject, until)  # the lowest revision of the decision wins
+        members[decision_id] = json.loads(pair)  # the lowest revision of the decision wins
     out = {}
-    for decision_id, (subject, until) in members.items():
-        credential = {"validUntil": until}
-        if subject is not None:
-            credential["credentialSubject"] = json.loads(subject)
+    for decision_id, (result, until) in members.items():
+        credential = {
+            "credentialSubject": {"result": result},
+            "validUntil": until if isinstance(until, str) else None,
+        }
         state = signed_state(credential)
         if state is not None:
             out[decision_id] = state
