@@ -326,12 +326,13 @@ def push_issued_credentials(
     all), so that the public site's verifier knows what the body issued by a decision
     (``register.credentials``). Returns how many were written."""
     # Only the proof is read out of each document (SQLite's JSON parser, in C): parsing the
-    # whole credential in Python was a third of a bulk batch's push.
-    # An object or array comes back as JSON text; anything else (no signed credential has it)
-    # as NULL, and that document is parsed whole, as before.
+    # whole credential in Python was a third of a bulk batch's push. Two paths, one parse:
+    # ``json_extract`` then gives a JSON array (the proof, the id) whatever the proof's type,
+    # where one path would give a string proof as bare text, like an object's JSON text. A
+    # proof that is not an object or array (no signed credential has one) is read from the
+    # whole document, parsed, as before.
     sql = (
-        "SELECT cr.id, CASE WHEN json_type(cr.document, '$.proof') IN ('object', 'array') "
-        "THEN json_extract(cr.document, '$.proof') END "
+        "SELECT cr.id, json_extract(cr.document, '$.proof', '$.id') "
         "FROM credentials cr JOIN certifications c ON c.id = cr.certification_id"
     )
     if numbers is None:
@@ -355,11 +356,12 @@ def push_issued_credentials(
     return written
 
 
-def _proof_of(body: CertificationBody, credential_id: str, proof: str | None) -> Any:
-    """``{"proof": ...}`` of a credential, from its proof's JSON text, or (None: not an object
-    or array) from its whole document."""
-    if proof is not None:
-        return {"proof": json.loads(proof)}
+def _proof_of(body: CertificationBody, credential_id: str, extracted: str | None) -> Any:
+    """``{"proof": ...}`` of a credential, from ``[proof, id]`` (JSON text) when its proof is
+    an object or array, or else from its whole document."""
+    proof = json.loads(extracted)[0] if extracted is not None else None
+    if isinstance(proof, dict | list):
+        return {"proof": proof}
     row = body.db.execute("SELECT document FROM credentials WHERE id = ?", [credential_id])
     return json.loads(row.fetchone()[0])
 
