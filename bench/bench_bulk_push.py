@@ -30,7 +30,6 @@ import pstats
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -101,15 +100,15 @@ def run(rows: int, workers: int, profile: cProfile.Profile | None) -> dict[str, 
             started = time.process_time()
             report = bulk.issue_csv(body, grants, decided_by=ids["decider"], workers=workers)
             main_cpu = time.process_time() - started
-            assert report.issued == rows, (report.issued, report.errors[:3])
-            registered = body.db.conn.execute("SELECT 1").fetchone()  # still open
-            assert registered
+            if report.issued != rows:
+                raise SystemExit(f"issued {report.issued} of {rows}: {report.errors[:3]}")
             body.db.conn.close()
     finally:
         bulk._Pusher.run = original  # type: ignore[method-assign]
     return {
         "cpu": measured["cpu"],
         "wall": report.timings.get("push_thread", 0.0),
+        # The run's own figure (None from a checkout without it, e.g. an older main).
         "reported_cpu": report.timings.get("push_thread_cpu"),
         "process_cpu": main_cpu,
     }
@@ -129,9 +128,11 @@ def main() -> None:
     for trial in range(args.trials):
         result = run(args.rows, args.workers, None)
         results.append(result)
+        reported = result["reported_cpu"]
+        reported_text = "-" if reported is None else f"{1000 * reported / args.rows:.3f}"
         print(
             f"  trial {trial}: push thread cpu {1000 * result['cpu'] / args.rows:.3f} ms/cert "
-            f"(reported {result['reported_cpu']}), wall {result['wall']:.3f} s, "
+            f"(the run's push_thread_cpu: {reported_text}), wall {result['wall']:.3f} s, "
             f"process cpu (main+threads) {1000 * result['process_cpu'] / args.rows:.3f} ms/cert",
             flush=True,
         )
@@ -144,7 +145,6 @@ def main() -> None:
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats(order).print_stats(35)
             print(out.getvalue())
-    assert threading.active_count() >= 1
 
 
 if __name__ == "__main__":

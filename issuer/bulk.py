@@ -739,8 +739,9 @@ class _Pusher(threading.Thread):
                     # PASSIVE never blocks the writer; one that cannot finish now is
                     # completed by the next. Every _CHECKPOINT_ROWS rows, not every batch:
                     # a page that several batches change (an index's, a table's last) is
-                    # then copied once, not once per batch (measured: a tenth of this
-                    # thread's CPU), for a log of a few thousand pages at most.
+                    # then copied once, not once per batch (bench/bench_bulk_push.py: the
+                    # checkpoints' CPU ~0.05 -> ~0.03 ms per certificate), for a log of
+                    # ~4,000-6,000 pages (~20 MB) between checkpoints on a fresh body.
                     unchecked += len(numbers)
                     if unchecked >= _CHECKPOINT_ROWS:
                         unchecked = 0
