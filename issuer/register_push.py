@@ -193,28 +193,29 @@ def _signed_states(db: Database, ids: Sequence[str], marks: str) -> dict[str, Si
     """The scope and expiry of the credential each decision on ``ids`` signed (its first,
     lowest revision), by decision id: exact point-in-time answers (``verifier.asof``).
 
-    Only the two members ``signed_state`` reads are taken out of each document, by SQLite's
-    JSON functions (in C): parsing whole credentials in Python was a third of a bulk batch's
-    push, in the issuing process. A member of another JSON type than ``signed_state`` accepts
-    (no credential certreg signs has one) comes back as NULL, which it reads as absent, as
-    it reads the wrong type."""
-    members: dict[str, tuple[str | None, str | None]] = {}
-    for decision_id, subject, until in db.execute(
+    Only what ``signed_state`` reads is taken out of each document, by SQLite's JSON functions
+    (in C): parsing whole credentials in Python was a third of a bulk batch's push, in the
+    issuing process. A ``validUntil`` that is not a string is read as absent, as
+    ``signed_state`` reads it."""
+    members: dict[str, tuple[Any, Any]] = {}
+    # ``credentialSubject.result`` (the one member of the subject ``signed_state`` reads) and
+    # ``validUntil``, by one ``json_extract`` (one parse of the document): a JSON array of
+    # the two, null for a path that is absent. ``result`` is found only in a subject that is
+    # an object; one that is not, or has no result, states no scope: no state either way.
+    for decision_id, pair in db.execute(
         "SELECT decision_id, "
-        "CASE WHEN json_type(document, '$.credentialSubject') = 'object' "
-        "THEN json_extract(document, '$.credentialSubject') END, "
-        "CASE WHEN json_type(document, '$.validUntil') = 'text' "
-        "THEN json_extract(document, '$.validUntil') END "
+        "json_extract(document, '$.credentialSubject.result', '$.validUntil') "
         f"FROM credentials WHERE certification_id IN ({marks}) AND decision_id IS NOT NULL "
         "ORDER BY revision DESC",
         list(ids),
     ):
-        members[decision_id] = (subject, until)  # the lowest revision of the decision wins
+        members[decision_id] = json.loads(pair)  # the lowest revision of the decision wins
     out = {}
-    for decision_id, (subject, until) in members.items():
-        credential = {"validUntil": until}
-        if subject is not None:
-            credential["credentialSubject"] = json.loads(subject)
+    for decision_id, (result, until) in members.items():
+        credential = {
+            "credentialSubject": {"result": result},
+            "validUntil": until if isinstance(until, str) else None,
+        }
         state = signed_state(credential)
         if state is not None:
             out[decision_id] = state
@@ -325,12 +326,13 @@ def push_issued_credentials(
     all), so that the public site's verifier knows what the body issued by a decision
     (``register.credentials``). Returns how many were written."""
     # Only the proof is read out of each document (SQLite's JSON parser, in C): parsing the
-    # whole credential in Python was a third of a bulk batch's push.
-    # An object or array comes back as JSON text; anything else (no signed credential has it)
-    # as NULL, and that document is parsed whole, as before.
+    # whole credential in Python was a third of a bulk batch's push. Two paths, one parse:
+    # ``json_extract`` then gives a JSON array (the proof, the id) whatever the proof's type,
+    # where one path would give a string proof as bare text, like an object's JSON text. A
+    # proof that is not an object or array (no signed credential has one) is read from the
+    # whole document, parsed, as before.
     sql = (
-        "SELECT cr.id, CASE WHEN json_type(cr.document, '$.proof') IN ('object', 'array') "
-        "THEN json_extract(cr.document, '$.proof') END "
+        "SELECT cr.id, json_extract(cr.document, '$.proof', '$.id') "
         "FROM credentials cr JOIN certifications c ON c.id = cr.certification_id"
     )
     if numbers is None:
@@ -354,11 +356,12 @@ def push_issued_credentials(
     return written
 
 
-def _proof_of(body: CertificationBody, credential_id: str, proof: str | None) -> Any:
-    """``{"proof": ...}`` of a credential, from its proof's JSON text, or (None: not an object
-    or array) from its whole document."""
-    if proof is not None:
-        return {"proof": json.loads(proof)}
+def _proof_of(body: CertificationBody, credential_id: str, extracted: str | None) -> Any:
+    """``{"proof": ...}`` of a credential, from ``[proof, id]`` (JSON text) when its proof is
+    an object or array, or else from its whole document."""
+    proof = json.loads(extracted)[0] if extracted is not None else None
+    if isinstance(proof, dict | list):
+        return {"proof": proof}
     row = body.db.execute("SELECT document FROM credentials WHERE id = ?", [credential_id])
     return json.loads(row.fetchone()[0])
 

@@ -27,6 +27,7 @@ import functools
 import hashlib
 import json
 import logging
+import operator
 import os
 import re
 import sqlite3
@@ -153,7 +154,8 @@ class LookupKeyError(CertregError, ValueError):
 
 def normalise(number: str) -> str:
     """As the issuer stores numbers: upper case, white space removed."""
-    return re.sub(r"\s+", "", number).upper()
+    # str.split() splits at exactly the characters ``\s`` matches (str.isspace), in C.
+    return "".join(number.split()).upper()
 
 
 class LookupKey:
@@ -538,7 +540,11 @@ def status_history(decisions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
 def history_scope(scope: Iterable[tuple[str, str | None]]) -> str:
     """A ``status_history`` row's ``scope``: JSON, one object per item held."""
     items = [{"code": code, "conditions": conditions} for code, conditions in scope]
-    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT_JSON.encode(items)
+
+
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")) builds this encoder on each call.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def public_certification(
@@ -889,7 +895,7 @@ def write_certifications(
             conn.executemany(
                 f"INSERT INTO certifications ({', '.join(cols)}) "
                 f"VALUES ({', '.join('?' * len(cols))})",
-                [tuple(r[c] for c in cols) for r in rows],
+                list(map(operator.itemgetter(*cols), rows)),
             )
         conn.executemany(
             "INSERT INTO certification_scope (number, scope_code, label, conditions, status, "
