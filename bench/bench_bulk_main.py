@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_issue import CACHE, PASSPHRASE, write_csv
 
+SORT = "tottime"
 BODY = CACHE / "body-0-schema17"
 
 
@@ -90,7 +91,7 @@ def one_run(rows: int, profile: bool) -> tuple[float, dict[str, float], str]:
         text = ""
         if profiler is not None:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(35)
+            pstats.Stats(profiler, stream=out).sort_stats(SORT).print_stats(35)
             text = out.getvalue()
         return cpu, dict(_SPENT), text
 
@@ -103,7 +104,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3, help="best of")
     parser.add_argument("--profile", type=int, default=0, help="print N lines of a cProfile")
+    parser.add_argument("--sort", default="tottime", help="the profile's order (cumulative...)")
     args = parser.parse_args()
+    global SORT
+    SORT = args.sort
     from certreg.issuer import bulk
 
     instrument(_SPENT)
