@@ -8,6 +8,7 @@ worth testing against the real locking.
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
 import random
@@ -126,6 +127,21 @@ def test_every_row_is_issued_once_and_verifies(cb, tmp_path):
     again = issue_csv(body, path, decided_by=staff["decider"], workers=0)
     assert (again.issued, again.skipped_already_issued, again.errors) == (0, 40, [])
     check_consistent(body, 40)
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(cb, tmp_path):
+    """A run inside a long-lived process (the console) must not change its collector: the
+    thresholds a run raises and the objects it freezes are restored, also after a failure."""
+    body, staff = cb
+    path = write_csv(tmp_path / "g.csv", [row(i, staff["officer"]) for i in range(3)])
+    before = gc.get_threshold()
+    frozen = gc.get_freeze_count()
+    report = issue_csv(body, path, decided_by=staff["decider"], workers=0)
+    assert report.issued == 3
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+    with pytest.raises(NotFound):
+        issue_csv(body, path, decided_by="nobody", workers=0)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
 
 
 def test_bad_rows_are_reported_by_row_number_and_nothing_of_them_is_written(cb, tmp_path):
