@@ -102,26 +102,32 @@ def _shape(facts: dict[str, Any]) -> tuple[_Shape | None, dict[str, str]]:
     is. (None, {}) when a value cannot be handled so: a list of non-texts, markup, a value that
     cannot be a cache key."""
     shape: list[tuple[str, Any]] = []
+    add = shape.append
     values: dict[str, str] = {}
-    for name, value in sorted(facts.items()):
+    for name in sorted(facts):
+        value = facts[name]
         kind = type(value)  # a plain str or list first: most values, and never markup
-        if kind is str and value and name not in _STRUCTURAL:
-            shape.append((name, str))
-            values[name] = value
-        elif kind is not str and kind is not list and hasattr(value, "__html__"):
-            return None, {}  # markup: Jinja would not escape it
+        if kind is str:
+            if value and name not in _STRUCTURAL:
+                add((name, str))
+                values[name] = value
+            else:
+                add((name, ("=", value)))  # an empty text, or one the templates compare
         elif kind is list:
-            if not all(type(item) is str for item in value):
-                return None, {}
-            shape.append((name, len(value)))
+            for item in value:
+                if type(item) is not str:
+                    return None, {}
+            add((name, len(value)))
             for i, item in enumerate(value):
                 values[f"{name}.{i}"] = item
+        elif hasattr(value, "__html__"):
+            return None, {}  # markup: Jinja would not escape it
         else:
             try:
                 hash(value)
             except TypeError:
                 return None, {}
-            shape.append((name, ("=", value)))
+            add((name, ("=", value)))
     return tuple(shape), values
 
 
