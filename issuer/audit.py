@@ -241,12 +241,15 @@ def _hash(
     return hashlib.sha256(jcs(record)).hexdigest()
 
 
-_encode_string = json.encoder.encode_basestring  # ensure_ascii=False, as _ENCODER's
+# ensure_ascii=False, as _ENCODER's; typed loosely: _hash's members are checked (str or None)
+# before they are written, and mypy does not narrow ``type(x) in ...``.
+_encode_string: Any = json.encoder.encode_basestring
 
 
-def _json_text(value: str | None) -> bytes:
-    """A header member's JSON text, in UTF-8: ``null``, or the string as ``_encode`` writes
-    it. Raises UnicodeEncodeError for a lone surrogate, as encoding the header did."""
+def _json_text(value: object) -> bytes:
+    """A header member's JSON text, in UTF-8: ``null``, or the string (the caller checked it is
+    one) as ``_encode`` writes it. Raises UnicodeEncodeError for a lone surrogate, as encoding
+    the header did."""
     return b"null" if value is None else _encode_string(value).encode("utf-8")
 
 
