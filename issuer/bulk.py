@@ -775,6 +775,43 @@ class _Writer:
             if not self.pusher.wait():
                 self.conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT}")
             report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
+        try:
+            # Inside a caller's transaction, a failed row could not be undone by rolling back
+            # the batch's: row by row from the start then.
+            one_by_one = self.conn.in_transaction
+            written, skipped, failed = self._transaction(batch, one_by_one=one_by_one)
+        except _Conflict:
+            # A row failed inside the batch's transaction (a conflict with a concurrent
+            # writer), which rolled back whole: again, each row in a savepoint of its own, so
+            # that one row cannot take the others down with it.
+            written, skipped, failed = self._transaction(batch, one_by_one=True)
+        report.issued += len(written)
+        report.skipped_already_issued += len(skipped)
+        report.skipped_rows += [(r.row, r.plan.external_id or "") for r in skipped]
+        for row, exc in failed:
+            report.errors.append((row.row, f"not written: {_plain(exc)}"))
+            report.error_external_ids[row.row] = row.plan.external_id or ""
+        report.issued_numbers += [(r.row, r.plan.external_id or "", r.plan.number) for r in written]
+        # Committed: the public register follows, the whole batch in one push. A crash before
+        # or during this push loses nothing: register.db's watermark still stands before
+        # these rows' events, and the next push or certreg command applies them
+        # (issuer.register_push.catch_up).
+        if written and self.pusher is not None:
+            self.pusher.push(r.plan.number for r in written)
+        elif written:
+            tick = time.perf_counter()
+            self.body._changed("certification", *(r.plan.number for r in written))
+            report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
+
+    def _transaction(
+        self, batch: _Batch, *, one_by_one: bool
+    ) -> tuple[list[_Row], list[_Row], list[tuple[_Row, sqlite3.IntegrityError]]]:
+        """The batch in one transaction: (rows written, rows skipped because issued
+        meanwhile, rows that failed). All rows at once, without a savepoint (which would have
+        SQLite copy each page the batch changes before changing it): a row that fails raises
+        :class:`_Conflict`, and the transaction rolls back whole. ``one_by_one``: each row
+        in a savepoint of its own; a row that fails is returned, the others written."""
+        failed: list[tuple[_Row, sqlite3.IntegrityError]] = []
         with transaction(self.body.db):
             now = format_datetime(self.body.clock())
             audit.append_many(
@@ -791,37 +828,21 @@ class _Writer:
                 [r.plan.external_id for r in batch.rows if r.plan.external_id is not None],
             )
             rows = [r for r in batch.rows if r.plan.external_id not in issued]
-            report.skipped_already_issued += len(batch.rows) - len(rows)
-            report.skipped_rows += [
-                (r.row, r.plan.external_id or "")
-                for r in batch.rows
-                if r.plan.external_id in issued
-            ]
-            written = rows
-            try:
-                self._savepoint(rows, now)
-                report.issued += len(rows)
-            except sqlite3.IntegrityError:
-                written = []
-                for row in rows:
-                    try:
-                        self._savepoint([row], now)
-                        report.issued += 1
-                        written.append(row)
-                    except sqlite3.IntegrityError as exc:
-                        report.errors.append((row.row, f"not written: {_plain(exc)}"))
-                        report.error_external_ids[row.row] = row.plan.external_id or ""
-        report.issued_numbers += [(r.row, r.plan.external_id or "", r.plan.number) for r in written]
-        # Committed: the public register follows, the whole batch in one push. A crash before
-        # or during this push loses nothing: register.db's watermark still stands before
-        # these rows' events, and the next push or certreg command applies them
-        # (issuer.register_push.catch_up).
-        if written and self.pusher is not None:
-            self.pusher.push(r.plan.number for r in written)
-        elif written:
-            tick = time.perf_counter()
-            self.body._changed("certification", *(r.plan.number for r in written))
-            report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
+            skipped = [r for r in batch.rows if r.plan.external_id in issued]
+            if not one_by_one:
+                try:
+                    self._insert(rows, now)
+                except sqlite3.IntegrityError as exc:
+                    raise _Conflict from exc  # rolls the transaction back
+                return rows, skipped, failed
+            written = []
+            for row in rows:
+                try:
+                    self._savepoint([row], now)
+                    written.append(row)
+                except sqlite3.IntegrityError as exc:
+                    failed.append((row, exc))
+        return written, skipped, failed
 
     def _savepoint(self, rows: list[_Row], now: str) -> None:
         self.conn.execute("SAVEPOINT bulk_rows")
@@ -906,6 +927,11 @@ class _Writer:
         log_for_events(
             conn, appended, {r.plan.credential_id: r.logged for r in rows if r.logged is not None}
         )
+
+
+class _Conflict(Exception):
+    """A row of a batch could not be written (an IntegrityError): the batch is written again,
+    row by row (:meth:`_Writer._transaction`)."""
 
 
 def _plain(exc: sqlite3.IntegrityError) -> str:
