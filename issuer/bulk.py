@@ -814,11 +814,12 @@ class _Writer:
         failed: list[tuple[_Row, sqlite3.IntegrityError]] = []
         with transaction(self.body.db):
             now = format_datetime(self.body.clock())
-            audit.append_many(
-                self.body.db,
-                [("decision_refused", self.decided_by, s, p) for s, p in batch.refusals],
-                at=now,
-            )
+            if batch.refusals:
+                audit.append_many(
+                    self.body.db,
+                    [("decision_refused", self.decided_by, s, p) for s, p in batch.refusals],
+                    at=now,
+                )
             # Checked again under the write lock: another run of the same file may have
             # issued some of these rows since they were planned.
             issued = _existing(
