@@ -542,6 +542,7 @@ class _Planner:
             certification_id=_uuid4(),
             number=number,
             credential_id="urn:uuid:" + _uuid4(),
+            decision_id=_uuid4(),  # what the plan's default (records.new_id) would draw
         )
         row = _Row(
             row=line,
