@@ -808,10 +808,11 @@ class _Writer:
         self, batch: _Batch, *, one_by_one: bool
     ) -> tuple[list[_Row], list[_Row], list[tuple[_Row, sqlite3.IntegrityError]]]:
         """The batch in one transaction: (rows written, rows skipped because issued
-        meanwhile, rows that failed). All rows at once, without a savepoint (under which SQLite
-        copies each existing page the batch changes into a sub-journal first): a row that fails raises
-        :class:`_Conflict`, and the transaction rolls back whole. ``one_by_one``: each row
-        in a savepoint of its own; a row that fails is returned, the others written."""
+        meanwhile, rows that failed). All rows at once, without a savepoint (under which
+        SQLite copies each existing page the batch changes into a sub-journal first): a row
+        that fails raises :class:`_Conflict`, and the transaction rolls back whole.
+        ``one_by_one``: each row in a savepoint of its own; a row that fails is returned, the
+        others written."""
         failed: list[tuple[_Row, sqlite3.IntegrityError]] = []
         with transaction(self.body.db):
             now = format_datetime(self.body.clock())
