@@ -54,7 +54,6 @@ import re
 import sqlite3
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -119,9 +118,12 @@ Progress = Callable[[int, int], None]  # (rows done, rows in the file)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TRUE = {"1", "yes", "y", "true"}
 _FALSE = {"", "0", "no", "n", "false"}
+_YES_OR_NO = _TRUE | _FALSE
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # SQLite's limit on host parameters is 32,766 since 3.32 but 999 before; stay under both.
 _IN_CHUNK = 500
 _AUTOCHECKPOINT = 1000  # SQLite's default, restored after a run (pages of write-ahead log)
+_GC_YOUNG = 10_000  # allocations between young collections during a run (see issue_csv)
 _WIDTH = "\0width"  # marks a row with the wrong number of cells (not a column name)
 # Control characters would be signed into a certificate nobody can read (and some
 # canonicalisers refuse them): a name or text with one is a typo in the file.
@@ -173,6 +175,23 @@ class BulkPreview:
     @property
     def refused(self) -> int:
         return len(self.problems)
+
+
+def _uuid4() -> str:
+    """``str(uuid.uuid4())``: a random (version 4) UUID, written as the uuid module writes it
+    (tests/issuer/test_bulk_ids.py compares the two on many byte strings), without building a
+    UUID object and its int: a row draws four. The 122 random bits come from the same source
+    (os.urandom)."""
+    return _uuid4_text(os.urandom(16))
+
+
+def _uuid4_text(random: bytes) -> str:
+    """``str(uuid.UUID(bytes=random, version=4))`` of 16 random bytes."""
+    raw = bytearray(random)
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class _RowError(Exception):
@@ -423,10 +442,10 @@ class _Planner:
             return None  # issued by an earlier run: idempotent
         full_name = " ".join(_text(cells, "full_name", required=True).split())
         email = _text(cells, "email", required=False) or None
-        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        if email is not None and not _EMAIL.fullmatch(email):
             raise _RowError(f"email {email!r} is not an e-mail address", "email")
         consent_text = _text(cells, "consent_publish", required=False).lower()
-        if consent_text not in _TRUE | _FALSE:
+        if consent_text not in _YES_OR_NO:
             raise _RowError(
                 f"consent_publish must be yes or no, not {consent_text!r}", "consent_publish"
             )
@@ -467,7 +486,7 @@ class _Planner:
         elif person_ext is not None and person_ext in persons:
             person_id, registered = persons[person_ext]
         else:
-            person_id, registered, new_person = str(uuid.uuid4()), full_name, True
+            person_id, registered, new_person = _uuid4(), full_name, True
         if " ".join(registered.split()) != full_name:
             raise _RowError(
                 f"person {person_ext!r} is registered as {registered!r}, not {full_name!r}",
@@ -520,9 +539,10 @@ class _Planner:
             reason=reason,
             external_id=external_id,
             appeal_of=None,
-            certification_id=str(uuid.uuid4()),
+            certification_id=_uuid4(),
             number=number,
-            credential_id=f"urn:uuid:{uuid.uuid4()}",
+            credential_id="urn:uuid:" + _uuid4(),
+            decision_id=_uuid4(),  # what the plan's default (records.new_id) would draw
         )
         row = _Row(
             row=line,
@@ -535,7 +555,7 @@ class _Planner:
             scheme=scheme,
             assessed_on=assessed.isoformat(),
             examiners=examiners,
-            assessment_id=str(uuid.uuid4()),
+            assessment_id=_uuid4(),
         )
         # Only a planned row changes the run's state: a refused row creates nobody.
         self.row_of_external_id[external_id] = line
@@ -784,42 +804,22 @@ class _Writer:
             if not self.pusher.wait():
                 self.conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT}")
             report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
-        with transaction(self.body.db):
-            now = format_datetime(self.body.clock())
-            audit.append_many(
-                self.body.db,
-                [("decision_refused", self.decided_by, s, p) for s, p in batch.refusals],
-                at=now,
-            )
-            # Checked again under the write lock: another run of the same file may have
-            # issued some of these rows since they were planned.
-            issued = _existing(
-                self.body.db,
-                "certifications",
-                "external_id",
-                [r.plan.external_id for r in batch.rows if r.plan.external_id is not None],
-            )
-            rows = [r for r in batch.rows if r.plan.external_id not in issued]
-            report.skipped_already_issued += len(batch.rows) - len(rows)
-            report.skipped_rows += [
-                (r.row, r.plan.external_id or "")
-                for r in batch.rows
-                if r.plan.external_id in issued
-            ]
-            written = rows
-            try:
-                self._savepoint(rows, now)
-                report.issued += len(rows)
-            except sqlite3.IntegrityError:
-                written = []
-                for row in rows:
-                    try:
-                        self._savepoint([row], now)
-                        report.issued += 1
-                        written.append(row)
-                    except sqlite3.IntegrityError as exc:
-                        report.errors.append((row.row, f"not written: {_plain(exc)}"))
-                        report.error_external_ids[row.row] = row.plan.external_id or ""
+        try:
+            # Inside a caller's transaction, a failed row could not be undone by rolling back
+            # the batch's: row by row from the start then.
+            one_by_one = self.conn.in_transaction
+            written, skipped, failed = self._transaction(batch, one_by_one=one_by_one)
+        except _Conflict:
+            # A row failed inside the batch's transaction (a conflict with a concurrent
+            # writer), which rolled back whole: again, each row in a savepoint of its own, so
+            # that one row cannot take the others down with it.
+            written, skipped, failed = self._transaction(batch, one_by_one=True)
+        report.issued += len(written)
+        report.skipped_already_issued += len(skipped)
+        report.skipped_rows += [(r.row, r.plan.external_id or "") for r in skipped]
+        for row, exc in failed:
+            report.errors.append((row.row, f"not written: {_plain(exc)}"))
+            report.error_external_ids[row.row] = row.plan.external_id or ""
         report.issued_numbers += [(r.row, r.plan.external_id or "", r.plan.number) for r in written]
         # Committed: the public register follows, the whole batch in one push. A crash before
         # or during this push loses nothing: register.db's watermark still stands before
@@ -831,6 +831,49 @@ class _Writer:
             tick = time.perf_counter()
             self.body._changed("certification", *(r.plan.number for r in written))
             report.timings["push"] = report.timings.get("push", 0.0) + time.perf_counter() - tick
+
+    def _transaction(
+        self, batch: _Batch, *, one_by_one: bool
+    ) -> tuple[list[_Row], list[_Row], list[tuple[_Row, sqlite3.IntegrityError]]]:
+        """The batch in one transaction: (rows written, rows skipped because issued
+        meanwhile, rows that failed). All rows at once, without a savepoint (under which
+        SQLite copies each existing page the batch changes into a sub-journal first): a row
+        that fails raises :class:`_Conflict`, and the transaction rolls back whole.
+        ``one_by_one``: each row in a savepoint of its own; a row that fails is returned, the
+        others written."""
+        failed: list[tuple[_Row, sqlite3.IntegrityError]] = []
+        with transaction(self.body.db):
+            now = format_datetime(self.body.clock())
+            if batch.refusals:
+                audit.append_many(
+                    self.body.db,
+                    [("decision_refused", self.decided_by, s, p) for s, p in batch.refusals],
+                    at=now,
+                )
+            # Checked again under the write lock: another run of the same file may have
+            # issued some of these rows since they were planned.
+            issued = _existing(
+                self.body.db,
+                "certifications",
+                "external_id",
+                [r.plan.external_id for r in batch.rows if r.plan.external_id is not None],
+            )
+            rows = [r for r in batch.rows if r.plan.external_id not in issued]
+            skipped = [r for r in batch.rows if r.plan.external_id in issued]
+            if not one_by_one:
+                try:
+                    self._insert(rows, now)
+                except sqlite3.IntegrityError as exc:
+                    raise _Conflict from exc  # rolls the transaction back
+                return rows, skipped, failed
+            written = []
+            for row in rows:
+                try:
+                    self._savepoint([row], now)
+                    written.append(row)
+                except sqlite3.IntegrityError as exc:
+                    failed.append((row, exc))
+        return written, skipped, failed
 
     def _savepoint(self, rows: list[_Row], now: str) -> None:
         self.conn.execute("SAVEPOINT bulk_rows")
@@ -915,6 +958,11 @@ class _Writer:
         log_for_events(
             conn, appended, {r.plan.credential_id: r.logged for r in rows if r.logged is not None}
         )
+
+
+class _Conflict(Exception):
+    """A row of a batch could not be written (an IntegrityError): the batch is written again,
+    row by row (:meth:`_Writer._transaction`)."""
 
 
 def _plain(exc: sqlite3.IntegrityError) -> str:
@@ -1125,8 +1173,13 @@ def issue_csv(
     pending: tuple[_Batch, int] | None = None
     # The file's rows stay alive for the whole run: out of the cyclic collector's sight, its
     # full collections do not rescan them (tens of thousands of dicts). Undone below.
+    # And the young generation is collected every 10,000 allocations rather than 700: a
+    # batch allocates tens of thousands of objects (rows, events, mails) that live until it
+    # is written, and each young collection of them promoted them to be scanned again.
+    thresholds = gc.get_threshold()
     if freeze_gc:
         gc.freeze()
+        gc.set_threshold(max(thresholds[0], _GC_YOUNG), *thresholds[1:])
     try:
         if pusher is not None:
             if pool is not None:
@@ -1160,6 +1213,7 @@ def issue_csv(
     finally:
         if freeze_gc:
             gc.unfreeze()
+            gc.set_threshold(*thresholds)
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         if pusher is not None:

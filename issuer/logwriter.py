@@ -27,6 +27,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from certreg.issuer.audit import Event, _encode, _simple
@@ -48,6 +49,10 @@ __all__ = [
 
 #: A decision's audit event is ``decision_<kind>`` (issuer.lifecycle.decisions._decide).
 DECISION_PREFIX = "decision_"
+
+
+#: Ids per ``IN (...)`` query: well under SQLite's limit on a statement's parameters.
+_CHUNK = 500
 
 
 def _decision_kind(event_kind: str) -> str | None:
@@ -73,6 +78,7 @@ def log_for_events(
         e.payload.get("decision"): e for e in events if _decision_kind(e.kind) is not None
     }
     context = _Context(conn, credentials)
+    context.read_certifications(e.subject for e in by_decision.values())
     for event in events:
         kind = _decision_kind(event.kind)
         if kind is not None and kind not in SIGNING_KINDS:
@@ -135,11 +141,33 @@ class _Context:
         self.credentials = credentials or {}
         self.rows: list[tuple[bytes, bytes, int, str | None, str]] = []
         self.seen: set[int] = set()
+        # (id, number, scheme_id) of the certifications the events are about, by id, read in
+        # one query per call (:meth:`read_certifications`) rather than one per entry.
+        self.certifications: dict[str, tuple[str, str, str]] = {}
+
+    def read_certifications(self, ids: Iterable[str | None]) -> None:
+        wanted = list(dict.fromkeys(i for i in ids if isinstance(i, str)))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            for row in self.conn.execute(
+                "SELECT id, number, scheme_id FROM certifications "
+                f"WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                self.certifications[row[0]] = row
 
     def append(self, event: Event, kind: str, credential_id: str | None) -> None:
         if event.seq in self.seen:
             return  # never twice
-        entry = entry_for(self.conn, event, kind, credential_id, self.directory, self.credentials)
+        entry = entry_for(
+            self.conn,
+            event,
+            kind,
+            credential_id,
+            self.directory,
+            self.credentials,
+            self.certifications,
+        )
         if entry is None:
             return
         self.seen.add(event.seq)
@@ -170,13 +198,18 @@ def entry_for(
     credential_id: str | None,
     directory: dict[str, bool] | None = None,
     credentials: Mapping[str, LoggedFacts] | None = None,
+    certifications: Mapping[str, tuple[str, str, str]] | None = None,
 ) -> Entry | None:
     """The entry of a decision's audit ``event`` (``credential_id``: the credential it signed,
     for a signing kind; its hash is read from ``credentials`` when the caller has it). None if
-    the certification is not found (nothing to log)."""
-    cert = conn.execute(
-        "SELECT id, number, scheme_id FROM certifications WHERE id = ?", [event.subject]
-    ).fetchone()
+    the certification is not found (nothing to log). ``certifications``: (id, number,
+    scheme_id) of certifications the caller has read already, by id (a certification not in
+    it is read here)."""
+    cert = None if certifications is None else certifications.get(event.subject)  # type: ignore[arg-type]
+    if cert is None:
+        cert = conn.execute(
+            "SELECT id, number, scheme_id FROM certifications WHERE id = ?", [event.subject]
+        ).fetchone()
     if cert is None:
         return None
     certification_id, number, scheme_id = cert
@@ -218,7 +251,7 @@ def entry_for(
         directory[scheme_id] = policy is not None and policy[0] == "directory"
     fields: dict[str, Any] = {
         "kind": kind,
-        "at": format_datetime(parse_datetime(event.at)),
+        "at": _entry_time(event.at),
         "scheme": scheme_id,
         "cert": first,
         "event": event.hash,
@@ -229,6 +262,12 @@ def entry_for(
         return Entry(**fields, **signed)
     except EntryError:  # scope codes the entry format cannot hold: logged without the state
         return Entry(**fields)
+
+
+@lru_cache(maxsize=64)
+def _entry_time(at: str) -> str:
+    """An event's time as the entry writes it; a batch's events share one time."""
+    return format_datetime(parse_datetime(at))
 
 
 @dataclass(frozen=True)

@@ -111,9 +111,13 @@ class _Shared:
 
     def read(self, events: list[Event]) -> None:
         """The certifications, holders and decisions of ``events``' mails, a few queries
-        for the lot rather than three per mail."""
+        for the lot rather than three per mail. Only the columns a mail uses (:func:`_mail`):
+        a decision's evidence or a certification's dates it does not tell are not read back."""
         self.certifications = _by_id(
-            self.db, "SELECT * FROM certifications", [e.subject for e in events]
+            self.db,
+            "SELECT id, person_id, number, scheme_id, scheme_version, valid_until "
+            "FROM certifications",
+            [e.subject for e in events],
         )
         self.persons = _by_id(
             self.db,
@@ -121,7 +125,9 @@ class _Shared:
             [c["person_id"] for c in self.certifications.values()],
         )
         self.decisions = _by_id(
-            self.db, "SELECT * FROM decisions", [e.payload.get("decision") for e in events]
+            self.db,
+            "SELECT id, details, effective_date, reason FROM decisions",
+            [e.payload.get("decision") for e in events],
         )
 
     def language(self, person: dict[str, Any] | None) -> str:

@@ -8,6 +8,7 @@ worth testing against the real locking.
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
 import random
@@ -24,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 from factories import HEADER, PASSPHRASE, add_staff, row, write_csv
 
-from certreg.issuer import audit
+from certreg.issuer import audit, bulk
 from certreg.issuer.bulk import issue_csv
 from certreg.issuer.cli.issue import issue_command
 from certreg.issuer.service import CertificationBody, Invalid, NotFound, Refused, ScopeGrant
@@ -128,6 +129,21 @@ def test_every_row_is_issued_once_and_verifies(cb, tmp_path):
     check_consistent(body, 40)
 
 
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(cb, tmp_path):
+    """A run inside a long-lived process (the console) must not change its collector: the
+    thresholds a run raises and the objects it freezes are restored, also after a failure."""
+    body, staff = cb
+    path = write_csv(tmp_path / "g.csv", [row(i, staff["officer"]) for i in range(3)])
+    before = gc.get_threshold()
+    frozen = gc.get_freeze_count()
+    report = issue_csv(body, path, decided_by=staff["decider"], workers=0)
+    assert report.issued == 3
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+    with pytest.raises(NotFound):
+        issue_csv(body, path, decided_by="nobody", workers=0)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+
+
 def test_bad_rows_are_reported_by_row_number_and_nothing_of_them_is_written(cb, tmp_path):
     body, staff = cb
     ex = staff["officer"]
@@ -199,6 +215,42 @@ def test_a_row_names_an_existing_person_by_person_external_id(cb, tmp_path):
     ann = body.db.execute("SELECT id, consent_publish FROM persons WHERE external_id = 'P-99'")
     assert ann.fetchone()[1] == 0
     assert body.db.execute("SELECT COUNT(*) FROM persons").fetchone()[0] == 2
+
+
+def test_a_row_another_writer_took_meanwhile_fails_alone(cb, tmp_path, monkeypatch):
+    """Between the plan and the write, another writer registers the person a row creates:
+    that row is reported (not written), every other row of its batch is issued, a refused
+    row's event is logged once, and the audit chain and the log hold exactly what was written.
+    """
+    body, staff = cb
+    header = [*HEADER, "person_external_id"]
+    rows = [[*row(i, staff["officer"]), f"P-{i}"] for i in range(6)]
+    rows[4] = [*row(4, staff["decider"]), "P-4"]  # the decider examined: refused, logged
+    path = write_csv(tmp_path / "g.csv", rows, header)
+    plan = bulk._Planner.plan
+
+    def plan_then_race(self, lines, report):  # type: ignore[no-untyped-def]
+        planned = plan(self, lines, report)
+        other = CertificationBody.open(Path(body_path(body)).parent)
+        other.add_person("Someone Else", external_id="P-2")
+        other.db.conn.close()
+        return planned
+
+    monkeypatch.setattr(bulk._Planner, "plan", plan_then_race)
+    report = issue_csv(body, path, decided_by=staff["decider"], workers=0, batch=10)
+    assert report.issued == 4 and report.skipped_already_issued == 0
+    assert [(r, m.split(":")[0]) for r, m in report.errors] == [(4, "not written"), (6, "refused")]
+    assert "person_external_id meanwhile" in dict(report.errors)[4]
+    assert report.error_external_ids[4] == "grant-00002"
+    assert sorted(n for _, e, n in report.issued_numbers) == sorted(
+        body.issued_for(f"grant-{i:05d}") for i in (0, 1, 3, 5)
+    )
+    assert body.issued_for("grant-00002") is None
+    assert len(audit.events(body.db, kind="decision_refused")) == 1
+    assert len(audit.events(body.db, kind="decision_grant")) == 4
+    assert body.db.execute("SELECT COUNT(*) FROM tlog_entries").fetchone()[0] == 4
+    assert body.db.execute("SELECT COUNT(*) FROM mail_outbox").fetchone()[0] == 4
+    assert audit.verify(body.db).ok
 
 
 def test_a_decision_maker_who_trained_an_existing_person_is_refused(cb, tmp_path):

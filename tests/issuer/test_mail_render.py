@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from certreg.i18n import LANGUAGES, translator
-from certreg.issuer.mail.render import SUBJECTS, _environment, render
+from certreg.issuer.mail.render import SUBJECTS, _environment, _escape, render
 
 TRICKY = [
     "Jane Doe",
@@ -85,3 +86,10 @@ def test_any_values_read_the_same(kind, lang, value, scope, days) -> None:
 def test_a_value_no_mark_can_stand_for_is_rendered_whole() -> None:
     facts = context("Jane", ["UT2"]) | {"scope": [1, 2]}  # not texts: the templates decide
     assert render("grant", facts, "en") == jinja("grant", facts, "en")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8")) | st.text(alphabet="&<>'\"&amp;#34;x"))
+def test_the_html_escape_is_markupsafes(value: str) -> None:
+    """A value in the HTML part is escaped exactly as Jinja's autoescape (markupsafe) does."""
+    assert _escape(value) == str(escape(value))
