@@ -54,6 +54,7 @@ import re
 import sqlite3
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -175,23 +176,6 @@ class BulkPreview:
     @property
     def refused(self) -> int:
         return len(self.problems)
-
-
-def _uuid4() -> str:
-    """``str(uuid.uuid4())``: a random (version 4) UUID, written as the uuid module writes it
-    (tests/issuer/test_bulk_ids.py compares the two on many byte strings), without building a
-    UUID object and its int: a row draws four. The 122 random bits come from the same source
-    (os.urandom)."""
-    return _uuid4_text(os.urandom(16))
-
-
-def _uuid4_text(random: bytes) -> str:
-    """``str(uuid.UUID(bytes=random, version=4))`` of 16 random bytes."""
-    raw = bytearray(random)
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class _RowError(Exception):
@@ -486,7 +470,7 @@ class _Planner:
         elif person_ext is not None and person_ext in persons:
             person_id, registered = persons[person_ext]
         else:
-            person_id, registered, new_person = _uuid4(), full_name, True
+            person_id, registered, new_person = str(uuid.uuid4()), full_name, True
         if " ".join(registered.split()) != full_name:
             raise _RowError(
                 f"person {person_ext!r} is registered as {registered!r}, not {full_name!r}",
@@ -539,10 +523,9 @@ class _Planner:
             reason=reason,
             external_id=external_id,
             appeal_of=None,
-            certification_id=_uuid4(),
+            certification_id=str(uuid.uuid4()),
             number=number,
-            credential_id="urn:uuid:" + _uuid4(),
-            decision_id=_uuid4(),  # what the plan's default (records.new_id) would draw
+            credential_id=f"urn:uuid:{uuid.uuid4()}",
         )
         row = _Row(
             row=line,
@@ -555,7 +538,7 @@ class _Planner:
             scheme=scheme,
             assessed_on=assessed.isoformat(),
             examiners=examiners,
-            assessment_id=_uuid4(),
+            assessment_id=str(uuid.uuid4()),
         )
         # Only a planned row changes the run's state: a refused row creates nobody.
         self.row_of_external_id[external_id] = line
