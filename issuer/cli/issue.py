@@ -59,9 +59,9 @@ MAX_SHOWN = 50
 @click.option(
     "--batch",
     type=click.IntRange(min=1),
-    default=200,
-    show_default=True,
-    help="Rows written per transaction.",
+    default=None,
+    help="Rows written per transaction. Default: a 25th of the file, at least 200 and at "
+    "most 1,000 (bigger batches write fewer pages per row; smaller ones start sooner).",
 )
 @click.option(
     "--cryptosuite",
@@ -87,7 +87,7 @@ def issue_command(
     data: Path,
     decided_by: str,
     workers: int | None,
-    batch: int,
+    batch: int | None,
     cryptosuite: str,
     errors_file: Path | None,
     passphrase_file: Path | None,

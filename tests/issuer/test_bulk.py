@@ -536,3 +536,25 @@ def test_the_language_column_is_the_new_person_s_mail_language_and_a_bad_one_is_
     assert "language must be one of en, de, fr, es, not 'klingon'" in reason
     languages = dict(body.db.execute("SELECT full_name, language FROM persons").fetchall())
     assert languages == {"Candidate 1": "de", "Candidate 3": None, "Candidate 4": "es"}
+
+
+def test_the_default_batch_grows_with_the_file_within_bounds() -> None:
+    # A small file starts signing after a small first batch; a big one writes batches of
+    # 1,000, whose commits write fewer pages per row; no file holds the write lock longer.
+    assert bulk.default_batch(1) == bulk.MIN_BATCH == 200
+    assert bulk.default_batch(5_000) == 200
+    assert bulk.default_batch(12_500) == 500
+    assert bulk.default_batch(50_000) == bulk.MAX_BATCH == 1_000
+    assert bulk.default_batch(10_000_000) == 1_000
+
+
+def test_progress_follows_the_default_batches(tmp_path: Path, cb) -> None:
+    body, staff = cb
+    path = tmp_path / "grants.csv"
+    write_csv(path, [row(i, staff["examiner"]) for i in range(450)])
+    seen: list[int] = []
+    report = issue_csv(
+        body, path, decided_by=staff["decider"], workers=0, progress=lambda d, t: seen.append(d)
+    )
+    assert report.issued == 450 and report.ok
+    assert seen == [200, 400, 450]
