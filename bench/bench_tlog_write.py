@@ -5,7 +5,7 @@ checkpoint costs at 1,000,000 entries.
                                                [--skip-bulk]   (--entries 0: no checkpoint part)
 
 1. **Bulk issuance, log on vs off, side by side.** The same CSV of ``--rows`` grants issued by
-   ``issuer.bulk.issue_csv`` (in process, 2 signing workers, batches of 200) into a fresh copy
+   ``issuer.bulk.issue_csv`` (in process, 2 signing workers, its default batch) into a fresh copy
    of one body, alternating a run with the log (as shipped) and a run without it (the bench
    replaces ``issuer.bulk.log_for_events`` by a no-op for that run: the product has no switch).
    Reported: rows/s of each, their ratio, the main process's CPU per row (it plans and
