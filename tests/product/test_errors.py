@@ -35,8 +35,10 @@ NOT_REASONS = {
     "certreg.contexts.ContextIntegrityError",
     # Private signals caught in the module that raises them: one bad CSV row (reported with its
     # row number), a status that cannot be read (a STATUS_UNKNOWN verdict), and the audit
-    # command's "nothing could be checked" (click's own exception, for its exit code 2).
+    # command's "nothing could be checked" (click's own exception, for its exit code 2), and a
+    # bulk batch with a row that cannot be written (the batch is written again row by row).
     "certreg.issuer.bulk._RowError",
+    "certreg.issuer.bulk._Conflict",
     "certreg.verifier.status._Unknown",
     "certreg.issuer.cli.audit._CannotCheck",
     # Signals between the HTTP layer's own pieces (rate limits, body size), answered there.
