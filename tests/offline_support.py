@@ -10,6 +10,7 @@ on 127.0.0.1 (:func:`serve_files`).
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Iterator
@@ -71,6 +72,10 @@ class OfflineBody:
     records: list[KeyRecord] = field(default_factory=list)
     bits: Bitstring = field(default_factory=lambda: Bitstring(status_size=2))
     extra_files: dict[str, bytes] = field(default_factory=dict)
+    # The status list as signed, by what was signed: add_proof stamps the proof's `created`
+    # with the clock, so signing again on each fetch made two fetches a second apart differ
+    # (test_sync compares the cached bytes with the served ones: it failed 1 run in N).
+    _signed_lists: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.add_key()
@@ -126,7 +131,10 @@ class OfflineBody:
             id=self.list_url, issuer=self.did, purpose="message", bitstring=self.bits,
             valid_from="2026-01-01T00:00:00Z", status_messages=list(CERTIFICATE_STATUS_MESSAGES),
         )  # fmt: skip
-        return add_proof(unsigned, self.key)
+        what = json.dumps([unsigned, self.key.verification_method], sort_keys=True)
+        if what not in self._signed_lists:
+            self._signed_lists[what] = add_proof(unsigned, self.key)
+        return copy.deepcopy(self._signed_lists[what])  # a caller may alter its copy (forgeries)
 
     def offline_json(self) -> dict[str, Any]:
         revoked = {r.id: r.revoked for r in self.records}
